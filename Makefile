@@ -1,0 +1,34 @@
+# Thin wrapper over CMake.  `make` builds build/gradcam.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps demo test test-fast test-sanitize fuzz bench clean
+
+all: $(BUILD)/gradcam
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+$(BUILD)/gradcam: $(BUILD)/Makefile FORCE
+	cmake --build $(BUILD) -j $(JOBS)
+
+FORCE:
+
+deps:
+	sh tools/deps.sh
+
+demo: deps
+	$(MAKE) all
+	sh tools/demo.sh $(BUILD)
+
+# The whole suite: unit + op gradient tests, ONNX conformance, torch parity.
+test: deps
+	$(MAKE) all
+	sh tools/run_tests.sh $(BUILD)
+
+test-sanitize: deps
+	sh tools/run_sanitize.sh
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,0 +1,191 @@
+/* gcam_internal.h - the engine's internal data model, shared by every source file.
+ *
+ * Nothing here is public: protobuf-c, BLAS and oneDNN types never leak into
+ * include/gcam.h.  The plain structs below are read directly by kernels.
+ *
+ * Lifecycle of a node (see src/ops/op_template.c.txt):
+ *   init     - once at load: parse attributes into node->params.
+ *   infer    - at plan time: set output dtype/dims from input dims (and from
+ *              the data of constant inputs, e.g. Reshape's shape), and set
+ *              node->scratch / node->bscratch (bytes of scratch it needs).
+ *   forward  - compute outputs.  Must not allocate.
+ *   backward - given dout (gradients of outputs), ACCUMULATE (+=) gradients
+ *              into din[i] for every input i whose din[i] is not NULL.
+ *              Gradients are w.r.t. activations only, never weights.
+ */
+#ifndef GCAM_INTERNAL_H
+#define GCAM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "gcam.h"
+
+#define GCAM_MAX_DIMS 8
+
+/* dtypes use ONNX TensorProto.DataType codes so no translation is needed. */
+enum {
+    GCAM_DT_UNDEF = 0,
+    GCAM_DT_F32 = 1,
+    GCAM_DT_U8 = 2,
+    GCAM_DT_I8 = 3,
+    GCAM_DT_I32 = 6,
+    GCAM_DT_I64 = 7,
+    GCAM_DT_BOOL = 9,
+    GCAM_DT_F16 = 10,
+    GCAM_DT_F64 = 11,
+};
+size_t gcam_dtype_size(int dtype); /* 0 for unsupported */
+const char *gcam_dtype_name(int dtype);
+
+/* tensor flags */
+enum {
+    GCAM_TF_CONST = 1 << 0,  /* initializer or constant-folded: data valid at plan time */
+    GCAM_TF_INPUT = 1 << 1,  /* graph input */
+    GCAM_TF_OUTPUT = 1 << 2, /* graph output */
+    GCAM_TF_OWNED = 1 << 3,  /* data is heap-owned by the tensor (not arena) */
+};
+
+typedef struct gcam_tensor {
+    char *name;
+    int dtype; /* GCAM_DT_* */
+    int ndim;
+    int64_t dims[GCAM_MAX_DIMS];
+    void *data; /* float* for F32, int64_t* for I64 */
+    int flags;
+    int producer; /* node index, -1 for inputs/initializers */
+} gcam_tensor;
+
+static inline int64_t gcam_numel(const gcam_tensor *t)
+{
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->dims[i];
+    return n;
+}
+static inline float *gcam_f32(const gcam_tensor *t) { return (float *)t->data; }
+static inline int64_t *gcam_i64(const gcam_tensor *t) { return (int64_t *)t->data; }
+/* bytes of the tensor's data, or SIZE_MAX if the product overflows */
+size_t gcam_tensor_bytes(const gcam_tensor *t);
+/* checked product of dims; returns -1 on overflow or a negative dim */
+int64_t gcam_dims_numel_checked(const int64_t *dims, int ndim);
+
+/* ---- errors ------------------------------------------------------------- */
+typedef struct gcam_err {
+    int code;
+    char msg[1024];
+} gcam_err;
+
+/* Sets e->code and e->msg (printf-style), returns code.  e may be NULL. */
+int gcam_errf(gcam_err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- attributes (parsed from protobuf at load; ops never see protobuf) --- */
+enum {
+    GCAM_ATTR_FLOAT = 1,
+    GCAM_ATTR_INT = 2,
+    GCAM_ATTR_STRING = 3,
+    GCAM_ATTR_TENSOR = 4,
+    GCAM_ATTR_FLOATS = 6,
+    GCAM_ATTR_INTS = 7,
+    GCAM_ATTR_STRINGS = 8,
+};
+
+typedef struct gcam_attr {
+    char *name;
+    int type;
+    int64_t i;
+    float f;
+    char *s;          /* STRING, NUL-terminated */
+    int64_t *ints;    /* INTS */
+    float *floats;    /* FLOATS */
+    int n;            /* element count for INTS/FLOATS */
+    gcam_tensor *t;   /* TENSOR (data heap-owned, converted to F32/I64) */
+} gcam_attr;
+
+struct gcam_op;
+
+typedef struct gcam_node {
+    char *name;
+    char *op_type;
+    char *domain;
+    int opset; /* opset version of the node's domain */
+    int n_in, n_out;
+    int *in;  /* tensor indices into graph->tensors; -1 = omitted optional input */
+    int *out;
+    int n_attr;
+    gcam_attr *attr;
+    const struct gcam_op *op;
+    void *params;      /* op-private; freed with op->release, or free() if release is NULL */
+    size_t scratch;    /* bytes forward needs (set in infer) */
+    size_t bscratch;   /* bytes backward needs (set in infer) */
+} gcam_node;
+
+const gcam_attr *gcam_attr_find(const gcam_node *n, const char *name);
+int64_t gcam_attr_int(const gcam_node *n, const char *name, int64_t dflt);
+float gcam_attr_float(const gcam_node *n, const char *name, float dflt);
+const char *gcam_attr_str(const gcam_node *n, const char *name, const char *dflt);
+/* Copies up to max ints; returns the count present (-1 if absent). */
+int gcam_attr_ints(const gcam_node *n, const char *name, int64_t *out, int max);
+
+/* ---- op context, passed to infer/forward/backward ------------------------ */
+typedef struct gcam_opctx {
+    gcam_node *node;
+    gcam_tensor **in;   /* n_in entries, NULL where an optional input is omitted */
+    gcam_tensor **out;  /* n_out entries, NULL where an optional output is unused */
+    gcam_tensor **dout; /* backward only: gradients of the outputs (NULL = zero) */
+    gcam_tensor **din;  /* backward only: gradients to ACCUMULATE into (NULL = not needed) */
+    void *scratch;      /* node->scratch (forward) or node->bscratch (backward) bytes */
+    int guided;         /* backward: guided-backprop rule for ReLU-like ops */
+    int nthreads;
+    gcam_err *err;
+} gcam_opctx;
+
+/* One-line error naming the node: "node 'conv1' (Conv): <msg>" */
+int gcam_node_errf(gcam_opctx *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+enum {
+    /* forward reads only input shapes (Shape): its output is always foldable */
+    GCAM_OPF_SHAPE_ONLY = 1 << 0,
+    /* output aliases input 0 with no data change (Identity, Reshape, ...) */
+    GCAM_OPF_VIEW = 1 << 1,
+};
+
+typedef struct gcam_op {
+    const char *op_type;
+    int flags;
+    int (*init)(gcam_node *n, gcam_err *e);   /* optional */
+    int (*infer)(gcam_opctx *c);              /* required */
+    int (*forward)(gcam_opctx *c);            /* required */
+    int (*backward)(gcam_opctx *c);           /* NULL: gradient cannot flow through */
+    void (*release)(gcam_node *n);            /* optional */
+} gcam_op;
+
+/* registry: src/ops/registry.c, list in src/ops/ops.def */
+const gcam_op *gcam_op_lookup(const char *op_type);
+int gcam_op_count(void);
+const gcam_op *gcam_op_at(int i);
+const char *gcam_op_name_at(int i);
+
+/* ---- kernels (src/kernels) ------------------------------------------------ */
+/* Row-major C = alpha * op(A) * op(B) + beta * C.  op(A) is MxK, op(B) is KxN. */
+void gcam_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                float *C, int64_t ldc);
+/* The plain triple loop: test oracle for gcam_sgemm. */
+void gcam_sgemm_ref(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                    float *C, int64_t ldc);
+const char *gcam_gemm_backend(void);
+
+/* ---- broadcasting helper --------------------------------------------------- */
+/* Numpy-style broadcast of a and b shapes into out; returns 0 or -1 if incompatible. */
+int gcam_broadcast_shape(const int64_t *a, int na, const int64_t *b, int nb, int64_t *out,
+                         int *nout);
+
+/* ---- small utils ---------------------------------------------------------- */
+char *gcam_strdup(const char *s);
+double gcam_now_ms(void);
+
+#endif

@@ -1,0 +1,54 @@
+/* gemm.c - the one GEMM entry point (row-major, BLAS calling convention).
+ * Fast path: oneDNN's dnnl_sgemm, which dispatches on the CPU it runs on
+ * (AVX-512 here) - unlike Debian's OpenBLAS 0.3.21, which misdetects this
+ * CPU.  The triple loop stays as the oracle (tests/unit/test_gemm.c). */
+#include "gcam_internal.h"
+
+#ifdef GCAM_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
+void gcam_sgemm_ref(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                    float *C, int64_t ldc)
+{
+    for (int64_t i = 0; i < M; i++) {
+        for (int64_t j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (int64_t k = 0; k < K; k++) {
+                float a = trans_a ? A[k * lda + i] : A[i * lda + k];
+                float b = trans_b ? B[j * ldb + k] : B[k * ldb + j];
+                acc += (double)a * b;
+            }
+            float prev = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+            C[i * ldc + j] = alpha * (float)acc + prev;
+        }
+    }
+}
+
+void gcam_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                float *C, int64_t ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+        return;
+    }
+#ifdef GCAM_HAVE_DNNL
+    if (dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta,
+                   C, ldc) == dnnl_success)
+        return;
+#endif
+    gcam_sgemm_ref(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+const char *gcam_gemm_backend(void)
+{
+#ifdef GCAM_HAVE_DNNL
+    return "onednn-sgemm";
+#else
+    return "reference";
+#endif
+}

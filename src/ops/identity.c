@@ -1,0 +1,39 @@
+/* Identity: y = x.  Also the model for a new op file:
+ *   - attributes are parsed in init (none here),
+ *   - infer sets output dtype/dims (and scratch sizes),
+ *   - forward computes, never allocates,
+ *   - backward accumulates into din (+=), only where din[i] != NULL. */
+#include "gcam_internal.h"
+
+static int identity_infer(gcam_opctx *c)
+{
+    gcam_tensor *x = c->in[0], *y = c->out[0];
+    y->dtype = x->dtype;
+    y->ndim = x->ndim;
+    memcpy(y->dims, x->dims, sizeof x->dims);
+    return GCAM_OK;
+}
+
+static int identity_forward(gcam_opctx *c)
+{
+    gcam_tensor *x = c->in[0], *y = c->out[0];
+    if (y->data != x->data) memcpy(y->data, x->data, gcam_tensor_bytes(x));
+    return GCAM_OK;
+}
+
+static int identity_backward(gcam_opctx *c)
+{
+    if (!c->din[0] || !c->dout[0]) return GCAM_OK;
+    float *dx = gcam_f32(c->din[0]);
+    const float *dy = gcam_f32(c->dout[0]);
+    int64_t n = gcam_numel(c->din[0]);
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_Identity = {
+    .op_type = "Identity",
+    .infer = identity_infer,
+    .forward = identity_forward,
+    .backward = identity_backward,
+};

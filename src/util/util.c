@@ -1,0 +1,161 @@
+/* util.c - errors, dtype table, attribute accessors, broadcasting. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "gcam_internal.h"
+
+const char *gcam_status_str(int status)
+{
+    switch (status) {
+#define GCAM_X_(name, val, str) \
+    case val: return str;
+        GCAM_STATUS_LIST(GCAM_X_)
+#undef GCAM_X_
+    }
+    return "unknown status";
+}
+
+int gcam_errf(gcam_err *e, int code, const char *fmt, ...)
+{
+    if (!e) return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    e->code = code;
+    return code;
+}
+
+int gcam_node_errf(gcam_opctx *c, int code, const char *fmt, ...)
+{
+    char buf[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return gcam_errf(c->err, code, "node '%s' (%s): %s", c->node->name ? c->node->name : "",
+                     c->node->op_type, buf);
+}
+
+size_t gcam_dtype_size(int dtype)
+{
+    switch (dtype) {
+    case GCAM_DT_F32: return 4;
+    case GCAM_DT_I64: return 8;
+    case GCAM_DT_I32: return 4;
+    case GCAM_DT_U8: case GCAM_DT_I8: case GCAM_DT_BOOL: return 1;
+    case GCAM_DT_F16: return 2;
+    case GCAM_DT_F64: return 8;
+    default: return 0;
+    }
+}
+
+const char *gcam_dtype_name(int dtype)
+{
+    switch (dtype) {
+    case GCAM_DT_F32: return "float32";
+    case GCAM_DT_I64: return "int64";
+    case GCAM_DT_I32: return "int32";
+    case GCAM_DT_U8: return "uint8";
+    case GCAM_DT_I8: return "int8";
+    case GCAM_DT_BOOL: return "bool";
+    case GCAM_DT_F16: return "float16";
+    case GCAM_DT_F64: return "float64";
+    default: return "unknown";
+    }
+}
+
+int64_t gcam_dims_numel_checked(const int64_t *dims, int ndim)
+{
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] < 0) return -1;
+        if (dims[i] != 0 && n > INT64_MAX / dims[i]) return -1;
+        n *= dims[i];
+    }
+    return n;
+}
+
+size_t gcam_tensor_bytes(const gcam_tensor *t)
+{
+    int64_t n = gcam_dims_numel_checked(t->dims, t->ndim);
+    size_t es = gcam_dtype_size(t->dtype);
+    if (n < 0 || es == 0 || (uint64_t)n > (SIZE_MAX / 2) / es) return SIZE_MAX;
+    return (size_t)n * es;
+}
+
+const gcam_attr *gcam_attr_find(const gcam_node *n, const char *name)
+{
+    for (int i = 0; i < n->n_attr; i++)
+        if (strcmp(n->attr[i].name, name) == 0) return &n->attr[i];
+    return NULL;
+}
+
+int64_t gcam_attr_int(const gcam_node *n, const char *name, int64_t dflt)
+{
+    const gcam_attr *a = gcam_attr_find(n, name);
+    return a && a->type == GCAM_ATTR_INT ? a->i : dflt;
+}
+
+float gcam_attr_float(const gcam_node *n, const char *name, float dflt)
+{
+    const gcam_attr *a = gcam_attr_find(n, name);
+    if (!a) return dflt;
+    if (a->type == GCAM_ATTR_FLOAT) return a->f;
+    if (a->type == GCAM_ATTR_INT) return (float)a->i;
+    return dflt;
+}
+
+const char *gcam_attr_str(const gcam_node *n, const char *name, const char *dflt)
+{
+    const gcam_attr *a = gcam_attr_find(n, name);
+    return a && a->type == GCAM_ATTR_STRING ? a->s : dflt;
+}
+
+int gcam_attr_ints(const gcam_node *n, const char *name, int64_t *out, int max)
+{
+    const gcam_attr *a = gcam_attr_find(n, name);
+    if (!a) return -1;
+    if (a->type == GCAM_ATTR_INT) {
+        if (max > 0) out[0] = a->i;
+        return 1;
+    }
+    if (a->type != GCAM_ATTR_INTS) return -1;
+    for (int i = 0; i < a->n && i < max; i++) out[i] = a->ints[i];
+    return a->n;
+}
+
+int gcam_broadcast_shape(const int64_t *a, int na, const int64_t *b, int nb, int64_t *out,
+                         int *nout)
+{
+    int n = na > nb ? na : nb;
+    if (n > GCAM_MAX_DIMS) return -1;
+    for (int i = 0; i < n; i++) {
+        int64_t da = i < n - na ? 1 : a[i - (n - na)];
+        int64_t db = i < n - nb ? 1 : b[i - (n - nb)];
+        if (da == db || db == 1) out[i] = da;
+        else if (da == 1) out[i] = db;
+        else return -1;
+    }
+    *nout = n;
+    return 0;
+}
+
+char *gcam_strdup(const char *s)
+{
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+double gcam_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
