@@ -47,6 +47,80 @@ typedef enum {
 /* Short description of a status code; never NULL. */
 GCAM_API const char *gcam_status_str(int status);
 
+/* ---- arrays ------------------------------------------------------------------
+ * A plain description of a dense, C-order array.  Data types use the ONNX codes. */
+#define GCAM_MAX_NDIM 8
+#define GCAM_FLOAT32 1
+#define GCAM_INT64 7
+
+typedef struct gcam_array {
+    int dtype;                     /* GCAM_FLOAT32 or GCAM_INT64 */
+    int ndim;
+    int64_t dims[GCAM_MAX_NDIM];
+    void *data;
+} gcam_array;
+
+/* ---- models ------------------------------------------------------------------
+ * A gcam_model is a loaded ONNX graph plus its execution plan and memory.
+ * It is not thread-safe: use one model handle per thread.
+ *
+ * gcam_model_load() always sets *out, even on failure (except when memory for
+ * the handle itself cannot be had, then *out is NULL): read the one-line
+ * reason with gcam_model_errmsg(), then gcam_model_free() it.
+ * gcam_model_free(NULL) is a no-op. */
+typedef struct gcam_model gcam_model;
+
+GCAM_API int gcam_model_load(const char *path, gcam_model **out);
+GCAM_API int gcam_model_load_buffer(const void *buf, size_t len, gcam_model **out);
+GCAM_API void gcam_model_free(gcam_model *m);
+/* The message of the last failed call on this handle ("" if none).  Owned by m. */
+GCAM_API const char *gcam_model_errmsg(const gcam_model *m);
+/* Threads used by kernels (default: all cores). */
+GCAM_API void gcam_model_set_threads(gcam_model *m, int nthreads);
+
+GCAM_API int gcam_model_num_inputs(const gcam_model *m);
+GCAM_API int gcam_model_num_outputs(const gcam_model *m);
+GCAM_API const char *gcam_model_input_name(const gcam_model *m, int i);
+GCAM_API const char *gcam_model_output_name(const gcam_model *m, int i);
+/* Declared shape of input i; symbolic or unknown dims are -1.  Returns ndim or -1. */
+GCAM_API int gcam_model_input_shape(const gcam_model *m, int i, int64_t dims[GCAM_MAX_NDIM]);
+/* Value of a metadata_props entry, or NULL.  Owned by m. */
+GCAM_API const char *gcam_model_metadata(const gcam_model *m, const char *key);
+
+/* Asks that an intermediate tensor stays readable after gcam_model_run. */
+GCAM_API int gcam_model_keep(gcam_model *m, const char *tensor_name);
+
+/* Runs the graph forward.  names[i] names the graph input fed by inputs[i];
+ * names == NULL feeds the graph inputs in order.  Re-plans when input shapes
+ * change (symbolic dims such as a dynamic batch are bound here). */
+GCAM_API int gcam_model_run(gcam_model *m, const char *const *names, const gcam_array *inputs, int n);
+
+/* A view of a tensor after gcam_model_run (graph outputs, kept tensors,
+ * initializers).  out->data points into m and is valid until the next run. */
+GCAM_API int gcam_model_tensor(gcam_model *m, const char *name, gcam_array *out);
+
+/* ---- layers ------------------------------------------------------------------
+ * Every 4-D activation (N, C, H, W) of the planned graph, in execution order. */
+typedef struct gcam_layer {
+    const char *tensor;   /* ONNX tensor name */
+    const char *node;     /* producing node's name */
+    const char *op_type;  /* producing node's op */
+    int64_t dims[4];
+    int is_auto;          /* the automatic Grad-CAM choice: last 4-D tensor with
+                             H*W > 1 from which an output is reachable */
+} gcam_layer;
+
+/* Lists layers for the current plan (planning with the declared input shape,
+ * symbolic dims bound to 1, if the model has not run yet).  *layers is owned
+ * by m and valid until the next run or free. */
+GCAM_API int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n);
+/* Resolves a layer given as a tensor name or a node name ("auto" = the
+ * automatic choice) to a tensor name owned by m. */
+GCAM_API int gcam_model_resolve_layer(gcam_model *m, const char *name, const char **tensor);
+
+/* Version and build description, e.g. "0.1.0 (gemm: onednn-sgemm, simd: avx512)". */
+GCAM_API const char *gcam_version(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -141,6 +141,9 @@ typedef struct gcam_opctx {
     gcam_err *err;
 } gcam_opctx;
 
+/* Prepends "<prefix>: " to e->msg (e.g. the file name). */
+void gcam_err_prefix(gcam_err *e, const char *prefix);
+
 /* One-line error naming the node: "node 'conv1' (Conv): <msg>" */
 int gcam_node_errf(gcam_opctx *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

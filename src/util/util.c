@@ -29,6 +29,19 @@ int gcam_errf(gcam_err *e, int code, const char *fmt, ...)
     return code;
 }
 
+void gcam_err_prefix(gcam_err *e, const char *prefix)
+{
+    if (!e) return;
+    size_t pl = strlen(prefix), ml = strlen(e->msg);
+    if (pl + 2 >= sizeof e->msg) return;
+    if (pl + 2 + ml >= sizeof e->msg) ml = sizeof e->msg - pl - 3;
+    memmove(e->msg + pl + 2, e->msg, ml);
+    memcpy(e->msg, prefix, pl);
+    e->msg[pl] = ':';
+    e->msg[pl + 1] = ' ';
+    e->msg[pl + 2 + ml] = 0;
+}
+
 int gcam_node_errf(gcam_opctx *c, int code, const char *fmt, ...)
 {
     char buf[768];

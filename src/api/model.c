@@ -1,0 +1,319 @@
+/* model.c - the public model handle: load, run, tensors, layers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "api/model_internal.h"
+
+static gcam_model *model_new(void)
+{
+    gcam_model *m = calloc(1, sizeof *m);
+    if (m) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        m->nthreads = nc > 0 ? (int)nc : 1;
+    }
+    return m;
+}
+
+static int finish_load(gcam_model *m, int rc)
+{
+    if (rc) return rc;
+    m->g->nthreads = m->nthreads;
+    return GCAM_OK;
+}
+
+int gcam_model_load(const char *path, gcam_model **out)
+{
+    gcam_model *m = *out = model_new();
+    if (!m) return GCAM_E_NOMEM;
+    if (!path) return gcam_errf(&m->err, GCAM_E_ARG, "no model path given");
+    return finish_load(m, gcam_graph_load_file(path, &m->g, &m->err));
+}
+
+int gcam_model_load_buffer(const void *buf, size_t len, gcam_model **out)
+{
+    gcam_model *m = *out = model_new();
+    if (!m) return GCAM_E_NOMEM;
+    return finish_load(m, gcam_graph_load_buffer(buf, len, NULL, &m->g, &m->err));
+}
+
+void gcam_model_free(gcam_model *m)
+{
+    if (!m) return;
+    gcam_graph_free(m->g);
+    free(m->layers);
+    free(m);
+}
+
+const char *gcam_model_errmsg(const gcam_model *m) { return m ? m->err.msg : "no model"; }
+
+void gcam_model_set_threads(gcam_model *m, int nthreads)
+{
+    if (!m || nthreads < 1) return;
+    m->nthreads = nthreads;
+    if (m->g) m->g->nthreads = nthreads;
+}
+
+int gcam_model_num_inputs(const gcam_model *m) { return m && m->g ? m->g->n_inputs : 0; }
+int gcam_model_num_outputs(const gcam_model *m) { return m && m->g ? m->g->n_outputs : 0; }
+
+const char *gcam_model_input_name(const gcam_model *m, int i)
+{
+    if (!m || !m->g || i < 0 || i >= m->g->n_inputs) return NULL;
+    return m->g->tensors[m->g->inputs[i]].name;
+}
+
+const char *gcam_model_output_name(const gcam_model *m, int i)
+{
+    if (!m || !m->g || i < 0 || i >= m->g->n_outputs) return NULL;
+    return m->g->tensors[m->g->outputs[i]].name;
+}
+
+int gcam_model_input_shape(const gcam_model *m, int i, int64_t dims[GCAM_MAX_NDIM])
+{
+    if (!m || !m->g || i < 0 || i >= m->g->n_inputs) return -1;
+    const gcam_tensor *t = &m->g->tensors[m->g->inputs[i]];
+    int nd = t->ndim;
+    for (int d = 0; d < nd && d < GCAM_MAX_NDIM; d++) {
+        int64_t v = m->g->input_decl[i][d];
+        dims[d] = v > 0 ? v : -1;
+    }
+    return nd;
+}
+
+const char *gcam_model_metadata(const gcam_model *m, const char *key)
+{
+    if (!m || !m->g || !key) return NULL;
+    for (int i = 0; i < m->g->n_meta; i++)
+        if (!strcmp(m->g->meta_key[i], key)) return m->g->meta_val[i];
+    return NULL;
+}
+
+int gcam_model_keep(gcam_model *m, const char *name)
+{
+    if (!m || !m->g) return GCAM_E_ARG;
+    int t = gcam_graph_find(m->g, name);
+    if (t < 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "tensor '%s' not found in the model", name);
+    if (!(m->g->tensors[t].flags & GCAM_TF_KEEP)) {
+        m->g->tensors[t].flags |= GCAM_TF_KEEP;
+        m->g->planned = 0; /* lifetimes changed */
+    }
+    return GCAM_OK;
+}
+
+static void shape_str(const int64_t *d, int nd, char *buf, size_t cap)
+{
+    size_t l = (size_t)snprintf(buf, cap, "(");
+    for (int i = 0; i < nd && l < cap; i++)
+        l += (size_t)snprintf(buf + l, cap - l, "%s%lld", i ? "," : "", (long long)d[i]);
+    if (l < cap) snprintf(buf + l, cap - l, ")");
+}
+
+int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
+{
+    gcam_graph *g = m->g;
+    gcam_tensor *t = &g->tensors[g->inputs[i]];
+    if (a->dtype != t->dtype)
+        return gcam_errf(&m->err, GCAM_E_DTYPE, "input '%s': got %s, the model expects %s", t->name,
+                         gcam_dtype_name(a->dtype), gcam_dtype_name(t->dtype));
+    char got[160], want[160];
+    int nd_decl = t->ndim;
+    int bad = a->ndim < 0 || a->ndim > GCAM_MAX_DIMS || (nd_decl >= 0 && a->ndim != nd_decl);
+    for (int d = 0; !bad && d < a->ndim; d++) {
+        if (a->dims[d] < 0) bad = 1;
+        else if (nd_decl >= 0 && g->input_decl[i][d] >= 0 && g->input_decl[i][d] != a->dims[d]) bad = 1;
+    }
+    if (bad) {
+        shape_str(a->dims, a->ndim, got, sizeof got);
+        if (nd_decl >= 0) {
+            int64_t w[GCAM_MAX_DIMS];
+            for (int d = 0; d < nd_decl; d++) w[d] = g->input_decl[i][d];
+            shape_str(w, nd_decl, want, sizeof want);
+        } else snprintf(want, sizeof want, "(any)");
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "input '%s': shape %s does not match the model's %s (-1 = any)",
+                         t->name, got, want);
+    }
+    int changed = t->ndim != a->ndim;
+    for (int d = 0; d < a->ndim; d++) changed |= t->dims[d] != a->dims[d];
+    if (changed) {
+        t->ndim = a->ndim;
+        for (int d = 0; d < a->ndim; d++) t->dims[d] = a->dims[d];
+        g->planned = 0;
+    }
+    return GCAM_OK;
+}
+
+int gcam_model_ensure_planned(gcam_model *m)
+{
+    if (!m || !m->g) return GCAM_E_ARG;
+    gcam_graph *g = m->g;
+    if (g->planned) return GCAM_OK;
+    for (int i = 0; i < g->n_inputs; i++) {
+        gcam_tensor *t = &g->tensors[g->inputs[i]];
+        if (t->ndim < 0)
+            return gcam_errf(&m->err, GCAM_E_SHAPE, "input '%s' has no declared shape; pass an input", t->name);
+        for (int d = 0; d < t->ndim; d++)
+            if (t->dims[d] < 0) t->dims[d] = 1; /* symbolic: bind to 1 until a real input arrives */
+    }
+    free(m->layers);
+    m->layers = NULL;
+    m->n_layers = 0;
+    g->nthreads = m->nthreads;
+    return gcam_graph_plan(g, &m->err);
+}
+
+int gcam_model_run(gcam_model *m, const char *const *names, const gcam_array *inputs, int n)
+{
+    if (!m || !m->g) return GCAM_E_ARG;
+    gcam_graph *g = m->g;
+    int *which = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    if (!which) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    int rc = GCAM_OK;
+    if (n != g->n_inputs)
+        rc = gcam_errf(&m->err, GCAM_E_ARG, "the model has %d input%s, %d given", g->n_inputs,
+                       g->n_inputs == 1 ? "" : "s", n);
+    for (int k = 0; k < n && !rc; k++) {
+        which[k] = k;
+        if (names && names[k]) {
+            which[k] = -1;
+            for (int i = 0; i < g->n_inputs; i++)
+                if (!strcmp(g->tensors[g->inputs[i]].name, names[k])) which[k] = i;
+            if (which[k] < 0) rc = gcam_errf(&m->err, GCAM_E_NOTFOUND, "the model has no input named '%s'", names[k]);
+        }
+        if (!rc) rc = gcam_model_bind_input(m, which[k], &inputs[k]);
+    }
+    if (!rc) rc = gcam_model_ensure_planned(m);
+    for (int k = 0; k < n && !rc; k++) {
+        gcam_tensor *t = &g->tensors[g->inputs[which[k]]];
+        if (t->data) memcpy(t->data, inputs[k].data, gcam_tensor_bytes(t));
+    }
+    free(which);
+    if (!rc) rc = gcam_graph_forward(g, &m->err);
+    return rc;
+}
+
+int gcam_model_tensor(gcam_model *m, const char *name, gcam_array *out)
+{
+    if (!m || !m->g || !out) return GCAM_E_ARG;
+    int t = gcam_graph_find(m->g, name);
+    if (t < 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "tensor '%s' not found in the model", name);
+    gcam_tensor *x = &m->g->tensors[t];
+    int readable = (x->flags & (GCAM_TF_CONST | GCAM_TF_KEEP | GCAM_TF_OUTPUT | GCAM_TF_INPUT)) && x->data;
+    if (!readable)
+        return gcam_errf(&m->err, GCAM_E_ARG, "tensor '%s' is not available: ask for it with gcam_model_keep() before running", name);
+    out->dtype = x->dtype;
+    out->ndim = x->ndim;
+    for (int d = 0; d < x->ndim; d++) out->dims[d] = x->dims[d];
+    out->data = x->data;
+    return GCAM_OK;
+}
+
+/* ---- layers ---- */
+
+static void reachable_to_outputs(gcam_graph *g, unsigned char *reach)
+{
+    for (int i = 0; i < g->n_outputs; i++) reach[g->outputs[i]] = 1;
+    for (int s = g->n_nodes - 1; s >= 0; s--) {
+        gcam_node *n = &g->nodes[g->order[s]];
+        int any = 0;
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0 && reach[n->out[k]]) any = 1;
+        if (!any) continue;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0) reach[n->in[k]] = 1;
+    }
+}
+
+static int build_layers(gcam_model *m)
+{
+    int rc = gcam_model_ensure_planned(m);
+    if (rc) return rc;
+    if (m->layers) return GCAM_OK;
+    gcam_graph *g = m->g;
+    unsigned char *reach = calloc((size_t)g->n_tensors + 1, 1);
+    m->layers = calloc((size_t)g->n_tensors + 1, sizeof(gcam_layer));
+    if (!reach || !m->layers) {
+        free(reach);
+        return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    }
+    reachable_to_outputs(g, reach);
+    int auto_i = -1;
+    for (int s = 0; s < g->n_run; s++) {
+        gcam_node *n = &g->nodes[g->run_nodes[s]];
+        for (int k = 0; k < n->n_out; k++) {
+            int t = n->out[k];
+            if (t < 0) continue;
+            gcam_tensor *x = &g->tensors[t];
+            if (x->ndim != 4 || x->dtype != GCAM_DT_F32) continue;
+            gcam_layer *L = &m->layers[m->n_layers];
+            L->tensor = x->name;
+            L->node = n->name;
+            L->op_type = n->op_type;
+            for (int d = 0; d < 4; d++) L->dims[d] = x->dims[d];
+            if (reach[t] && x->dims[2] * x->dims[3] > 1) auto_i = m->n_layers;
+            m->n_layers++;
+        }
+    }
+    if (auto_i >= 0) m->layers[auto_i].is_auto = 1;
+    free(reach);
+    return GCAM_OK;
+}
+
+int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n)
+{
+    if (!m || !m->g) return GCAM_E_ARG;
+    int rc = build_layers(m);
+    if (rc) return rc;
+    *layers = m->layers;
+    *n = m->n_layers;
+    return GCAM_OK;
+}
+
+int gcam_model_auto_layer(gcam_model *m)
+{
+    if (build_layers(m)) return -1;
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].is_auto) return gcam_graph_find(m->g, m->layers[i].tensor);
+    gcam_errf(&m->err, GCAM_E_NOTFOUND, "no 4-D activation with spatial size > 1 leads to an output; pass --layer");
+    return -1;
+}
+
+int gcam_model_resolve_layer(gcam_model *m, const char *name, const char **tensor)
+{
+    if (!m || !m->g || !name) return GCAM_E_ARG;
+    int t;
+    if (!strcmp(name, "auto")) {
+        t = gcam_model_auto_layer(m);
+        if (t < 0) return m->err.code ? m->err.code : GCAM_E_NOTFOUND;
+    } else {
+        t = gcam_graph_find(m->g, name);
+        if (t < 0) {
+            int nd = gcam_graph_find_node(m->g, name);
+            if (nd >= 0 && m->g->nodes[nd].n_out > 0) t = m->g->nodes[nd].out[0];
+        }
+        if (t < 0)
+            return gcam_errf(&m->err, GCAM_E_NOTFOUND, "layer '%s' is neither a tensor nor a node of the model (see `gradcam layers`)", name);
+    }
+    *tensor = m->g->tensors[t].name;
+    return GCAM_OK;
+}
+
+const char *gcam_version(void)
+{
+    static char buf[128];
+    if (!buf[0]) {
+        const char *simd =
+#if defined(__AVX512F__)
+            "avx512";
+#elif defined(__AVX2__)
+            "avx2";
+#elif defined(__SSE2__)
+            "sse2";
+#else
+            "scalar";
+#endif
+        snprintf(buf, sizeof buf, "%d.%d.%d (gemm: %s, compiled simd: %s)", GCAM_VERSION_MAJOR,
+                 GCAM_VERSION_MINOR, GCAM_VERSION_PATCH, gcam_gemm_backend(), simd);
+    }
+    return buf;
+}

@@ -1,0 +1,20 @@
+/* model_internal.h - the gcam_model handle, shared by the API files. */
+#ifndef GCAM_MODEL_INTERNAL_H
+#define GCAM_MODEL_INTERNAL_H
+#include "graph/graph.h"
+
+struct gcam_model {
+    gcam_graph *g;
+    gcam_err err;
+    gcam_layer *layers;
+    int n_layers;
+    int nthreads;
+};
+
+/* Plans with the declared input shapes (symbolic dims bound to 1) if not planned. */
+int gcam_model_ensure_planned(gcam_model *m);
+/* Sets the shape of input i and re-plans if it changed. */
+int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a);
+/* Index of the automatic Grad-CAM layer tensor, or -1 (message in m->err). */
+int gcam_model_auto_layer(gcam_model *m);
+#endif

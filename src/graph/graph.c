@@ -1,0 +1,244 @@
+/* graph.c - tensor table, name lookup, op resolution, topological order. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "graph/graph.h"
+
+static uint32_t hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    while (*s) h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+static int rehash(gcam_graph *g, int cap)
+{
+    int *h = malloc(sizeof(int) * cap);
+    if (!h) return -1;
+    for (int i = 0; i < cap; i++) h[i] = -1;
+    for (int t = 0; t < g->n_tensors; t++) {
+        uint32_t k = hash_str(g->tensors[t].name) & (cap - 1);
+        while (h[k] >= 0) k = (k + 1) & (cap - 1);
+        h[k] = t;
+    }
+    free(g->hash);
+    g->hash = h;
+    g->hcap = cap;
+    return 0;
+}
+
+int gcam_graph_find(const gcam_graph *g, const char *name)
+{
+    if (!g->hcap || !name) return -1;
+    uint32_t k = hash_str(name) & (g->hcap - 1);
+    while (g->hash[k] >= 0) {
+        if (!strcmp(g->tensors[g->hash[k]].name, name)) return g->hash[k];
+        k = (k + 1) & (g->hcap - 1);
+    }
+    return -1;
+}
+
+int gcam_graph_add_tensor(gcam_graph *g, const char *name)
+{
+    if (g->n_tensors == g->cap_tensors) {
+        int cap = g->cap_tensors ? 2 * g->cap_tensors : 256;
+        gcam_tensor *t = realloc(g->tensors, sizeof(gcam_tensor) * cap);
+        if (!t) return -1;
+        g->tensors = t;
+        g->cap_tensors = cap;
+    }
+    if (2 * (g->n_tensors + 1) > g->hcap && rehash(g, g->hcap ? 2 * g->hcap : 512)) return -1;
+    int i = g->n_tensors;
+    gcam_tensor *t = &g->tensors[i];
+    memset(t, 0, sizeof *t);
+    t->name = gcam_strdup(name);
+    if (!t->name) return -1;
+    t->producer = -1;
+    g->n_tensors++;
+    uint32_t k = hash_str(name) & (g->hcap - 1);
+    while (g->hash[k] >= 0) k = (k + 1) & (g->hcap - 1);
+    g->hash[k] = i;
+    return i;
+}
+
+int gcam_graph_find_node(const gcam_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!strcmp(g->nodes[i].name, name)) return i;
+    return -1;
+}
+
+/* Appends "'name' (Op, opset N)" to a growing list of unsupported nodes. */
+static void list_append(char *buf, size_t cap, const gcam_node *n, int *count)
+{
+    size_t len = strlen(buf);
+    if (len + 64 >= cap) {
+        if (len + 5 < cap && !strstr(buf, ", ...")) strcat(buf, ", ...");
+        (*count)++;
+        return;
+    }
+    snprintf(buf + len, cap - len, "%s'%s' (%s%s%s, opset %d)", *count ? ", " : "", n->name,
+             n->domain[0] ? n->domain : "", n->domain[0] ? "." : "", n->op_type, n->opset);
+    (*count)++;
+}
+
+int gcam_graph_finish(gcam_graph *g, gcam_err *e)
+{
+    /* resolve every op first, then report all unsupported ones at once */
+    char list[900] = "";
+    int n_bad = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        gcam_node *n = &g->nodes[i];
+        int std = !n->domain[0] || !strcmp(n->domain, "ai.onnx");
+        n->op = std ? gcam_op_lookup(n->op_type) : NULL;
+        if (!n->op) list_append(list, sizeof list, n, &n_bad);
+        else if (n->opset && (n->opset < 7 || n->opset > 21)) list_append(list, sizeof list, n, &n_bad);
+    }
+    if (n_bad)
+        return gcam_errf(e, GCAM_E_UNSUPPORTED, "%d unsupported node%s (op or opset outside 7..21): %s",
+                         n_bad, n_bad > 1 ? "s" : "", list);
+
+    /* Kahn's algorithm over producer edges */
+    int *indeg = calloc(g->n_nodes + 1, sizeof(int));
+    int *queue = calloc(g->n_nodes + 1, sizeof(int));
+    int *users_start = calloc(g->n_tensors + 1, sizeof(int));
+    g->order = calloc(g->n_nodes + 1, sizeof(int));
+    if (!indeg || !queue || !users_start || !g->order) {
+        free(indeg); free(queue); free(users_start);
+        return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    }
+    int total_edges = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) {
+            int t = g->nodes[i].in[k];
+            if (t >= 0 && g->tensors[t].producer >= 0) {
+                indeg[i]++;
+                users_start[t]++;
+                total_edges++;
+            }
+        }
+    /* CSR of consumers per tensor */
+    int *users = malloc(sizeof(int) * (total_edges + 1));
+    int *fill = calloc(g->n_tensors + 1, sizeof(int));
+    if (!users || !fill) {
+        free(indeg); free(queue); free(users_start); free(users); free(fill);
+        return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    }
+    int acc = 0;
+    for (int t = 0; t < g->n_tensors; t++) {
+        int c = users_start[t];
+        users_start[t] = acc;
+        acc += c;
+    }
+    users_start[g->n_tensors] = acc;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) {
+            int t = g->nodes[i].in[k];
+            if (t >= 0 && g->tensors[t].producer >= 0) users[users_start[t] + fill[t]++] = i;
+        }
+    int qh = 0, qt = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!indeg[i]) queue[qt++] = i;
+    while (qh < qt) {
+        int i = queue[qh++];
+        g->order[qh - 1] = i;
+        for (int k = 0; k < g->nodes[i].n_out; k++) {
+            int t = g->nodes[i].out[k];
+            if (t < 0) continue;
+            for (int u = users_start[t]; u < users_start[t + 1]; u++)
+                if (--indeg[users[u]] == 0) queue[qt++] = users[u];
+        }
+    }
+    int rc = GCAM_OK;
+    if (qt != g->n_nodes) {
+        int culprit = -1;
+        for (int i = 0; i < g->n_nodes && culprit < 0; i++)
+            if (indeg[i]) culprit = i;
+        rc = gcam_errf(e, GCAM_E_INVALID_MODEL, "graph is not a DAG: node '%s' (%s) is on a cycle",
+                       g->nodes[culprit].name, g->nodes[culprit].op_type);
+    }
+    free(indeg); free(queue); free(users_start); free(users); free(fill);
+    if (rc) return rc;
+
+    for (int i = 0; i < g->n_nodes; i++) {
+        gcam_node *n = &g->nodes[i];
+        if (n->op->init && (rc = n->op->init(n, e))) {
+            if (!strstr(e->msg, n->name)) {
+                char pre[512];
+                snprintf(pre, sizeof pre, "node '%s' (%s)", n->name, n->op_type);
+                gcam_err_prefix(e, pre);
+            }
+            n->op = NULL; /* not initialised: nothing to release */
+            /* remaining nodes have no params yet either */
+            for (int j = i + 1; j < g->n_nodes; j++) g->nodes[j].op = NULL;
+            return rc;
+        }
+    }
+    return GCAM_OK;
+}
+
+static void free_tensor_data(gcam_tensor *t)
+{
+    if (t->flags & GCAM_TF_OWNED) free(t->data);
+    t->data = NULL;
+    t->flags &= ~GCAM_TF_OWNED;
+}
+
+void gcam_graph_free(gcam_graph *g)
+{
+    if (!g) return;
+    for (int i = 0; i < g->n_nodes; i++) {
+        gcam_node *n = &g->nodes[i];
+        if (n->op && n->op->release) n->op->release(n);
+        else free(n->params);
+        for (int a = 0; a < n->n_attr; a++) {
+            gcam_attr *at = &n->attr[a];
+            free(at->name);
+            free(at->s);
+            free(at->ints);
+            free(at->floats);
+            if (at->t) {
+                free_tensor_data(at->t);
+                free(at->t->name);
+                free(at->t);
+            }
+        }
+        free(n->attr);
+        free(n->in);
+        free(n->out);
+        free(n->name);
+        free(n->op_type);
+        free(n->domain);
+    }
+    free(g->nodes);
+    for (int t = 0; t < g->n_tensors; t++) {
+        free_tensor_data(&g->tensors[t]);
+        free(g->tensors[t].name);
+    }
+    free(g->tensors);
+    for (int i = 0; i < g->n_inputs; i++) {
+        if (!g->input_dim_param[i]) continue;
+        for (int d = 0; d < GCAM_MAX_DIMS; d++) free(g->input_dim_param[i][d]);
+        free(g->input_dim_param[i]);
+    }
+    free(g->input_dim_param);
+    free(g->input_decl);
+    free(g->inputs);
+    free(g->outputs);
+    for (int i = 0; i < g->n_meta; i++) {
+        free(g->meta_key[i]);
+        free(g->meta_val[i]);
+    }
+    free(g->meta_key);
+    free(g->meta_val);
+    free(g->order);
+    free(g->hash);
+    free(g->arena);
+    free(g->scratch);
+    free(g->run_nodes);
+    free(g->grads);
+    free(g->grad_arena);
+    free(g->dir);
+    free(g->path);
+    free(g);
+}

@@ -1,0 +1,87 @@
+/* graph.h - the internal graph: tensors + nodes in execution order, the
+ * plan (shapes, constant folding, one arena) and the executor.
+ *
+ * Ownership: the graph owns every tensor name, node, attribute and every
+ * tensor buffer flagged GCAM_TF_OWNED.  Non-owned buffers point into the
+ * arena, which is valid from gcam_graph_plan() until the next plan/free. */
+#ifndef GCAM_GRAPH_H
+#define GCAM_GRAPH_H
+
+#include "gcam_internal.h"
+
+enum {
+    GCAM_TF_INIT = 1 << 4,   /* initializer or Constant node output: survives re-planning */
+    GCAM_TF_FOLDED = 1 << 5, /* folded at plan time: recomputed on every plan */
+    GCAM_TF_KEEP = 1 << 6,   /* keep alive after its last use (for reading or backward) */
+};
+
+typedef struct gcam_graph {
+    int n_tensors, cap_tensors;
+    gcam_tensor *tensors;
+    int n_nodes;
+    gcam_node *nodes;
+    int *order;          /* n_nodes node indices in topological order */
+    int n_inputs, *inputs;   /* graph inputs that are not initializers */
+    int n_outputs, *outputs;
+    /* declared input dims: -1 where symbolic (dim_param or unknown) */
+    int64_t (*input_decl)[GCAM_MAX_DIMS];
+    char ***input_dim_param; /* [input][dim] symbolic name or NULL */
+    int n_meta;
+    char **meta_key, **meta_val;
+    char *dir;           /* model folder, for external data */
+    char *path;
+    /* name -> tensor index hash (open addressing) */
+    int hcap;
+    int *hash;
+    /* plan */
+    int planned;
+    unsigned char *arena;
+    size_t arena_bytes;
+    void *scratch;       /* shared scratch, max over nodes of scratch/bscratch */
+    size_t scratch_bytes;
+    int *run_nodes;      /* nodes not folded, in order */
+    int n_run;
+    /* backward */
+    gcam_tensor *grads;  /* n_tensors gradient descriptors (data NULL if not needed) */
+    unsigned char *grad_arena;
+    size_t grad_arena_bytes;
+    int nthreads;
+} gcam_graph;
+
+/* ---- build (src/onnx/load.c and src/graph/graph.c) ---- */
+int gcam_graph_load_file(const char *path, gcam_graph **out, gcam_err *e);
+int gcam_graph_load_buffer(const void *buf, size_t len, const char *dir, gcam_graph **out, gcam_err *e);
+void gcam_graph_free(gcam_graph *g);
+int gcam_graph_find(const gcam_graph *g, const char *name);      /* tensor index or -1 */
+int gcam_graph_add_tensor(gcam_graph *g, const char *name);      /* returns index or -1 (nomem) */
+int gcam_graph_finish(gcam_graph *g, gcam_err *e);               /* resolve ops, topo order, init */
+int gcam_graph_find_node(const gcam_graph *g, const char *name); /* node index or -1 */
+
+/* ---- plan (src/graph/plan.c) ---- */
+/* Binds input shapes (dims of every graph input must be set by the caller in
+ * g->tensors[g->inputs[i]] before), infers all shapes, folds constants and
+ * lays out the arena.  Tensors flagged GCAM_TF_KEEP stay valid after run. */
+int gcam_graph_plan(gcam_graph *g, gcam_err *e);
+/* Forward over the planned graph. */
+int gcam_graph_forward(gcam_graph *g, gcam_err *e);
+
+/* ---- backward (src/graph/backward.c) ---- */
+/* Gradient plan: from `target` (a tensor index) back to each of the `n_layers`
+ * tensors in `layers` (or to the graph input if input_grad).  Marks the forward
+ * activations that backward needs as KEEP, so call before gcam_graph_plan. */
+typedef struct gcam_bwd_plan {
+    int target;
+    int n_layers;
+    int layers[16];
+    int input_grad;
+    unsigned char *on_path; /* per node: runs backward */
+    unsigned char *needs_grad; /* per tensor: gradient buffer needed */
+} gcam_bwd_plan;
+int gcam_bwd_prepare(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e);
+/* Seeds d(target) with `seed` (numel of target floats, or NULL = one-hot at seed_index
+ * with value seed_value), runs backward; gradients then live in g->grads[layers[i]]. */
+int gcam_bwd_run(gcam_graph *g, gcam_bwd_plan *bp, const float *seed, int64_t seed_index,
+                 float seed_value, int guided, gcam_err *e);
+void gcam_bwd_release(gcam_bwd_plan *bp);
+
+#endif

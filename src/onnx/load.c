@@ -1,0 +1,464 @@
+/* load.c - ONNX file -> internal graph, through protobuf-c code generated
+ * from the official onnx.proto.  protobuf types never leave this file. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "graph/graph.h"
+#include "onnx.pb-c.h"
+
+static int read_file(const char *path, unsigned char **buf, size_t *len, gcam_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return gcam_errf(e, GCAM_E_IO, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return gcam_errf(e, GCAM_E_IO, "%s: not a regular file", path);
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *b = malloc(n ? n : 1);
+    if (!b) {
+        fclose(f);
+        return gcam_errf(e, GCAM_E_NOMEM, "%s: cannot allocate %zu bytes", path, n);
+    }
+    if (n && fread(b, 1, n, f) != n) {
+        free(b);
+        fclose(f);
+        return gcam_errf(e, GCAM_E_IO, "%s: read error", path);
+    }
+    fclose(f);
+    *buf = b;
+    *len = n;
+    return GCAM_OK;
+}
+
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) bits = sign;
+        else { /* subnormal: renormalise */
+            exp = 127 - 15 + 1;
+            while (!(man & 0x400)) { man <<= 1; exp--; }
+            man &= 0x3ff;
+            bits = sign | (exp << 23) | (man << 13);
+        }
+    } else if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
+    else bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* External data: the path must stay inside the model's folder. */
+static int read_external(const Onnx__TensorProto *tp, const char *dir, unsigned char **out,
+                         size_t want, gcam_err *e)
+{
+    const char *loc = NULL;
+    int64_t offset = 0, length = -1;
+    for (size_t i = 0; i < tp->n_external_data; i++) {
+        const char *k = tp->external_data[i]->key, *v = tp->external_data[i]->value;
+        if (!k || !v) continue;
+        if (!strcmp(k, "location")) loc = v;
+        else if (!strcmp(k, "offset")) offset = strtoll(v, NULL, 10);
+        else if (!strcmp(k, "length")) length = strtoll(v, NULL, 10);
+    }
+    const char *tn = tp->name ? tp->name : "";
+    if (!loc || !*loc) return gcam_errf(e, GCAM_E_PARSE, "initializer '%s': external data without location", tn);
+    if (!dir) return gcam_errf(e, GCAM_E_PATH, "initializer '%s': external data needs a model folder", tn);
+    if (loc[0] == '/' || loc[0] == '\\')
+        return gcam_errf(e, GCAM_E_PATH, "initializer '%s': external data path '%s' is absolute; it must stay inside the model's folder", tn, loc);
+    for (const char *p = loc; *p;) {
+        const char *q = p;
+        while (*q && *q != '/' && *q != '\\') q++;
+        if (q - p == 2 && p[0] == '.' && p[1] == '.')
+            return gcam_errf(e, GCAM_E_PATH, "initializer '%s': external data path '%s' escapes the model's folder", tn, loc);
+        p = *q ? q + 1 : q;
+    }
+    char full[PATH_MAX], rdir[PATH_MAX], rfull[PATH_MAX];
+    if (snprintf(full, sizeof full, "%s/%s", dir, loc) >= (int)sizeof full)
+        return gcam_errf(e, GCAM_E_PATH, "initializer '%s': external data path too long", tn);
+    if (!realpath(dir, rdir)) return gcam_errf(e, GCAM_E_IO, "cannot resolve %s: %s", dir, strerror(errno));
+    if (!realpath(full, rfull))
+        return gcam_errf(e, GCAM_E_IO, "initializer '%s': cannot open external data %s: %s", tn, full, strerror(errno));
+    size_t dl = strlen(rdir);
+    if (strncmp(rfull, rdir, dl) != 0 || (rfull[dl] != '/' && rdir[dl - 1] != '/'))
+        return gcam_errf(e, GCAM_E_PATH, "initializer '%s': external data '%s' resolves outside the model's folder", tn, loc);
+    if (offset < 0) return gcam_errf(e, GCAM_E_PARSE, "initializer '%s': negative external data offset", tn);
+    if (length >= 0 && (size_t)length != want)
+        return gcam_errf(e, GCAM_E_PARSE, "initializer '%s': external data length %lld, expected %zu bytes", tn, (long long)length, want);
+    FILE *f = fopen(rfull, "rb");
+    if (!f) return gcam_errf(e, GCAM_E_IO, "cannot open %s: %s", rfull, strerror(errno));
+    unsigned char *b = malloc(want ? want : 1);
+    if (!b) {
+        fclose(f);
+        return gcam_errf(e, GCAM_E_NOMEM, "initializer '%s': out of memory", tn);
+    }
+    if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || (want && fread(b, 1, want, f) != want)) {
+        free(b);
+        fclose(f);
+        return gcam_errf(e, GCAM_E_PARSE, "initializer '%s': external data file %s is truncated", tn, loc);
+    }
+    fclose(f);
+    *out = b;
+    return GCAM_OK;
+}
+
+/* TensorProto -> gcam_tensor (dims, dtype, owned data).  F16 becomes F32. */
+static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t, gcam_err *e)
+{
+    const char *tn = tp->name ? tp->name : "";
+    if (tp->n_dims > GCAM_MAX_DIMS)
+        return gcam_errf(e, GCAM_E_UNSUPPORTED, "tensor '%s': %zu dims (max %d)", tn, tp->n_dims, GCAM_MAX_DIMS);
+    t->ndim = (int)tp->n_dims;
+    for (size_t i = 0; i < tp->n_dims; i++) t->dims[i] = tp->dims[i];
+    int64_t n = gcam_dims_numel_checked(t->dims, t->ndim);
+    if (n < 0 || n > ((int64_t)1 << 40))
+        return gcam_errf(e, GCAM_E_RANGE, "tensor '%s': absurd dimensions", tn);
+    int src = tp->has_data_type ? tp->data_type : 0;
+    size_t es = gcam_dtype_size(src);
+    if (es == 0) return gcam_errf(e, GCAM_E_UNSUPPORTED, "tensor '%s': data type %d not supported", tn, src);
+    size_t want = (size_t)n * es;
+    unsigned char *raw = NULL;
+    int raw_owned = 0;
+    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        int rc = read_external(tp, dir, &raw, want, e);
+        if (rc) return rc;
+        raw_owned = 1;
+    } else if (tp->has_raw_data) {
+        if (tp->raw_data.len != want)
+            return gcam_errf(e, GCAM_E_PARSE, "tensor '%s': raw_data has %zu bytes, expected %zu", tn, tp->raw_data.len, want);
+        raw = tp->raw_data.data;
+    }
+    int dst = src == GCAM_DT_F16 ? GCAM_DT_F32 : src;
+    size_t bytes = (size_t)n * gcam_dtype_size(dst);
+    void *data;
+    if (raw && raw_owned && dst == src) {
+        data = raw; /* take the external buffer as is */
+        raw = NULL;
+    } else if (raw && dst == src && tp->raw_data.data == raw && ((uintptr_t)raw % 16) == 0) {
+        /* steal protobuf-c's malloc'd copy instead of copying 100 MB again */
+        data = raw;
+        tp->raw_data.data = NULL;
+        tp->raw_data.len = 0;
+        tp->has_raw_data = 0;
+        raw = NULL;
+    } else {
+        data = malloc(bytes ? bytes : 1);
+        if (!data) {
+            if (raw_owned) free(raw);
+            return gcam_errf(e, GCAM_E_NOMEM, "tensor '%s': out of memory", tn);
+        }
+        if (raw) {
+            if (src == GCAM_DT_F16) {
+                for (int64_t i = 0; i < n; i++) {
+                    uint16_t h;
+                    memcpy(&h, raw + 2 * i, 2);
+                    ((float *)data)[i] = half_to_float(h);
+                }
+            } else memcpy(data, raw, bytes);
+        } else {
+            /* typed fields */
+            size_t have;
+            int bad = 0;
+            switch (src) {
+            case GCAM_DT_F32:
+                have = tp->n_float_data;
+                if (have == (size_t)n) memcpy(data, tp->float_data, bytes); else bad = 1;
+                break;
+            case GCAM_DT_I64:
+                have = tp->n_int64_data;
+                if (have == (size_t)n) memcpy(data, tp->int64_data, bytes); else bad = 1;
+                break;
+            case GCAM_DT_F64:
+                have = tp->n_double_data;
+                if (have == (size_t)n) memcpy(data, tp->double_data, bytes); else bad = 1;
+                break;
+            case GCAM_DT_F16:
+                have = tp->n_int32_data;
+                if (have == (size_t)n)
+                    for (int64_t i = 0; i < n; i++) ((float *)data)[i] = half_to_float((uint16_t)tp->int32_data[i]);
+                else bad = 1;
+                break;
+            case GCAM_DT_I32:
+                have = tp->n_int32_data;
+                if (have == (size_t)n) memcpy(data, tp->int32_data, bytes); else bad = 1;
+                break;
+            case GCAM_DT_U8: case GCAM_DT_I8: case GCAM_DT_BOOL:
+                have = tp->n_int32_data;
+                if (have == (size_t)n)
+                    for (int64_t i = 0; i < n; i++) ((unsigned char *)data)[i] = (unsigned char)tp->int32_data[i];
+                else bad = 1;
+                break;
+            default:
+                have = 0;
+                bad = 1;
+            }
+            if (bad) {
+                free(data);
+                return gcam_errf(e, GCAM_E_PARSE, "tensor '%s': has %zu values, expected %lld", tn, have, (long long)n);
+            }
+        }
+        if (raw_owned) free(raw);
+    }
+    t->dtype = dst;
+    t->data = data;
+    t->flags |= GCAM_TF_CONST | GCAM_TF_OWNED | GCAM_TF_INIT;
+    return GCAM_OK;
+}
+
+static int convert_attr(Onnx__AttributeProto *ap, gcam_attr *a, const char *dir, gcam_err *e)
+{
+    a->name = gcam_strdup(ap->name ? ap->name : "");
+    a->type = ap->has_type ? (int)ap->type : 0;
+    a->i = ap->i;
+    a->f = ap->f;
+    switch (a->type) {
+    case GCAM_ATTR_STRING:
+        a->s = malloc(ap->s.len + 1);
+        if (!a->s) return GCAM_E_NOMEM;
+        if (ap->s.len) memcpy(a->s, ap->s.data, ap->s.len);
+        a->s[ap->s.len] = 0;
+        break;
+    case GCAM_ATTR_INTS:
+        a->n = (int)ap->n_ints;
+        a->ints = malloc(sizeof(int64_t) * (ap->n_ints ? ap->n_ints : 1));
+        if (!a->ints) return GCAM_E_NOMEM;
+        if (ap->n_ints) memcpy(a->ints, ap->ints, sizeof(int64_t) * ap->n_ints);
+        break;
+    case GCAM_ATTR_FLOATS:
+        a->n = (int)ap->n_floats;
+        a->floats = malloc(sizeof(float) * (ap->n_floats ? ap->n_floats : 1));
+        if (!a->floats) return GCAM_E_NOMEM;
+        if (ap->n_floats) memcpy(a->floats, ap->floats, sizeof(float) * ap->n_floats);
+        break;
+    case GCAM_ATTR_TENSOR:
+        if (!ap->t) return gcam_errf(e, GCAM_E_PARSE, "attribute '%s': tensor missing", a->name);
+        a->t = calloc(1, sizeof *a->t);
+        if (!a->t) return GCAM_E_NOMEM;
+        a->t->name = gcam_strdup(a->name);
+        a->t->producer = -1;
+        return convert_tensor(ap->t, dir, a->t, e);
+    default:
+        break; /* graphs, sparse tensors, strings lists: kept as type only */
+    }
+    return GCAM_OK;
+}
+
+static int opset_for(const Onnx__ModelProto *m, const char *domain)
+{
+    const char *d = domain && *domain ? domain : "";
+    if (!strcmp(d, "ai.onnx")) d = "";
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const char *od = m->opset_import[i]->domain ? m->opset_import[i]->domain : "";
+        if (!strcmp(od, "ai.onnx")) od = "";
+        if (!strcmp(od, d)) return (int)m->opset_import[i]->version;
+    }
+    return 0;
+}
+
+static int set_value_info_shape(gcam_graph *g, int ti, int in_index, const Onnx__ValueInfoProto *vi, gcam_err *e)
+{
+    gcam_tensor *t = &g->tensors[ti];
+    if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+        return gcam_errf(e, GCAM_E_UNSUPPORTED, "graph input '%s' is not a tensor", t->name);
+    const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
+    t->dtype = tt->has_elem_type ? tt->elem_type : GCAM_DT_F32;
+    if (!tt->shape) {
+        t->ndim = -1; /* unknown rank: must come from the caller */
+        return GCAM_OK;
+    }
+    if (tt->shape->n_dim > GCAM_MAX_DIMS)
+        return gcam_errf(e, GCAM_E_UNSUPPORTED, "graph input '%s' has %zu dims", t->name, tt->shape->n_dim);
+    t->ndim = (int)tt->shape->n_dim;
+    for (size_t d = 0; d < tt->shape->n_dim; d++) {
+        const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[d];
+        int64_t v = -1;
+        if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) v = dm->dim_value;
+        if (v < -1 || v > ((int64_t)1 << 31))
+            return gcam_errf(e, GCAM_E_RANGE, "graph input '%s' dim %zu is absurd (%lld)", t->name, d, (long long)v);
+        g->input_decl[in_index][d] = v;
+        t->dims[d] = v;
+        if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dm->dim_param)
+            g->input_dim_param[in_index][d] = gcam_strdup(dm->dim_param);
+    }
+    return GCAM_OK;
+}
+
+static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gcam_err *e)
+{
+    Onnx__GraphProto *gp = m->graph;
+    int rc;
+    if (!gp) return gcam_errf(e, GCAM_E_PARSE, "model has no graph");
+    for (size_t i = 0; i < m->n_metadata_props; i++) {
+        if (!m->metadata_props[i]->key) continue;
+        char **k = realloc(g->meta_key, sizeof(char *) * (g->n_meta + 1));
+        if (!k) return GCAM_E_NOMEM;
+        g->meta_key = k;
+        char **v = realloc(g->meta_val, sizeof(char *) * (g->n_meta + 1));
+        if (!v) return GCAM_E_NOMEM;
+        g->meta_val = v;
+        g->meta_key[g->n_meta] = gcam_strdup(m->metadata_props[i]->key);
+        g->meta_val[g->n_meta] = gcam_strdup(m->metadata_props[i]->value ? m->metadata_props[i]->value : "");
+        g->n_meta++;
+    }
+    if (gp->n_sparse_initializer)
+        return gcam_errf(e, GCAM_E_UNSUPPORTED, "sparse initializers are not supported");
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        Onnx__TensorProto *tp = gp->initializer[i];
+        if (!tp->name || !*tp->name) return gcam_errf(e, GCAM_E_PARSE, "initializer %zu has no name", i);
+        int ti = gcam_graph_add_tensor(g, tp->name);
+        if (ti < 0) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+        if ((rc = convert_tensor(tp, dir, &g->tensors[ti], e))) return rc;
+    }
+    /* graph inputs that are not initializers */
+    g->inputs = calloc(gp->n_input + 1, sizeof(int));
+    g->input_decl = calloc(gp->n_input + 1, sizeof *g->input_decl);
+    g->input_dim_param = calloc(gp->n_input + 1, sizeof(char **));
+    if (!g->inputs || !g->input_decl || !g->input_dim_param) return GCAM_E_NOMEM;
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const char *nm = gp->input[i]->name;
+        if (!nm || !*nm) return gcam_errf(e, GCAM_E_PARSE, "graph input %zu has no name", i);
+        int ti = gcam_graph_find(g, nm);
+        if (ti >= 0 && (g->tensors[ti].flags & GCAM_TF_INIT)) continue;
+        if (ti >= 0) return gcam_errf(e, GCAM_E_INVALID_MODEL, "graph input '%s' listed twice", nm);
+        ti = gcam_graph_add_tensor(g, nm);
+        if (ti < 0) return GCAM_E_NOMEM;
+        int k = g->n_inputs++;
+        g->inputs[k] = ti;
+        g->input_dim_param[k] = calloc(GCAM_MAX_DIMS, sizeof(char *));
+        if (!g->input_dim_param[k]) return GCAM_E_NOMEM;
+        g->tensors[ti].flags |= GCAM_TF_INPUT;
+        if ((rc = set_value_info_shape(g, ti, k, gp->input[i], e))) return rc;
+    }
+    /* nodes */
+    g->nodes = calloc(gp->n_node + 1, sizeof(gcam_node));
+    if (!g->nodes) return GCAM_E_NOMEM;
+    for (size_t i = 0; i < gp->n_node; i++) {
+        Onnx__NodeProto *np = gp->node[i];
+        gcam_node *n = &g->nodes[g->n_nodes++];
+        char tmp[32];
+        snprintf(tmp, sizeof tmp, "#%zu", i);
+        n->name = gcam_strdup(np->name && *np->name ? np->name : tmp);
+        n->op_type = gcam_strdup(np->op_type ? np->op_type : "");
+        n->domain = gcam_strdup(np->domain ? np->domain : "");
+        n->opset = opset_for(m, n->domain);
+        n->n_in = (int)np->n_input;
+        n->n_out = (int)np->n_output;
+        n->in = calloc(np->n_input + 1, sizeof(int));
+        n->out = calloc(np->n_output + 1, sizeof(int));
+        n->attr = calloc(np->n_attribute + 1, sizeof(gcam_attr));
+        if (!n->name || !n->op_type || !n->in || !n->out || !n->attr) return GCAM_E_NOMEM;
+        for (size_t a = 0; a < np->n_attribute; a++) {
+            n->n_attr++;
+            if ((rc = convert_attr(np->attribute[a], &n->attr[a], dir, e))) {
+                if (rc == GCAM_E_NOMEM) return gcam_errf(e, rc, "out of memory");
+                return gcam_errf(e, rc, "node '%s' (%s): %s", n->name, n->op_type, e->msg);
+            }
+        }
+        for (size_t k = 0; k < np->n_output; k++) {
+            const char *nm = np->output[k];
+            if (!nm || !*nm) { n->out[k] = -1; continue; }
+            int ti = gcam_graph_find(g, nm);
+            if (ti >= 0 && (g->tensors[ti].producer >= 0 || (g->tensors[ti].flags & (GCAM_TF_INIT | GCAM_TF_INPUT))))
+                return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s): tensor '%s' is produced twice", n->name, n->op_type, nm);
+            if (ti < 0) ti = gcam_graph_add_tensor(g, nm);
+            if (ti < 0) return GCAM_E_NOMEM;
+            g->tensors[ti].producer = (int)i;
+            n->out[k] = ti;
+        }
+    }
+    /* inputs are resolved after all outputs exist so that a node may be listed
+     * before its producer (the topological sort puts them in order) */
+    for (size_t i = 0; i < gp->n_node; i++) {
+        Onnx__NodeProto *np = gp->node[i];
+        gcam_node *n = &g->nodes[i];
+        for (size_t k = 0; k < np->n_input; k++) {
+            const char *nm = np->input[k];
+            if (!nm || !*nm) { n->in[k] = -1; continue; }
+            int ti = gcam_graph_find(g, nm);
+            if (ti < 0)
+                return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s): input '%s' is neither an initializer, a graph input nor a node output (missing initializer?)", n->name, n->op_type, nm);
+            n->in[k] = ti;
+        }
+    }
+    g->outputs = calloc(gp->n_output + 1, sizeof(int));
+    if (!g->outputs) return GCAM_E_NOMEM;
+    for (size_t i = 0; i < gp->n_output; i++) {
+        int ti = gp->output[i]->name ? gcam_graph_find(g, gp->output[i]->name) : -1;
+        if (ti < 0) return gcam_errf(e, GCAM_E_INVALID_MODEL, "graph output '%s' is never produced", gp->output[i]->name ? gp->output[i]->name : "");
+        g->tensors[ti].flags |= GCAM_TF_OUTPUT | GCAM_TF_KEEP;
+        g->outputs[g->n_outputs++] = ti;
+    }
+    return gcam_graph_finish(g, e);
+}
+
+int gcam_graph_load_buffer(const void *buf, size_t len, const char *dir, gcam_graph **out, gcam_err *e)
+{
+    *out = NULL;
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+    if (!m) return gcam_errf(e, GCAM_E_PARSE, "not a valid ONNX protobuf (truncated or garbage)");
+    gcam_graph *g = calloc(1, sizeof *g);
+    if (!g) {
+        onnx__model_proto__free_unpacked(m, NULL);
+        return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    }
+    g->dir = gcam_strdup(dir);
+    g->nthreads = 1;
+    int rc = convert_model(m, dir, g, e);
+    onnx__model_proto__free_unpacked(m, NULL);
+    if (rc) {
+        if (rc == GCAM_E_NOMEM && !e->msg[0]) gcam_errf(e, rc, "out of memory");
+        gcam_graph_free(g);
+        return rc;
+    }
+    *out = g;
+    return GCAM_OK;
+}
+
+int gcam_graph_load_file(const char *path, gcam_graph **out, gcam_err *e)
+{
+    unsigned char *buf;
+    size_t len;
+    *out = NULL;
+    int rc = read_file(path, &buf, &len, e);
+    if (rc) return rc;
+    char *dir = gcam_strdup(path);
+    if (!dir) {
+        free(buf);
+        return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash) *(slash == dir ? slash + 1 : slash) = 0;
+    else strcpy(dir, ".");
+    rc = gcam_graph_load_buffer(buf, len, dir, out, e);
+    free(buf);
+    free(dir);
+    if (rc) {
+        gcam_err_prefix(e, path);
+        return rc;
+    }
+    (*out)->path = gcam_strdup(path);
+    return GCAM_OK;
+}
+
+/* Reads a standalone TensorProto file (ONNX backend test data). */
+int gcam_tensor_load_pb(const char *path, gcam_tensor *t, gcam_err *e)
+{
+    unsigned char *buf;
+    size_t len;
+    int rc = read_file(path, &buf, &len, e);
+    if (rc) return rc;
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    free(buf);
+    if (!tp) return gcam_errf(e, GCAM_E_PARSE, "%s: not a TensorProto", path);
+    memset(t, 0, sizeof *t);
+    t->producer = -1;
+    t->name = gcam_strdup(tp->name ? tp->name : "");
+    rc = convert_tensor(tp, NULL, t, e);
+    onnx__tensor_proto__free_unpacked(tp, NULL);
+    return rc;
+}

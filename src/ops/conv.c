@@ -1,0 +1,317 @@
+/* conv.c - Conv: 1-D, 2-D and 3-D; group (incl. depthwise), dilations,
+ * strides, pads, auto_pad, optional bias; kernel_shape defaults to W's.
+ *
+ * Forward is im2col + one GEMM per group (darknet's formulation):
+ *   Y[n, g] = W[g] (Mg x Cg*K)  *  col(X[n, g]) (Cg*K x OHW)
+ * with two shortcuts: a 1x1, stride-1, unpadded conv is already a GEMM on X
+ * (no im2col), and a depthwise conv (one input channel per group) runs a
+ * direct per-tap kernel, because Mg x 1 GEMMs per channel are mostly overhead.
+ *
+ * Backward (activation gradient): dcol = W[g]^T dY[n, g], then col2im adds
+ * dcol into dX.  If W or B are themselves activations (not initializers),
+ * their gradients are given too: dW[g] += dY[n, g] col^T, dB += sum dY. */
+#include "kernels/im2col.h"
+
+#include <stdlib.h>
+
+#define CONV_PAR_MIN 32768
+
+typedef struct conv_params {
+    gcam_win_attr win;
+    int64_t group;
+} conv_params;
+
+typedef struct conv_shape {
+    int64_t N, C, M, G, Cg, Mg;
+    int64_t ck;     /* Cg * kernel size: the GEMM's inner dimension */
+    size_t col_bytes;
+    gcam_win w;
+    int pointwise;  /* 1x1, stride 1, no pads: X is its own column matrix */
+    int depthwise;  /* one input channel per group: direct kernel */
+} conv_shape;
+
+static int conv_init(gcam_node *n, gcam_err *e)
+{
+    conv_params *p = calloc(1, sizeof *p);
+    if (!p) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    n->params = p;
+    int rc = gcam_win_parse(n, &p->win, e);
+    if (rc) return rc;
+    p->win.ceil_mode = 0; /* not a Conv attribute: output size always rounds down */
+    p->group = gcam_attr_int(n, "group", 1);
+    if (p->group < 1)
+        return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (Conv): group %lld must be >= 1",
+                         n->name ? n->name : "", (long long)p->group);
+    return GCAM_OK;
+}
+
+static int conv_shape_of(gcam_opctx *c, conv_shape *s)
+{
+    const conv_params *p = c->node->params;
+    const gcam_tensor *x = c->in[0], *wt = c->node->n_in > 1 ? c->in[1] : NULL;
+    const gcam_tensor *b = c->node->n_in > 2 ? c->in[2] : NULL;
+    if (!x || !wt) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "needs inputs X and W");
+    if (x->dtype != GCAM_DT_F32 || wt->dtype != GCAM_DT_F32 || (b && b->dtype != GCAM_DT_F32))
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "only float32 is supported (X is %s, W is %s)",
+                              gcam_dtype_name(x->dtype), gcam_dtype_name(wt->dtype));
+    if (x->ndim < 3 || x->ndim > 2 + GCAM_WIN_MAX_SP)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED,
+                              "X has %d dims; only 1-D to 3-D convolution (3 to 5 dims) is supported",
+                              x->ndim);
+    if (wt->ndim != x->ndim)
+        return gcam_node_errf(c, GCAM_E_SHAPE, "W has %d dims but X has %d", wt->ndim, x->ndim);
+    memset(s, 0, sizeof *s);
+    s->N = x->dims[0];
+    s->C = x->dims[1];
+    s->M = wt->dims[0];
+    s->G = p->group;
+    if (s->C % s->G || s->M % s->G)
+        return gcam_node_errf(c, GCAM_E_SHAPE,
+                              "group %lld does not divide the %lld input and %lld output channels",
+                              (long long)s->G, (long long)s->C, (long long)s->M);
+    s->Cg = s->C / s->G;
+    s->Mg = s->M / s->G;
+    if (wt->dims[1] != s->Cg)
+        return gcam_node_errf(c, GCAM_E_SHAPE,
+                              "W has %lld input channels per group, expected %lld (X has %lld channels, group %lld)",
+                              (long long)wt->dims[1], (long long)s->Cg, (long long)s->C,
+                              (long long)s->G);
+    int nsp = x->ndim - 2;
+    if (p->win.nk) {
+        for (int i = 0; i < nsp && i < p->win.nk; i++)
+            if (p->win.k[i] != wt->dims[2 + i])
+                return gcam_node_errf(c, GCAM_E_SHAPE, "kernel_shape[%d] = %lld but W has %lld", i,
+                                      (long long)p->win.k[i], (long long)wt->dims[2 + i]);
+    }
+    char why[256];
+    if (gcam_win_plan(&p->win, nsp, x->dims + 2, wt->dims + 2, &s->w, why, sizeof why))
+        return gcam_node_errf(c, GCAM_E_SHAPE, "%s", why);
+    if (b && (b->ndim != 1 || b->dims[0] != s->M))
+        return gcam_node_errf(c, GCAM_E_SHAPE, "bias must have shape [%lld]", (long long)s->M);
+    s->ck = s->Cg * s->w.k_size;
+    int64_t col;
+    if (__builtin_mul_overflow(s->ck, s->w.out_size, &col) ||
+        (uint64_t)col > (SIZE_MAX / 4) / sizeof(float))
+        return gcam_node_errf(c, GCAM_E_RANGE, "im2col buffer too large");
+    s->col_bytes = (size_t)col * sizeof(float);
+    s->pointwise = 1;
+    for (int i = 0; i < 3; i++)
+        if (s->w.k[i] != 1 || s->w.s[i] != 1 || s->w.pb[i] || s->w.pe[i]) s->pointwise = 0;
+    s->depthwise = s->G > 1 && s->Cg == 1;
+    return GCAM_OK;
+}
+
+static int conv_infer(gcam_opctx *c)
+{
+    conv_shape s;
+    int rc = conv_shape_of(c, &s);
+    if (rc) return rc;
+    gcam_tensor *y = c->out[0];
+    y->dtype = GCAM_DT_F32;
+    y->ndim = c->in[0]->ndim;
+    y->dims[0] = s.N;
+    y->dims[1] = s.M;
+    for (int i = 0; i < s.w.nsp; i++) y->dims[2 + i] = s.w.out[3 - s.w.nsp + i];
+    int w_const = (c->in[1]->flags & GCAM_TF_CONST) != 0;
+    c->node->scratch = s.pointwise || s.depthwise ? 0 : s.col_bytes;
+    /* backward needs a column buffer for dX (GEMM path) or for dW when W is an activation */
+    c->node->bscratch = s.pointwise || (s.depthwise && w_const) ? 0 : s.col_bytes;
+    return GCAM_OK;
+}
+
+/* Depthwise forward: y[n, m] = b[m] + sum over taps w[m, t] * shifted x[n, m / Mg]. */
+static void depthwise_forward(const conv_shape *s, const float *x, const float *wt,
+                              const float *b, float *y, int nt)
+{
+    const gcam_win *w = &s->w;
+    const int64_t planes = s->N * s->M;
+    const int64_t O1 = w->out[1], O2 = w->out[2], I1 = w->in[1], I2 = w->in[2];
+#pragma omp parallel for num_threads(nt) if (planes * w->out_size * w->k_size > CONV_PAR_MIN) \
+    schedule(static)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t n = pl / s->M, m = pl % s->M, ci = m / s->Mg;
+        const float *xc = x + (n * s->C + ci) * w->in_size;
+        const float *wm = wt + m * w->k_size;
+        float *yp = y + pl * w->out_size;
+        const float bv = b ? b[m] : 0.0f;
+        for (int64_t i = 0; i < w->out_size; i++) yp[i] = bv;
+        for (int64_t t = 0; t < w->k_size; t++) {
+            gcam_win_tap p;
+            gcam_win_tap_of(w, t, &p);
+            const float wv = wm[t];
+            const int64_t w0 = p.o0[2], s2 = w->s[2];
+            for (int64_t od = p.lo[0]; od < p.hi[0]; od++) {
+                const int64_t id = p.o0[0] + od * w->s[0];
+                for (int64_t oh = p.lo[1]; oh < p.hi[1]; oh++) {
+                    const float *xr = xc + (id * I1 + p.o0[1] + oh * w->s[1]) * I2;
+                    float *yr = yp + (od * O1 + oh) * O2;
+                    if (s2 == 1) {
+                        for (int64_t ow = p.lo[2]; ow < p.hi[2]; ow++) yr[ow] += wv * xr[w0 + ow];
+                    } else {
+                        for (int64_t ow = p.lo[2]; ow < p.hi[2]; ow++)
+                            yr[ow] += wv * xr[w0 + ow * s2];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Depthwise backward-data: dx[n, c] += sum over the Mg outputs of channel c,
+ * over taps, w[m, t] * dy[n, m] placed back at the input positions it read. */
+static void depthwise_backward(const conv_shape *s, const float *wt, const float *dy, float *dx,
+                               int nt)
+{
+    const gcam_win *w = &s->w;
+    const int64_t planes = s->N * s->C;
+    const int64_t O1 = w->out[1], O2 = w->out[2], I1 = w->in[1], I2 = w->in[2];
+#pragma omp parallel for num_threads(nt) \
+    if (planes * s->Mg * w->out_size * w->k_size > CONV_PAR_MIN) schedule(static)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t n = pl / s->C, ci = pl % s->C;
+        float *dxc = dx + pl * w->in_size;
+        for (int64_t j = 0; j < s->Mg; j++) {
+            const int64_t m = ci * s->Mg + j;
+            const float *dyp = dy + (n * s->M + m) * w->out_size;
+            const float *wm = wt + m * w->k_size;
+            for (int64_t t = 0; t < w->k_size; t++) {
+                gcam_win_tap p;
+                gcam_win_tap_of(w, t, &p);
+                const float wv = wm[t];
+                const int64_t w0 = p.o0[2], s2 = w->s[2];
+                for (int64_t od = p.lo[0]; od < p.hi[0]; od++) {
+                    const int64_t id = p.o0[0] + od * w->s[0];
+                    for (int64_t oh = p.lo[1]; oh < p.hi[1]; oh++) {
+                        float *xr = dxc + (id * I1 + p.o0[1] + oh * w->s[1]) * I2;
+                        const float *yr = dyp + (od * O1 + oh) * O2;
+                        if (s2 == 1) {
+                            for (int64_t ow = p.lo[2]; ow < p.hi[2]; ow++) xr[w0 + ow] += wv * yr[ow];
+                        } else {
+                            for (int64_t ow = p.lo[2]; ow < p.hi[2]; ow++)
+                                xr[w0 + ow * s2] += wv * yr[ow];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+static int conv_forward(gcam_opctx *c)
+{
+    conv_shape s;
+    int rc = conv_shape_of(c, &s);
+    if (rc) return rc;
+    const float *x = gcam_f32(c->in[0]), *wt = gcam_f32(c->in[1]);
+    const float *b = c->node->n_in > 2 && c->in[2] ? gcam_f32(c->in[2]) : NULL;
+    float *y = gcam_f32(c->out[0]);
+    const int nt = gcam_op_threads(c);
+    const int64_t isz = s.w.in_size, osz = s.w.out_size;
+    if (s.depthwise) {
+        depthwise_forward(&s, x, wt, b, y, nt);
+        return GCAM_OK;
+    }
+    float *col = c->scratch;
+    if (!s.pointwise && (!col || c->node->scratch < s.col_bytes))
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "scratch buffer missing");
+    for (int64_t n = 0; n < s.N; n++) {
+        for (int64_t g = 0; g < s.G; g++) {
+            const float *xg = x + (n * s.C + g * s.Cg) * isz;
+            float *yg = y + (n * s.M + g * s.Mg) * osz;
+            const float *cols = xg;
+            if (!s.pointwise) {
+                gcam_im2col(xg, s.Cg, &s.w, col, nt);
+                cols = col;
+            }
+            float beta = 0.0f;
+            if (b) {
+                /* start from the bias and let the GEMM accumulate onto it */
+                for (int64_t m = 0; m < s.Mg; m++) {
+                    float *yr = yg + m * osz;
+                    const float bv = b[g * s.Mg + m];
+                    for (int64_t i = 0; i < osz; i++) yr[i] = bv;
+                }
+                beta = 1.0f;
+            }
+            gcam_sgemm(0, 0, s.Mg, osz, s.ck, 1.0f, wt + g * s.Mg * s.ck, s.ck, cols, osz, beta,
+                       yg, osz);
+        }
+    }
+    return GCAM_OK;
+}
+
+static int conv_backward(gcam_opctx *c)
+{
+    if (!c->dout[0]) return GCAM_OK;
+    conv_shape s;
+    int rc = conv_shape_of(c, &s);
+    if (rc) return rc;
+    const float *x = gcam_f32(c->in[0]), *wt = gcam_f32(c->in[1]), *dy = gcam_f32(c->dout[0]);
+    gcam_tensor *dxt = c->din[0];
+    gcam_tensor *dwt = c->node->n_in > 1 ? c->din[1] : NULL;
+    gcam_tensor *dbt = c->node->n_in > 2 && c->in[2] ? c->din[2] : NULL;
+    const int nt = gcam_op_threads(c);
+    const int64_t isz = s.w.in_size, osz = s.w.out_size;
+    float *col = c->scratch;
+    int need_col = !s.pointwise && ((dxt && !s.depthwise) || dwt);
+    if (need_col && (!col || c->node->bscratch < s.col_bytes))
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "backward scratch buffer missing");
+
+    if (dxt) {
+        float *dx = gcam_f32(dxt);
+        if (s.depthwise) {
+            depthwise_backward(&s, wt, dy, dx, nt);
+        } else {
+            for (int64_t n = 0; n < s.N; n++) {
+                for (int64_t g = 0; g < s.G; g++) {
+                    const float *dyg = dy + (n * s.M + g * s.Mg) * osz;
+                    const float *wg = wt + g * s.Mg * s.ck;
+                    float *dxg = dx + (n * s.C + g * s.Cg) * isz;
+                    if (s.pointwise) {
+                        /* dX is already in column layout: accumulate straight into it */
+                        gcam_sgemm(1, 0, s.Cg, osz, s.Mg, 1.0f, wg, s.ck, dyg, osz, 1.0f, dxg, osz);
+                    } else {
+                        gcam_sgemm(1, 0, s.ck, osz, s.Mg, 1.0f, wg, s.ck, dyg, osz, 0.0f, col, osz);
+                        gcam_col2im_add(col, s.Cg, &s.w, dxg, nt);
+                    }
+                }
+            }
+        }
+    }
+    if (dwt) {
+        float *dw = gcam_f32(dwt);
+        for (int64_t n = 0; n < s.N; n++) {
+            for (int64_t g = 0; g < s.G; g++) {
+                const float *xg = x + (n * s.C + g * s.Cg) * isz;
+                const float *dyg = dy + (n * s.M + g * s.Mg) * osz;
+                const float *cols = xg;
+                if (!s.pointwise) {
+                    gcam_im2col(xg, s.Cg, &s.w, col, nt);
+                    cols = col;
+                }
+                gcam_sgemm(0, 1, s.Mg, s.ck, osz, 1.0f, dyg, osz, cols, osz, 1.0f,
+                           dw + g * s.Mg * s.ck, s.ck);
+            }
+        }
+    }
+    if (dbt) {
+        float *db = gcam_f32(dbt);
+        for (int64_t n = 0; n < s.N; n++) {
+            for (int64_t m = 0; m < s.M; m++) {
+                const float *dyr = dy + (n * s.M + m) * osz;
+                double acc = 0.0;
+                for (int64_t i = 0; i < osz; i++) acc += dyr[i];
+                db[m] += (float)acc;
+            }
+        }
+    }
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_Conv = {
+    .op_type = "Conv",
+    .init = conv_init,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+};

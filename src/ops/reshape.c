@@ -1,0 +1,104 @@
+/* Reshape: y = x with a new shape taken from the constant input 1 (the
+ * "shape" attribute before opset 5).  In the shape, 0 copies the input's dim
+ * at that position unless allowzero=1 (opset 14), and one -1 is inferred from
+ * the element count.  A view: see flatten.c. */
+#include "gcam_internal.h"
+
+/* Reads a constant int64/int32 tensor; returns its element count or a status (< 0). */
+static int const_ints(gcam_opctx *c, const gcam_tensor *t, const char *what, int64_t *out, int max)
+{
+    int64_t n = gcam_numel(t);
+    if (!(t->flags & GCAM_TF_CONST) || (n && !t->data))
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dynamic %s not supported", what);
+    if (t->dtype != GCAM_DT_I64 && t->dtype != GCAM_DT_I32)
+        return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "%s must be int64, got %s", what,
+                              gcam_dtype_name(t->dtype));
+    if (n > max)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "%s has %lld entries, at most %d supported", what,
+                              (long long)n, max);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = t->dtype == GCAM_DT_I64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
+    return (int)n;
+}
+
+static int reshape_infer(gcam_opctx *c)
+{
+    const gcam_tensor *x = c->in[0];
+    gcam_tensor *y = c->out[0];
+    if (!gcam_dtype_size(x->dtype))
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported", gcam_dtype_name(x->dtype));
+    int64_t shape[GCAM_MAX_DIMS];
+    int n;
+    if (c->node->opset < 5) {
+        n = gcam_attr_ints(c->node, "shape", shape, GCAM_MAX_DIMS);
+        if (n < 0) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "missing shape attribute");
+        if (n > GCAM_MAX_DIMS)
+            return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "rank %d above %d", n, GCAM_MAX_DIMS);
+    } else {
+        if (c->node->n_in < 2 || !c->in[1]) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "missing shape input");
+        if ((n = const_ints(c, c->in[1], "shape", shape, GCAM_MAX_DIMS)) < 0) return n;
+    }
+    int allowzero = (int)gcam_attr_int(c->node, "allowzero", 0);
+    int64_t numel = gcam_numel(x), known = 1;
+    int infer_at = -1;
+    for (int i = 0; i < n; i++) {
+        int64_t s = shape[i];
+        if (s == -1) {
+            if (infer_at >= 0) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "shape has more than one -1");
+            infer_at = i;
+            continue;
+        }
+        if (s == 0 && !allowzero) {
+            if (i >= x->ndim)
+                return gcam_node_errf(c, GCAM_E_SHAPE, "shape[%d] = 0 copies a dim the rank-%d input lacks", i,
+                                      x->ndim);
+            s = x->dims[i];
+        }
+        if (s < 0) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "shape[%d] = %lld is negative", i, (long long)s);
+        y->dims[i] = s;
+        if (s && known > INT64_MAX / s) return gcam_node_errf(c, GCAM_E_SHAPE, "shape overflows");
+        known *= s;
+    }
+    if (infer_at >= 0) {
+        /* with a zero among the known dims any size fits the -1: ambiguous */
+        if (known == 0 || numel % known)
+            return gcam_node_errf(c, GCAM_E_SHAPE, "cannot infer the -1 dim: %lld elements into known product %lld",
+                                  (long long)numel, (long long)known);
+        y->dims[infer_at] = numel / known;
+    } else if (known != numel) {
+        return gcam_node_errf(c, GCAM_E_SHAPE, "cannot reshape %lld elements into %lld", (long long)numel,
+                              (long long)known);
+    }
+    y->dtype = x->dtype;
+    y->ndim = n;
+    return GCAM_OK;
+}
+
+static int reshape_forward(gcam_opctx *c)
+{
+    const gcam_tensor *x = c->in[0];
+    gcam_tensor *y = c->out[0];
+    size_t bytes = gcam_tensor_bytes(x);
+    if (y->data != x->data && bytes) memcpy(y->data, x->data, bytes);
+    return GCAM_OK;
+}
+
+static int reshape_backward(gcam_opctx *c)
+{
+    if (!c->din[0] || !c->dout[0]) return GCAM_OK;
+    /* an engine that aliases the view also aliases its gradient: nothing to add */
+    if (c->din[0]->data == c->dout[0]->data) return GCAM_OK;
+    float *dx = gcam_f32(c->din[0]);
+    const float *dy = gcam_f32(c->dout[0]);
+    int64_t n = gcam_numel(c->din[0]);
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_Reshape = {
+    .op_type = "Reshape",
+    .flags = GCAM_OPF_VIEW,
+    .infer = reshape_infer,
+    .forward = reshape_forward,
+    .backward = reshape_backward,
+};

@@ -1,0 +1,85 @@
+/* Unsqueeze: insert size-1 dims at the listed axes of the output (attribute
+ * before opset 13, constant input 1 from opset 13).  Axes index the output,
+ * so they are normalised against the output rank and may come in any order.
+ * A view: see flatten.c. */
+#include "gcam_internal.h"
+
+/* Reads a constant int64/int32 tensor; returns its element count or a status (< 0). */
+static int const_ints(gcam_opctx *c, const gcam_tensor *t, const char *what, int64_t *out, int max)
+{
+    int64_t n = gcam_numel(t);
+    if (!(t->flags & GCAM_TF_CONST) || (n && !t->data))
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dynamic %s not supported", what);
+    if (t->dtype != GCAM_DT_I64 && t->dtype != GCAM_DT_I32)
+        return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "%s must be int64, got %s", what,
+                              gcam_dtype_name(t->dtype));
+    if (n > max)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "%s has %lld entries, at most %d supported", what,
+                              (long long)n, max);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = t->dtype == GCAM_DT_I64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
+    return (int)n;
+}
+
+static int unsqueeze_infer(gcam_opctx *c)
+{
+    const gcam_tensor *x = c->in[0];
+    gcam_tensor *y = c->out[0];
+    if (!gcam_dtype_size(x->dtype))
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported", gcam_dtype_name(x->dtype));
+    int64_t axes[GCAM_MAX_DIMS];
+    int n;
+    if (c->node->opset < 13) {
+        n = gcam_attr_ints(c->node, "axes", axes, GCAM_MAX_DIMS);
+        if (n < 0) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "missing axes attribute");
+    } else {
+        if (c->node->n_in < 2 || !c->in[1]) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "missing axes input");
+        if ((n = const_ints(c, c->in[1], "axes", axes, GCAM_MAX_DIMS)) < 0) return n;
+    }
+    int r = x->ndim + n;
+    if (r > GCAM_MAX_DIMS)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "output rank %d above %d", r, GCAM_MAX_DIMS);
+    int ins[GCAM_MAX_DIMS] = {0};
+    for (int i = 0; i < n; i++) {
+        int64_t a = axes[i];
+        if (a < -r || a >= r)
+            return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "axis %lld out of range for output rank %d",
+                                  (long long)a, r);
+        if (a < 0) a += r;
+        if (ins[a]) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "axis %lld repeated", (long long)axes[i]);
+        ins[a] = 1;
+    }
+    for (int d = 0, k = 0; d < r; d++) y->dims[d] = ins[d] ? 1 : x->dims[k++];
+    y->ndim = r;
+    y->dtype = x->dtype;
+    return GCAM_OK;
+}
+
+static int unsqueeze_forward(gcam_opctx *c)
+{
+    const gcam_tensor *x = c->in[0];
+    gcam_tensor *y = c->out[0];
+    size_t bytes = gcam_tensor_bytes(x);
+    if (y->data != x->data && bytes) memcpy(y->data, x->data, bytes);
+    return GCAM_OK;
+}
+
+static int unsqueeze_backward(gcam_opctx *c)
+{
+    if (!c->din[0] || !c->dout[0]) return GCAM_OK;
+    /* an engine that aliases the view also aliases its gradient: nothing to add */
+    if (c->din[0]->data == c->dout[0]->data) return GCAM_OK;
+    float *dx = gcam_f32(c->din[0]);
+    const float *dy = gcam_f32(c->dout[0]);
+    int64_t n = gcam_numel(c->din[0]);
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_Unsqueeze = {
+    .op_type = "Unsqueeze",
+    .flags = GCAM_OPF_VIEW,
+    .infer = unsqueeze_infer,
+    .forward = unsqueeze_forward,
+    .backward = unsqueeze_backward,
+};

@@ -1,0 +1,156 @@
+/* npy.c - NumPy .npy reader/writer (format versions 1.0, 2.0, 3.0).
+ * Only little-endian float32 ('<f4') and int64 ('<i8'), C order: anything
+ * else is rejected with a message naming the dtype. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gcam_internal.h"
+#include "util/npy.h"
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && isspace((unsigned char)*p)) p++;
+    return p;
+}
+
+/* Finds 'key': in the header dict and returns a pointer to its value. */
+static const char *find_key(const char *h, const char *end, const char *key)
+{
+    size_t kl = strlen(key);
+    for (const char *p = h; p + kl + 2 < end; p++)
+        if ((*p == '\'' || *p == '"') && !strncmp(p + 1, key, kl) && p[kl + 1] == *p) {
+            const char *q = skip_ws(p + kl + 2, end);
+            if (q < end && *q == ':') return skip_ws(q + 1, end);
+            return NULL;
+        }
+    return NULL;
+}
+
+int gcam_npy_parse(const void *buf, size_t len, gcam_tensor *t, const char *what, gcam_err *e)
+{
+    const unsigned char *b = buf;
+    memset(t, 0, sizeof *t);
+    t->producer = -1;
+    if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
+        return gcam_errf(e, GCAM_E_PARSE, "%s: not a .npy file (bad magic)", what);
+    int major = b[6];
+    size_t hlen, hoff;
+    if (major == 1) {
+        hlen = (size_t)b[8] | (size_t)b[9] << 8;
+        hoff = 10;
+    } else if (major == 2 || major == 3) {
+        if (len < 12) return gcam_errf(e, GCAM_E_PARSE, "%s: truncated .npy header", what);
+        hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
+        hoff = 12;
+    } else return gcam_errf(e, GCAM_E_PARSE, "%s: unsupported .npy version %d", what, major);
+    if (hlen > len - hoff) return gcam_errf(e, GCAM_E_PARSE, "%s: truncated .npy header", what);
+    const char *h = (const char *)b + hoff, *hend = h + hlen;
+    const char *d = find_key(h, hend, "descr");
+    const char *fo = find_key(h, hend, "fortran_order");
+    const char *sh = find_key(h, hend, "shape");
+    if (!d || !fo || !sh) return gcam_errf(e, GCAM_E_PARSE, "%s: malformed .npy header", what);
+    char descr[16] = "";
+    if (*d == '\'' || *d == '"') {
+        char q = *d++;
+        int i = 0;
+        while (d < hend && *d != q && i < 15) descr[i++] = *d++;
+        descr[i] = 0;
+    }
+    if (!strcmp(descr, "<f4") || !strcmp(descr, "f4")) t->dtype = GCAM_DT_F32;
+    else if (!strcmp(descr, "<i8") || !strcmp(descr, "i8")) t->dtype = GCAM_DT_I64;
+    else
+        return gcam_errf(e, GCAM_E_DTYPE, "%s: dtype '%s' not supported (need float32 '<f4' or int64 '<i8')", what, descr);
+    if (!strncmp(fo, "True", 4))
+        return gcam_errf(e, GCAM_E_UNSUPPORTED, "%s: Fortran-order arrays are not supported; save with C order (np.ascontiguousarray)", what);
+    if (strncmp(fo, "False", 5)) return gcam_errf(e, GCAM_E_PARSE, "%s: malformed fortran_order", what);
+    if (*sh != '(') return gcam_errf(e, GCAM_E_PARSE, "%s: malformed shape", what);
+    const char *p = sh + 1;
+    t->ndim = 0;
+    for (;;) {
+        p = skip_ws(p, hend);
+        if (p >= hend) return gcam_errf(e, GCAM_E_PARSE, "%s: malformed shape", what);
+        if (*p == ')') break;
+        if (!isdigit((unsigned char)*p)) return gcam_errf(e, GCAM_E_PARSE, "%s: malformed shape", what);
+        if (t->ndim == GCAM_MAX_DIMS) return gcam_errf(e, GCAM_E_UNSUPPORTED, "%s: more than %d dims", what, GCAM_MAX_DIMS);
+        errno = 0;
+        char *q;
+        long long v = strtoll(p, &q, 10);
+        if (errno || v < 0) return gcam_errf(e, GCAM_E_RANGE, "%s: absurd dimension", what);
+        t->dims[t->ndim++] = v;
+        p = skip_ws(q, hend);
+        if (p < hend && *p == ',') p++;
+    }
+    size_t bytes = gcam_tensor_bytes(t);
+    if (bytes == SIZE_MAX) return gcam_errf(e, GCAM_E_RANGE, "%s: dimensions overflow", what);
+    size_t doff = hoff + hlen;
+    if (len - doff < bytes)
+        return gcam_errf(e, GCAM_E_PARSE, "%s: truncated data (%zu bytes, need %zu)", what, len - doff, bytes);
+    t->data = malloc(bytes ? bytes : 1);
+    if (!t->data) return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory", what);
+    if (bytes) memcpy(t->data, b + doff, bytes);
+    t->flags = GCAM_TF_OWNED;
+    return GCAM_OK;
+}
+
+int gcam_npy_read(const char *path, gcam_tensor *t, gcam_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return gcam_errf(e, GCAM_E_IO, "cannot open %s: %s", path, strerror(errno));
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 1 << 16;
+            unsigned char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory", path);
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + len, 1, cap - len, f);
+        len += r;
+        if (r == 0) break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        return gcam_errf(e, GCAM_E_IO, "%s: read error", path);
+    }
+    int rc = gcam_npy_parse(buf, len, t, path, e);
+    free(buf);
+    return rc;
+}
+
+int gcam_npy_write(const char *path, int dtype, const int64_t *dims, int ndim, const void *data, gcam_err *e)
+{
+    const char *descr = dtype == GCAM_DT_F32 ? "<f4" : dtype == GCAM_DT_I64 ? "<i8" : NULL;
+    if (!descr) return gcam_errf(e, GCAM_E_DTYPE, "%s: cannot write dtype %s", path, gcam_dtype_name(dtype));
+    char shape[256] = "";
+    size_t sl = 0;
+    for (int i = 0; i < ndim; i++)
+        sl += (size_t)snprintf(shape + sl, sizeof shape - sl, "%lld,%s", (long long)dims[i], ndim > 1 && i < ndim - 1 ? " " : "");
+    if (ndim > 1 && sl) shape[--sl] = 0; /* "(2, 3)" not "(2, 3,)" */
+    char hdr[512];
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, shape);
+    /* pad so that the data starts at a multiple of 64, ending with '\n' */
+    size_t total = 10 + (size_t)n + 1;
+    size_t pad = (64 - total % 64) % 64;
+    for (size_t i = 0; i < pad; i++) hdr[n++] = ' ';
+    hdr[n++] = '\n';
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(n & 0xff), (unsigned char)(n >> 8)};
+    int64_t cnt = gcam_dims_numel_checked(dims, ndim);
+    if (cnt < 0) return gcam_errf(e, GCAM_E_RANGE, "%s: bad dimensions", path);
+    FILE *f = fopen(path, "wb");
+    if (!f) return gcam_errf(e, GCAM_E_IO, "cannot write %s: %s", path, strerror(errno));
+    size_t bytes = (size_t)cnt * gcam_dtype_size(dtype);
+    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)n, f) == (size_t)n &&
+             (bytes == 0 || fwrite(data, 1, bytes, f) == bytes);
+    if (fclose(f) != 0) ok = 0;
+    if (!ok) return gcam_errf(e, GCAM_E_IO, "%s: write error", path);
+    return GCAM_OK;
+}
