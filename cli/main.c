@@ -1,2 +1,45 @@
+/* main.c - the gradcam command: dispatch to one file per subcommand. */
 #include <stdio.h>
-int main(void) { puts("gradcam: under construction"); return 0; }
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"explain", cmd_explain, "heatmap for a class: Grad-CAM and friends"},
+    {"classify", cmd_classify, "top-K classes of an image or tensor"},
+    {"layers", cmd_layers, "4-D activations of a model, automatic Grad-CAM layer marked"},
+    {"run", cmd_run, "run any model on .npy inputs, save any tensor"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "gradcam %s\nusage: gradcam <command> [options]\n\ncommands:\n", gcam_version());
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n`gradcam <command> --help` shows a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("gradcam %s\n", gcam_version());
+        return 0;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "gradcam: error: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -113,6 +113,9 @@ int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
 {
     gcam_graph *g = m->g;
     gcam_tensor *t = &g->tensors[g->inputs[i]];
+    if (t->dtype != GCAM_DT_F32 && t->dtype != GCAM_DT_I64)
+        return gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "input '%s': dtype %s not supported (float32 and int64 only)",
+                         t->name, gcam_dtype_name(t->dtype));
     if (a->dtype != t->dtype)
         return gcam_errf(&m->err, GCAM_E_DTYPE, "input '%s': got %s, the model expects %s", t->name,
                          gcam_dtype_name(a->dtype), gcam_dtype_name(t->dtype));
@@ -139,6 +142,19 @@ int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
         t->ndim = a->ndim;
         for (int d = 0; d < a->ndim; d++) t->dims[d] = a->dims[d];
         g->planned = 0;
+    }
+    if (t->dtype == GCAM_DT_I64) {
+        /* int64 inputs feed shapes (Reshape, Slice, ...): they are bound by
+         * value, folded into the plan, and a new value re-plans */
+        size_t bytes = gcam_tensor_bytes(t);
+        if (changed || !t->data || memcmp(t->data, a->data, bytes)) {
+            if (t->flags & GCAM_TF_OWNED) free(t->data);
+            t->data = malloc(bytes ? bytes : 1);
+            if (!t->data) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+            memcpy(t->data, a->data, bytes);
+            t->flags |= GCAM_TF_CONST | GCAM_TF_OWNED;
+            g->planned = 0;
+        }
     }
     return GCAM_OK;
 }
@@ -185,7 +201,7 @@ int gcam_model_run(gcam_model *m, const char *const *names, const gcam_array *in
     if (!rc) rc = gcam_model_ensure_planned(m);
     for (int k = 0; k < n && !rc; k++) {
         gcam_tensor *t = &g->tensors[g->inputs[which[k]]];
-        if (t->data) memcpy(t->data, inputs[k].data, gcam_tensor_bytes(t));
+        if (t->data && !(t->flags & GCAM_TF_CONST)) memcpy(t->data, inputs[k].data, gcam_tensor_bytes(t));
     }
     free(which);
     if (!rc) rc = gcam_graph_forward(g, &m->err);

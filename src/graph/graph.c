@@ -98,6 +98,11 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
         return gcam_errf(e, GCAM_E_UNSUPPORTED, "%d unsupported node%s (op or opset outside 7..21): %s",
                          n_bad, n_bad > 1 ? "s" : "", list);
 
+    for (int i = 0; i < g->n_inputs; i++)
+        if (g->tensors[g->inputs[i]].dtype == GCAM_DT_UNDEF)
+            return gcam_errf(e, GCAM_E_UNSUPPORTED, "graph input '%s' is not a tensor (sequence, map and optional types are not supported)",
+                             g->tensors[g->inputs[i]].name);
+
     /* Kahn's algorithm over producer edges */
     int *indeg = calloc(g->n_nodes + 1, sizeof(int));
     int *queue = calloc(g->n_nodes + 1, sizeof(int));

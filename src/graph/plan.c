@@ -91,6 +91,8 @@ static void reset_plan(gcam_graph *g)
     for (int t = 0; t < g->n_tensors; t++) {
         gcam_tensor *x = &g->tensors[t];
         if (x->flags & GCAM_TF_INIT) continue;
+        /* int64 graph inputs are bound by value (they carry shapes): model.c owns them */
+        if ((x->flags & GCAM_TF_INPUT) && (x->flags & GCAM_TF_CONST)) continue;
         if (x->flags & GCAM_TF_OWNED) free(x->data);
         x->data = NULL;
         x->flags &= ~(GCAM_TF_CONST | GCAM_TF_FOLDED | GCAM_TF_OWNED);

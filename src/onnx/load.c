@@ -263,8 +263,12 @@ static int opset_for(const Onnx__ModelProto *m, const char *domain)
 static int set_value_info_shape(gcam_graph *g, int ti, int in_index, const Onnx__ValueInfoProto *vi, gcam_err *e)
 {
     gcam_tensor *t = &g->tensors[ti];
-    if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
-        return gcam_errf(e, GCAM_E_UNSUPPORTED, "graph input '%s' is not a tensor", t->name);
+    if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
+        /* reported by gcam_graph_finish, after unsupported ops (which explain more) */
+        t->dtype = GCAM_DT_UNDEF;
+        t->ndim = -1;
+        return GCAM_OK;
+    }
     const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
     t->dtype = tt->has_elem_type ? tt->elem_type : GCAM_DT_F32;
     if (!tt->shape) {

@@ -1,0 +1,36 @@
+/* cli.h - shared helpers for the gradcam subcommands. */
+#ifndef GCAM_CLI_H
+#define GCAM_CLI_H
+#include <stdio.h>
+
+#include "gcam.h"
+
+/* One line "gradcam: error: ..." on stderr; returns 1 (the exit status). */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Usage error: prints the message and the subcommand's usage, returns 2. */
+int cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* argv walking: `i` is advanced past the value; returns NULL (after printing) if missing. */
+const char *cli_value(int argc, char **argv, int *i);
+int cli_parse_int(const char *s, long *out);
+int cli_parse_float(const char *s, double *out);
+
+/* Loads a model, printing the error; returns NULL on failure. */
+gcam_model *cli_load_model(const char *path, int threads);
+/* Default bundled model path (models/demo.onnx next to the binary's source tree). */
+const char *cli_default_model(void);
+
+/* .npy helpers: read into a malloc'd gcam_array (free arr->data). */
+int cli_read_npy(const char *path, gcam_array *arr);
+int cli_write_npy(const char *path, const gcam_array *arr);
+
+/* Labels: from FILE (one per line) or the model's "gradcam.labels" metadata.
+ * Returns the count (0 if none); *labels is malloc'd, free with cli_free_labels. */
+int cli_load_labels(const char *file, gcam_model *m, char ***labels);
+void cli_free_labels(char **labels, int n);
+
+int cmd_layers(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+#endif

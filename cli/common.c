@@ -1,0 +1,175 @@
+/* common.c - helpers shared by the subcommands. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "gcam_internal.h"
+#include "util/npy.h"
+
+int cli_fail(const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    /* keep it to one line */
+    for (char *p = buf; *p; p++)
+        if (*p == '\n') *p = ' ';
+    fprintf(stderr, "gradcam: error: %s\n", buf);
+    return 1;
+}
+
+int cli_usage(const char *usage, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "gradcam: error: %s\nusage: %s\n", buf, usage);
+    return 2;
+}
+
+const char *cli_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "gradcam: error: option %s needs a value\n", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_parse_int(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_float(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+gcam_model *cli_load_model(const char *path, int threads)
+{
+    gcam_model *m = NULL;
+    int rc = gcam_model_load(path, &m);
+    if (rc) {
+        cli_fail("%s", m ? gcam_model_errmsg(m) : gcam_status_str(rc));
+        gcam_model_free(m);
+        return NULL;
+    }
+    if (threads > 0) gcam_model_set_threads(m, threads);
+    return m;
+}
+
+const char *cli_default_model(void)
+{
+    static char path[4096];
+    const char *env = getenv("GRADCAM_MODEL");
+    if (env && *env) return env;
+    snprintf(path, sizeof path, "%s/models/demo.onnx", GCAM_SOURCE_DIR);
+    if (access(path, R_OK) == 0) return path;
+    return "models/demo.onnx";
+}
+
+int cli_read_npy(const char *path, gcam_array *arr)
+{
+    gcam_tensor t;
+    gcam_err e = {0};
+    if (gcam_npy_read(path, &t, &e)) return cli_fail("%s", e.msg);
+    memset(arr, 0, sizeof *arr);
+    arr->dtype = t.dtype;
+    arr->ndim = t.ndim;
+    for (int d = 0; d < t.ndim; d++) arr->dims[d] = t.dims[d];
+    arr->data = t.data;
+    return 0;
+}
+
+int cli_write_npy(const char *path, const gcam_array *arr)
+{
+    gcam_err e = {0};
+    if (gcam_npy_write(path, arr->dtype, arr->dims, arr->ndim, arr->data, &e)) return cli_fail("%s", e.msg);
+    return 0;
+}
+
+static int split_lines(const char *text, char ***labels)
+{
+    int n = 0, cap = 16;
+    char **v = malloc(sizeof(char *) * cap);
+    if (!v) return -1;
+    const char *p = text;
+    while (*p) {
+        const char *q = p;
+        while (*q && *q != '\n') q++;
+        size_t len = (size_t)(q - p);
+        while (len && (p[len - 1] == '\r' || p[len - 1] == ' ')) len--;
+        if (n == cap) {
+            char **nv = realloc(v, sizeof(char *) * (cap *= 2));
+            if (!nv) { cli_free_labels(v, n); return -1; }
+            v = nv;
+        }
+        v[n] = malloc(len + 1);
+        if (!v[n]) { cli_free_labels(v, n); return -1; }
+        memcpy(v[n], p, len);
+        v[n][len] = 0;
+        n++;
+        p = *q ? q + 1 : q;
+    }
+    /* a trailing empty line is not a label */
+    while (n > 0 && !v[n - 1][0]) free(v[--n]);
+    *labels = v;
+    return n;
+}
+
+int cli_load_labels(const char *file, gcam_model *m, char ***labels)
+{
+    *labels = NULL;
+    if (file) {
+        FILE *f = fopen(file, "rb");
+        if (!f) {
+            cli_fail("cannot open labels file %s: %s", file, strerror(errno));
+            return -1;
+        }
+        size_t cap = 1 << 16, len = 0;
+        char *buf = malloc(cap + 1);
+        size_t r;
+        while (buf && (r = fread(buf + len, 1, cap - len, f)) > 0) {
+            len += r;
+            if (len == cap) {
+                char *nb = realloc(buf, (cap *= 2) + 1);
+                if (!nb) { free(buf); buf = NULL; }
+                else buf = nb;
+            }
+        }
+        fclose(f);
+        if (!buf) return -1;
+        buf[len] = 0;
+        int n = split_lines(buf, labels);
+        free(buf);
+        return n;
+    }
+    const char *meta = m ? gcam_model_metadata(m, "gradcam.labels") : NULL;
+    if (!meta) return 0;
+    return split_lines(meta, labels);
+}
+
+void cli_free_labels(char **labels, int n)
+{
+    if (!labels) return;
+    for (int i = 0; i < n; i++) free(labels[i]);
+    free(labels);
+}
