@@ -118,6 +118,59 @@ GCAM_API int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n)
  * automatic choice) to a tensor name owned by m. */
 GCAM_API int gcam_model_resolve_layer(gcam_model *m, const char *name, const char **tensor);
 
+/* ---- explanations -------------------------------------------------------------
+ * gcam_explain() runs the model forward on `input` (batch 1), back-propagates
+ * the target score to the chosen layer(s) - activations only, only along the
+ * path between them - and builds the map.  Conventions follow pytorch-grad-cam
+ * (docs/methods.md): ReLU, min-max normalise, bilinear resize to the input's
+ * H x W with half-pixel centres, normalise again. */
+typedef enum {
+    GCAM_METHOD_GRADCAM = 0,
+} gcam_method;
+
+typedef enum {
+    GCAM_NORM_IMAGE = 0,  /* per image: (x - min) / (max - min + 1e-7), before and after resizing */
+    GCAM_NORM_NONE = 1,   /* the map as computed (after ReLU), resized */
+    GCAM_NORM_GLOBAL = 2, /* x / global_max, clamped to [0, 1]: comparable across images */
+} gcam_norm;
+
+typedef struct gcam_explain_opts {
+    int method;                /* gcam_method */
+    const char *const *layers; /* tensor or node names; NULL or n_layers 0 = automatic */
+    int n_layers;              /* several layers: mean of the per-layer normalised maps */
+    int64_t target_class;      /* class index; -1 = top-1 */
+    const char *target_output; /* any tensor of the model; NULL = the first graph output */
+    int counterfactual;        /* explain -score: what argues against the class */
+    int target_softmax;        /* score = softmax probability instead of the logit */
+    int no_relu;               /* keep negative evidence (raw map only) */
+    int normalize;             /* gcam_norm */
+    float global_max;          /* for GCAM_NORM_GLOBAL */
+} gcam_explain_opts;
+
+/* method gradcam, automatic layer, top-1, logit, ReLU, per-image normalisation */
+GCAM_API void gcam_explain_opts_default(gcam_explain_opts *o);
+
+typedef struct gcam_explanation gcam_explanation;
+
+/* On success *out is a new explanation; free it with gcam_explanation_free.
+ * On failure *out is NULL and gcam_model_errmsg(m) says why. */
+GCAM_API int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o,
+                          gcam_explanation **out);
+GCAM_API void gcam_explanation_free(gcam_explanation *x);
+/* The map at the input's resolution (h x w floats, row-major), owned by x. */
+GCAM_API const float *gcam_explanation_map(const gcam_explanation *x, int *h, int *w);
+/* The first layer's map at its own resolution, before normalisation and
+ * resizing (after ReLU unless no_relu), owned by x. */
+GCAM_API const float *gcam_explanation_raw(const gcam_explanation *x, int *h, int *w);
+/* The explained element of the target tensor, and its score (logit or probability). */
+GCAM_API int64_t gcam_explanation_target(const gcam_explanation *x);
+GCAM_API float gcam_explanation_score(const gcam_explanation *x);
+/* The layer tensor names used (i < n), owned by x. */
+GCAM_API int gcam_explanation_num_layers(const gcam_explanation *x);
+GCAM_API const char *gcam_explanation_layer(const gcam_explanation *x, int i);
+/* Milliseconds spent in "forward", "backward" and "cam"; -1 for an unknown phase. */
+GCAM_API double gcam_explanation_time_ms(const gcam_explanation *x, const char *phase);
+
 /* Version and build description, e.g. "0.1.0 (gemm: onednn-sgemm, simd: avx512)". */
 GCAM_API const char *gcam_version(void);
 

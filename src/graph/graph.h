@@ -12,8 +12,19 @@
 enum {
     GCAM_TF_INIT = 1 << 4,   /* initializer or Constant node output: survives re-planning */
     GCAM_TF_FOLDED = 1 << 5, /* folded at plan time: recomputed on every plan */
-    GCAM_TF_KEEP = 1 << 6,   /* keep alive after its last use (for reading or backward) */
+    GCAM_TF_KEEP = 1 << 6,   /* keep alive after its last use (asked by the user) */
+    GCAM_TF_BKEEP = 1 << 7,  /* keep alive: the backward plan reads it */
 };
+
+/* A tensor's lifetime in steps, and its place in an arena (plan.c). */
+typedef struct gcam_live_range {
+    int t;
+    int first, last;
+    size_t size, off;
+} gcam_live_range;
+/* Greedy first-fit by decreasing size; returns the arena size (SIZE_MAX: no memory). */
+size_t gcam_assign_offsets(gcam_live_range *r, int n);
+static inline size_t gcam_align64(size_t x) { return x ? (x + 63) & ~(size_t)63 : 64; }
 
 typedef struct gcam_graph {
     int n_tensors, cap_tensors;
@@ -35,6 +46,8 @@ typedef struct gcam_graph {
     int *hash;
     /* plan */
     int planned;
+    unsigned plan_id;        /* bumped by every successful plan */
+    unsigned grads_plan_id;  /* plan the gradient layout was made for */
     unsigned char *arena;
     size_t arena_bytes;
     void *scratch;       /* shared scratch, max over nodes of scratch/bscratch */

@@ -34,11 +34,7 @@ static size_t align_up(size_t x) { return (x + ARENA_ALIGN - 1) & ~(size_t)(AREN
 
 /* Greedy offset assignment: biggest first, lowest offset that does not
  * overlap any already placed tensor alive at the same time. */
-typedef struct {
-    int t;
-    int first, last;
-    size_t size, off;
-} live_range;
+typedef gcam_live_range live_range;
 
 static int cmp_size_desc(const void *a, const void *b)
 {
@@ -53,7 +49,7 @@ static int cmp_off(const void *a, const void *b)
     return (*x)->off < (*y)->off ? -1 : (*x)->off > (*y)->off;
 }
 
-static size_t gcam_assign_offsets(live_range *r, int n)
+size_t gcam_assign_offsets(live_range *r, int n)
 {
     qsort(r, (size_t)n, sizeof *r, cmp_size_desc);
     live_range **placed = malloc(sizeof(live_range *) * (n + 1));
@@ -220,7 +216,7 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
     }
     for (int t = 0; t < g->n_tensors; t++) {
         if (first[t] < 0 || (g->tensors[t].flags & GCAM_TF_CONST)) continue;
-        if (g->tensors[t].flags & (GCAM_TF_KEEP | GCAM_TF_OUTPUT)) last[t] = g->n_run;
+        if (g->tensors[t].flags & (GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT)) last[t] = g->n_run;
         r[nr].t = t;
         r[nr].first = first[t];
         r[nr].last = last[t];
@@ -249,6 +245,7 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
     free(r);
     /* graph outputs that were folded are constants: already have data */
     g->planned = 1;
+    g->plan_id++;
     return GCAM_OK;
 }
 
