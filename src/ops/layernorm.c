@@ -1,0 +1,109 @@
+/* LayerNormalization (opset 17): normalise over the axes [axis, rank), then
+ * scale and shift.  ConvNeXt and vision transformers export it. */
+#include <math.h>
+
+#include "gcam_internal.h"
+
+typedef struct {
+    int64_t rows, cols; /* rows normalised independently, each of `cols` elements */
+} ln_geom;
+
+static int ln_geom_of(gcam_opctx *c, ln_geom *g)
+{
+    const gcam_tensor *x = c->in[0];
+    int64_t axis = gcam_attr_int(c->node, "axis", -1);
+    if (axis < 0) axis += x->ndim;
+    if (axis < 0 || axis >= x->ndim) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "axis out of range");
+    g->rows = 1;
+    g->cols = 1;
+    for (int d = 0; d < x->ndim; d++) *(d < axis ? &g->rows : &g->cols) *= x->dims[d];
+    return GCAM_OK;
+}
+
+static int ln_infer(gcam_opctx *c)
+{
+    gcam_tensor *x = c->in[0], *y = c->out[0];
+    if (x->dtype != GCAM_DT_F32) return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported", gcam_dtype_name(x->dtype));
+    ln_geom g;
+    int rc = ln_geom_of(c, &g);
+    if (rc) return rc;
+    for (int k = 1; k < 3 && k < c->node->n_in; k++)
+        if (c->in[k] && gcam_numel(c->in[k]) != g.cols)
+            return gcam_node_errf(c, GCAM_E_SHAPE, "input %d has %lld elements, expected %lld", k,
+                                  (long long)gcam_numel(c->in[k]), (long long)g.cols);
+    if (c->node->n_out > 1 && (c->out[1] || (c->node->n_out > 2 && c->out[2])))
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "Mean/InvStdDev outputs are not supported");
+    *y = (gcam_tensor){.name = y->name, .producer = y->producer, .flags = y->flags, .data = y->data};
+    y->dtype = GCAM_DT_F32;
+    y->ndim = x->ndim;
+    memcpy(y->dims, x->dims, sizeof x->dims);
+    return GCAM_OK;
+}
+
+static void row_stats(const float *x, int64_t n, float eps, double *mu, double *rstd)
+{
+    double s = 0, s2 = 0;
+    for (int64_t j = 0; j < n; j++) s += x[j];
+    double m = s / (double)n;
+    for (int64_t j = 0; j < n; j++) s2 += (x[j] - m) * (x[j] - m);
+    *mu = m;
+    *rstd = 1.0 / sqrt(s2 / (double)n + eps);
+}
+
+static int ln_forward(gcam_opctx *c)
+{
+    ln_geom g;
+    ln_geom_of(c, &g);
+    float eps = gcam_attr_float(c->node, "epsilon", 1e-5f);
+    const float *x = gcam_f32(c->in[0]);
+    const float *scale = c->node->n_in > 1 && c->in[1] ? gcam_f32(c->in[1]) : NULL;
+    const float *bias = c->node->n_in > 2 && c->in[2] ? gcam_f32(c->in[2]) : NULL;
+    float *y = gcam_f32(c->out[0]);
+#pragma omp parallel for if (g.rows > 64)
+    for (int64_t r = 0; r < g.rows; r++) {
+        double mu, rstd;
+        row_stats(x + r * g.cols, g.cols, eps, &mu, &rstd);
+        for (int64_t j = 0; j < g.cols; j++) {
+            float v = (float)((x[r * g.cols + j] - mu) * rstd);
+            y[r * g.cols + j] = v * (scale ? scale[j] : 1.0f) + (bias ? bias[j] : 0.0f);
+        }
+    }
+    return GCAM_OK;
+}
+
+/* dx = rstd * (dxh - mean(dxh) - xh * mean(dxh * xh)),  dxh = dy * scale */
+static int ln_backward(gcam_opctx *c)
+{
+    if (!c->din[0] || !c->dout[0]) return GCAM_OK;
+    ln_geom g;
+    ln_geom_of(c, &g);
+    float eps = gcam_attr_float(c->node, "epsilon", 1e-5f);
+    const float *x = gcam_f32(c->in[0]), *dy = gcam_f32(c->dout[0]);
+    const float *scale = c->node->n_in > 1 && c->in[1] ? gcam_f32(c->in[1]) : NULL;
+    float *dx = gcam_f32(c->din[0]);
+#pragma omp parallel for if (g.rows > 64)
+    for (int64_t r = 0; r < g.rows; r++) {
+        const float *xr = x + r * g.cols, *dyr = dy + r * g.cols;
+        double mu, rstd, m1 = 0, m2 = 0;
+        row_stats(xr, g.cols, eps, &mu, &rstd);
+        for (int64_t j = 0; j < g.cols; j++) {
+            double dxh = dyr[j] * (scale ? scale[j] : 1.0f), xh = (xr[j] - mu) * rstd;
+            m1 += dxh;
+            m2 += dxh * xh;
+        }
+        m1 /= (double)g.cols;
+        m2 /= (double)g.cols;
+        for (int64_t j = 0; j < g.cols; j++) {
+            double dxh = dyr[j] * (scale ? scale[j] : 1.0f), xh = (xr[j] - mu) * rstd;
+            dx[r * g.cols + j] += (float)(rstd * (dxh - m1 - xh * m2));
+        }
+    }
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_LayerNormalization = {
+    .op_type = "LayerNormalization",
+    .infer = ln_infer,
+    .forward = ln_forward,
+    .backward = ln_backward,
+};
