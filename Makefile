@@ -20,15 +20,15 @@ deps:
 
 demo: deps
 	$(MAKE) all
-	sh tools/demo.sh $(BUILD)
+	bash tools/demo.sh $(BUILD)
 
 # The whole suite: unit + op gradient tests, ONNX conformance, torch parity.
 test: deps
 	$(MAKE) all
-	sh tools/run_tests.sh $(BUILD)
+	bash tools/run_tests.sh $(BUILD)
 
 test-sanitize: deps
-	sh tools/run_sanitize.sh
+	bash tools/run_sanitize.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

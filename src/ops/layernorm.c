@@ -6,6 +6,7 @@
 
 typedef struct {
     int64_t rows, cols; /* rows normalised independently, each of `cols` elements */
+    int axis;
 } ln_geom;
 
 static int ln_geom_of(gcam_opctx *c, ln_geom *g)
@@ -14,6 +15,7 @@ static int ln_geom_of(gcam_opctx *c, ln_geom *g)
     int64_t axis = gcam_attr_int(c->node, "axis", -1);
     if (axis < 0) axis += x->ndim;
     if (axis < 0 || axis >= x->ndim) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "axis out of range");
+    g->axis = (int)axis;
     g->rows = 1;
     g->cols = 1;
     for (int d = 0; d < x->ndim; d++) *(d < axis ? &g->rows : &g->cols) *= x->dims[d];
@@ -31,12 +33,18 @@ static int ln_infer(gcam_opctx *c)
         if (c->in[k] && gcam_numel(c->in[k]) != g.cols)
             return gcam_node_errf(c, GCAM_E_SHAPE, "input %d has %lld elements, expected %lld", k,
                                   (long long)gcam_numel(c->in[k]), (long long)g.cols);
-    if (c->node->n_out > 1 && (c->out[1] || (c->node->n_out > 2 && c->out[2])))
-        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "Mean/InvStdDev outputs are not supported");
     *y = (gcam_tensor){.name = y->name, .producer = y->producer, .flags = y->flags, .data = y->data};
     y->dtype = GCAM_DT_F32;
     y->ndim = x->ndim;
     memcpy(y->dims, x->dims, sizeof x->dims);
+    /* optional Mean and InvStdDev: X's shape with the normalised axes set to 1 */
+    for (int k = 1; k < 3 && k < c->node->n_out; k++) {
+        gcam_tensor *s = c->out[k];
+        if (!s) continue;
+        s->dtype = GCAM_DT_F32;
+        s->ndim = x->ndim;
+        for (int d = 0; d < x->ndim; d++) s->dims[d] = d < g.axis ? x->dims[d] : 1;
+    }
     return GCAM_OK;
 }
 
@@ -59,10 +67,14 @@ static int ln_forward(gcam_opctx *c)
     const float *scale = c->node->n_in > 1 && c->in[1] ? gcam_f32(c->in[1]) : NULL;
     const float *bias = c->node->n_in > 2 && c->in[2] ? gcam_f32(c->in[2]) : NULL;
     float *y = gcam_f32(c->out[0]);
+    float *mean = c->node->n_out > 1 && c->out[1] ? gcam_f32(c->out[1]) : NULL;
+    float *inv_std = c->node->n_out > 2 && c->out[2] ? gcam_f32(c->out[2]) : NULL;
 #pragma omp parallel for if (g.rows > 64)
     for (int64_t r = 0; r < g.rows; r++) {
         double mu, rstd;
         row_stats(x + r * g.cols, g.cols, eps, &mu, &rstd);
+        if (mean) mean[r] = (float)mu;
+        if (inv_std) inv_std[r] = (float)rstd;
         for (int64_t j = 0; j < g.cols; j++) {
             float v = (float)((x[r * g.cols + j] - mu) * rstd);
             y[r * g.cols + j] = v * (scale ? scale[j] : 1.0f) + (bias ? bias[j] : 0.0f);

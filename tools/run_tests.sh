@@ -1,0 +1,53 @@
+#!/bin/bash
+# The whole test suite.  Usage: tools/run_tests.sh [BUILD_DIR] [--quick]
+#   unit + op gradient tests, ONNX backend conformance, the example program,
+#   CLI error handling, and parity with PyTorch on torchvision architectures
+#   (fixtures generated with Debian's python3-torch on first run, then cached).
+# Each stage prints its own "N passed, N failed" line; the last line sums them.
+# --quick skips torch parity (used by the sanitizer build).
+set -u
+BUILD=${1:-build}
+QUICK=0
+[ "${2:-}" = "--quick" ] && QUICK=1
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=/usr/bin/python3
+LOG=$(mktemp -d)
+total_p=0; total_f=0; total_s=0; failed_stages=""
+
+stage() { # name, command...
+  name=$1; shift
+  echo "=== $name"
+  "$@" 2>&1 | tee "$LOG/$name.log"
+  rc=${PIPESTATUS[0]}
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOG/$name.log" | tail -n 1)
+  p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p'); p=${p:-0}
+  f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p'); f=${f:-0}
+  s=$(echo "$line" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p'); s=${s:-0}
+  # a stage that crashed or printed no summary counts as one failure
+  if [ -z "$line" ] || { [ "$f" -eq 0 ] && [ "$rc" -ne 0 ]; }; then f=$((f + 1)); fi
+  [ "$f" -gt 0 ] && failed_stages="$failed_stages $name"
+  total_p=$((total_p + p)); total_f=$((total_f + f)); total_s=$((total_s + s))
+}
+
+stage unit "$BUILD/gcam_tests"
+stage conformance "$BUILD/gcam_conformance" /usr/share/libonnx-testdata/data/node
+if [ -x "$BUILD/example_explain" ]; then
+  stage example bash "$ROOT/tools/run_example.sh" "$BUILD"
+fi
+if [ -f "$ROOT/tests/cli/test_cli.sh" ]; then
+  stage cli bash "$ROOT/tests/cli/test_cli.sh" "$BUILD/gradcam"
+fi
+if [ "$QUICK" -eq 0 ]; then
+  FIX="$ROOT/tests/parity/fixtures"
+  echo "=== parity fixtures (PyTorch; cached in $FIX)"
+  if ! $PY "$ROOT/tools/make_parity_fixtures.py" --out "$FIX" --threads 2; then
+    echo "FAIL parity fixtures could not be generated"
+    total_f=$((total_f + 1)); failed_stages="$failed_stages fixtures"
+  fi
+  stage parity $PY "$ROOT/tests/parity/run_parity.py" --gradcam "$BUILD/gradcam" --fixtures "$FIX" --forward --explain
+fi
+rm -rf "$LOG"
+echo "=== summary"
+[ -n "$failed_stages" ] && echo "failing stages:$failed_stages"
+echo "$total_p passed, $total_f failed, $total_s skipped"
+[ "$total_f" -eq 0 ]
