@@ -75,7 +75,8 @@ GCAM_API int gcam_model_load_buffer(const void *buf, size_t len, gcam_model **ou
 GCAM_API void gcam_model_free(gcam_model *m);
 /* The message of the last failed call on this handle ("" if none).  Owned by m. */
 GCAM_API const char *gcam_model_errmsg(const gcam_model *m);
-/* Threads used by kernels (default: all cores). */
+/* Threads used by kernels (default: all cores).  OpenMP's team size is
+ * process-wide, so this affects every model in the process. */
 GCAM_API void gcam_model_set_threads(gcam_model *m, int nthreads);
 
 GCAM_API int gcam_model_num_inputs(const gcam_model *m);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <omp.h>
 
 #include "api/model_internal.h"
 
@@ -52,6 +53,8 @@ void gcam_model_set_threads(gcam_model *m, int nthreads)
     if (!m || nthreads < 1) return;
     m->nthreads = nthreads;
     if (m->g) m->g->nthreads = nthreads;
+    /* OpenMP (our kernels and oneDNN's) takes its team size process-wide */
+    omp_set_num_threads(nthreads);
 }
 
 int gcam_model_num_inputs(const gcam_model *m) { return m && m->g ? m->g->n_inputs : 0; }
