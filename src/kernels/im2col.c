@@ -163,70 +163,65 @@ void gcam_win_tap_of(const gcam_win *w, int64_t t, gcam_win_tap *p)
     }
 }
 
-void gcam_im2col(const float *x, int64_t channels, const gcam_win *w, float *col, int nthreads)
+void gcam_im2col(const float *x, int64_t channels, const gcam_win *w, int64_t row0, int64_t nrows,
+                 float *col, int nthreads)
 {
-    const int64_t K = w->k_size, ohw = w->out_size, rows = channels * K;
+    const int64_t K = w->k_size, rows = channels * K;
     const int64_t O1 = w->out[1], O2 = w->out[2], I1 = w->in[1], I2 = w->in[2];
     const int64_t s0 = w->s[0], s1 = w->s[1], s2 = w->s[2];
-#pragma omp parallel for num_threads(nthreads) if (rows * ohw > GCAM_IM2COL_PAR_MIN) schedule(static)
+    const int64_t ncol = nrows * O2;
+#pragma omp parallel for num_threads(nthreads) if (rows * ncol > GCAM_IM2COL_PAR_MIN) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         gcam_win_tap p;
         gcam_win_tap_of(w, r % K, &p);
         const float *xc = x + (r / K) * w->in_size;
-        float *dst = col + r * ohw;
-        for (int64_t od = 0; od < w->out[0]; od++) {
-            float *dp = dst + od * O1 * O2;
-            if (od < p.lo[0] || od >= p.hi[0]) {
-                memset(dp, 0, sizeof(float) * (size_t)(O1 * O2));
+        float *dst = col + r * ncol;
+        for (int64_t q = 0; q < nrows; q++) {
+            const int64_t od = (row0 + q) / O1, oh = (row0 + q) % O1;
+            float *hp = dst + q * O2;
+            if (od < p.lo[0] || od >= p.hi[0] || oh < p.lo[1] || oh >= p.hi[1]) {
+                memset(hp, 0, sizeof(float) * (size_t)O2);
                 continue;
             }
-            int64_t id = p.o0[0] + od * s0;
-            for (int64_t oh = 0; oh < O1; oh++) {
-                float *hp = dp + oh * O2;
-                if (oh < p.lo[1] || oh >= p.hi[1]) {
-                    memset(hp, 0, sizeof(float) * (size_t)O2);
-                    continue;
-                }
-                const float *xr = xc + (id * I1 + p.o0[1] + oh * s1) * I2;
-                int64_t lo = p.lo[2], hi = p.hi[2], w0 = p.o0[2];
-                for (int64_t ow = 0; ow < lo; ow++) hp[ow] = 0.0f;
-                if (s2 == 1) {
-                    if (hi > lo) memcpy(hp + lo, xr + w0 + lo, sizeof(float) * (size_t)(hi - lo));
-                } else {
-                    for (int64_t ow = lo; ow < hi; ow++) hp[ow] = xr[w0 + ow * s2];
-                }
-                for (int64_t ow = hi; ow < O2; ow++) hp[ow] = 0.0f;
+            const float *xr = xc + ((p.o0[0] + od * s0) * I1 + p.o0[1] + oh * s1) * I2;
+            const int64_t lo = p.lo[2], hi = p.hi[2], w0 = p.o0[2];
+            for (int64_t ow = 0; ow < lo; ow++) hp[ow] = 0.0f;
+            if (s2 == 1) {
+                if (hi > lo) memcpy(hp + lo, xr + w0 + lo, sizeof(float) * (size_t)(hi - lo));
+            } else {
+                for (int64_t ow = lo; ow < hi; ow++) hp[ow] = xr[w0 + ow * s2];
             }
+            for (int64_t ow = hi; ow < O2; ow++) hp[ow] = 0.0f;
         }
     }
 }
 
-void gcam_col2im_add(const float *col, int64_t channels, const gcam_win *w, float *x,
-                     int nthreads)
+void gcam_col2im_add(const float *col, int64_t channels, const gcam_win *w, int64_t row0,
+                     int64_t nrows, float *x, int nthreads)
 {
-    const int64_t K = w->k_size, ohw = w->out_size;
+    const int64_t K = w->k_size;
     const int64_t O1 = w->out[1], O2 = w->out[2], I1 = w->in[1], I2 = w->in[2];
     const int64_t s0 = w->s[0], s1 = w->s[1], s2 = w->s[2];
+    const int64_t ncol = nrows * O2;
     /* one channel per iteration: taps of a channel overlap in x, channels don't */
-#pragma omp parallel for num_threads(nthreads) if (channels * K * ohw > GCAM_IM2COL_PAR_MIN) \
+#pragma omp parallel for num_threads(nthreads) if (channels * K * ncol > GCAM_IM2COL_PAR_MIN) \
     schedule(static)
     for (int64_t c = 0; c < channels; c++) {
         float *xc = x + c * w->in_size;
         for (int64_t t = 0; t < K; t++) {
             gcam_win_tap p;
             gcam_win_tap_of(w, t, &p);
-            const float *src = col + (c * K + t) * ohw;
-            for (int64_t od = p.lo[0]; od < p.hi[0]; od++) {
-                int64_t id = p.o0[0] + od * s0;
-                for (int64_t oh = p.lo[1]; oh < p.hi[1]; oh++) {
-                    float *xr = xc + (id * I1 + p.o0[1] + oh * s1) * I2;
-                    const float *sr = src + (od * O1 + oh) * O2;
-                    const int64_t w0 = p.o0[2];
-                    if (s2 == 1) {
-                        for (int64_t ow = p.lo[2]; ow < p.hi[2]; ow++) xr[w0 + ow] += sr[ow];
-                    } else {
-                        for (int64_t ow = p.lo[2]; ow < p.hi[2]; ow++) xr[w0 + ow * s2] += sr[ow];
-                    }
+            const float *src = col + (c * K + t) * ncol;
+            const int64_t lo = p.lo[2], hi = p.hi[2], w0 = p.o0[2];
+            for (int64_t q = 0; q < nrows; q++) {
+                const int64_t od = (row0 + q) / O1, oh = (row0 + q) % O1;
+                if (od < p.lo[0] || od >= p.hi[0] || oh < p.lo[1] || oh >= p.hi[1]) continue;
+                float *xr = xc + ((p.o0[0] + od * s0) * I1 + p.o0[1] + oh * s1) * I2;
+                const float *sr = src + q * O2;
+                if (s2 == 1) {
+                    for (int64_t ow = lo; ow < hi; ow++) xr[w0 + ow] += sr[ow];
+                } else {
+                    for (int64_t ow = lo; ow < hi; ow++) xr[w0 + ow * s2] += sr[ow];
                 }
             }
         }

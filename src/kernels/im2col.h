@@ -73,11 +73,18 @@ typedef struct gcam_win_tap {
 } gcam_win_tap;
 void gcam_win_tap_of(const gcam_win *w, int64_t t, gcam_win_tap *p);
 
-/* x: [channels, in...] -> col: [channels * k_size, out_size]. */
-void gcam_im2col(const float *x, int64_t channels, const gcam_win *w, float *col, int nthreads);
-/* The adjoint of gcam_im2col: x[channels, in...] += col2im(col).  Accumulates. */
-void gcam_col2im_add(const float *col, int64_t channels, const gcam_win *w, float *x,
-                     int nthreads);
+/* Output positions are taken in bands of whole output rows, so the column
+ * buffer can be bounded for large images: "row" q is the flattened (od, oh)
+ * pair, q in [0, out[0] * out[1]), and a band [row0, row0 + nrows) covers
+ * nrows * out[2] consecutive output positions.
+ *
+ * gcam_im2col: x [channels, in...] -> col [channels * k_size, nrows * out[2]]
+ * for the band.  Whole output: row0 = 0, nrows = out[0] * out[1]. */
+void gcam_im2col(const float *x, int64_t channels, const gcam_win *w, int64_t row0, int64_t nrows,
+                 float *col, int nthreads);
+/* The adjoint of gcam_im2col for the same band: x += col2im(col).  Accumulates. */
+void gcam_col2im_add(const float *col, int64_t channels, const gcam_win *w, int64_t row0,
+                     int64_t nrows, float *x, int nthreads);
 
 /* Threads an op should use: the context's count, or the OpenMP default. */
 static inline int gcam_op_threads(const gcam_opctx *c)

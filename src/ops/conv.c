@@ -3,6 +3,8 @@
  *
  * Forward is im2col + one GEMM per group (darknet's formulation):
  *   Y[n, g] = W[g] (Mg x Cg*K)  *  col(X[n, g]) (Cg*K x OHW)
+ * taken in bands of output rows when the column buffer would pass
+ * CONV_COL_MAX_BYTES, so scratch stays bounded on large images;
  * with two shortcuts: a 1x1, stride-1, unpadded conv is already a GEMM on X
  * (no im2col), and a depthwise conv (one input channel per group) runs a
  * direct per-tap kernel, because Mg x 1 GEMMs per channel are mostly overhead.
@@ -15,6 +17,9 @@
 #include <stdlib.h>
 
 #define CONV_PAR_MIN 32768
+/* Largest column buffer: bigger layers (VGG's 224x224 3x3 convs would need
+ * 115 MB) are processed in bands of output rows, one GEMM per band. */
+#define CONV_COL_MAX_BYTES ((size_t)8 << 20)
 
 typedef struct conv_params {
     gcam_win_attr win;
@@ -24,6 +29,8 @@ typedef struct conv_params {
 typedef struct conv_shape {
     int64_t N, C, M, G, Cg, Mg;
     int64_t ck;     /* Cg * kernel size: the GEMM's inner dimension */
+    int64_t rows;   /* output rows (od, oh pairs) */
+    int64_t band;   /* output rows per im2col band */
     size_t col_bytes;
     gcam_win w;
     int pointwise;  /* 1x1, stride 1, no pads: X is its own column matrix */
@@ -89,11 +96,16 @@ static int conv_shape_of(gcam_opctx *c, conv_shape *s)
     if (b && (b->ndim != 1 || b->dims[0] != s->M))
         return gcam_node_errf(c, GCAM_E_SHAPE, "bias must have shape [%lld]", (long long)s->M);
     s->ck = s->Cg * s->w.k_size;
-    int64_t col;
-    if (__builtin_mul_overflow(s->ck, s->w.out_size, &col) ||
-        (uint64_t)col > (SIZE_MAX / 4) / sizeof(float))
+    s->rows = s->w.out[0] * s->w.out[1];
+    int64_t row_elems;
+    if (__builtin_mul_overflow(s->ck, s->w.out[2], &row_elems) ||
+        (uint64_t)row_elems > (SIZE_MAX / 4) / sizeof(float))
         return gcam_node_errf(c, GCAM_E_RANGE, "im2col buffer too large");
-    s->col_bytes = (size_t)col * sizeof(float);
+    const size_t row_bytes = (size_t)row_elems * sizeof(float);
+    s->band = (int64_t)(CONV_COL_MAX_BYTES / row_bytes);
+    if (s->band < 1) s->band = 1; /* one output row always fits, however wide */
+    if (s->band > s->rows) s->band = s->rows;
+    s->col_bytes = (size_t)s->band * row_bytes;
     s->pointwise = 1;
     for (int i = 0; i < 3; i++)
         if (s->w.k[i] != 1 || s->w.s[i] != 1 || s->w.pb[i] || s->w.pe[i]) s->pointwise = 0;
@@ -218,11 +230,6 @@ static int conv_forward(gcam_opctx *c)
         for (int64_t g = 0; g < s.G; g++) {
             const float *xg = x + (n * s.C + g * s.Cg) * isz;
             float *yg = y + (n * s.M + g * s.Mg) * osz;
-            const float *cols = xg;
-            if (!s.pointwise) {
-                gcam_im2col(xg, s.Cg, &s.w, col, nt);
-                cols = col;
-            }
             float beta = 0.0f;
             if (b) {
                 /* start from the bias and let the GEMM accumulate onto it */
@@ -233,8 +240,19 @@ static int conv_forward(gcam_opctx *c)
                 }
                 beta = 1.0f;
             }
-            gcam_sgemm(0, 0, s.Mg, osz, s.ck, 1.0f, wt + g * s.Mg * s.ck, s.ck, cols, osz, beta,
-                       yg, osz);
+            const float *wg = wt + g * s.Mg * s.ck;
+            if (s.pointwise) {
+                gcam_sgemm(0, 0, s.Mg, osz, s.ck, 1.0f, wg, s.ck, xg, osz, beta, yg, osz);
+                continue;
+            }
+            for (int64_t r0 = 0; r0 < s.rows; r0 += s.band) {
+                const int64_t nr = r0 + s.band <= s.rows ? s.band : s.rows - r0;
+                const int64_t ncol = nr * s.w.out[2];
+                gcam_im2col(xg, s.Cg, &s.w, r0, nr, col, nt);
+                /* the band's outputs are columns [r0 * OW, ...) of every output channel */
+                gcam_sgemm(0, 0, s.Mg, ncol, s.ck, 1.0f, wg, s.ck, col, ncol, beta,
+                           yg + r0 * s.w.out[2], osz);
+            }
         }
     }
     return GCAM_OK;
@@ -270,9 +288,14 @@ static int conv_backward(gcam_opctx *c)
                     if (s.pointwise) {
                         /* dX is already in column layout: accumulate straight into it */
                         gcam_sgemm(1, 0, s.Cg, osz, s.Mg, 1.0f, wg, s.ck, dyg, osz, 1.0f, dxg, osz);
-                    } else {
-                        gcam_sgemm(1, 0, s.ck, osz, s.Mg, 1.0f, wg, s.ck, dyg, osz, 0.0f, col, osz);
-                        gcam_col2im_add(col, s.Cg, &s.w, dxg, nt);
+                        continue;
+                    }
+                    for (int64_t r0 = 0; r0 < s.rows; r0 += s.band) {
+                        const int64_t nr = r0 + s.band <= s.rows ? s.band : s.rows - r0;
+                        const int64_t ncol = nr * s.w.out[2];
+                        gcam_sgemm(1, 0, s.ck, ncol, s.Mg, 1.0f, wg, s.ck, dyg + r0 * s.w.out[2], osz,
+                                   0.0f, col, ncol);
+                        gcam_col2im_add(col, s.Cg, &s.w, r0, nr, dxg, nt);
                     }
                 }
             }
@@ -284,13 +307,18 @@ static int conv_backward(gcam_opctx *c)
             for (int64_t g = 0; g < s.G; g++) {
                 const float *xg = x + (n * s.C + g * s.Cg) * isz;
                 const float *dyg = dy + (n * s.M + g * s.Mg) * osz;
-                const float *cols = xg;
-                if (!s.pointwise) {
-                    gcam_im2col(xg, s.Cg, &s.w, col, nt);
-                    cols = col;
+                float *dwg = dw + g * s.Mg * s.ck;
+                if (s.pointwise) {
+                    gcam_sgemm(0, 1, s.Mg, s.ck, osz, 1.0f, dyg, osz, xg, osz, 1.0f, dwg, s.ck);
+                    continue;
                 }
-                gcam_sgemm(0, 1, s.Mg, s.ck, osz, 1.0f, dyg, osz, cols, osz, 1.0f,
-                           dw + g * s.Mg * s.ck, s.ck);
+                for (int64_t r0 = 0; r0 < s.rows; r0 += s.band) {
+                    const int64_t nr = r0 + s.band <= s.rows ? s.band : s.rows - r0;
+                    const int64_t ncol = nr * s.w.out[2];
+                    gcam_im2col(xg, s.Cg, &s.w, r0, nr, col, nt);
+                    gcam_sgemm(0, 1, s.Mg, s.ck, ncol, 1.0f, dyg + r0 * s.w.out[2], osz, col, ncol,
+                               1.0f, dwg, s.ck);
+                }
             }
         }
     }

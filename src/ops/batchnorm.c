@@ -1,0 +1,132 @@
+/* batchnorm.c - BatchNormalization, inference form:
+ *   y = (x - mean) / sqrt(var + epsilon) * scale + B      per channel (dim 1)
+ * Training mode (batch statistics, running-stat outputs) is not supported:
+ * Grad-CAM runs the network as deployed.
+ *
+ * Backward: dx = dy * scale / sqrt(var + eps).  If scale / B / mean / var are
+ * activations rather than initializers, their gradients are given too. */
+#include "kernels/im2col.h"
+
+#include <math.h>
+
+#define BN_PAR_MIN 32768
+
+static int bn_check(gcam_opctx *c, int64_t *N, int64_t *C, int64_t *S)
+{
+    const gcam_node *n = c->node;
+    if (n->n_in < 5) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "needs 5 inputs, has %d", n->n_in);
+    if (gcam_attr_int(n, "training_mode", 0) != 0)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "training_mode=1 is not supported (inference only)");
+    for (int i = 1; i < n->n_out; i++)
+        if (c->out[i])
+            return gcam_node_errf(c, GCAM_E_UNSUPPORTED,
+                                  "output %d (training statistics) is not supported", i);
+    const gcam_tensor *x = c->in[0];
+    for (int i = 0; i < 5; i++) {
+        if (!c->in[i]) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "input %d is missing", i);
+        if (c->in[i]->dtype != GCAM_DT_F32)
+            return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "input %d is %s; only float32 is supported",
+                                  i, gcam_dtype_name(c->in[i]->dtype));
+    }
+    if (x->ndim < 2) return gcam_node_errf(c, GCAM_E_SHAPE, "X must have at least 2 dims (N, C, ...)");
+    *N = x->dims[0];
+    *C = x->dims[1];
+    *S = 1;
+    for (int i = 2; i < x->ndim; i++) *S *= x->dims[i];
+    for (int i = 1; i < 5; i++) {
+        const gcam_tensor *p = c->in[i];
+        if (gcam_numel(p) != *C || p->ndim > 1)
+            return gcam_node_errf(c, GCAM_E_SHAPE, "input %d must have shape [%lld]", i, (long long)*C);
+    }
+    return GCAM_OK;
+}
+
+static int bn_infer(gcam_opctx *c)
+{
+    int64_t N, C, S;
+    int rc = bn_check(c, &N, &C, &S);
+    if (rc) return rc;
+    gcam_tensor *x = c->in[0], *y = c->out[0];
+    y->dtype = GCAM_DT_F32;
+    y->ndim = x->ndim;
+    memcpy(y->dims, x->dims, sizeof x->dims);
+    c->node->scratch = c->node->bscratch = 0;
+    return GCAM_OK;
+}
+
+static int bn_forward(gcam_opctx *c)
+{
+    int64_t N, C, S;
+    int rc = bn_check(c, &N, &C, &S);
+    if (rc) return rc;
+    const float eps = gcam_attr_float(c->node, "epsilon", 1e-5f);
+    const float *x = gcam_f32(c->in[0]), *scale = gcam_f32(c->in[1]), *bias = gcam_f32(c->in[2]);
+    const float *mean = gcam_f32(c->in[3]), *var = gcam_f32(c->in[4]);
+    float *y = gcam_f32(c->out[0]);
+    const int nt = gcam_op_threads(c);
+#pragma omp parallel for num_threads(nt) if (N * C * S > BN_PAR_MIN) schedule(static)
+    for (int64_t p = 0; p < N * C; p++) {
+        const int64_t ch = p % C;
+        /* folded per-channel affine: y = a x + b */
+        const float a = scale[ch] / sqrtf(var[ch] + eps);
+        const float b = bias[ch] - mean[ch] * a;
+        const float *xp = x + p * S;
+        float *yp = y + p * S;
+        for (int64_t i = 0; i < S; i++) yp[i] = a * xp[i] + b;
+    }
+    return GCAM_OK;
+}
+
+static int bn_backward(gcam_opctx *c)
+{
+    if (!c->dout[0]) return GCAM_OK;
+    int64_t N, C, S;
+    int rc = bn_check(c, &N, &C, &S);
+    if (rc) return rc;
+    const float eps = gcam_attr_float(c->node, "epsilon", 1e-5f);
+    const float *x = gcam_f32(c->in[0]), *scale = gcam_f32(c->in[1]);
+    const float *mean = gcam_f32(c->in[3]), *var = gcam_f32(c->in[4]);
+    const float *dy = gcam_f32(c->dout[0]);
+    const int nt = gcam_op_threads(c);
+    if (c->din[0]) {
+        float *dx = gcam_f32(c->din[0]);
+#pragma omp parallel for num_threads(nt) if (N * C * S > BN_PAR_MIN) schedule(static)
+        for (int64_t p = 0; p < N * C; p++) {
+            const int64_t ch = p % C;
+            const float a = scale[ch] / sqrtf(var[ch] + eps);
+            const float *dyp = dy + p * S;
+            float *dxp = dx + p * S;
+            for (int64_t i = 0; i < S; i++) dxp[i] += a * dyp[i];
+        }
+    }
+    int want_params = 0;
+    for (int i = 1; i < 5; i++) want_params |= c->din[i] != NULL;
+    if (!want_params) return GCAM_OK;
+    /* Parameters that are activations: per channel, with
+     *   r = 1/sqrt(var+eps), xhat = (x - mean) r,
+     *   dscale = sum dy xhat, dB = sum dy, dmean = -scale r sum dy,
+     *   dvar = -scale r^3 / 2 * sum dy (x - mean). */
+    for (int64_t ch = 0; ch < C; ch++) {
+        const double r = 1.0 / sqrt((double)var[ch] + eps);
+        double sdy = 0.0, sdyxc = 0.0;
+        for (int64_t n = 0; n < N; n++) {
+            const float *xp = x + (n * C + ch) * S, *dyp = dy + (n * C + ch) * S;
+            for (int64_t i = 0; i < S; i++) {
+                sdy += dyp[i];
+                sdyxc += (double)dyp[i] * (xp[i] - mean[ch]);
+            }
+        }
+        if (c->din[1]) gcam_f32(c->din[1])[ch] += (float)(sdyxc * r);
+        if (c->din[2]) gcam_f32(c->din[2])[ch] += (float)sdy;
+        if (c->din[3]) gcam_f32(c->din[3])[ch] += (float)(-scale[ch] * r * sdy);
+        if (c->din[4]) gcam_f32(c->din[4])[ch] += (float)(-0.5 * scale[ch] * r * r * r * sdyxc);
+    }
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_BatchNormalization = {
+    .op_type = "BatchNormalization",
+    .infer = bn_infer,
+    .forward = bn_forward,
+    .backward = bn_backward,
+};

@@ -1,0 +1,184 @@
+/* maxpool.c - MaxPool over 1, 2 or 3 spatial dims: kernel_shape, strides,
+ * pads, dilations, ceil_mode, auto_pad, and the optional Indices output
+ * (int64, flat over N x C x spatial; storage_order 0 = row-major, 1 =
+ * column-major over the spatial dims, as onnxruntime writes them).
+ *
+ * Padding never wins: windows only look at real input elements.  On ties the
+ * first maximum in scan order wins, in forward and backward alike.
+ *
+ * Backward recomputes each window's argmax from the forward input (no stored
+ * state) and adds dy there. */
+#include "kernels/im2col.h"
+
+#include <float.h>
+#include <stdlib.h>
+
+#define POOL_PAR_MIN 16384
+
+typedef struct maxpool_params {
+    gcam_win_attr win;
+    int storage_order;
+} maxpool_params;
+
+static int maxpool_init(gcam_node *n, gcam_err *e)
+{
+    maxpool_params *p = calloc(1, sizeof *p);
+    if (!p) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    n->params = p;
+    int rc = gcam_win_parse(n, &p->win, e);
+    if (rc) return rc;
+    if (!p->win.nk)
+        return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (MaxPool): kernel_shape is required",
+                         n->name ? n->name : "");
+    int64_t so = gcam_attr_int(n, "storage_order", 0);
+    if (so != 0 && so != 1)
+        return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (MaxPool): storage_order must be 0 or 1",
+                         n->name ? n->name : "");
+    p->storage_order = (int)so;
+    return GCAM_OK;
+}
+
+static int maxpool_geom(gcam_opctx *c, gcam_win *w)
+{
+    const maxpool_params *p = c->node->params;
+    const gcam_tensor *x = c->in[0];
+    if (x->dtype != GCAM_DT_F32)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "X is %s; only float32 is supported",
+                              gcam_dtype_name(x->dtype));
+    if (x->ndim < 3 || x->ndim > 2 + GCAM_WIN_MAX_SP)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED,
+                              "X has %d dims; only 1-D to 3-D pooling (3 to 5 dims) is supported",
+                              x->ndim);
+    char why[256];
+    if (gcam_win_plan(&p->win, x->ndim - 2, x->dims + 2, p->win.k, w, why, sizeof why))
+        return gcam_node_errf(c, GCAM_E_SHAPE, "%s", why);
+    return GCAM_OK;
+}
+
+static int maxpool_infer(gcam_opctx *c)
+{
+    gcam_win w;
+    int rc = maxpool_geom(c, &w);
+    if (rc) return rc;
+    const gcam_tensor *x = c->in[0];
+    for (int o = 0; o < c->node->n_out && o < 2; o++) {
+        gcam_tensor *y = c->out[o];
+        if (!y) continue;
+        y->dtype = o == 0 ? GCAM_DT_F32 : GCAM_DT_I64;
+        y->ndim = x->ndim;
+        y->dims[0] = x->dims[0];
+        y->dims[1] = x->dims[1];
+        for (int i = 0; i < w.nsp; i++) y->dims[2 + i] = w.out[3 - w.nsp + i];
+    }
+    c->node->scratch = c->node->bscratch = 0;
+    return GCAM_OK;
+}
+
+/* Argmax of the window of output (o0, o1, o2) in one plane xp.  Returns the
+ * flat row-major index within the plane, or -1 for a window that only covers
+ * padding; *pos gets the 3-D coordinates. */
+static inline int64_t window_argmax(const float *xp, const gcam_win *w, int64_t o0, int64_t o1,
+                                    int64_t o2, int64_t pos[3])
+{
+    const int64_t o[3] = {o0, o1, o2};
+    int64_t st[3], lo[3], hi[3];
+    for (int i = 0; i < 3; i++) {
+        st[i] = o[i] * w->s[i] - w->pb[i];
+        gcam_win_range(st[i], w->d[i], w->k[i], w->in[i], &lo[i], &hi[i]);
+    }
+    int64_t best = -1;
+    float bv = 0.0f;
+    for (int64_t j0 = lo[0]; j0 < hi[0]; j0++) {
+        const int64_t i0 = st[0] + j0 * w->d[0];
+        for (int64_t j1 = lo[1]; j1 < hi[1]; j1++) {
+            const int64_t i1 = st[1] + j1 * w->d[1];
+            const float *xr = xp + (i0 * w->in[1] + i1) * w->in[2];
+            for (int64_t j2 = lo[2]; j2 < hi[2]; j2++) {
+                const int64_t i2 = st[2] + j2 * w->d[2];
+                const float v = xr[i2];
+                /* strict >: the first maximum wins ties */
+                if (best < 0 || v > bv) {
+                    bv = v;
+                    best = (i0 * w->in[1] + i1) * w->in[2] + i2;
+                    pos[0] = i0;
+                    pos[1] = i1;
+                    pos[2] = i2;
+                }
+            }
+        }
+    }
+    return best;
+}
+
+static int maxpool_forward(gcam_opctx *c)
+{
+    gcam_win w;
+    int rc = maxpool_geom(c, &w);
+    if (rc) return rc;
+    const maxpool_params *p = c->node->params;
+    const gcam_tensor *x = c->in[0];
+    const float *xd = gcam_f32(x);
+    float *y = gcam_f32(c->out[0]);
+    int64_t *ind = c->node->n_out > 1 && c->out[1] ? gcam_i64(c->out[1]) : NULL;
+    const int64_t planes = x->dims[0] * x->dims[1];
+    const int nt = gcam_op_threads(c);
+#pragma omp parallel for num_threads(nt) if (planes * w.out_size * w.k_size > POOL_PAR_MIN) \
+    schedule(static)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const float *xp = xd + pl * w.in_size;
+        float *yp = y + pl * w.out_size;
+        int64_t *ip = ind ? ind + pl * w.out_size : NULL;
+        int64_t k = 0;
+        for (int64_t o0 = 0; o0 < w.out[0]; o0++)
+            for (int64_t o1 = 0; o1 < w.out[1]; o1++)
+                for (int64_t o2 = 0; o2 < w.out[2]; o2++, k++) {
+                    int64_t pos[3] = {0, 0, 0};
+                    const int64_t a = window_argmax(xp, &w, o0, o1, o2, pos);
+                    /* a window over padding only: the lowest float, as onnxruntime */
+                    yp[k] = a >= 0 ? xp[a] : -FLT_MAX;
+                    if (!ip) continue;
+                    if (a < 0) ip[k] = -1;
+                    else if (p->storage_order == 0) ip[k] = pl * w.in_size + a;
+                    else /* column-major: the first spatial dim varies fastest */
+                        ip[k] = pl * w.in_size + pos[0] + pos[1] * w.in[0] + pos[2] * w.in[0] * w.in[1];
+                }
+    }
+    return GCAM_OK;
+}
+
+static int maxpool_backward(gcam_opctx *c)
+{
+    if (!c->din[0] || !c->dout[0]) return GCAM_OK;
+    gcam_win w;
+    int rc = maxpool_geom(c, &w);
+    if (rc) return rc;
+    const gcam_tensor *x = c->in[0];
+    const float *xd = gcam_f32(x), *dy = gcam_f32(c->dout[0]);
+    float *dx = gcam_f32(c->din[0]);
+    const int64_t planes = x->dims[0] * x->dims[1];
+    const int nt = gcam_op_threads(c);
+    /* planes are independent, so each thread owns its slice of dx */
+#pragma omp parallel for num_threads(nt) if (planes * w.out_size * w.k_size > POOL_PAR_MIN) \
+    schedule(static)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const float *xp = xd + pl * w.in_size, *dyp = dy + pl * w.out_size;
+        float *dxp = dx + pl * w.in_size;
+        int64_t k = 0;
+        for (int64_t o0 = 0; o0 < w.out[0]; o0++)
+            for (int64_t o1 = 0; o1 < w.out[1]; o1++)
+                for (int64_t o2 = 0; o2 < w.out[2]; o2++, k++) {
+                    int64_t pos[3];
+                    const int64_t a = window_argmax(xp, &w, o0, o1, o2, pos);
+                    if (a >= 0) dxp[a] += dyp[k];
+                }
+    }
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_MaxPool = {
+    .op_type = "MaxPool",
+    .init = maxpool_init,
+    .infer = maxpool_infer,
+    .forward = maxpool_forward,
+    .backward = maxpool_backward,
+};
