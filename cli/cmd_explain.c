@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "image/image.h"
 #include "input.h"
 
 static const char *USAGE =
@@ -148,19 +149,8 @@ int cmd_explain(int argc, char **argv)
         a.data = (void *)(raw ? rawmap : map);
         rc = cli_write_npy(save, &a);
     }
-    if (!rc && out_png) {
-        gcam_err e = {0};
-        gcam_image img = {0};
-        gcam_overlay_opts ov;
-        gcam_overlay_opts_default(&ov);
-        ov.cmap = cmap;
-        ov.alpha = (float)alpha;
-        int erc = info.has_photo ? gcam_overlay_rect(&info.photo, map, W, H, info.rect, &ov, &img, &e)
-                                 : gcam_heatmap_colorize(map, W, H, cmap, &img, &e);
-        if (!erc) erc = gcam_image_save(out_png, &img, &e);
-        if (erc) rc = cli_fail("%s", e.msg);
-        gcam_image_free(&img);
-    }
+    if (!rc && out_png && gcam_save_overlay(m, info.photo, ex, gcam_colormap_name(cmap), (float)alpha, out_png))
+        rc = cli_fail("%s", gcam_model_errmsg(m));
     if (!rc) {
         int64_t t = gcam_explanation_target(ex);
         const char *tl = !target_output && t < n_labels ? labels[t] : "";

@@ -172,6 +172,39 @@ GCAM_API const char *gcam_explanation_layer(const gcam_explanation *x, int i);
 /* Milliseconds spent in "forward", "backward" and "cam"; -1 for an unknown phase. */
 GCAM_API double gcam_explanation_time_ms(const gcam_explanation *x, const char *phase);
 
+/* ---- images ------------------------------------------------------------------
+ * A photo decoded and preprocessed for a model, remembering where the model's
+ * input sits on it so that a heatmap can be drawn back onto the whole photo. */
+typedef struct gcam_preprocess_opts {
+    const char *preset;   /* NULL: the model's "gradcam.preprocess" metadata if any,
+                             else "imagenet"; "imagenet"; or "none" (mean 0, std 1, no crop) */
+    int size_h, size_w;   /* model input size; 0 = from the model's input shape */
+    int has_mean, has_std;
+    float mean[3], std[3];/* per channel, applied to pixels scaled to [0, 1] */
+    int no_crop;          /* resize straight to the input size */
+    int no_exif;          /* ignore the JPEG EXIF orientation (as PIL.Image.open does) */
+} gcam_preprocess_opts;
+
+typedef struct gcam_photo gcam_photo;
+
+/* Decodes a PNG or JPEG and fills *input (1 x C x H x W float32; free with
+ * gcam_array_free).  o may be NULL for the defaults.  Errors go to m's message. */
+GCAM_API int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts *o,
+                             gcam_photo **photo, gcam_array *input);
+GCAM_API void gcam_photo_free(gcam_photo *p);
+/* Writes the explanation's map over the photo (PNG, or JPEG for .jpg/.jpeg),
+ * the photo's own size and aspect ratio.  colormap: "jet" (NULL), "turbo",
+ * "viridis", "inferno", "gray"; alpha: weight of the colour, 0..1.
+ * photo NULL: writes the colourised map alone. */
+GCAM_API int gcam_save_overlay(gcam_model *m, const gcam_photo *photo, const gcam_explanation *x,
+                               const char *colormap, float alpha, const char *path);
+
+/* .npy files (float32 or int64, C order).  gcam_npy_load fills a (data malloc'd). */
+GCAM_API int gcam_npy_load(gcam_model *m, const char *path, gcam_array *a);
+GCAM_API int gcam_npy_save(gcam_model *m, const char *path, const gcam_array *a);
+/* Frees a->data (allocated by this library) and zeroes a. */
+GCAM_API void gcam_array_free(gcam_array *a);
+
 /* Version and build description, e.g. "0.1.0 (gemm: onednn-sgemm, simd: avx512)". */
 GCAM_API const char *gcam_version(void);
 

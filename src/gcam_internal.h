@@ -148,6 +148,15 @@ void gcam_err_prefix(gcam_err *e, const char *prefix);
 int gcam_node_errf(gcam_opctx *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Reads a constant int64/int32 tensor input (e.g. Reshape's shape) into out,
+ * widening int32 to int64.  Returns the element count, or a negative status
+ * after setting a node error: GCAM_E_UNSUPPORTED "dynamic <what> not supported"
+ * when t is not GCAM_TF_CONST (or has no data), GCAM_E_INVALID_MODEL when its
+ * dtype is neither int64 nor int32, GCAM_E_UNSUPPORTED when it has more than
+ * max entries. */
+int gcam_const_ints(gcam_opctx *c, const gcam_tensor *t, const char *what, int64_t *out,
+                    int max);
+
 enum {
     /* forward reads only input shapes (Shape): its output is always foldable */
     GCAM_OPF_SHAPE_ONLY = 1 << 0,
@@ -186,6 +195,10 @@ const char *gcam_gemm_backend(void);
 /* Numpy-style broadcast of a and b shapes into out; returns 0 or -1 if incompatible. */
 int gcam_broadcast_shape(const int64_t *a, int na, const int64_t *b, int nb, int64_t *out,
                          int *nout);
+
+/* "a,b,c" (or one value for all three) and "H" / "H,W" / "HxW"; 0 or -1 */
+int gcam_parse_floats3(const char *s, float *v);
+int gcam_parse_size(const char *s, int *h, int *w);
 
 /* ---- small utils ---------------------------------------------------------- */
 char *gcam_strdup(const char *s);

@@ -130,7 +130,8 @@ int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
         else if (nd_decl >= 0 && g->input_decl[i][d] >= 0 && g->input_decl[i][d] != a->dims[d]) bad = 1;
     }
     if (bad) {
-        shape_str(a->dims, a->ndim, got, sizeof got);
+        /* a rank beyond GCAM_MAX_NDIM: print only the dims the array holds */
+        shape_str(a->dims, a->ndim < 0 ? 0 : a->ndim > GCAM_MAX_NDIM ? GCAM_MAX_NDIM : a->ndim, got, sizeof got);
         if (nd_decl >= 0) {
             int64_t w[GCAM_MAX_DIMS];
             for (int d = 0; d < nd_decl; d++) w[d] = g->input_decl[i][d];
@@ -139,6 +140,8 @@ int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
         return gcam_errf(&m->err, GCAM_E_SHAPE, "input '%s': shape %s does not match the model's %s (-1 = any)",
                          t->name, got, want);
     }
+    if (!a->data && gcam_dims_numel_checked(a->dims, a->ndim) != 0)
+        return gcam_errf(&m->err, GCAM_E_ARG, "input '%s': no data", t->name);
     int changed = t->ndim != a->ndim;
     for (int d = 0; d < a->ndim; d++) changed |= t->dims[d] != a->dims[d];
     if (changed) {
