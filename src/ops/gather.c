@@ -39,7 +39,7 @@ static int gather_infer(gcam_opctx *c)
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported", gcam_dtype_name(x->dtype));
     if (ix->dtype != GCAM_DT_I64 && ix->dtype != GCAM_DT_I32)
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "indices of type %s not supported", gcam_dtype_name(ix->dtype));
-    int64_t axis;
+    int64_t axis = 0;
     int rc = get_axis(c, x->ndim, &axis);
     if (rc) return rc;
     int r = x->ndim - 1 + ix->ndim;
@@ -66,7 +66,7 @@ static int gather_forward(gcam_opctx *c)
 {
     const gcam_tensor *x = c->in[0], *ix = c->in[1];
     gcam_tensor *y = c->out[0];
-    int64_t axis, outer, inner;
+    int64_t axis = 0, outer, inner;
     int rc = get_axis(c, x->ndim, &axis);
     if (rc) return rc;
     int64_t dim = x->dims[axis], n = gcam_numel(ix);
@@ -89,7 +89,7 @@ static int gather_backward(gcam_opctx *c)
 {
     if (!c->din[0] || !c->dout[0]) return GCAM_OK;
     const gcam_tensor *x = c->in[0], *ix = c->in[1];
-    int64_t axis, outer, inner;
+    int64_t axis = 0, outer, inner;
     int rc = get_axis(c, x->ndim, &axis);
     if (rc) return rc;
     int64_t dim = x->dims[axis], n = gcam_numel(ix);

@@ -26,7 +26,7 @@ static int file_exists(const char *p)
 /* 0 pass, 1 fail, 2 skip; reason filled for fail/skip */
 static int run_case(const char *dir, char *reason, size_t rcap)
 {
-    char path[4096];
+    char path[4096 + 64];
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     gcam_model *m = NULL;
     int rc = gcam_model_load(path, &m);
@@ -39,7 +39,7 @@ static int run_case(const char *dir, char *reason, size_t rcap)
     gcam_model_set_threads(m, 1);
     int result = 0, n_sets = 0;
     for (int set = 0; set < 8 && !result; set++) {
-        char sd[4096];
+        char sd[4096 + 64];
         snprintf(sd, sizeof sd, "%s/test_data_set_%d", dir, set);
         if (!file_exists(sd)) break;
         n_sets++;
@@ -151,7 +151,7 @@ int main(int argc, char **argv)
     qsort(names, (size_t)n, sizeof *names, cmp_str);
     int passed = 0, failed = 0, skipped = 0, other = 0;
     for (int i = 0; i < n; i++) {
-        char dir[4096], reason[1200] = "";
+        char dir[4096 + 256], reason[1200] = "";
         snprintf(dir, sizeof dir, "%s/%s", root, names[i]);
         int r = run_case(dir, reason, sizeof reason);
         if (r == 0) { printf("ok   %s\n", names[i]); passed++; }
