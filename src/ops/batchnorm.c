@@ -67,12 +67,13 @@ static int bn_forward(gcam_opctx *c)
 #pragma omp parallel for num_threads(nt) if (N * C * S > BN_PAR_MIN) schedule(static)
     for (int64_t p = 0; p < N * C; p++) {
         const int64_t ch = p % C;
-        /* folded per-channel affine: y = a x + b */
+        /* (x - mean) first: folding into a x + (b - mean a) cancels badly when
+         * x and mean are large and close (seen on efficientnet_b0) */
         const float a = scale[ch] / sqrtf(var[ch] + eps);
-        const float b = bias[ch] - mean[ch] * a;
+        const float m = mean[ch], b = bias[ch];
         const float *xp = x + p * S;
         float *yp = y + p * S;
-        for (int64_t i = 0; i < S; i++) yp[i] = a * xp[i] + b;
+        for (int64_t i = 0; i < S; i++) yp[i] = (xp[i] - m) * a + b;
     }
     return GCAM_OK;
 }
