@@ -43,23 +43,6 @@ static int pad_init(gcam_node *n, gcam_err *e)
     return GCAM_OK;
 }
 
-/* Reads a constant int64/int32 tensor; returns its element count or a status (< 0). */
-static int const_ints(gcam_opctx *c, const gcam_tensor *t, const char *what, int64_t *out, int max)
-{
-    int64_t n = gcam_numel(t);
-    if (!(t->flags & GCAM_TF_CONST) || (n && !t->data))
-        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dynamic %s not supported", what);
-    if (t->dtype != GCAM_DT_I64 && t->dtype != GCAM_DT_I32)
-        return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "%s must be int64, got %s", what,
-                              gcam_dtype_name(t->dtype));
-    if (n > max)
-        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "%s has %lld entries, at most %d supported", what,
-                              (long long)n, max);
-    for (int64_t i = 0; i < n; i++)
-        out[i] = t->dtype == GCAM_DT_I64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
-    return (int)n;
-}
-
 static int plan(gcam_opctx *c, pad_plan *p)
 {
     const gcam_tensor *x = c->in[0];
@@ -71,8 +54,8 @@ static int plan(gcam_opctx *c, pad_plan *p)
         if (np < 0) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "missing pads attribute");
     } else {
         if (c->node->n_in < 2 || !c->in[1]) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "missing pads input");
-        if ((np = const_ints(c, c->in[1], "pads", pads, 2 * GCAM_MAX_DIMS)) < 0) return np;
-        if (c->node->n_in > 3 && c->in[3] && (na = const_ints(c, c->in[3], "axes", axes, GCAM_MAX_DIMS)) < -1)
+        if ((np = gcam_const_ints(c, c->in[1], "pads", pads, 2 * GCAM_MAX_DIMS)) < 0) return np;
+        if (c->node->n_in > 3 && c->in[3] && (na = gcam_const_ints(c, c->in[3], "axes", axes, GCAM_MAX_DIMS)) < -1)
             return na;
     }
     if (na < 0) {

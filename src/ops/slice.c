@@ -7,23 +7,6 @@
  * Slices pick distinct elements, so backward is a plain dx[src] += dy. */
 #include "gcam_internal.h"
 
-/* Reads a constant int64/int32 tensor; returns its element count or a status (< 0). */
-static int const_ints(gcam_opctx *c, const gcam_tensor *t, const char *what, int64_t *out, int max)
-{
-    int64_t n = gcam_numel(t);
-    if (!(t->flags & GCAM_TF_CONST) || (n && !t->data))
-        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dynamic %s not supported", what);
-    if (t->dtype != GCAM_DT_I64 && t->dtype != GCAM_DT_I32)
-        return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "%s must be int64, got %s", what,
-                              gcam_dtype_name(t->dtype));
-    if (n > max)
-        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "%s has %lld entries, at most %d supported", what,
-                              (long long)n, max);
-    for (int64_t i = 0; i < n; i++)
-        out[i] = t->dtype == GCAM_DT_I64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
-    return (int)n;
-}
-
 typedef struct slice_plan {
     int nd;
     int64_t dims[GCAM_MAX_DIMS];   /* output dims */
@@ -41,7 +24,7 @@ static int read_list(gcam_opctx *c, const char *name, int k, int64_t *out)
         return n; /* -1 when absent */
     }
     if (c->node->n_in <= k || !c->in[k]) return -1;
-    return const_ints(c, c->in[k], name, out, GCAM_MAX_DIMS);
+    return gcam_const_ints(c, c->in[k], name, out, GCAM_MAX_DIMS);
 }
 
 static int plan(gcam_opctx *c, slice_plan *p)

@@ -4,23 +4,6 @@
  * A view: see flatten.c. */
 #include "gcam_internal.h"
 
-/* Reads a constant int64/int32 tensor; returns its element count or a status (< 0). */
-static int const_ints(gcam_opctx *c, const gcam_tensor *t, const char *what, int64_t *out, int max)
-{
-    int64_t n = gcam_numel(t);
-    if (!(t->flags & GCAM_TF_CONST) || (n && !t->data))
-        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dynamic %s not supported", what);
-    if (t->dtype != GCAM_DT_I64 && t->dtype != GCAM_DT_I32)
-        return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "%s must be int64, got %s", what,
-                              gcam_dtype_name(t->dtype));
-    if (n > max)
-        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "%s has %lld entries, at most %d supported", what,
-                              (long long)n, max);
-    for (int64_t i = 0; i < n; i++)
-        out[i] = t->dtype == GCAM_DT_I64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
-    return (int)n;
-}
-
 static int unsqueeze_infer(gcam_opctx *c)
 {
     const gcam_tensor *x = c->in[0];
@@ -34,7 +17,7 @@ static int unsqueeze_infer(gcam_opctx *c)
         if (n < 0) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "missing axes attribute");
     } else {
         if (c->node->n_in < 2 || !c->in[1]) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "missing axes input");
-        if ((n = const_ints(c, c->in[1], "axes", axes, GCAM_MAX_DIMS)) < 0) return n;
+        if ((n = gcam_const_ints(c, c->in[1], "axes", axes, GCAM_MAX_DIMS)) < 0) return n;
     }
     int r = x->ndim + n;
     if (r > GCAM_MAX_DIMS)

@@ -141,6 +141,22 @@ int gcam_attr_ints(const gcam_node *n, const char *name, int64_t *out, int max)
     return a->n;
 }
 
+int gcam_const_ints(gcam_opctx *c, const gcam_tensor *t, const char *what, int64_t *out, int max)
+{
+    int64_t n = gcam_numel(t);
+    if (!(t->flags & GCAM_TF_CONST) || (n && !t->data))
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dynamic %s not supported", what);
+    if (t->dtype != GCAM_DT_I64 && t->dtype != GCAM_DT_I32)
+        return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "%s must be int64, got %s", what,
+                              gcam_dtype_name(t->dtype));
+    if (n > max)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "%s has %lld entries, at most %d supported", what,
+                              (long long)n, max);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = t->dtype == GCAM_DT_I64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
+    return (int)n;
+}
+
 int gcam_broadcast_shape(const int64_t *a, int na, const int64_t *b, int nb, int64_t *out,
                          int *nout)
 {

@@ -56,6 +56,23 @@ void tn_attr_floats(tnode *t, const char *name, int n, const float *v)
     memcpy(a->floats, v, sizeof(float) * n);
 }
 
+void tn_attr_tensor(tnode *t, const char *name, const gcam_tensor *v)
+{
+    gcam_attr *a = add_attr(t, name, GCAM_ATTR_TENSOR);
+    gcam_tensor *x = calloc(1, sizeof *x);
+    x->name = gcam_strdup(v->name);
+    x->dtype = v->dtype;
+    x->ndim = v->ndim;
+    memcpy(x->dims, v->dims, sizeof x->dims);
+    x->flags = GCAM_TF_OWNED | GCAM_TF_CONST;
+    x->producer = -1;
+    size_t b = gcam_tensor_bytes(v);
+    if (b == SIZE_MAX) b = 0;
+    x->data = calloc(b ? b : 1, 1);
+    if (b && v->data) memcpy(x->data, v->data, b);
+    a->t = x;
+}
+
 static int add_input(tnode *t, int dtype, const int64_t *dims, int ndim, int is_const)
 {
     int i = t->n_in++;
@@ -164,6 +181,12 @@ void tn_free(tnode *t)
         free(t->node.attr[i].s);
         free(t->node.attr[i].ints);
         free(t->node.attr[i].floats);
+        gcam_tensor *at = t->node.attr[i].t;
+        if (at) {
+            if (at->flags & GCAM_TF_OWNED) free(at->data);
+            free(at->name);
+            free(at);
+        }
     }
     free(t->node.attr);
     free(t->node.in);

@@ -33,6 +33,9 @@ void tn_attr_float(tnode *t, const char *name, float v);
 void tn_attr_str(tnode *t, const char *name, const char *v);
 void tn_attr_ints(tnode *t, const char *name, int n, const int64_t *v);
 void tn_attr_floats(tnode *t, const char *name, int n, const float *v);
+/* A TENSOR attribute holding a deep copy of v (name, dims, dtype, data), flagged
+ * GCAM_TF_OWNED | GCAM_TF_CONST; tn_free frees it. */
+void tn_attr_tensor(tnode *t, const char *name, const gcam_tensor *v);
 /* Adds an input.  data NULL = seeded uniform random in [-1, 1].  Returns its index. */
 int tn_input_f32(tnode *t, const int64_t *dims, int ndim, const float *data, int is_const);
 int tn_input_i64(tnode *t, const int64_t *dims, int ndim, const int64_t *data);

@@ -549,15 +549,11 @@ GCAM_TEST(shape_constant)
     static float fv[] = {1.5f, -2, 3};
     static gcam_tensor tv = {.dtype = GCAM_DT_F32, .ndim = 2, .dims = {1, 3}, .data = fv, .flags = GCAM_TF_CONST};
     tnode *t = tn_new("Constant", 13);
-    gcam_attr *a = &t->node.attr[t->node.n_attr++];
-    a->name = gcam_strdup("value");
-    a->type = GCAM_ATTR_TENSOR;
-    a->t = &tv;
+    tn_attr_tensor(t, "value", &tv);
     CHECK(tn_run(t) == 0);
     CHECK(t->out[0]->dtype == GCAM_DT_F32 && dims_are(t->out[0], 2, (int64_t[]){1, 3}));
     CHECK(tn_maxdiff(tn_out(t, 0), fv, 3) == 0.0);
     CHECK(t->node.op->backward == NULL);
-    a->t = NULL; /* static, not the harness's to free */
     tn_free(t);
 
     t = tn_new("Constant", 13);
@@ -576,13 +572,9 @@ GCAM_TEST(shape_constant)
     static unsigned char bv[] = {0};
     static gcam_tensor tb = {.dtype = GCAM_DT_BOOL, .ndim = 0, .data = bv, .flags = GCAM_TF_CONST};
     t = tn_new("Constant", 13);
-    a = &t->node.attr[t->node.n_attr++];
-    a->name = gcam_strdup("value");
-    a->type = GCAM_ATTR_TENSOR;
-    a->t = &tb;
+    tn_attr_tensor(t, "value", &tb);
     CHECK(tn_run(t) == 0);
     CHECK(t->out[0]->dtype == GCAM_DT_BOOL && t->out[0]->ndim == 0 && *(unsigned char *)t->out[0]->data == 0);
-    a->t = NULL;
     tn_free(t);
 
     t = tn_new("Constant", 13);
