@@ -229,6 +229,20 @@ static int64_t dl_offset(const dimlist *l, int nd, int64_t i)
     return off;
 }
 
+/* Sum of n contiguous floats.  Eight explicit partial sums let the compiler
+ * vectorise without reassociating one serial chain (no -ffast-math). */
+static double sum_contig(const float *q, int64_t n)
+{
+    double acc[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += q[i + j];
+    double s = 0.0;
+    for (; i < n; i++) s += q[i];
+    for (int j = 0; j < 8; j++) s += acc[j];
+    return s;
+}
+
 /* Sum of p over rows [o0, o1) of the reduced dims r: a row is the innermost
  * reduced dim, the outer reduced dims are walked with an odometer. */
 static double sum_rows(const dimlist *r, const float *p, int64_t o0, int64_t o1)
@@ -245,10 +259,11 @@ static double sum_rows(const dimlist *r, const float *p, int64_t o0, int64_t o1)
     double s = 0.0;
     for (int64_t o = o0; o < o1; o++) {
         const float *q = p + off;
-        if (st == 1)
-            for (int64_t i = 0; i < len; i++) s += q[i];
-        else
+        if (st == 1) {
+            s += sum_contig(q, len);
+        } else {
             for (int64_t i = 0; i < len; i++) s += q[i * st];
+        }
         for (int d = last - 1; d >= 0; d--) {
             off += r->stride[d];
             if (++idx[d] < r->size[d]) break;
@@ -283,6 +298,40 @@ int gcam_reduce_to(float *dst, const int64_t *dd, int dn, const float *src, cons
         return 0;
     }
     const int par = nthreads > 1 && nk * nr >= EW_PAR_MIN;
+    if (kept.n > 0 && kept.stride[kept.n - 1] == 1 && red.n > 0) {
+        /* The innermost dim is kept, so the reduced dims are outer ones (sum
+         * over the batch, or ReduceMean over channels of NCHW).  Summing each
+         * output strided would walk memory across; instead add whole
+         * contiguous runs of the kept dim into a block of accumulators. */
+        enum { RB = 256 };
+        const int64_t len = kept.size[kept.n - 1];
+        const int64_t nblk_len = (len + RB - 1) / RB, tasks = (nk / len) * nblk_len;
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (par && tasks > 1)
+        for (int64_t task = 0; task < tasks; task++) {
+            const int64_t ko = task / nblk_len, j0 = (task % nblk_len) * RB;
+            const int64_t bl = len - j0 < RB ? len - j0 : RB;
+            const float *base = src + dl_offset(&kept, kept.n - 1, ko) + j0;
+            double acc[RB];
+            for (int64_t j = 0; j < bl; j++) acc[j] = 0.0;
+            int64_t idx[GCAM_MAX_DIMS] = {0}, off = 0;
+            for (int64_t r = 0; r < nr; r++) {
+                const float *q = base + off;
+                for (int64_t j = 0; j < bl; j++) acc[j] += q[j];
+                for (int d = red.n - 1; d >= 0; d--) { /* odometer over every reduced dim */
+                    off += red.stride[d];
+                    if (++idx[d] < red.size[d]) break;
+                    off -= red.stride[d] * red.size[d];
+                    idx[d] = 0;
+                }
+            }
+            float *o = dst + ko * len + j0;
+            for (int64_t j = 0; j < bl; j++) {
+                float v = (float)(acc[j] * scale);
+                o[j] = accumulate ? o[j] + v : v;
+            }
+        }
+        return 0;
+    }
     if (!par || nk >= nthreads) {
         /* one output element per iteration: no two threads touch the same dst */
 #pragma omp parallel for schedule(static) num_threads(nthreads) if (par)

@@ -32,6 +32,14 @@
 
 #include "gcam_internal.h"
 
+/* GCC (12) refuses to if-convert, hence to vectorise, a select between
+ * computed floats (x < 0 ? a * x : x) while FP operations count as possibly
+ * trapping.  Nothing here reads FP exception flags, so drop that assumption
+ * for the code that follows in each op file (values are unchanged). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 /* ---- parameters of the parameterised unary ops --------------------------- */
 typedef struct gcam_ew_params {
     float alpha, beta; /* LeakyRelu alpha; HardSigmoid alpha, beta */
@@ -65,12 +73,14 @@ int gcam_unary_backward(gcam_opctx *c, gcam_unary_bwd_fn fn, const gcam_ew_param
 #define GCAM_UNARY_KERNELS(name, f, grad)                                                    \
     static void name##_fwd_rows(int64_t n, const float *x, float *y, const gcam_ew_params *p) \
     {                                                                                         \
-        for (int64_t i = 0; i < n; i++) y[i] = f(x[i], p);                                    \
+        const gcam_ew_params q = *p; /* a local copy: stores to y cannot alias it */          \
+        for (int64_t i = 0; i < n; i++) y[i] = f(x[i], &q);                                   \
     }                                                                                         \
     static void name##_bwd_rows(int64_t n, const float *x, const float *y, const float *dy,   \
                                 float *dx, const gcam_ew_params *p)                           \
     {                                                                                         \
-        for (int64_t i = 0; i < n; i++) dx[i] += grad(x[i], y[i], dy[i], p);                  \
+        const gcam_ew_params q = *p;                                                          \
+        for (int64_t i = 0; i < n; i++) dx[i] += grad(x[i], y[i], dy[i], &q);                 \
     }
 
 /* Kernels plus forward/backward that take their params from node->params. */
@@ -153,15 +163,17 @@ int gcam_binary_forward(gcam_opctx *c, const gcam_binary_kernels *k, const void 
 int gcam_binary_backward(gcam_opctx *c, const gcam_binary_kernels *k, const void *bdata,
                          float *tmp);
 
-/* infer/forward/backward for an op whose kernels are the static table
- * name##_k, so the op file only lists them in its gcam_op. */
-#define GCAM_BINARY_OP(name, allow_i64)                                                         \
-    static int name##_infer(gcam_opctx *c) { return gcam_binary_infer(c, allow_i64); }         \
+/* forward/backward (and, with GCAM_BINARY_OP, infer) for an op whose kernels
+ * are the static table name##_k, so the op file only lists them in its gcam_op. */
+#define GCAM_BINARY_OP_FWD_BWD(name)                                                           \
     static int name##_forward(gcam_opctx *c) { return gcam_binary_forward(c, &name##_k, NULL); } \
     static int name##_backward(gcam_opctx *c)                                                  \
     {                                                                                          \
         return gcam_binary_backward(c, &name##_k, NULL, NULL);                                 \
     }
+#define GCAM_BINARY_OP(name, allow_i64)                                                         \
+    static int name##_infer(gcam_opctx *c) { return gcam_binary_infer(c, allow_i64); }         \
+    GCAM_BINARY_OP_FWD_BWD(name)
 
 /* Row loops specialised for the stride patterns gcam_bcast_rows produces:
  * both operands contiguous, one of them fixed over the row, or general. */
