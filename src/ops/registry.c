@@ -1,9 +1,8 @@
-/* registry.c - the one table of ops, generated from ops.def.
- * Symbols are weak so a missing op shows up as a failing registry test
- * (tests/unit) instead of a link error during development. */
+/* registry.c - the one table of ops, generated from ops.def.  The strong
+ * references also make a static libgcam.a pull in every op's object. */
 #include "gcam_internal.h"
 
-#define GCAM_OP(name) extern const gcam_op gcam_op_##name __attribute__((weak));
+#define GCAM_OP(name) extern const gcam_op gcam_op_##name;
 #include "ops.def"
 #undef GCAM_OP
 
