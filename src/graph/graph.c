@@ -82,6 +82,27 @@ static void list_append(char *buf, size_t cap, const gcam_node *n, int *count)
     (*count)++;
 }
 
+/* Inputs the ONNX schema requires (present and not ""), for the ops we run.
+ * Checked once here so that no op ever sees a missing required input. */
+static int required_inputs(const gcam_node *n)
+{
+    static const struct {
+        const char *op;
+        int n;
+    } req[] = {
+        {"Add", 2}, {"Sub", 2}, {"Mul", 2}, {"Div", 2}, {"Pow", 2}, {"PRelu", 2},
+        {"Gemm", 2}, {"MatMul", 2}, {"Conv", 2}, {"BatchNormalization", 5}, {"Gather", 2},
+        {"Reshape", 2}, {"LayerNormalization", 2}, {"Constant", 0},
+    };
+    const char *op = n->op_type;
+    if (!strcmp(op, "Slice")) return n->opset >= 10 ? 3 : 1;
+    if (!strcmp(op, "Pad")) return n->opset >= 11 ? 2 : 1;
+    if (!strcmp(op, "Unsqueeze")) return n->opset >= 13 ? 2 : 1;
+    for (size_t i = 0; i < sizeof req / sizeof req[0]; i++)
+        if (!strcmp(op, req[i].op)) return req[i].n;
+    return 1;
+}
+
 int gcam_graph_finish(gcam_graph *g, gcam_err *e)
 {
     /* resolve every op first, then report all unsupported ones at once */
@@ -92,11 +113,22 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
         int std = !n->domain[0] || !strcmp(n->domain, "ai.onnx");
         n->op = std ? gcam_op_lookup(n->op_type) : NULL;
         if (!n->op) list_append(list, sizeof list, n, &n_bad);
-        else if (n->opset && (n->opset < 7 || n->opset > 21)) list_append(list, sizeof list, n, &n_bad);
+        else if (n->opset && (n->opset < 6 || n->opset > 21)) list_append(list, sizeof list, n, &n_bad);
     }
     if (n_bad)
-        return gcam_errf(e, GCAM_E_UNSUPPORTED, "%d unsupported node%s (op or opset outside 7..21): %s",
+        return gcam_errf(e, GCAM_E_UNSUPPORTED, "%d unsupported node%s (op or opset outside 6..21): %s",
                          n_bad, n_bad > 1 ? "s" : "", list);
+
+    for (int i = 0; i < g->n_nodes; i++) {
+        const gcam_node *n = &g->nodes[i];
+        int need = required_inputs(n);
+        for (int k = 0; k < need; k++)
+            if (k >= n->n_in || n->in[k] < 0)
+                return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s): required input %d of %d is missing",
+                                 n->name, n->op_type, k + 1, need);
+        if (n->n_out < 1 || n->out[0] < 0)
+            return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s) has no output", n->name, n->op_type);
+    }
 
     for (int i = 0; i < g->n_inputs; i++)
         if (g->tensors[g->inputs[i]].dtype == GCAM_DT_UNDEF)
@@ -156,9 +188,22 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
     }
     int rc = GCAM_OK;
     if (qt != g->n_nodes) {
+        /* Nodes left with indeg > 0 are on a cycle or downstream of one.  Each
+         * has an unsorted producer, so walking producers n_nodes times from any
+         * of them must end on a cycle: name that node, not a downstream one. */
         int culprit = -1;
         for (int i = 0; i < g->n_nodes && culprit < 0; i++)
             if (indeg[i]) culprit = i;
+        for (int step = 0; step < g->n_nodes; step++) {
+            const gcam_node *n = &g->nodes[culprit];
+            int next = -1;
+            for (int k = 0; k < n->n_in && next < 0; k++) {
+                int t = n->in[k];
+                if (t >= 0 && g->tensors[t].producer >= 0 && indeg[g->tensors[t].producer]) next = g->tensors[t].producer;
+            }
+            if (next < 0) break; /* cannot happen: kept as a guard */
+            culprit = next;
+        }
         rc = gcam_errf(e, GCAM_E_INVALID_MODEL, "graph is not a DAG: node '%s' (%s) is on a cycle",
                        g->nodes[culprit].name, g->nodes[culprit].op_type);
     }

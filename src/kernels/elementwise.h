@@ -10,13 +10,18 @@
  *   const gcam_op gcam_op_Relu = {.op_type = "Relu", .infer = gcam_unary_infer,
  *                                 .forward = relu_forward, .backward = relu_backward};
  *
- * Binary ops (numpy broadcasting):
+ * Binary ops (numpy broadcasting), e.g. src/ops/mul.c:
  *
- *   static inline float add_f(float a, float b) { return a + b; }
- *   static inline float add_da(float a, float b, float y, float dy) { return dy; }
- *   GCAM_BINARY_ROW_F32(add, add_f)            // add_row_f32
- *   GCAM_BINARY_ROW_GRAD(add_da)               // add_da_row
- *   static const gcam_binary_kernels add_k = {.f32 = add_row_f32, .da = add_da_row, ...};
+ *   static inline float mul_f(float a, float b) { return a * b; }
+ *   // contribution to dL/da given a, b, the output y and dL/dy
+ *   static inline float mul_da(float a, float b, float y, float dy) { return dy * b; }
+ *   GCAM_BINARY_ROW_F32(mul, mul_f)            // mul_row_f32
+ *   GCAM_BINARY_ROW_GRAD(mul_da)               // mul_da_row (likewise mul_db_row)
+ *   static const gcam_binary_kernels mul_k = {.f32 = mul_row_f32, .da = mul_da_row, ...};
+ *   GCAM_BINARY_OP(mul, 1)                     // mul_infer / mul_forward / mul_backward
+ *
+ * The gradient of an operand that was broadcast is its per-output
+ * contribution summed over the broadcast dims (gcam_reduce_to).
  *
  * The scalar functions are static inline in the op file and the macros expand
  * the loops there, so the compiler inlines and vectorises them; the drivers

@@ -47,7 +47,7 @@ static int softmax_geometry(gcam_opctx *c, softmax_geom *g)
 
 static int softmax_infer(gcam_opctx *c)
 {
-    softmax_geom g;
+    softmax_geom g = {1, 1, 1};
     int rc = gcam_unary_infer(c);
     if (rc) return rc;
     return softmax_geometry(c, &g);
@@ -60,7 +60,7 @@ enum { SM_COLS = 64 };
 
 static int softmax_forward(gcam_opctx *c)
 {
-    softmax_geom g;
+    softmax_geom g = {1, 1, 1};
     int rc = softmax_geometry(c, &g);
     if (rc) return rc;
     const float *x = gcam_f32(c->in[0]);
@@ -105,7 +105,7 @@ static int softmax_forward(gcam_opctx *c)
 static int softmax_backward(gcam_opctx *c)
 {
     if (!c->din[0] || !c->dout[0]) return GCAM_OK;
-    softmax_geom g;
+    softmax_geom g = {1, 1, 1};
     int rc = softmax_geometry(c, &g);
     if (rc) return rc;
     const float *y = gcam_f32(c->out[0]), *dy = gcam_f32(c->dout[0]);
