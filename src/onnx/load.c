@@ -1,10 +1,12 @@
 /* load.c - ONNX file -> internal graph, through protobuf-c code generated
  * from the official onnx.proto.  protobuf types never leave this file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "graph/graph.h"
 #include "onnx.pb-c.h"
@@ -90,19 +92,37 @@ static int read_external(const Onnx__TensorProto *tp, const char *dir, unsigned 
     if (offset < 0) return gcam_errf(e, GCAM_E_PARSE, "initializer '%s': negative external data offset", tn);
     if (length >= 0 && (size_t)length != want)
         return gcam_errf(e, GCAM_E_PARSE, "initializer '%s': external data length %lld, expected %zu bytes", tn, (long long)length, want);
-    FILE *f = fopen(rfull, "rb");
-    if (!f) return gcam_errf(e, GCAM_E_IO, "cannot open %s: %s", rfull, strerror(errno));
+    /* O_NONBLOCK: a FIFO planted in the folder must not hang the loader */
+    int fd = open(rfull, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return gcam_errf(e, GCAM_E_IO, "initializer '%s': cannot open external data %s: %s", tn, loc, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return gcam_errf(e, GCAM_E_IO, "initializer '%s': external data %s is not a regular file", tn, loc);
+    }
+    /* check the size before allocating: the dims alone may ask for terabytes */
+    if ((uint64_t)offset > (uint64_t)st.st_size || want > (uint64_t)st.st_size - (uint64_t)offset) {
+        close(fd);
+        return gcam_errf(e, GCAM_E_PARSE, "initializer '%s': external data file %s is truncated (%lld bytes, need %zu at offset %lld)",
+                         tn, loc, (long long)st.st_size, want, (long long)offset);
+    }
     unsigned char *b = malloc(want ? want : 1);
     if (!b) {
-        fclose(f);
+        close(fd);
         return gcam_errf(e, GCAM_E_NOMEM, "initializer '%s': out of memory", tn);
     }
-    if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || (want && fread(b, 1, want, f) != want)) {
+    size_t got = 0;
+    while (got < want) {
+        ssize_t r = pread(fd, b + got, want - got, (off_t)(offset + (int64_t)got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != want) {
         free(b);
-        fclose(f);
         return gcam_errf(e, GCAM_E_PARSE, "initializer '%s': external data file %s is truncated", tn, loc);
     }
-    fclose(f);
     *out = b;
     return GCAM_OK;
 }
@@ -135,6 +155,22 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
     }
     int dst = src == GCAM_DT_F16 ? GCAM_DT_F32 : src;
     size_t bytes = (size_t)n * gcam_dtype_size(dst);
+    if (!raw) {
+        /* typed fields: check the count before allocating, the dims alone may
+         * ask for terabytes that the file does not hold */
+        size_t have;
+        switch (src) {
+        case GCAM_DT_F32: have = tp->n_float_data; break;
+        case GCAM_DT_I64: have = tp->n_int64_data; break;
+        case GCAM_DT_F64: have = tp->n_double_data; break;
+        case GCAM_DT_F16: case GCAM_DT_I32: case GCAM_DT_U8: case GCAM_DT_I8: case GCAM_DT_BOOL:
+            have = tp->n_int32_data;
+            break;
+        default: have = 0;
+        }
+        if (have != (size_t)n)
+            return gcam_errf(e, GCAM_E_PARSE, "tensor '%s': has %zu values, expected %lld", tn, have, (long long)n);
+    }
     void *data;
     if (raw && raw_owned && dst == src) {
         data = raw; /* take the external buffer as is */
@@ -167,15 +203,15 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
             switch (src) {
             case GCAM_DT_F32:
                 have = tp->n_float_data;
-                if (have == (size_t)n) memcpy(data, tp->float_data, bytes); else bad = 1;
+                if (have == (size_t)n) { if (bytes) memcpy(data, tp->float_data, bytes); } else bad = 1;
                 break;
             case GCAM_DT_I64:
                 have = tp->n_int64_data;
-                if (have == (size_t)n) memcpy(data, tp->int64_data, bytes); else bad = 1;
+                if (have == (size_t)n) { if (bytes) memcpy(data, tp->int64_data, bytes); } else bad = 1;
                 break;
             case GCAM_DT_F64:
                 have = tp->n_double_data;
-                if (have == (size_t)n) memcpy(data, tp->double_data, bytes); else bad = 1;
+                if (have == (size_t)n) { if (bytes) memcpy(data, tp->double_data, bytes); } else bad = 1;
                 break;
             case GCAM_DT_F16:
                 have = tp->n_int32_data;
@@ -185,7 +221,7 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
                 break;
             case GCAM_DT_I32:
                 have = tp->n_int32_data;
-                if (have == (size_t)n) memcpy(data, tp->int32_data, bytes); else bad = 1;
+                if (have == (size_t)n) { if (bytes) memcpy(data, tp->int32_data, bytes); } else bad = 1;
                 break;
             case GCAM_DT_U8: case GCAM_DT_I8: case GCAM_DT_BOOL:
                 have = tp->n_int32_data;
@@ -255,7 +291,10 @@ static int opset_for(const Onnx__ModelProto *m, const char *domain)
     for (size_t i = 0; i < m->n_opset_import; i++) {
         const char *od = m->opset_import[i]->domain ? m->opset_import[i]->domain : "";
         if (!strcmp(od, "ai.onnx")) od = "";
-        if (!strcmp(od, d)) return (int)m->opset_import[i]->version;
+        if (!strcmp(od, d)) { /* clamp: 2^32 + 13 must not read as opset 13 */
+            int64_t v = m->opset_import[i]->version;
+            return v > INT_MAX ? INT_MAX : v < 0 ? -1 : (int)v;
+        }
     }
     return 0;
 }
@@ -464,5 +503,9 @@ int gcam_tensor_load_pb(const char *path, gcam_tensor *t, gcam_err *e)
     t->name = gcam_strdup(tp->name ? tp->name : "");
     rc = convert_tensor(tp, NULL, t, e);
     onnx__tensor_proto__free_unpacked(tp, NULL);
+    if (rc) {
+        free(t->name);
+        t->name = NULL;
+    }
     return rc;
 }

@@ -28,6 +28,20 @@ static const char *find_key(const char *h, const char *end, const char *key)
     return NULL;
 }
 
+/* numpy's name for a few common descrs, for the rejection message */
+static const char *descr_name(const char *d)
+{
+    static const struct { const char *descr, *name; } names[] = {
+        {"<f8", "float64"}, {"f8", "float64"}, {"<f2", "float16"}, {"<i4", "int32"}, {"<i2", "int16"},
+        {"|i1", "int8"}, {"|u1", "uint8"}, {"<u8", "uint64"}, {"<u4", "uint32"}, {"|b1", "bool"},
+        {">f4", "big-endian float32"}, {">f8", "big-endian float64"}, {">i8", "big-endian int64"},
+        {">i4", "big-endian int32"}, {"<c8", "complex64"}, {"|O", "object"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(d, names[i].descr)) return names[i].name;
+    return NULL;
+}
+
 int gcam_npy_parse(const void *buf, size_t len, gcam_tensor *t, const char *what, gcam_err *e)
 {
     const unsigned char *b = buf;
@@ -50,22 +64,28 @@ int gcam_npy_parse(const void *buf, size_t len, gcam_tensor *t, const char *what
     const char *d = find_key(h, hend, "descr");
     const char *fo = find_key(h, hend, "fortran_order");
     const char *sh = find_key(h, hend, "shape");
-    if (!d || !fo || !sh) return gcam_errf(e, GCAM_E_PARSE, "%s: malformed .npy header", what);
+    if (!d || !fo || !sh || d >= hend || fo >= hend || sh >= hend)
+        return gcam_errf(e, GCAM_E_PARSE, "%s: malformed .npy header", what);
     char descr[16] = "";
-    if (*d == '\'' || *d == '"') {
+    if (d < hend && (*d == '\'' || *d == '"')) {
         char q = *d++;
         int i = 0;
         while (d < hend && *d != q && i < 15) descr[i++] = *d++;
         descr[i] = 0;
+        if (d >= hend) return gcam_errf(e, GCAM_E_PARSE, "%s: malformed .npy header (descr)", what);
     }
     if (!strcmp(descr, "<f4") || !strcmp(descr, "f4")) t->dtype = GCAM_DT_F32;
     else if (!strcmp(descr, "<i8") || !strcmp(descr, "i8")) t->dtype = GCAM_DT_I64;
-    else
-        return gcam_errf(e, GCAM_E_DTYPE, "%s: dtype '%s' not supported (need float32 '<f4' or int64 '<i8')", what, descr);
-    if (!strncmp(fo, "True", 4))
+    else {
+        const char *nm = descr_name(descr);
+        return gcam_errf(e, GCAM_E_DTYPE, "%s: dtype '%s'%s%s%s not supported (need float32 '<f4' or int64 '<i8'; convert with .astype(np.float32))",
+                         what, descr, nm ? " (" : "", nm ? nm : "", nm ? ")" : "");
+    }
+    /* the header is not NUL-terminated: every comparison is bounded by hend */
+    if (hend - fo >= 4 && !memcmp(fo, "True", 4))
         return gcam_errf(e, GCAM_E_UNSUPPORTED, "%s: Fortran-order arrays are not supported; save with C order (np.ascontiguousarray)", what);
-    if (strncmp(fo, "False", 5)) return gcam_errf(e, GCAM_E_PARSE, "%s: malformed fortran_order", what);
-    if (*sh != '(') return gcam_errf(e, GCAM_E_PARSE, "%s: malformed shape", what);
+    if (hend - fo < 5 || memcmp(fo, "False", 5)) return gcam_errf(e, GCAM_E_PARSE, "%s: malformed fortran_order", what);
+    if (sh >= hend || *sh != '(') return gcam_errf(e, GCAM_E_PARSE, "%s: malformed shape", what);
     const char *p = sh + 1;
     t->ndim = 0;
     for (;;) {
@@ -74,12 +94,14 @@ int gcam_npy_parse(const void *buf, size_t len, gcam_tensor *t, const char *what
         if (*p == ')') break;
         if (!isdigit((unsigned char)*p)) return gcam_errf(e, GCAM_E_PARSE, "%s: malformed shape", what);
         if (t->ndim == GCAM_MAX_DIMS) return gcam_errf(e, GCAM_E_UNSUPPORTED, "%s: more than %d dims", what, GCAM_MAX_DIMS);
-        errno = 0;
-        char *q;
-        long long v = strtoll(p, &q, 10);
-        if (errno || v < 0) return gcam_errf(e, GCAM_E_RANGE, "%s: absurd dimension", what);
+        /* digits by hand: strtoll could run past the end of the buffer */
+        int64_t v = 0;
+        while (p < hend && isdigit((unsigned char)*p)) {
+            if (v > (INT64_MAX - 9) / 10) return gcam_errf(e, GCAM_E_RANGE, "%s: absurd dimension", what);
+            v = v * 10 + (*p++ - '0');
+        }
         t->dims[t->ndim++] = v;
-        p = skip_ws(q, hend);
+        p = skip_ws(p, hend);
         if (p < hend && *p == ',') p++;
     }
     size_t bytes = gcam_tensor_bytes(t);

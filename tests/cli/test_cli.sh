@@ -1,0 +1,234 @@
+#!/bin/bash
+# End-to-end checks of the gradcam command: exit codes, one-line error
+# messages ("gradcam: error: ..."), and a few outputs checked against numpy.
+#
+#   tests/cli/test_cli.sh build/gradcam
+#
+# Tiny models are made at test time with Debian's python3-onnx into a temp
+# folder.  Prints one line per check (ok/FAIL), then "N passed, N failed";
+# exits 1 on any failure.
+set -u
+BIN=${1:?usage: test_cli.sh path/to/gradcam}
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+PY=/usr/bin/python3
+T=$(mktemp -d)
+[ -n "${KEEP_TMP:-}" ] && echo "temp folder kept: $T" || trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1${2:+: $2}"; fail=$((fail + 1)); }
+
+if ! "$PY" -c "import onnx, numpy" 2>/dev/null; then
+  echo "FAIL setup: $PY lacks onnx or numpy (apt install python3-onnx)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+if [ ! -x "$BIN" ]; then
+  echo "FAIL setup: $BIN is not an executable"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# ---- fixtures -------------------------------------------------------------------
+"$PY" - "$T" <<'PYEOF' || { echo "FAIL setup: fixture generation"; echo "0 passed, 1 failed"; exit 1; }
+import os, sys
+import numpy as np
+import onnx
+from onnx import TensorProto as TP, helper as h, numpy_helper as nh
+
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+vi = h.make_tensor_value_info
+
+def save(name, nodes, inputs, outputs, inits=(), opset=13):
+    g = h.make_graph(nodes, name, inputs, outputs, list(inits))
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)], producer_name="test_cli")
+    m.ir_version = 8
+    onnx.save(m, os.path.join(d, name + ".onnx"))
+
+# Gemm: logits = x @ W.T + b
+W = rng.standard_normal((6, 4)).astype(np.float32)
+b = rng.standard_normal(6).astype(np.float32)
+save("gemm", [h.make_node("Gemm", ["x", "W", "b"], ["logits"], name="fc", transB=1)],
+     [vi("x", TP.FLOAT, [1, 4])], [vi("logits", TP.FLOAT, [1, 6])],
+     [nh.from_array(W, "W"), nh.from_array(b, "b")])
+x = rng.standard_normal((1, 4)).astype(np.float32)
+np.save(os.path.join(d, "x.npy"), x)
+np.save(os.path.join(d, "ref_logits.npy"), x @ W.T + b)
+np.save(os.path.join(d, "x_wrong_shape.npy"), rng.standard_normal((1, 5)).astype(np.float32))
+np.save(os.path.join(d, "x_f64.npy"), x.astype(np.float64))
+np.save(os.path.join(d, "x_fortran.npy"), np.asfortranarray(rng.standard_normal((2, 3)).astype(np.float32)))
+with open(os.path.join(d, "top2.txt"), "w") as f:
+    order = np.argsort(-(x @ W.T + b)[0])
+    f.write("%d %d\n" % (order[0], order[1]))
+
+# a small CNN with 5 classes: two conv layers, the second is the auto layer
+def w(shape):
+    return (rng.standard_normal(shape) * 0.5).astype(np.float32)
+save("cnn", [
+    h.make_node("Conv", ["img", "c1w", "c1b"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+    h.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+    h.make_node("Conv", ["r1", "c2w", "c2b"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+    h.make_node("Relu", ["c2"], ["r2"], name="relu2"),
+    h.make_node("GlobalAveragePool", ["r2"], ["gap"], name="gap"),
+    h.make_node("Flatten", ["gap"], ["flat"], name="flatten"),
+    h.make_node("Gemm", ["flat", "fw", "fb"], ["logits"], name="fc", transB=1),
+], [vi("img", TP.FLOAT, [1, 3, 8, 8])], [vi("logits", TP.FLOAT, [1, 5])],
+   [nh.from_array(w((4, 3, 3, 3)), "c1w"), nh.from_array(w(4), "c1b"),
+    nh.from_array(w((6, 4, 3, 3)), "c2w"), nh.from_array(w(6), "c2b"),
+    nh.from_array(w((5, 6)), "fw"), nh.from_array(w(5), "fb")])
+np.save(os.path.join(d, "img.npy"), rng.random((1, 3, 8, 8)).astype(np.float32))
+
+# two unsupported nodes
+save("unsupported", [
+    h.make_node("FooOp", ["x"], ["f"], name="my_foo"),
+    h.make_node("LSTM", ["f", "LW", "LR"], ["y"], name="my_lstm", hidden_size=2),
+], [vi("x", TP.FLOAT, [1, 1, 2])], [vi("y", TP.FLOAT, None)],
+   [nh.from_array(w((1, 8, 2)), "LW"), nh.from_array(w((1, 8, 2)), "LR")])
+
+with open(os.path.join(d, "garbage.onnx"), "wb") as f:
+    f.write(b"\x0a\xff\xff\xff\xff\x0f this is not a model")
+with open(os.path.join(d, "notanimage.png"), "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + b"\x00" * 7)
+PYEOF
+
+# ---- helpers --------------------------------------------------------------------
+
+# run NAME EXPECTED_RC [args...]: runs the CLI, keeps stdout/stderr in $OUT/$ERR
+run() {
+  local name=$1 want=$2
+  shift 2
+  OUT="$T/$name.out"
+  ERR="$T/$name.err"
+  (cd "$T" && "$BIN" "$@") >"$OUT" 2>"$ERR"
+  RC=$?
+  [ "$RC" -eq "$want" ]
+}
+
+# error NAME EXPECTED_RC PATTERN... [-- args]: exit code, ONE stderr line
+# starting "gradcam: error: ", containing every (fixed-string) PATTERN
+error() {
+  local name=$1 want=$2
+  shift 2
+  local pats=()
+  while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do pats+=("$1"); shift; done
+  shift
+  if ! run "$name" "$want" "$@"; then
+    bad "$name" "exit $RC, want $want; stderr: $(head -c 300 "$T/$name.err")"
+    return
+  fi
+  local lines
+  lines=$(wc -l <"$ERR")
+  if [ "$want" -eq 1 ] && [ "$lines" -ne 1 ]; then
+    bad "$name" "stderr has $lines lines: $(head -c 300 "$ERR")"
+    return
+  fi
+  if ! head -n 1 "$ERR" | grep -q '^gradcam: error: '; then
+    bad "$name" "stderr does not start with 'gradcam: error: ': $(head -c 300 "$ERR")"
+    return
+  fi
+  for p in "${pats[@]}"; do
+    if ! grep -qF -- "$p" "$ERR"; then
+      bad "$name" "stderr lacks '$p': $(head -c 300 "$ERR")"
+      return
+    fi
+  done
+  ok "$name"
+}
+
+# ---- model loading ------------------------------------------------------------------
+error garbage_model 1 "garbage.onnx" "not a valid ONNX protobuf" -- layers --model garbage.onnx
+error missing_model 1 "missing.onnx" "cannot open" -- classify --model missing.onnx --input-tensor x.npy
+error unsupported_ops 1 "2 unsupported nodes" "'my_foo' (FooOp, opset 13)" "'my_lstm' (LSTM, opset 13)" \
+  -- run --model unsupported.onnx --input x=x.npy
+
+# ---- gradcam run with bad tensors -------------------------------------------------
+error run_wrong_shape 1 "input 'x'" "(1,5)" "(1,4)" -- run --model gemm.onnx --input x=x_wrong_shape.npy
+error run_float64 1 "x_f64.npy" "'<f8'" "float64" -- run --model gemm.onnx --input x=x_f64.npy
+error run_fortran 1 "x_fortran.npy" "Fortran" -- run --model gemm.onnx --input x=x_fortran.npy
+error run_missing_npy 1 "nothere.npy" -- run --model gemm.onnx --input x=nothere.npy
+error run_unknown_input 1 "'pixels'" -- run --model gemm.onnx --input pixels=x.npy
+error run_unknown_output 1 "'nope'" -- run --model gemm.onnx --input x=x.npy --output nope=y.npy
+error run_bad_io_syntax 2 "NAME=FILE.npy" -- run --model gemm.onnx --input x.npy
+error run_no_model 2 "--model is required" -- run --input x=x.npy
+error unknown_command 2 "unknown command 'frobnicate'" -- frobnicate
+
+if run run_ok 0 run --model gemm.onnx --input x=x.npy --output logits=run_logits.npy &&
+   "$PY" -c "
+import numpy as np, sys
+a = np.load('$T/run_logits.npy'); r = np.load('$T/ref_logits.npy')
+sys.exit(0 if a.shape == r.shape and a.dtype == np.float32 and np.allclose(a, r, atol=1e-5) else 1)"; then
+  ok run_output_matches_numpy
+else
+  bad run_output_matches_numpy "exit $RC: $(head -c 300 "$T/run_ok.err")"
+fi
+
+# ---- layers -----------------------------------------------------------------------------
+if run layers 0 layers --model cnn.onnx; then
+  n_auto=$(grep -c "<- auto" "$OUT")
+  n_star=$(grep -c '^\*' "$OUT")
+  if [ "$n_auto" -eq 1 ] && [ "$n_star" -eq 1 ] && grep '<- auto' "$OUT" | grep -q "relu2"; then
+    ok layers_one_auto
+  else
+    bad layers_one_auto "$n_auto auto lines, $n_star starred: $(cat "$OUT")"
+  fi
+else
+  bad layers_one_auto "exit $RC: $(head -c 300 "$ERR")"
+fi
+if run layers_json 0 layers --model cnn.onnx --json &&
+   "$PY" -c "
+import json, sys
+L = json.load(open('$T/layers_json.out'))
+sys.exit(0 if sum(l['auto'] for l in L) == 1 and len(L) == 5 and L[3]['tensor'] == 'r2' and L[3]['auto'] else 1)"; then
+  ok layers_json_one_auto
+else
+  bad layers_json_one_auto "exit $RC: $(head -c 300 "$OUT") $(head -c 300 "$ERR")"
+fi
+
+# ---- classify ------------------------------------------------------------------------------
+if run classify 0 classify --model gemm.onnx --input-tensor x.npy --top 2 --save-npy cls_logits.npy; then
+  read -r t1 t2 <"$T/top2.txt"
+  rows=$(awk 'NR > 1 && $1 ~ /^[0-9]+$/' "$OUT" | wc -l)
+  got1=$(awk 'NR > 1 && $1 == 1 {print $2}' "$OUT")
+  got2=$(awk 'NR > 1 && $1 == 2 {print $2}' "$OUT")
+  if [ "$rows" -eq 2 ] && [ "$got1" = "$t1" ] && [ "$got2" = "$t2" ]; then
+    ok classify_top_k
+  else
+    bad classify_top_k "rows $rows, top $got1 $got2, want $t1 $t2: $(cat "$OUT")"
+  fi
+  if "$PY" -c "
+import numpy as np, sys
+a = np.load('$T/cls_logits.npy'); r = np.load('$T/ref_logits.npy')
+sys.exit(0 if a.shape == r.shape and a.dtype == np.float32 and np.allclose(a, r, atol=1e-5) else 1)"; then
+    ok classify_save_npy_matches_numpy
+  else
+    bad classify_save_npy_matches_numpy "saved logits differ from x @ W.T + b"
+  fi
+else
+  bad classify_top_k "exit $RC: $(head -c 300 "$ERR")"
+  bad classify_save_npy_matches_numpy "classify failed"
+fi
+error classify_float64 1 "'<f8'" "float64" -- classify --model gemm.onnx --input-tensor x_f64.npy
+error classify_bad_top 2 "--top" -- classify --model gemm.onnx --input-tensor x.npy --top 0
+
+# ---- explain ---------------------------------------------------------------------------------
+error explain_missing_image 1 "nothere.png" -- explain --model cnn.onnx --image nothere.png
+error explain_unreadable_image 1 "notanimage.png" -- explain --model cnn.onnx --image notanimage.png
+error explain_missing_layer 1 "'no_such_layer'" -- explain --model cnn.onnx --input-tensor img.npy --layer no_such_layer
+error explain_target_out_of_range 1 "target 5" "out of range" -- explain --model cnn.onnx --input-tensor img.npy --target 5
+error explain_negative_target 1 "--target -3" -- explain --model cnn.onnx --input-tensor img.npy --target -3
+error explain_missing_target_output 1 "'no_such_tensor'" -- explain --model cnn.onnx --input-tensor img.npy --target-output no_such_tensor
+error explain_unknown_method 2 "unknown --method 'lime'" -- explain --model cnn.onnx --input-tensor img.npy --method lime
+if run explain_ok 0 explain --model cnn.onnx --input-tensor img.npy --target 4 --save-npy map.npy --json &&
+   "$PY" -c "
+import json, numpy as np, sys
+j = json.load(open('$T/explain_ok.out')); m = np.load('$T/map.npy')
+sys.exit(0 if j['target'] == 4 and j['layers'] == ['r2'] and m.shape == (8, 8) and m.min() >= 0 and m.max() <= 1 + 1e-6 else 1)"; then
+  ok explain_map_saved
+else
+  bad explain_map_saved "exit $RC: $(head -c 300 "$T/explain_ok.out") $(head -c 300 "$T/explain_ok.err")"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
