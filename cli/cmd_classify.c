@@ -63,11 +63,14 @@ int cmd_classify(int argc, char **argv)
         for (long k = 0; k < top; k++) /* partial selection sort: K is small */
             for (int64_t c = k + 1; c < C; c++)
                 if (s[idx[c]] > s[idx[k]]) { int64_t t = idx[k]; idx[k] = idx[c]; idx[c] = t; }
-        printf("%-4s %-6s %-10s %-8s %s\n", "rank", "class", "logit", "prob", "label");
+        /* multi-label models (metadata gradcam.output=sigmoid) score each class on its own */
+        const char *kind = gcam_model_metadata(m, "gradcam.output");
+        int sigmoid = kind && !strcmp(kind, "sigmoid");
+        printf("%-4s %-6s %-10s %-8s %s\n", "rank", "class", "logit", sigmoid ? "sigmoid" : "prob", "label");
         for (long k = 0; k < top; k++) {
             int64_t c = idx[k];
-            printf("%-4ld %-6lld %-10.4f %-8.4f %s\n", k + 1, (long long)c, s[c], exp(s[c] - mx) / sum,
-                   c < n_labels ? labels[c] : "");
+            double p = sigmoid ? 1.0 / (1.0 + exp(-s[c])) : exp(s[c] - mx) / sum;
+            printf("%-4ld %-6lld %-10.4f %-8.4f %s\n", k + 1, (long long)c, s[c], p, c < n_labels ? labels[c] : "");
         }
         free(idx);
     }
