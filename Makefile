@@ -30,5 +30,9 @@ test: deps
 test-sanitize: deps
 	bash tools/run_sanitize.sh
 
+# Side-by-side timings against PyTorch (bench/run_bench.sh); never part of `make test`.
+bench: $(BUILD)/gradcam
+	bash bench/run_bench.sh $(BUILD)
+
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -33,4 +33,5 @@ int cmd_layers(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 #endif

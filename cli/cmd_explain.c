@@ -1,20 +1,49 @@
-/* cmd_explain.c - `gradcam explain`: a heatmap for a class. */
+/* cmd_explain.c - `gradcam explain`: a heatmap for a class, by any method,
+ * or a grid comparing all of them (--method all). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cam/cam.h"
 #include "cli.h"
 #include "image/image.h"
 #include "input.h"
 
 static const char *USAGE =
-    "gradcam explain [--model M.onnx] [IMAGE | --image IMG | --input-tensor X.npy] [--method gradcam]\n"
+    "gradcam explain [--model M.onnx] [IMAGE | --image IMG | --input-tensor X.npy] [--method NAME|all]\n"
     "                [--layer NAME|auto]... [--target CLASS|top1|LABEL] [--labels FILE] [--counterfactual]\n"
     "                [--target-output NAME --target-index I] [--target-softmax]\n"
+    "                [--eigen-smooth] [--aug-smooth] [--batch-size N] [--max-channels N] [--scorecam-baseline]\n"
+    "                [--ablation-zero] [--ig-steps N] [--ig-baseline zero|blur[:S]|uniform|FILE.npy]\n"
+    "                [--sg-samples N] [--sg-noise SIGMA] [--seed N | --sg-noise-file Z.npy]\n"
     "                [--out overlay.png] [--colormap jet|turbo|viridis|inferno|gray] [--alpha A]\n"
     "                [--save-npy OUT.npy] [--raw] [--no-relu] [--normalize none|image|global:MAX]\n"
     "                [--json] [--top K] [--repeat N] [--threads N] [--quiet] [preprocessing options]";
+
+static const char *HELP =
+    "methods: gradcam (default), gradcam++, xgradcam, hirescam, gradcam-elementwise, layercam,\n"
+    "         eigencam, eigengradcam, scorecam, ablationcam, cam, guided-backprop, guided-gradcam,\n"
+    "         saliency, integrated-gradients, smoothgrad; `all` writes a grid of every method to --out.\n"
+    "  --eigen-smooth        first principal component of the weighted activations (layer CAMs)\n"
+    "  --aug-smooth          mean over horizontal flip x brightness 0.9/1.0/1.1\n"
+    "  --batch-size N        images per pass for scorecam/ablationcam/integrated-gradients/smoothgrad\n"
+    "                        (default 32; whole-network passes shrink it to ~512 MB of activations)\n"
+    "  --max-channels N      scorecam: only the N highest-variance channels (Faster Score-CAM)\n"
+    "  --scorecam-baseline   scorecam as in the paper: p_c(X*H_k) - p_c(0) instead of a softmax over channels\n"
+    "  --ablation-zero       ablationcam as in the paper: ablate to 0 even when the layer goes negative\n"
+    "  --ig-steps N          integrated gradients: Riemann steps (default 50)\n"
+    "  --ig-baseline B       zero (default), blur[:SIGMA px, default 10], uniform (seeded), or FILE.npy\n"
+    "  --sg-samples N        smoothgrad: noisy copies (default 25)\n"
+    "  --sg-noise SIGMA      smoothgrad: noise std as a fraction of the input's range (default 0.15)\n"
+    "  --seed N              random seed for smoothgrad and the uniform baseline (default 0)\n"
+    "  --sg-noise-file Z.npy smoothgrad: N x C x H x W standard-normal draws instead of the generator\n"
+    "  aliases: --steps = --ig-steps, --baseline = --ig-baseline, --samples = --sg-samples,\n"
+    "           --noise = --sg-noise, --ablation-value zero = --ablation-zero\n"
+    "  --quiet               no progress bar and no summary\n"
+    "--save-npy writes float32 H x W (C x H x W for guided-backprop and guided-gradcam); signed maps\n"
+    "(integrated-gradients, guided-*) are divided by their largest magnitude, the others are in [0, 1].\n"
+    "--out draws a C x H x W map with pytorch-grad-cam's deprocess_image.\n";
 
 #define MAX_LAYERS 16
 
@@ -36,14 +65,155 @@ static const char *default_sample(void)
     return access(path, R_OK) == 0 ? path : NULL;
 }
 
+/* ---- progress bar on stderr, only on a terminal ---- */
+typedef struct {
+    int on, drawn;
+    int64_t last;
+} progress_state;
+
+static void progress_bar(void *user, const char *what, int64_t done, int64_t total)
+{
+    progress_state *p = user;
+    if (!p->on || total <= 0) return;
+    int64_t tick = done * 40 / total;
+    if (done != total && tick == p->last && p->drawn) return;
+    p->last = tick;
+    p->drawn = 1;
+    char bar[41];
+    for (int i = 0; i < 40; i++) bar[i] = i < tick ? '#' : '.';
+    bar[40] = 0;
+    fprintf(stderr, "\r%-22s [%s] %lld/%lld", what, bar, (long long)done, (long long)total);
+    if (done >= total) {
+        fputc('\n', stderr);
+        p->drawn = 0;
+        p->last = -1;
+    }
+    fflush(stderr);
+}
+
+/* ---- images of maps ---- */
+
+/* An RGB image of a channels x h x w gradient map, drawn as pytorch-grad-cam's
+ * deprocess_image does: (x - mean) / (std + 1e-5) * 0.1 + 0.5, clipped, uint8(255 v). */
+static int rgb_of_map(const float *map, int ch, int h, int w, gcam_image *out, gcam_err *e)
+{
+    int64_t hw = (int64_t)h * w, n = (int64_t)ch * hw;
+    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    if (!v) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    memcpy(v, map, sizeof(float) * (size_t)n);
+    gcam_cam_deprocess(v, n);
+    int rc = gcam_image_alloc(out, w, h, 3, e);
+    for (int64_t p = 0; p < hw && !rc; p++)
+        for (int c = 0; c < 3; c++) out->px[p * 3 + c] = (uint8_t)(255.0f * v[(ch >= 3 ? c : 0) * hw + p]);
+    free(v);
+    return rc;
+}
+
+/* What the model saw, for the grid: each input channel min-max scaled to 0..255. */
+static int image_of_input(const gcam_array *x, gcam_image *out, gcam_err *e)
+{
+    int C = (int)x->dims[1], H = (int)x->dims[2], W = (int)x->dims[3];
+    int rc = gcam_image_alloc(out, W, H, 3, e);
+    if (rc) return rc;
+    const float *d = x->data;
+    int64_t hw = (int64_t)H * W;
+    for (int c = 0; c < 3; c++) {
+        const float *pl = d + (c < C ? c : 0) * hw;
+        float lo = pl[0], hi = pl[0];
+        for (int64_t p = 1; p < hw; p++) {
+            lo = pl[p] < lo ? pl[p] : lo;
+            hi = pl[p] > hi ? pl[p] : hi;
+        }
+        for (int64_t p = 0; p < hw; p++)
+            out->px[p * 3 + c] = (uint8_t)(hi > lo ? 255.0f * (pl[p] - lo) / (hi - lo) : 0.0f);
+    }
+    return GCAM_OK;
+}
+
+/* --method all: every method on the same input and target, one tile each. */
+static int explain_all(gcam_model *m, const gcam_array *x, gcam_explain_opts eo, int cmap, double alpha,
+                       const char *out_png, int quiet, int json)
+{
+    gcam_image tiles[GCAM_METHOD_COUNT + 1];
+    const char *labels[GCAM_METHOD_COUNT + 1];
+    char label_buf[GCAM_METHOD_COUNT + 1][64];
+    double ms[GCAM_METHOD_COUNT];
+    int ok[GCAM_METHOD_COUNT];
+    memset(tiles, 0, sizeof tiles);
+    gcam_err e = {0};
+    int rc = image_of_input(x, &tiles[0], &e);
+    if (rc) return cli_fail("%s", e.msg);
+    labels[0] = "input";
+    int n = 1, fixed = 0;
+    gcam_overlay_opts ov;
+    gcam_overlay_opts_default(&ov);
+    ov.cmap = cmap;
+    ov.alpha = (float)alpha;
+    /* gradcam first: it fixes the class every other method explains */
+    for (int k = 0; k < GCAM_METHOD_COUNT && !rc; k++) {
+        eo.method = k;
+        gcam_explanation *ex = NULL;
+        ok[k] = gcam_explain(m, x, &eo, &ex) == GCAM_OK;
+        const char *name = gcam_method_name(k);
+        if (!ok[k]) {
+            if (!quiet) fprintf(stderr, "gradcam: note: %s: %s\n", name, gcam_model_errmsg(m));
+            snprintf(label_buf[n], sizeof label_buf[n], "%s n/a", name);
+            rc = gcam_image_alloc(&tiles[n], (int)x->dims[3], (int)x->dims[2], 3, &e);
+            if (!rc) memset(tiles[n].px, 200, (size_t)tiles[n].w * tiles[n].h * 3);
+            ms[k] = 0;
+        } else {
+            if (!fixed) {
+                eo.target_class = gcam_explanation_target(ex);
+                fixed = 1;
+            }
+            int h, w, ch = gcam_explanation_channels(ex);
+            const float *map = gcam_explanation_map(ex, &h, &w);
+            rc = ch > 1 ? rgb_of_map(map, ch, h, w, &tiles[n], &e) : gcam_overlay(&tiles[0], map, w, h, &ov, &tiles[n], &e);
+            snprintf(label_buf[n], sizeof label_buf[n], "%s", name);
+            ms[k] = gcam_explanation_time_ms(ex, "forward") + gcam_explanation_time_ms(ex, "backward") +
+                    gcam_explanation_time_ms(ex, "cam");
+            if (!quiet && !json) printf("%-22s %9.1f ms\n", name, ms[k]);
+        }
+        labels[n] = label_buf[n];
+        n++;
+        gcam_explanation_free(ex);
+    }
+    gcam_image grid = {0};
+    if (!rc) rc = gcam_image_grid(tiles, n, 0, labels, 4, &grid, &e);
+    if (!rc) rc = gcam_image_save(out_png, &grid, &e);
+    if (rc) cli_fail("%s", e.msg);
+    else if (json) {
+        printf("{\"method\": \"all\", \"target\": %lld, \"methods\": [", (long long)eo.target_class);
+        for (int k = 0; k < GCAM_METHOD_COUNT; k++) {
+            printf("%s{\"method\": ", k ? ", " : "");
+            json_str(stdout, gcam_method_name(k));
+            printf(", \"ok\": %s, \"time_ms\": %.3f}", ok[k] ? "true" : "false", ms[k]);
+        }
+        printf("], \"out\": ");
+        json_str(stdout, out_png);
+        printf("}\n");
+    } else if (!quiet) {
+        printf("grid: %s\n", out_png);
+    }
+    gcam_image_free(&grid);
+    for (int i = 0; i < n; i++) gcam_image_free(&tiles[i]);
+    return rc ? 1 : 0;
+}
+
+static int parse_count(const char *opt, const char *v, long min, long *out)
+{
+    if (cli_parse_int(v, out) || *out < min || *out > (1L << 30)) return cli_usage(USAGE, "bad %s '%s'", opt, v);
+    return 0;
+}
+
 int cmd_explain(int argc, char **argv)
 {
     const char *model = NULL, *labels_file = NULL, *out_png = NULL, *save = NULL, *method = "gradcam";
     const char *target = "top1", *target_output = NULL, *norm = "image";
     const char *layers[MAX_LAYERS];
     int n_layers = 0, raw = 0, json = 0, quiet = 0, cmap = 0;
-    long top = 5, repeat = 1, threads = 0, target_index = -1;
-    double alpha = 0.5;
+    long top = 5, repeat = 1, threads = 0, target_index = -1, count;
+    double alpha = 0.5, fv;
     gcam_explain_opts eo;
     gcam_explain_opts_default(&eo);
     cli_input_opts io;
@@ -80,15 +250,49 @@ int cmd_explain(int argc, char **argv)
             if (cli_parse_float(v, &alpha) || alpha < 0 || alpha > 1) return cli_usage(USAGE, "bad --alpha '%s' (0..1)", v);
         } else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--quiet")) quiet = 1;
-        else if (!strcmp(a, "--top") || !strcmp(a, "--repeat") || !strcmp(a, "--threads")) {
+        else if (!strcmp(a, "--eigen-smooth")) eo.eigen_smooth = 1;
+        else if (!strcmp(a, "--aug-smooth")) eo.aug_smooth = 1;
+        else if (!strcmp(a, "--scorecam-baseline")) eo.scorecam_baseline = 1;
+        else if (!strcmp(a, "--ablation-zero")) eo.ablation_zero = 1;
+        else if (!strcmp(a, "--ablation-value")) {
+            if (!(v = cli_value(argc, argv, &i))) return 2;
+            if (!strcmp(v, "zero")) eo.ablation_zero = 1;
+            else if (!strcmp(v, "auto")) eo.ablation_zero = 0;
+            else return cli_usage(USAGE, "bad --ablation-value '%s' (auto, zero)", v);
+        } else if (!strcmp(a, "--sg-noise-file")) { if (!(eo.sg_noise_file = cli_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(a, "--ablation-rerun")) eo.ablation_rerun = 1; /* benchmarks only */
+        else if (!strcmp(a, "--batch-size") || !strcmp(a, "--max-channels") || !strcmp(a, "--ig-steps") ||
+                 !strcmp(a, "--steps") || !strcmp(a, "--sg-samples") || !strcmp(a, "--samples")) {
+            if (!(v = cli_value(argc, argv, &i))) return 2;
+            if (parse_count(a, v, 1, &count)) return 2;
+            int *dst = !strcmp(a, "--batch-size") ? &eo.batch_size : !strcmp(a, "--max-channels") ? &eo.max_channels
+                     : strstr(a, "steps") ? &eo.ig_steps : &eo.sg_samples;
+            *dst = (int)count;
+        } else if (!strcmp(a, "--ig-baseline") || !strcmp(a, "--baseline")) {
+            if (!(eo.ig_baseline = cli_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(a, "--sg-noise") || !strcmp(a, "--noise")) {
+            if (!(v = cli_value(argc, argv, &i))) return 2;
+            if (cli_parse_float(v, &fv) || !(fv > 0) || fv > 100) return cli_usage(USAGE, "bad --sg-noise '%s' (> 0)", v);
+            eo.sg_noise = (float)fv;
+        } else if (!strcmp(a, "--seed")) {
+            if (!(v = cli_value(argc, argv, &i))) return 2;
+            char *end;
+            unsigned long long s = strtoull(v, &end, 10);
+            if (end == v || *end || v[0] == '-') return cli_usage(USAGE, "bad --seed '%s'", v);
+            eo.seed = (uint64_t)s;
+        } else if (!strcmp(a, "--top") || !strcmp(a, "--repeat") || !strcmp(a, "--threads")) {
             long *dst = a[2] == 't' && a[3] == 'o' ? &top : a[2] == 'r' ? &repeat : &threads;
             if (!(v = cli_value(argc, argv, &i))) return 2;
             if (cli_parse_int(v, dst) || *dst < 1) return cli_usage(USAGE, "bad %s '%s'", a, v);
-        } else if (!strcmp(a, "--help")) { printf("usage: %s\n%s", USAGE, CLI_INPUT_HELP); return 0; }
+        } else if (!strcmp(a, "--help")) { printf("usage: %s\n%s%s", USAGE, HELP, CLI_INPUT_HELP); return 0; }
         else if (a[0] != '-' && !io.image && !io.tensor) io.image = a;
         else return cli_usage(USAGE, "unknown option '%s'", a);
     }
-    if (strcmp(method, "gradcam")) return cli_usage(USAGE, "unknown --method '%s' (available: gradcam)", method);
+    int all = !strcmp(method, "all");
+    if (!all && (eo.method = gcam_method_parse(method)) < 0)
+        return cli_usage(USAGE, "unknown --method '%s' (gradcam, gradcam++, xgradcam, hirescam, gradcam-elementwise, layercam, eigencam, eigengradcam, scorecam, ablationcam, cam, guided-backprop, guided-gradcam, saliency, integrated-gradients, smoothgrad, all)", method);
+    if (all && !out_png) return cli_usage(USAGE, "--method all writes a grid image: give --out GRID.png");
+    if (all && save) return cli_usage(USAGE, "--save-npy needs one method, not all");
     if (!strcmp(norm, "image")) eo.normalize = GCAM_NORM_IMAGE;
     else if (!strcmp(norm, "none")) eo.normalize = GCAM_NORM_NONE;
     else if (!strncmp(norm, "global:", 7)) {
@@ -101,6 +305,10 @@ int cmd_explain(int argc, char **argv)
     if (!model) model = cli_default_model();
     if (!io.image && !io.tensor && !(io.image = default_sample()))
         return cli_usage(USAGE, "no input: give an IMAGE or --input-tensor X.npy");
+
+    progress_state ps = {.on = !quiet && isatty(2), .last = -1};
+    eo.progress = progress_bar;
+    eo.progress_user = &ps;
 
     gcam_model *m = cli_load_model(model, (int)threads);
     if (!m) return 1;
@@ -130,30 +338,49 @@ int cmd_explain(int argc, char **argv)
     gcam_array x = {0};
     cli_input_info info = {0};
     if (!rc) rc = cli_make_input(&io, m, &x, &info);
+    if (!rc && all) {
+        rc = explain_all(m, &x, eo, cmap, alpha, out_png, quiet, json);
+        cli_input_free(&x, &info);
+        cli_free_labels(labels, n_labels);
+        gcam_model_free(m);
+        return rc;
+    }
     gcam_explanation *ex = NULL;
     for (long r = 0; r < repeat && !rc; r++) {
         gcam_explanation_free(ex);
         ex = NULL;
         if (gcam_explain(m, &x, &eo, &ex)) rc = cli_fail("%s", gcam_model_errmsg(m));
     }
-    int H = 0, W = 0, rh = 0, rw = 0;
+    int H = 0, W = 0, rh = 0, rw = 0, ch = 1;
     const float *map = NULL, *rawmap = NULL;
     if (!rc) {
         map = gcam_explanation_map(ex, &H, &W);
         rawmap = gcam_explanation_raw(ex, &rh, &rw);
+        ch = gcam_explanation_channels(ex);
     }
     if (!rc && save) {
-        gcam_array a = {.dtype = GCAM_FLOAT32, .ndim = 2};
-        a.dims[0] = raw ? rh : H;
-        a.dims[1] = raw ? rw : W;
+        gcam_array a = {.dtype = GCAM_FLOAT32, .ndim = ch > 1 ? 3 : 2};
+        int d = 0;
+        if (ch > 1) a.dims[d++] = ch;
+        a.dims[d++] = raw ? rh : H;
+        a.dims[d++] = raw ? rw : W;
         a.data = (void *)(raw ? rawmap : map);
         rc = cli_write_npy(save, &a);
     }
-    if (!rc && out_png && gcam_save_overlay(m, info.photo, ex, gcam_colormap_name(cmap), (float)alpha, out_png))
-        rc = cli_fail("%s", gcam_model_errmsg(m));
+    if (!rc && out_png) {
+        if (ch > 1) { /* a gradient image: written as it is, at the input's resolution */
+            gcam_image img = {0};
+            gcam_err e = {0};
+            if (rgb_of_map(map, ch, H, W, &img, &e) || gcam_image_save(out_png, &img, &e)) rc = cli_fail("%s", e.msg);
+            gcam_image_free(&img);
+        } else if (gcam_save_overlay(m, info.photo, ex, gcam_colormap_name(cmap), (float)alpha, out_png)) {
+            rc = cli_fail("%s", gcam_model_errmsg(m));
+        }
+    }
     if (!rc) {
         int64_t t = gcam_explanation_target(ex);
         const char *tl = !target_output && t < n_labels ? labels[t] : "";
+        const char *layer0 = gcam_explanation_num_layers(ex) ? gcam_explanation_layer(ex, 0) : "(input)";
         gcam_array y;
         int have_y = !gcam_model_tensor(m, gcam_model_output_name(m, 0), &y) && y.dtype == GCAM_FLOAT32;
         int64_t C = have_y && y.ndim ? y.dims[y.ndim - 1] : 0;
@@ -194,19 +421,22 @@ int cmd_explain(int argc, char **argv)
                 json_str(stdout, idx[k] < n_labels ? labels[idx[k]] : "");
                 printf("}");
             }
-            printf("], \"map_size\": [%d, %d], \"raw_size\": [%d, %d], \"time_ms\": {\"forward\": %.3f, \"backward\": %.3f, \"cam\": %.3f, \"total\": %.3f}",
-                   H, W, rh, rw, tf, tb, tc, tf + tb + tc);
+            printf("], \"map_size\": [%d, %d], \"channels\": %d, \"raw_size\": [%d, %d], \"time_ms\": {\"forward\": %.3f, \"backward\": %.3f, \"cam\": %.3f, \"total\": %.3f}",
+                   H, W, ch, rh, rw, tf, tb, tc, tf + tb + tc);
             printf(", \"out\": ");
             json_str(stdout, out_png ? out_png : "");
             printf(", \"npy\": ");
             json_str(stdout, save ? save : "");
             printf("}\n");
         } else if (!quiet) {
-            printf("target %lld%s%s%s (%s %.4f) layer %s\n", (long long)t, tl[0] ? " \"" : "", tl, tl[0] ? "\"" : "",
-                   eo.target_softmax ? "prob" : "logit", gcam_explanation_score(ex), gcam_explanation_layer(ex, 0));
+            printf("%s: target %lld%s%s%s (%s %.4f) layer %s\n", method, (long long)t, tl[0] ? " \"" : "", tl,
+                   tl[0] ? "\"" : "", eo.target_softmax ? "prob" : "logit", gcam_explanation_score(ex), layer0);
             printf("time: forward %.1f ms, backward %.1f ms, cam %.1f ms\n", tf, tb, tc);
-            if (out_png) printf("overlay: %s\n", out_png);
-            if (save) printf("heatmap: %s (%dx%d float32)\n", save, raw ? rh : H, raw ? rw : W);
+            if (out_png) printf("%s: %s\n", ch > 1 ? "image" : "overlay", out_png);
+            if (save) {
+                if (ch > 1) printf("heatmap: %s (%dx%dx%d float32)\n", save, ch, raw ? rh : H, raw ? rw : W);
+                else printf("heatmap: %s (%dx%d float32)\n", save, raw ? rh : H, raw ? rw : W);
+            }
         }
     }
     gcam_explanation_free(ex);

@@ -124,16 +124,52 @@ GCAM_API int gcam_model_resolve_layer(gcam_model *m, const char *name, const cha
  * the target score to the chosen layer(s) - activations only, only along the
  * path between them - and builds the map.  Conventions follow pytorch-grad-cam
  * (docs/methods.md): ReLU, min-max normalise, bilinear resize to the input's
- * H x W with half-pixel centres, normalise again. */
+ * H x W with half-pixel centres, normalise again.
+ *
+ * Methods (docs/methods.md has every formula):
+ *  - layer CAMs, an H x W map in [0, 1] from the activations A of a layer:
+ *    gradcam, gradcam++, xgradcam, hirescam, gradcam-elementwise, layercam,
+ *    eigencam (no gradient), eigengradcam, scorecam and ablationcam (forward
+ *    passes only), cam (Zhou et al.: GAP + linear heads only);
+ *  - input-gradient maps, H x W: saliency and smoothgrad (in [0, 1]),
+ *    integrated-gradients (signed, divided by its largest magnitude);
+ *  - C x H x W signed maps (divided by their largest magnitude):
+ *    guided-backprop, guided-gradcam. */
 typedef enum {
     GCAM_METHOD_GRADCAM = 0,
+    GCAM_METHOD_GRADCAM_PP,
+    GCAM_METHOD_XGRADCAM,
+    GCAM_METHOD_HIRESCAM,
+    GCAM_METHOD_GRADCAM_ELEMENTWISE,
+    GCAM_METHOD_LAYERCAM,
+    GCAM_METHOD_EIGENCAM,
+    GCAM_METHOD_EIGENGRADCAM,
+    GCAM_METHOD_SCORECAM,
+    GCAM_METHOD_ABLATIONCAM,
+    GCAM_METHOD_CAM,
+    GCAM_METHOD_GUIDED_BACKPROP,
+    GCAM_METHOD_GUIDED_GRADCAM,
+    GCAM_METHOD_SALIENCY,
+    GCAM_METHOD_INTEGRATED_GRADIENTS,
+    GCAM_METHOD_SMOOTHGRAD,
+    GCAM_METHOD_COUNT
 } gcam_method;
+
+/* The CLI name of a method ("gradcam++", ...), NULL when out of range. */
+GCAM_API const char *gcam_method_name(int method);
+/* The method of a CLI name, or -1. */
+GCAM_API int gcam_method_parse(const char *name);
 
 typedef enum {
     GCAM_NORM_IMAGE = 0,  /* per image: (x - min) / (max - min + 1e-7), before and after resizing */
     GCAM_NORM_NONE = 1,   /* the map as computed (after ReLU), resized */
     GCAM_NORM_GLOBAL = 2, /* x / global_max, clamped to [0, 1]: comparable across images */
 } gcam_norm;
+
+/* Reports progress of the long methods (Score-CAM, Ablation-CAM, integrated
+ * gradients, SmoothGrad, augmentation smoothing): `done` of `total` units of
+ * the step `what` (e.g. "scorecam").  Called from the explaining thread. */
+typedef void (*gcam_progress_fn)(void *user, const char *what, int64_t done, int64_t total);
 
 typedef struct gcam_explain_opts {
     int method;                /* gcam_method */
@@ -146,6 +182,26 @@ typedef struct gcam_explain_opts {
     int no_relu;               /* keep negative evidence (raw map only) */
     int normalize;             /* gcam_norm */
     float global_max;          /* for GCAM_NORM_GLOBAL */
+    /* smoothing (layer CAMs; aug_smooth also the input-gradient methods) */
+    int eigen_smooth;          /* first principal component of the weighted activations */
+    int aug_smooth;            /* mean over horizontal flip x brightness 0.9/1.0/1.1 */
+    /* Score-CAM, Ablation-CAM, integrated gradients, SmoothGrad */
+    int batch_size;            /* images (or layer copies) per pass; 0 = 32 */
+    int max_channels;          /* Score-CAM: the N highest-variance channels (Faster
+                                  Score-CAM); 0 = all */
+    int scorecam_baseline;     /* Score-CAM as in the paper: p_c(X * H_k) - p_c(0) */
+    int ablation_zero;         /* Ablation-CAM as in the paper: ablate to 0 always */
+    int ablation_rerun;        /* benchmarks only: re-run the layer's prefix for every
+                                  batch, the way pytorch-grad-cam does */
+    int ig_steps;              /* integrated gradients: 0 = 50 */
+    const char *ig_baseline;   /* "zero" (NULL), "blur", "blur:SIGMA", "uniform", or a .npy path */
+    int sg_samples;            /* SmoothGrad: 0 = 25 */
+    float sg_noise;            /* SmoothGrad: sigma / (max x - min x); 0 = 0.15 */
+    const char *sg_noise_file; /* SmoothGrad: .npy of N x C x H x W standard-normal draws
+                                  to use instead of the generator (NULL: seeded) */
+    uint64_t seed;             /* SmoothGrad noise and the uniform IG baseline */
+    gcam_progress_fn progress; /* NULL: silent */
+    void *progress_user;
 } gcam_explain_opts;
 
 /* method gradcam, automatic layer, top-1, logit, ReLU, per-image normalisation */
@@ -158,18 +214,26 @@ typedef struct gcam_explanation gcam_explanation;
 GCAM_API int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o,
                           gcam_explanation **out);
 GCAM_API void gcam_explanation_free(gcam_explanation *x);
-/* The map at the input's resolution (h x w floats, row-major), owned by x. */
+/* The map at the input's resolution, owned by x: channels x h x w floats
+ * (gcam_explanation_channels: 1, or the input's channels - 3 for RGB - for
+ * guided-backprop and guided-gradcam, plane after plane), row-major. */
 GCAM_API const float *gcam_explanation_map(const gcam_explanation *x, int *h, int *w);
+GCAM_API int gcam_explanation_channels(const gcam_explanation *x);
 /* The first layer's map at its own resolution, before normalisation and
- * resizing (after ReLU unless no_relu), owned by x. */
+ * resizing (after ReLU unless no_relu), owned by x.  For the input-gradient
+ * methods, the map before normalisation at the input's resolution (channels
+ * x h x w for the 3-channel ones). */
 GCAM_API const float *gcam_explanation_raw(const gcam_explanation *x, int *h, int *w);
 /* The explained element of the target tensor, and its score (logit or probability). */
 GCAM_API int64_t gcam_explanation_target(const gcam_explanation *x);
 GCAM_API float gcam_explanation_score(const gcam_explanation *x);
-/* The layer tensor names used (i < n), owned by x. */
+/* The layer tensor names used (i < n), owned by x; 0 layers for the
+ * input-gradient methods. */
 GCAM_API int gcam_explanation_num_layers(const gcam_explanation *x);
 GCAM_API const char *gcam_explanation_layer(const gcam_explanation *x, int i);
-/* Milliseconds spent in "forward", "backward" and "cam"; -1 for an unknown phase. */
+/* Milliseconds spent in "forward", "backward" and "cam" (everything after the
+ * first backward pass: weights, extra passes, post-processing); -1 for an
+ * unknown phase. */
 GCAM_API double gcam_explanation_time_ms(const gcam_explanation *x, const char *phase);
 
 /* ---- images ------------------------------------------------------------------
@@ -192,6 +256,14 @@ typedef struct gcam_photo gcam_photo;
 GCAM_API int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts *o,
                              gcam_photo **photo, gcam_array *input);
 GCAM_API void gcam_photo_free(gcam_photo *p);
+/* The decoded photo's size in pixels (after EXIF orientation). */
+GCAM_API void gcam_photo_size(const gcam_photo *p, int *w, int *h);
+/* Where the model input sits on the photo, in the photo's continuous pixel
+ * coordinates (pixel i covers [i, i+1)): model-input pixel (u, v) of an
+ * H x W input maps to (x + u * w / W, y + v * h / H).  Without a crop it is
+ * the whole photo; a padded crop may reach past its edges.  Any pointer may
+ * be NULL. */
+GCAM_API void gcam_photo_rect(const gcam_photo *p, double *x, double *y, double *w, double *h);
 /* Writes the explanation's map over the photo (PNG, or JPEG for .jpg/.jpeg),
  * the photo's own size and aspect ratio.  colormap: "jet" (NULL), "turbo",
  * "viridis", "inferno", "gray"; alpha: weight of the colour, 0..1.

@@ -105,6 +105,36 @@ typedef struct gcam_attr {
 
 struct gcam_op;
 
+/* Activations the planner can fuse into a producer (src/graph/plan.c). */
+enum {
+    GCAM_ACT_NONE = 0,
+    GCAM_ACT_RELU,      /* max(0, x) */
+    GCAM_ACT_CLIP,      /* min(max(x, lo), hi) */
+    GCAM_ACT_HARDSWISH, /* x * clip(x / 6 + 1/2, 0, 1) */
+    GCAM_ACT_SWISH,     /* x * sigmoid(x) (SiLU: Sigmoid and Mul in ONNX) */
+};
+
+/* Set by the planner on every plan: the nodes after a GCAM_OPF_EPILOGUE op
+ * whose intermediate tensors nobody else reads (not kept, not needed by the
+ * backward plan, not outputs) run inside it.  The producer then writes the
+ * last fused node's output `out` directly, after a per-channel affine
+ * y = (y - bn_mean) * bn_scale / sqrt(bn_var + bn_eps) + bn_bias (a folded
+ * BatchNormalization) and the activation; the fused nodes are skipped and
+ * their intermediate tensors get no memory.  Held by value, so a copy of
+ * the node (a suffix plan) has its own. */
+typedef struct gcam_fusion {
+    int on;   /* this node carries an epilogue */
+    int skip; /* this node was folded into its producer: it does not run */
+    int out;  /* tensor the fused chain writes */
+    const float *bn_scale, *bn_bias, *bn_mean, *bn_var; /* NULL: no BatchNormalization */
+    float bn_eps;
+    int act; /* GCAM_ACT_* */
+    float act_lo, act_hi;
+    /* a residual Add fused too: tensor `sum` is added before the activation,
+     * and the executor binds it as in[n_in], one past the node's inputs */
+    int has_sum, sum;
+} gcam_fusion;
+
 typedef struct gcam_node {
     char *name;
     char *op_type;
@@ -119,6 +149,7 @@ typedef struct gcam_node {
     void *params;      /* op-private; freed with op->release, or free() if release is NULL */
     size_t scratch;    /* bytes forward needs (set in infer) */
     size_t bscratch;   /* bytes backward needs (set in infer) */
+    gcam_fusion fuse;  /* plan-time fusion, see above */
 } gcam_node;
 
 const gcam_attr *gcam_attr_find(const gcam_node *n, const char *name);
@@ -162,6 +193,9 @@ enum {
     GCAM_OPF_SHAPE_ONLY = 1 << 0,
     /* output aliases input 0 with no data change (Identity, Reshape, ...) */
     GCAM_OPF_VIEW = 1 << 1,
+    /* infer and forward honour node->fuse (BatchNormalization + activation
+     * epilogue, output to fuse.out) */
+    GCAM_OPF_EPILOGUE = 1 << 2,
 };
 
 typedef struct gcam_op {

@@ -5,6 +5,8 @@
 #include <omp.h>
 
 #include "api/model_internal.h"
+#include "kernels/conv_fast.h"
+#include "kernels/cpu.h"
 
 static gcam_model *model_new(void)
 {
@@ -320,22 +322,18 @@ int gcam_model_resolve_layer(gcam_model *m, const char *name, const char **tenso
     return GCAM_OK;
 }
 
+/* Backends and SIMD levels as found at run time: nothing here depends on the
+ * build machine (the library is compiled for baseline x86-64). */
 const char *gcam_version(void)
 {
-    static char buf[128];
+    static char buf[256];
     if (!buf[0]) {
-        const char *simd =
-#if defined(__AVX512F__)
-            "avx512";
-#elif defined(__AVX2__)
-            "avx2";
-#elif defined(__SSE2__)
-            "sse2";
-#else
-            "scalar";
-#endif
-        snprintf(buf, sizeof buf, "%d.%d.%d (gemm: %s, compiled simd: %s)", GCAM_VERSION_MAJOR,
-                 GCAM_VERSION_MINOR, GCAM_VERSION_PATCH, gcam_gemm_backend(), simd);
+        const char *conv = gcam_conv_backend();
+        char dnnl[96] = "";
+        if (strcmp(gcam_dnnl_version(), "none"))
+            snprintf(dnnl, sizeof dnnl, ", onednn %s: %s", gcam_dnnl_version(), gcam_dnnl_isa());
+        snprintf(buf, sizeof buf, "%d.%d.%d (conv: %s, gemm: %s, kernels: %s%s)", GCAM_VERSION_MAJOR,
+                 GCAM_VERSION_MINOR, GCAM_VERSION_PATCH, conv, gcam_gemm_backend(), gcam_simd_level(), dnnl);
     }
     return buf;
 }

@@ -134,6 +134,20 @@ int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts 
     return GCAM_OK;
 }
 
+void gcam_photo_size(const gcam_photo *p, int *w, int *h)
+{
+    if (w) *w = p->img.w;
+    if (h) *h = p->img.h;
+}
+
+void gcam_photo_rect(const gcam_photo *p, double *x, double *y, double *w, double *h)
+{
+    if (x) *x = p->rect.x;
+    if (y) *y = p->rect.y;
+    if (w) *w = p->rect.w;
+    if (h) *h = p->rect.h;
+}
+
 void gcam_photo_free(gcam_photo *p)
 {
     if (!p) return;

@@ -1,14 +1,151 @@
-/* cam.h - per-method channel weighting and the shared post-processing. */
+/* cam.h - the explanation methods: per-method weighting (pure functions on
+ * plain arrays, unit-tested on hand-made inputs), the runners of the methods
+ * that need extra passes, and the post-processing shared by all of them.
+ *
+ * Layout: A and dA are the layer's activation and its gradient for batch
+ * item 0, K x HW floats (channel after channel).  Every formula and its
+ * source is in docs/methods.md; each method lives in its own file. */
 #ifndef GCAM_CAM_H
 #define GCAM_CAM_H
-#include "gcam_internal.h"
+#include <math.h>
 
-/* Grad-CAM: alpha_k = mean_ij dY/dA_kij;  cam_ij = sum_k alpha_k A_kij (no ReLU here).
- * A and dA are K x (H*W) (batch item 0); cam has H*W floats. */
+#include "gcam_internal.h"
+#include "graph/graph.h"
+
+/* ---- weights: w[k] per channel; the map is sum_k w_k A_k --------------------- */
+
+/* Grad-CAM: w_k = mean_ij dA_kij */
+void gcam_cam_weights_gradcam(const float *dA, int64_t K, int64_t HW, float *w);
+/* Grad-CAM++ (pytorch-grad-cam, eq. 19 of Chattopadhyay et al.):
+ *   a_kij = g^2 / (2 g^2 + S_k g^3 + 1e-6)  where g != 0, else 0;  S_k = sum_ij A_kij
+ *   w_k   = sum_ij ReLU(g_kij) a_kij */
+void gcam_cam_weights_gradcampp(const float *A, const float *dA, int64_t K, int64_t HW, float *w);
+/* XGrad-CAM: w_k = sum_ij g_kij A_kij / (S_k + 1e-7)  (0 when that denominator is 0) */
+void gcam_cam_weights_xgradcam(const float *A, const float *dA, int64_t K, int64_t HW, float *w);
+/* Grad-CAM (the original entry point): cam = sum_k w_k A_k with Grad-CAM weights. */
 void gcam_cam_gradcam(const float *A, const float *dA, int64_t K, int64_t HW, float *cam);
 
-/* x = max(x, 0) */
+/* ---- element-wise maps: M (K x HW); the map is sum_k M_k ---------------------- */
+
+/* HiResCAM: M = dA * A */
+void gcam_cam_elem_hirescam(const float *A, const float *dA, int64_t n, float *M);
+/* Grad-CAM element-wise: M = ReLU(dA * A) */
+void gcam_cam_elem_gradcam_elementwise(const float *A, const float *dA, int64_t n, float *M);
+/* LayerCAM: M = ReLU(dA) * A */
+void gcam_cam_elem_layercam(const float *A, const float *dA, int64_t n, float *M);
+/* EigenGrad-CAM's matrix: M = dA * A (then projected). */
+void gcam_cam_elem_eigengradcam(const float *A, const float *dA, int64_t n, float *M);
+
+/* M_k = w_k A_k */
+void gcam_cam_weighted(const float *w, const float *A, int64_t K, int64_t HW, float *M);
+/* cam = sum_k M_k (summed in double, channel order) */
+void gcam_cam_sum_channels(const float *M, int64_t K, int64_t HW, float *cam);
+
+/* ---- principal component (eigencam.c) ------------------------------------------
+ * pytorch-grad-cam's get_2d_projection: X = M^T (HW x K) centred per channel
+ * (mean over positions), cam = X v1 with v1 the first right singular vector.
+ * The sign of v1 is fixed so that cam correlates positively with the channel
+ * sum of M (uncentred); an exact tie (zero covariance) makes the entry of
+ * largest |cam| positive.  A zero matrix gives a zero map.  Returns GCAM_OK or
+ * GCAM_E_NOMEM. */
+int gcam_cam_project(const float *M, int64_t K, int64_t HW, float *cam);
+/* Top eigenvector (unit, sign arbitrary) of the n x n symmetric positive
+ * semi-definite G (row-major doubles); returns its eigenvalue, or -1 on
+ * out-of-memory.  Exposed for the unit tests. */
+double gcam_cam_top_eigvec(const double *G, int64_t n, double *v);
+
+/* ---- Score-CAM (scorecam.c) ----------------------------------------------------- */
+/* The mask of one channel: A_k (h x w) upsampled to H x W with
+ * torch.nn.UpsamplingBilinear2d (bilinear, align_corners=True), then
+ * (m - min) / (max - min + 1e-8). */
+void gcam_cam_scorecam_mask(const float *Ak, int h, int w, int H, int W, float *mask);
+/* w = softmax over the K channel scores (max subtracted first). */
+void gcam_cam_softmax(const float *scores, int64_t K, float *w);
+/* Population variance of each channel over its positions. */
+void gcam_cam_channel_variance(const float *A, int64_t K, int64_t HW, double *var);
+
+/* ---- Ablation-CAM (ablationcam.c) ----------------------------------------------- */
+/* w_k = (y - y_k) / y (pytorch-grad-cam); |y| < 1e-7 divides by +-1e-7 instead,
+ * and a non-finite result is 0, so the map stays finite. */
+void gcam_cam_ablation_weights(float y, const float *yk, int64_t K, float *w);
+/* The ablation value: 0 when min(A) == 0 (after a ReLU), else min(A) - 1e7. */
+float gcam_cam_ablation_value(const float *A, int64_t n);
+
+/* ---- input-gradient maps --------------------------------------------------------- */
+/* saliency (Simonyan et al.): out_ij = max_c |g_cij|  (g: C x HW) */
+void gcam_cam_saliency_reduce(const float *g, int64_t C, int64_t HW, float *out);
+/* guided Grad-CAM: out_c = gb_c * mask (gb: C x HW, mask: HW) */
+void gcam_cam_guided_gradcam(const float *gb, const float *mask, int64_t C, int64_t HW, float *out);
+/* integrated gradients: out_ij = sum_c (x - x0)_cij * gsum_cij / steps */
+void gcam_cam_ig_reduce(const float *x, const float *x0, const double *gsum, int64_t steps, int64_t C,
+                        int64_t HW, float *out);
+/* pytorch-grad-cam's deprocess_image without the uint8 step, in place:
+ * x = clip((x - mean) / (std + 1e-5) * 0.1 + 0.5, 0, 1), mean and population
+ * std over all n values. */
+void gcam_cam_deprocess(float *x, int64_t n);
+/* Gaussian blur of each C plane (H x W), sigma in pixels, kernel radius
+ * ceil(3 sigma), edge clamp: the "blur" baseline of integrated gradients. */
+int gcam_cam_blur(const float *x, int64_t C, int64_t H, int64_t W, double sigma, float *out);
+
+/* ---- random numbers (rng.c), reproducible in numpy (docs/methods.md) ------------- */
+typedef struct gcam_rng {
+    uint64_t state;
+    int has_spare;
+    double spare;
+} gcam_rng;
+void gcam_rng_seed(gcam_rng *r, uint64_t seed);
+uint64_t gcam_rng_next(gcam_rng *r); /* SplitMix64 */
+double gcam_rng_uniform(gcam_rng *r);  /* [0, 1): (next >> 11) * 2^-53 */
+double gcam_rng_normal(gcam_rng *r);   /* Box-Muller, both values used in turn */
+
+/* ---- post-processing (postprocess.c) ---------------------------------------------- */
+/* x = max(x, 0); NaN becomes 0 */
 void gcam_cam_relu(float *x, int64_t n);
 /* pytorch-grad-cam's scale_cam_image: (x - min) / (max - min + 1e-7) */
 void gcam_cam_minmax(float *x, int64_t n);
+
+/* ---- the running explanation, for the methods that need more passes --------------- */
+typedef struct gcam_cam_ctx {
+    gcam_graph *g;
+    gcam_err *err;
+    const gcam_explain_opts *o;
+    int input_t;           /* the graph input tensor */
+    const float *x;        /* the explained input, 1 x C x H x W */
+    int64_t C, H, W;
+    int target_t;          /* the target tensor */
+    int64_t target;        /* the explained element within one batch item */
+    float score;           /* its score on x (negated for counterfactual) */
+    int batch;             /* images per extra pass */
+} gcam_cam_ctx;
+
+/* Score of one batch item (n1 floats of the target tensor): the logit, or the
+ * softmax probability with target_softmax; negated for counterfactual. */
+float gcam_cam_item_score(const gcam_cam_ctx *c, const float *item, int64_t n1);
+/* The softmax probability of the target class in one item (the paper's
+ * Score-CAM score), negated for counterfactual. */
+float gcam_cam_item_prob(const gcam_cam_ctx *c, const float *item, int64_t n1);
+/* Backward seed of that score for one item (n1 floats). */
+void gcam_cam_item_seed(const gcam_cam_ctx *c, const float *item, int64_t n1, float *seed);
+void gcam_cam_progress(const gcam_cam_ctx *c, const char *what, int64_t done, int64_t total);
+/* A view of the whole network fed at the input with c->batch images (batch 1
+ * if a node pins the batch), with an input-gradient plan when bp != NULL.
+ * Release with gcam_bwd_release(bp) and gcam_suffix_free. */
+int gcam_cam_input_view(gcam_cam_ctx *c, gcam_bwd_plan *bp, gcam_suffix **out);
+/* Runs view v (batch B, n items filled) forward, and backward from the
+ * target when bp != NULL (seeding each item's own score); the input gradient
+ * is then in v->g.grads[c->input_t]. */
+int gcam_cam_view_pass(gcam_cam_ctx *c, gcam_suffix *v, gcam_bwd_plan *bp, int64_t n, int guided);
+
+/* Channel weights of the pass-based methods (w: K floats). */
+int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w);
+int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, float *w);
+/* CAM (Zhou et al.): the classifier row of the target class, when the layer
+ * feeds GlobalAveragePool (or ReduceMean over H, W) -> [Flatten/Reshape/
+ * Squeeze/Identity] -> Gemm or MatMul [-> Add] producing the target;
+ * GCAM_E_UNSUPPORTED otherwise. */
+int gcam_cam_classic(gcam_cam_ctx *c, int layer_t, float *w);
+/* Input-gradient maps at the input's resolution (raw: H x W, or C x H x W for
+ * guided backprop, before normalisation). */
+int gcam_cam_integrated_gradients(gcam_cam_ctx *c, float *raw);
+int gcam_cam_smoothgrad(gcam_cam_ctx *c, float *raw);
 #endif

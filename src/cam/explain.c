@@ -1,5 +1,10 @@
-/* explain.c - gcam_explain(): forward, targeted backward, map, post-processing. */
-#include <math.h>
+/* explain.c - gcam_explain(): forward, targeted backward, the method's map,
+ * post-processing; augmentation smoothing around all of it.
+ *
+ * The methods themselves live one per file in src/cam/; this file decides
+ * which passes a method needs (METHOD_FLAGS), runs the batch-1 forward and
+ * backward on the main plan, and turns the raw maps into the normalised
+ * input-resolution map. */
 #include <stdlib.h>
 
 #include "api/model_internal.h"
@@ -7,16 +12,86 @@
 #include "image/image.h"
 
 #define MAX_LAYERS 16
+#define MAX_SIDES 256
 
 struct gcam_explanation {
     float *map, *raw;
-    int h, w, raw_h, raw_w;
+    int h, w, raw_h, raw_w, channels;
     int64_t target;
     float score;
     int n_layers;
     const char *layers[MAX_LAYERS];
     double t_forward, t_backward, t_cam;
 };
+
+/* ---- the method table ------------------------------------------------------------ */
+
+static const char *const METHOD_NAMES[] = {
+    [GCAM_METHOD_GRADCAM] = "gradcam",
+    [GCAM_METHOD_GRADCAM_PP] = "gradcam++",
+    [GCAM_METHOD_XGRADCAM] = "xgradcam",
+    [GCAM_METHOD_HIRESCAM] = "hirescam",
+    [GCAM_METHOD_GRADCAM_ELEMENTWISE] = "gradcam-elementwise",
+    [GCAM_METHOD_LAYERCAM] = "layercam",
+    [GCAM_METHOD_EIGENCAM] = "eigencam",
+    [GCAM_METHOD_EIGENGRADCAM] = "eigengradcam",
+    [GCAM_METHOD_SCORECAM] = "scorecam",
+    [GCAM_METHOD_ABLATIONCAM] = "ablationcam",
+    [GCAM_METHOD_CAM] = "cam",
+    [GCAM_METHOD_GUIDED_BACKPROP] = "guided-backprop",
+    [GCAM_METHOD_GUIDED_GRADCAM] = "guided-gradcam",
+    [GCAM_METHOD_SALIENCY] = "saliency",
+    [GCAM_METHOD_INTEGRATED_GRADIENTS] = "integrated-gradients",
+    [GCAM_METHOD_SMOOTHGRAD] = "smoothgrad",
+};
+_Static_assert(sizeof METHOD_NAMES / sizeof METHOD_NAMES[0] == GCAM_METHOD_COUNT,
+               "one name per gcam_method");
+
+enum {
+    M_LAYER = 1,       /* a map from a layer's activations */
+    M_LAYER_GRAD = 2,  /* ... and their gradient (one backward pass on the main plan) */
+    M_INPUT_GRAD = 4,  /* the input gradient on the main plan */
+    M_GUIDED = 8,      /* ... with the guided Relu rule */
+    M_RGB = 16,        /* a C x H x W map */
+    M_BATCHED = 32,    /* input-gradient passes through a batched view */
+    M_SIGNED = 64,     /* a signed map: normalised by its largest magnitude */
+};
+
+static const int METHOD_FLAGS[] = {
+    [GCAM_METHOD_GRADCAM] = M_LAYER | M_LAYER_GRAD,
+    [GCAM_METHOD_GRADCAM_PP] = M_LAYER | M_LAYER_GRAD,
+    [GCAM_METHOD_XGRADCAM] = M_LAYER | M_LAYER_GRAD,
+    [GCAM_METHOD_HIRESCAM] = M_LAYER | M_LAYER_GRAD,
+    [GCAM_METHOD_GRADCAM_ELEMENTWISE] = M_LAYER | M_LAYER_GRAD,
+    [GCAM_METHOD_LAYERCAM] = M_LAYER | M_LAYER_GRAD,
+    [GCAM_METHOD_EIGENCAM] = M_LAYER,
+    [GCAM_METHOD_EIGENGRADCAM] = M_LAYER | M_LAYER_GRAD,
+    [GCAM_METHOD_SCORECAM] = M_LAYER,
+    [GCAM_METHOD_ABLATIONCAM] = M_LAYER,
+    [GCAM_METHOD_CAM] = M_LAYER,
+    [GCAM_METHOD_GUIDED_BACKPROP] = M_INPUT_GRAD | M_GUIDED | M_RGB | M_SIGNED,
+    [GCAM_METHOD_GUIDED_GRADCAM] = M_LAYER | M_LAYER_GRAD | M_INPUT_GRAD | M_GUIDED | M_RGB | M_SIGNED,
+    [GCAM_METHOD_SALIENCY] = M_INPUT_GRAD,
+    [GCAM_METHOD_INTEGRATED_GRADIENTS] = M_BATCHED | M_SIGNED,
+    [GCAM_METHOD_SMOOTHGRAD] = M_BATCHED,
+};
+_Static_assert(sizeof METHOD_FLAGS / sizeof METHOD_FLAGS[0] == GCAM_METHOD_COUNT,
+               "one flag set per gcam_method");
+
+const char *gcam_method_name(int method)
+{
+    return method >= 0 && method < GCAM_METHOD_COUNT ? METHOD_NAMES[method] : NULL;
+}
+
+int gcam_method_parse(const char *name)
+{
+    if (!name) return -1;
+    for (int i = 0; i < GCAM_METHOD_COUNT; i++)
+        if (!strcmp(name, METHOD_NAMES[i])) return i;
+    return -1;
+}
+
+/* ---- the explanation handle ------------------------------------------------------ */
 
 void gcam_explain_opts_default(gcam_explain_opts *o)
 {
@@ -40,6 +115,8 @@ const float *gcam_explanation_map(const gcam_explanation *x, int *h, int *w)
     if (w) *w = x->w;
     return x->map;
 }
+
+int gcam_explanation_channels(const gcam_explanation *x) { return x ? x->channels : 0; }
 
 const float *gcam_explanation_raw(const gcam_explanation *x, int *h, int *w)
 {
@@ -105,6 +182,357 @@ static int make_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y
     return GCAM_OK;
 }
 
+/* ---- maps -------------------------------------------------------------------------- */
+
+/* The raw map of one layer (h x w floats), before ReLU and normalisation. */
+static int layer_map(gcam_cam_ctx *c, int layer_t, float *cam)
+{
+    gcam_graph *g = c->g;
+    int method = c->o->method;
+    const gcam_tensor *At = &g->tensors[layer_t];
+    const float *A = gcam_f32(At);
+    const float *dA = (METHOD_FLAGS[method] & M_LAYER_GRAD) ? gcam_f32(&g->grads[layer_t]) : NULL;
+    int64_t K = At->dims[1], HW = At->dims[2] * At->dims[3];
+    float *M = malloc(sizeof(float) * (size_t)(K * HW + 1)), *w = malloc(sizeof(float) * (size_t)(K + 1));
+    if (!M || !w) {
+        free(M);
+        free(w);
+        return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
+    }
+    int rc = GCAM_OK, weights = 1, projected = 0;
+    switch (method) {
+    case GCAM_METHOD_GRADCAM:
+    case GCAM_METHOD_GUIDED_GRADCAM: gcam_cam_weights_gradcam(dA, K, HW, w); break;
+    case GCAM_METHOD_GRADCAM_PP: gcam_cam_weights_gradcampp(A, dA, K, HW, w); break;
+    case GCAM_METHOD_XGRADCAM: gcam_cam_weights_xgradcam(A, dA, K, HW, w); break;
+    case GCAM_METHOD_SCORECAM: rc = gcam_cam_scorecam(c, layer_t, w); break;
+    case GCAM_METHOD_ABLATIONCAM: rc = gcam_cam_ablationcam(c, layer_t, w); break;
+    case GCAM_METHOD_CAM: rc = gcam_cam_classic(c, layer_t, w); break;
+    case GCAM_METHOD_HIRESCAM: weights = 0; gcam_cam_elem_hirescam(A, dA, K * HW, M); break;
+    case GCAM_METHOD_GRADCAM_ELEMENTWISE: weights = 0; gcam_cam_elem_gradcam_elementwise(A, dA, K * HW, M); break;
+    case GCAM_METHOD_LAYERCAM: weights = 0; gcam_cam_elem_layercam(A, dA, K * HW, M); break;
+    case GCAM_METHOD_EIGENCAM:
+        projected = 1;
+        if (gcam_cam_project(A, K, HW, cam)) rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
+        break;
+    case GCAM_METHOD_EIGENGRADCAM:
+        projected = 1;
+        gcam_cam_elem_eigengradcam(A, dA, K * HW, M);
+        if (gcam_cam_project(M, K, HW, cam)) rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
+        break;
+    default: rc = gcam_errf(c->err, GCAM_E_INTERNAL, "method %d has no layer map", method);
+    }
+    if (!rc && !projected) {
+        if (weights) gcam_cam_weighted(w, A, K, HW, M);
+        if (c->o->eigen_smooth) {
+            if (gcam_cam_project(M, K, HW, cam)) rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
+        } else {
+            gcam_cam_sum_channels(M, K, HW, cam);
+        }
+    }
+    free(M);
+    free(w);
+    return rc;
+}
+
+/* Adds one raw map (h x w, ReLU'd here) into the H x W mean of n maps, as
+ * pytorch-grad-cam's compute_cam_per_layer + aggregate_multi_layers do. */
+static void accumulate(const gcam_explain_opts *o, float *cam, int h, int w, float *up, float *map, int H, int W,
+                       int n)
+{
+    gcam_cam_relu(cam, (int64_t)h * w);
+    if (o->normalize == GCAM_NORM_IMAGE) gcam_cam_minmax(cam, (int64_t)h * w);
+    gcam_resize_f32(cam, w, h, up, W, H);
+    for (int64_t p = 0; p < (int64_t)H * W; p++) map[p] += (up[p] > 0 ? up[p] : 0) / n;
+}
+
+static void finish_gray(const gcam_explain_opts *o, float *map, int64_t n)
+{
+    if (o->normalize == GCAM_NORM_IMAGE) gcam_cam_minmax(map, n);
+    else if (o->normalize == GCAM_NORM_GLOBAL) {
+        float mx = o->global_max > 0 ? o->global_max : 1.0f;
+        for (int64_t p = 0; p < n; p++) map[p] = fminf(1.0f, map[p] / mx);
+    }
+}
+
+/* Signed maps: x / max|x| (0 everywhere for a zero map), or x / MAX clamped
+ * to [-1, 1]; non-finite values become 0. */
+static void finish_signed(const gcam_explain_opts *o, float *map, int64_t n)
+{
+    for (int64_t p = 0; p < n; p++)
+        if (!isfinite(map[p])) map[p] = 0.0f;
+    if (o->normalize == GCAM_NORM_IMAGE) {
+        float mx = 0.0f;
+        for (int64_t p = 0; p < n; p++) mx = fabsf(map[p]) > mx ? fabsf(map[p]) : mx;
+        for (int64_t p = 0; p < n; p++) map[p] = mx > 0.0f ? map[p] / mx : 0.0f;
+    } else if (o->normalize == GCAM_NORM_GLOBAL) {
+        float mx = o->global_max > 0 ? o->global_max : 1.0f;
+        for (int64_t p = 0; p < n; p++) map[p] = fmaxf(-1.0f, fminf(1.0f, map[p] / mx));
+    }
+}
+
+static int set_raw(gcam_explanation *x, const float *src, int channels, int h, int w)
+{
+    size_t n = (size_t)channels * h * w;
+    free(x->raw);
+    if (!(x->raw = malloc(sizeof(float) * (n ? n : 1)))) return GCAM_E_NOMEM;
+    memcpy(x->raw, src, sizeof(float) * n);
+    x->raw_h = h;
+    x->raw_w = w;
+    return GCAM_OK;
+}
+
+/* ---- one explanation of one input ------------------------------------------------- */
+
+static int explain_once(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o,
+                        gcam_explanation **out)
+{
+    gcam_graph *g = m->g;
+    const int fl = METHOD_FLAGS[o->method];
+    int rc = gcam_model_bind_input(m, 0, input);
+    if (!rc) rc = gcam_model_ensure_planned(m);
+    if (rc) return rc;
+
+    gcam_explanation *x = calloc(1, sizeof *x);
+    if (!x) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    gcam_bwd_plan bp;
+    memset(&bp, 0, sizeof bp);
+    int n_layers = 0;
+    if (fl & M_LAYER) {
+        n_layers = o->n_layers > 0 && o->layers ? o->n_layers : 1;
+        for (int i = 0; i < n_layers && !rc; i++) {
+            const char *name = o->n_layers > 0 && o->layers ? o->layers[i] : "auto";
+            const char *tn;
+            rc = gcam_model_resolve_layer(m, name, &tn);
+            if (rc) break;
+            int t = gcam_graph_find(g, tn);
+            gcam_tensor *A = &g->tensors[t];
+            if (A->ndim != 4 || A->dtype != GCAM_DT_F32)
+                rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is not a 4-D float activation (see `gradcam layers`)", tn);
+            else if (A->flags & GCAM_TF_CONST)
+                rc = gcam_errf(&m->err, GCAM_E_ARG, "layer '%s' is a constant, not an activation", tn);
+            else if (A->dims[0] != 1)
+                rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' has batch %lld, not 1", tn, (long long)A->dims[0]);
+            bp.layers[i] = t;
+            x->layers[i] = A->name;
+        }
+    }
+    x->n_layers = n_layers;
+    int target_t = -1, input_t = g->inputs[0];
+    if (!rc) {
+        const char *tname = o->target_output ? o->target_output : gcam_model_output_name(m, 0);
+        target_t = gcam_graph_find(g, tname);
+        if (target_t < 0)
+            rc = gcam_errf(&m->err, GCAM_E_NOTFOUND, "target output '%s' is not a tensor of the model", tname);
+        else if (g->tensors[target_t].dtype != GCAM_DT_F32)
+            rc = gcam_errf(&m->err, GCAM_E_DTYPE, "target output '%s' is not float32", tname);
+        else if (g->tensors[target_t].flags & GCAM_TF_CONST)
+            rc = gcam_errf(&m->err, GCAM_E_ARG, "target output '%s' is a constant", tname);
+    }
+    /* Ablation-CAM feeds its suffix plans with tensors that cross the layer */
+    int sides[MAX_SIDES], n_sides = 0;
+    for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_ABLATIONCAM; i++) {
+        int k = gcam_suffix_sides(g, &bp.layers[i], 1, target_t, sides + n_sides, MAX_SIDES - n_sides, &m->err);
+        if (k < 0) rc = k;
+        else n_sides += k;
+    }
+    bp.target = target_t;
+    if (!rc && (fl & (M_LAYER_GRAD | M_INPUT_GRAD))) {
+        bp.n_layers = (fl & M_LAYER_GRAD) ? n_layers : 0;
+        bp.input_grad = (fl & M_INPUT_GRAD) != 0;
+        rc = gcam_bwd_prepare(g, &bp, &m->err);
+        g->grads_plan_id = 0; /* the gradient layout depends on the path: redo it */
+    } else if (!rc) {
+        /* no backward: keep only what the method reads after the forward pass */
+        for (int t = 0; t < g->n_tensors; t++) g->tensors[t].flags &= ~GCAM_TF_BKEEP;
+        for (int i = 0; i < n_layers; i++) g->tensors[bp.layers[i]].flags |= GCAM_TF_BKEEP;
+        g->tensors[target_t].flags |= GCAM_TF_BKEEP;
+        g->planned = 0;
+    }
+    for (int i = 0; i < n_sides && !rc; i++) {
+        g->tensors[sides[i]].flags |= GCAM_TF_BKEEP;
+        g->planned = 0;
+    }
+    if (!rc) rc = gcam_model_ensure_planned(m);
+    double t0 = gcam_now_ms();
+    if (!rc) {
+        gcam_tensor *in = &g->tensors[input_t];
+        memcpy(in->data, input->data, gcam_tensor_bytes(in));
+        rc = gcam_graph_forward(g, &m->err);
+    }
+    double t1 = gcam_now_ms();
+    float *seed = NULL;
+    if (!rc) rc = make_target(m, o, &g->tensors[target_t], &x->target, &x->score, &seed);
+    float seed_value = o->counterfactual ? -1.0f : 1.0f;
+    /* the ordinary backward pass (guided-backprop alone needs only the guided one) */
+    if (!rc && (fl & (M_LAYER_GRAD | M_INPUT_GRAD)) && o->method != GCAM_METHOD_GUIDED_BACKPROP)
+        rc = gcam_bwd_run(g, &bp, seed, x->target, seed_value, 0, &m->err);
+    double t2 = gcam_now_ms();
+
+    gcam_cam_ctx cx = {
+        .g = g,
+        .err = &m->err,
+        .o = o,
+        .input_t = input_t,
+        .x = input->data,
+        .C = input->dims[1],
+        .H = input->dims[2],
+        .W = input->dims[3],
+        .target_t = target_t,
+        .target = x->target,
+        .score = o->counterfactual ? -x->score : x->score,
+        .batch = o->batch_size > 0 ? o->batch_size : 32,
+    };
+    int H = (int)input->dims[2], W = (int)input->dims[3], C = (int)input->dims[1];
+    int64_t HW = (int64_t)H * W;
+    x->h = H;
+    x->w = W;
+    x->channels = (fl & M_RGB) ? C : 1;
+    if (!rc && !(x->map = calloc((size_t)HW, sizeof(float)))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    float *up = NULL;
+    if (!rc && !(up = malloc(sizeof(float) * (size_t)HW))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    /* layer maps (and Guided Grad-CAM's Grad-CAM part) */
+    for (int i = 0; i < n_layers && !rc; i++) {
+        gcam_tensor *A = &g->tensors[bp.layers[i]];
+        int h = (int)A->dims[2], w = (int)A->dims[3];
+        float *cam = malloc(sizeof(float) * (size_t)h * w);
+        if (!cam) { rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory"); break; }
+        rc = layer_map(&cx, bp.layers[i], cam);
+        if (!rc && i == 0 && !(fl & M_RGB)) {
+            float *r = malloc(sizeof(float) * (size_t)h * w);
+            if (!r) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+            else {
+                memcpy(r, cam, sizeof(float) * (size_t)h * w);
+                if (!o->no_relu) gcam_cam_relu(r, (int64_t)h * w);
+                if (set_raw(x, r, 1, h, w)) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+                free(r);
+            }
+        }
+        if (!rc) accumulate(o, cam, h, w, up, x->map, H, W, n_layers);
+        free(cam);
+    }
+    if (!rc && n_layers) finish_gray(o, x->map, HW);
+    /* input-gradient maps */
+    if (!rc && (o->method == GCAM_METHOD_SALIENCY || (fl & M_BATCHED))) {
+        float *raw = malloc(sizeof(float) * (size_t)HW);
+        if (!raw) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        else if (o->method == GCAM_METHOD_SALIENCY)
+            gcam_cam_saliency_reduce(gcam_f32(&g->grads[input_t]), C, HW, raw);
+        else if (o->method == GCAM_METHOD_INTEGRATED_GRADIENTS)
+            rc = gcam_cam_integrated_gradients(&cx, raw);
+        else
+            rc = gcam_cam_smoothgrad(&cx, raw);
+        if (!rc && (fl & M_SIGNED)) { /* integrated gradients: signed, kept so */
+            if (set_raw(x, raw, 1, H, W)) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+            memcpy(x->map, raw, sizeof(float) * (size_t)HW);
+            finish_signed(o, x->map, HW);
+        } else if (!rc) { /* saliency, smoothgrad: >= 0, post-processed as a CAM */
+            for (int64_t p = 0; p < HW; p++) up[p] = raw[p];
+            if (!o->no_relu) gcam_cam_relu(up, HW);
+            if (set_raw(x, up, 1, H, W)) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+            if (!rc) {
+                accumulate(o, raw, H, W, up, x->map, H, W, 1);
+                finish_gray(o, x->map, HW);
+            }
+        }
+        free(raw);
+    }
+    if (!rc && (fl & M_GUIDED)) {
+        float *rgb = malloc(sizeof(float) * (size_t)C * HW);
+        if (!rgb) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        if (!rc) rc = gcam_bwd_run(g, &bp, seed, x->target, seed_value, 1, &m->err);
+        if (!rc) {
+            const float *gb = gcam_f32(&g->grads[input_t]);
+            if (o->method == GCAM_METHOD_GUIDED_GRADCAM) gcam_cam_guided_gradcam(gb, x->map, C, HW, rgb);
+            else memcpy(rgb, gb, sizeof(float) * (size_t)C * HW);
+            if (set_raw(x, rgb, C, H, W)) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        }
+        if (!rc) {
+            finish_signed(o, rgb, (int64_t)C * HW);
+            free(x->map);
+            x->map = rgb;
+            rgb = NULL;
+        }
+        free(rgb);
+    }
+    free(up);
+    free(seed);
+    x->t_forward = t1 - t0;
+    x->t_backward = t2 - t1;
+    x->t_cam = gcam_now_ms() - t2;
+    gcam_bwd_release(&bp);
+    if (rc) {
+        gcam_explanation_free(x);
+        return rc;
+    }
+    *out = x;
+    return GCAM_OK;
+}
+
+/* ---- augmentation smoothing ---------------------------------------------------------
+ * pytorch-grad-cam's forward_augmentation_smoothing with ttach: horizontal flip
+ * (no, yes) x multiply (0.9, 1.0, 1.1) applied to the input tensor; each
+ * map (already normalised) is flipped back, and the six are averaged with no
+ * further normalisation.  The class is fixed by the unaugmented input, so all
+ * six explain the same target. */
+static int explain_augmented(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o,
+                             gcam_explanation **out)
+{
+    static const float factors[3] = {0.9f, 1.0f, 1.1f};
+    gcam_explanation *base = NULL, *ex = NULL;
+    int rc = explain_once(m, input, o, &base);
+    if (rc) return rc;
+    gcam_explain_opts fixed = *o;
+    fixed.target_class = base->target;
+    int ch = base->channels, H = base->h, W = base->w;
+    int64_t HW = (int64_t)H * W, n = (int64_t)ch * HW, nin = gcam_dims_numel_checked(input->dims, input->ndim);
+    int64_t Win = input->dims[3], rows = nin / Win;
+    double *acc = calloc((size_t)n, sizeof(double));
+    float *xa = malloc(sizeof(float) * (size_t)nin);
+    if (!acc || !xa) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    double t_f = 0, t_b = 0, t_c = 0;
+    int done = 0;
+    for (int flip = 0; flip < 2 && !rc; flip++)
+        for (int f = 0; f < 3 && !rc; f++) {
+            const gcam_explanation *e = base;
+            if (flip || f != 1) {
+                const float *src = input->data;
+                for (int64_t r = 0; r < rows; r++)
+                    for (int64_t c = 0; c < Win; c++)
+                        xa[r * Win + c] = src[r * Win + (flip ? Win - 1 - c : c)] * factors[f];
+                gcam_array a = *input;
+                a.data = xa;
+                gcam_explanation_free(ex);
+                ex = NULL;
+                if ((rc = explain_once(m, &a, &fixed, &ex))) break;
+                e = ex;
+            }
+            for (int64_t k = 0; k < ch; k++)
+                for (int64_t y = 0; y < H; y++)
+                    for (int64_t c = 0; c < W; c++)
+                        acc[k * HW + y * W + c] += e->map[k * HW + y * W + (flip ? W - 1 - c : c)];
+            t_f += e->t_forward;
+            t_b += e->t_backward;
+            t_c += e->t_cam;
+            if (o->progress) o->progress(o->progress_user, "aug-smooth", ++done, 6);
+        }
+    if (!rc) {
+        for (int64_t i = 0; i < n; i++) base->map[i] = (float)(acc[i] / 6.0);
+        base->t_forward = t_f;
+        base->t_backward = t_b;
+        base->t_cam = t_c;
+    }
+    gcam_explanation_free(ex);
+    free(acc);
+    free(xa);
+    if (rc) {
+        gcam_explanation_free(base);
+        return rc;
+    }
+    *out = base;
+    return GCAM_OK;
+}
+
 int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts *opts,
                  gcam_explanation **out)
 {
@@ -116,108 +544,20 @@ int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts
         opts = &def;
     }
     gcam_graph *g = m->g;
-    if (opts->method != GCAM_METHOD_GRADCAM) return gcam_errf(&m->err, GCAM_E_ARG, "unknown method %d", opts->method);
+    if (opts->method < 0 || opts->method >= GCAM_METHOD_COUNT)
+        return gcam_errf(&m->err, GCAM_E_ARG, "unknown method %d", opts->method);
     if (g->n_inputs != 1) return gcam_errf(&m->err, GCAM_E_ARG, "explain needs a model with one input (it has %d)", g->n_inputs);
     if (input->ndim != 4 || input->dims[0] != 1)
         return gcam_errf(&m->err, GCAM_E_SHAPE, "explain needs one NCHW image (batch 1), got a %d-D input", input->ndim);
+    if (input->dtype != GCAM_FLOAT32) return gcam_errf(&m->err, GCAM_E_DTYPE, "explain needs a float32 input");
     if (opts->n_layers > MAX_LAYERS) return gcam_errf(&m->err, GCAM_E_ARG, "at most %d layers", MAX_LAYERS);
-    int rc = gcam_model_bind_input(m, 0, input);
-    if (!rc) rc = gcam_model_ensure_planned(m);
-    if (rc) return rc;
-
-    gcam_explanation *x = calloc(1, sizeof *x);
-    if (!x) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    gcam_bwd_plan bp;
-    memset(&bp, 0, sizeof bp);
-    int n_layers = opts->n_layers > 0 && opts->layers ? opts->n_layers : 1;
-    for (int i = 0; i < n_layers && !rc; i++) {
-        const char *name = opts->n_layers > 0 && opts->layers ? opts->layers[i] : "auto";
-        const char *tn;
-        rc = gcam_model_resolve_layer(m, name, &tn);
-        if (rc) break;
-        int t = gcam_graph_find(g, tn);
-        gcam_tensor *A = &g->tensors[t];
-        if (A->ndim != 4 || A->dtype != GCAM_DT_F32)
-            rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is not a 4-D float activation (see `gradcam layers`)", tn);
-        else if (A->flags & GCAM_TF_CONST)
-            rc = gcam_errf(&m->err, GCAM_E_ARG, "layer '%s' is a constant, not an activation", tn);
-        bp.layers[i] = t;
-        x->layers[i] = A->name;
-    }
-    bp.n_layers = x->n_layers = n_layers;
-    int target_t = -1;
-    if (!rc) {
-        const char *tname = opts->target_output ? opts->target_output : gcam_model_output_name(m, 0);
-        target_t = gcam_graph_find(g, tname);
-        if (target_t < 0)
-            rc = gcam_errf(&m->err, GCAM_E_NOTFOUND, "target output '%s' is not a tensor of the model", tname);
-        else if (g->tensors[target_t].dtype != GCAM_DT_F32)
-            rc = gcam_errf(&m->err, GCAM_E_DTYPE, "target output '%s' is not float32", tname);
-        else if (g->tensors[target_t].flags & GCAM_TF_CONST)
-            rc = gcam_errf(&m->err, GCAM_E_ARG, "target output '%s' is a constant", tname);
-    }
-    bp.target = target_t;
-    if (!rc) rc = gcam_bwd_prepare(g, &bp, &m->err);
-    g->grads_plan_id = 0; /* the gradient layout depends on the path: redo it */
-    if (!rc) rc = gcam_model_ensure_planned(m);
-    double t0 = gcam_now_ms();
-    if (!rc) {
-        gcam_tensor *in = &g->tensors[g->inputs[0]];
-        memcpy(in->data, input->data, gcam_tensor_bytes(in));
-        rc = gcam_graph_forward(g, &m->err);
-    }
-    double t1 = gcam_now_ms();
-    float *seed = NULL;
-    if (!rc) rc = make_target(m, opts, &g->tensors[target_t], &x->target, &x->score, &seed);
-    if (!rc) rc = gcam_bwd_run(g, &bp, seed, x->target, opts->counterfactual ? -1.0f : 1.0f, 0, &m->err);
-    free(seed);
-    double t2 = gcam_now_ms();
-
-    /* per layer: weights, ReLU, normalise, resize to the input; then mean and normalise */
-    int H = (int)input->dims[2], W = (int)input->dims[3];
-    x->h = H;
-    x->w = W;
-    if (!rc && !(x->map = calloc((size_t)H * W, sizeof(float)))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    float *up = NULL;
-    if (!rc && !(up = malloc(sizeof(float) * (size_t)H * W))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    for (int i = 0; i < n_layers && !rc; i++) {
-        gcam_tensor *A = &g->tensors[bp.layers[i]];
-        gcam_tensor *dA = &g->grads[bp.layers[i]];
-        int64_t K = A->dims[1], h = A->dims[2], w = A->dims[3];
-        float *cam = malloc(sizeof(float) * (size_t)(h * w));
-        if (!cam) { rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory"); break; }
-        gcam_cam_gradcam(gcam_f32(A), gcam_f32(dA), K, h * w, cam);
-        if (!opts->no_relu) gcam_cam_relu(cam, h * w);
-        if (i == 0) {
-            x->raw = malloc(sizeof(float) * (size_t)(h * w));
-            if (!x->raw) { free(cam); rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory"); break; }
-            memcpy(x->raw, cam, sizeof(float) * (size_t)(h * w));
-            x->raw_h = (int)h;
-            x->raw_w = (int)w;
-        }
-        gcam_cam_relu(cam, h * w); /* the input-resolution map is always rectified */
-        if (opts->normalize == GCAM_NORM_IMAGE) gcam_cam_minmax(cam, h * w);
-        gcam_resize_f32(cam, (int)w, (int)h, up, W, H);
-        free(cam);
-        for (int64_t p = 0; p < (int64_t)H * W; p++) x->map[p] += (up[p] > 0 ? up[p] : 0) / n_layers;
-    }
-    free(up);
-    if (!rc) {
-        int64_t n = (int64_t)H * W;
-        if (opts->normalize == GCAM_NORM_IMAGE) gcam_cam_minmax(x->map, n);
-        else if (opts->normalize == GCAM_NORM_GLOBAL) {
-            float mx = opts->global_max > 0 ? opts->global_max : 1.0f;
-            for (int64_t p = 0; p < n; p++) x->map[p] = fminf(1.0f, x->map[p] / mx);
-        }
-    }
-    x->t_forward = t1 - t0;
-    x->t_backward = t2 - t1;
-    x->t_cam = gcam_now_ms() - t2;
-    gcam_bwd_release(&bp);
-    if (rc) {
-        gcam_explanation_free(x);
-        return rc;
-    }
-    *out = x;
-    return GCAM_OK;
+    const int fl = METHOD_FLAGS[opts->method];
+    if ((fl & M_RGB) && input->dims[1] < 1) return gcam_errf(&m->err, GCAM_E_SHAPE, "the input has no channels");
+    if (opts->eigen_smooth && !(fl & M_LAYER))
+        return gcam_errf(&m->err, GCAM_E_ARG, "eigen smoothing applies to the layer CAM methods, not %s",
+                         gcam_method_name(opts->method));
+    if (opts->batch_size < 0 || opts->max_channels < 0 || opts->ig_steps < 0 || opts->sg_samples < 0 ||
+        !(opts->sg_noise >= 0))
+        return gcam_errf(&m->err, GCAM_E_ARG, "batch size, channel count, steps, samples and noise must not be negative");
+    return opts->aug_smooth ? explain_augmented(m, input, opts, out) : explain_once(m, input, opts, out);
 }

@@ -2,6 +2,16 @@
  * gradient of the score with respect to the feature map. */
 #include "cam/cam.h"
 
+void gcam_cam_weights_gradcam(const float *dA, int64_t K, int64_t HW, float *w)
+{
+    for (int64_t k = 0; k < K; k++) {
+        const float *g = dA + k * HW;
+        double s = 0.0;
+        for (int64_t p = 0; p < HW; p++) s += g[p];
+        w[k] = HW ? (float)(s / (double)HW) : 0.0f;
+    }
+}
+
 void gcam_cam_gradcam(const float *A, const float *dA, int64_t K, int64_t HW, float *cam)
 {
     for (int64_t p = 0; p < HW; p++) cam[p] = 0.0f;
@@ -11,5 +21,20 @@ void gcam_cam_gradcam(const float *A, const float *dA, int64_t K, int64_t HW, fl
         for (int64_t p = 0; p < HW; p++) s += g[p];
         float alpha = (float)(s / (double)HW);
         for (int64_t p = 0; p < HW; p++) cam[p] += alpha * a[p];
+    }
+}
+
+void gcam_cam_weighted(const float *w, const float *A, int64_t K, int64_t HW, float *M)
+{
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t p = 0; p < HW; p++) M[k * HW + p] = w[k] * A[k * HW + p];
+}
+
+void gcam_cam_sum_channels(const float *M, int64_t K, int64_t HW, float *cam)
+{
+    for (int64_t p = 0; p < HW; p++) {
+        double s = 0.0;
+        for (int64_t k = 0; k < K; k++) s += M[k * HW + p];
+        cam[p] = (float)s;
     }
 }

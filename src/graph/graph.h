@@ -47,6 +47,7 @@ typedef struct gcam_graph {
     /* plan */
     int planned;
     unsigned plan_id;        /* bumped by every successful plan */
+    uint64_t plan_sig;       /* inputs, flags and settings the current plan was made for (plan.c) */
     unsigned grads_plan_id;  /* plan the gradient layout was made for */
     unsigned char *arena;
     size_t arena_bytes;
@@ -96,5 +97,32 @@ int gcam_bwd_prepare(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e);
 int gcam_bwd_run(gcam_graph *g, gcam_bwd_plan *bp, const float *seed, int64_t seed_index,
                  float seed_value, int guided, gcam_err *e);
 void gcam_bwd_release(gcam_bwd_plan *bp);
+
+/* ---- suffix plans (src/graph/suffix.c) ---- */
+/* A second plan of the same graph that computes `target` from the tensors
+ * `fed` (each of batch 1 in g), given as inputs of batch `batch`, running only
+ * the nodes the target needs.  Float tensors the target needs that do not
+ * depend on any fed tensor (skip connections from before the layer, the graph
+ * input) become "side" inputs, copied from g's last forward pass and repeated
+ * over the batch, so g must keep them (see gcam_suffix_sides).  The view
+ * shares names, nodes and initializers with g and must be freed before it.
+ * Tensor indices are g's: s->g.tensors[t] is the view's tensor t.  Fails with
+ * GCAM_E_UNSUPPORTED when some node's output does not scale with the batch
+ * (a Reshape to a literal batch-1 shape): retry with batch 1. */
+typedef struct gcam_suffix {
+    gcam_graph g; /* the view: run it with gcam_graph_forward / gcam_bwd_* */
+    int64_t batch;
+    int n_fed, n_sides;
+    int *fed, *sides;
+} gcam_suffix;
+int gcam_suffix_new(gcam_graph *g, const int *fed, int n_fed, int target, int64_t batch,
+                    gcam_suffix **out, gcam_err *e);
+/* The side tensors of that view, without building it (g planned): their
+ * count (<= max), or a negative status. */
+int gcam_suffix_sides(gcam_graph *g, const int *fed, int n_fed, int target, int *sides, int max,
+                      gcam_err *e);
+/* Copies the side inputs from g's tensors (kept by its last forward). */
+int gcam_suffix_feed_sides(gcam_suffix *s, const gcam_graph *g, gcam_err *e);
+void gcam_suffix_free(gcam_suffix *s);
 
 #endif

@@ -1,14 +1,33 @@
-/* plan.c - shape inference, constant folding, memory plan, forward executor.
+/* plan.c - shape inference, constant folding, fusion, memory plan, forward
+ * executor.
  *
  * Planning runs once per input shape.  Every node's infer() sets its output
  * shapes; a node whose inputs are all constant (or that only reads shapes,
  * like Shape) is evaluated right away and disappears from the run list.
  * The remaining tensors get offsets in one arena from their lifetimes, so a
- * forward pass allocates nothing. */
+ * forward pass allocates nothing.
+ *
+ * Two rewrites make the forward pass cheaper without changing what anyone
+ * can observe:
+ *  - fusion: a Conv followed by a BatchNormalization and/or an activation
+ *    (Relu, Clip, HardSwish, Sigmoid*Mul), an Add followed by a Relu (the
+ *    ResNet join; after a pointwise Conv the Add joins the Conv's epilogue too),
+ *    a BatchNormalization followed by a Relu or Clip
+ *    (DenseNet's pre-activation) run them inside themselves when nothing else reads the
+ *    tensors in between: not kept by the user (KEEP), not needed by the
+ *    backward plan (BKEEP: a Grad-CAM layer, or anything on the gradient
+ *    path), not graph outputs, one consumer.  The skipped nodes stay in the
+ *    run list (so layer listings do not change) but do not run, and their
+ *    intermediate tensors get no memory.  GCAM_FUSE=0 turns it off.
+ *  - views: the output of a GCAM_OPF_VIEW op (Reshape, Flatten, Squeeze,
+ *    Unsqueeze, Identity, Dropout) shares its input's memory; the two
+ *    lifetimes are merged, so the copy disappears. */
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "graph/graph.h"
+#include "kernels/bigmem.h"
 
 #define MAX_NODE_IO 1024
 #define ARENA_ALIGN 64
@@ -22,6 +41,10 @@ static void bind_io(gcam_graph *g, gcam_node *n, node_io *io, gcam_opctx *c, gca
 {
     for (int k = 0; k < n->n_in; k++) io->in[k] = n->in[k] >= 0 ? &g->tensors[n->in[k]] : NULL;
     for (int k = 0; k < n->n_out; k++) io->out[k] = n->out[k] >= 0 ? &g->tensors[n->out[k]] : NULL;
+    /* never let an op see the previous node's tensors past its own count */
+    for (int k = n->n_in; k < 4 && k < MAX_NODE_IO; k++) io->in[k] = NULL;
+    for (int k = n->n_out; k < 4 && k < MAX_NODE_IO; k++) io->out[k] = NULL;
+    if (n->fuse.has_sum && n->n_in < MAX_NODE_IO) io->in[n->n_in] = &g->tensors[n->fuse.sum];
     memset(c, 0, sizeof *c);
     c->node = n;
     c->in = io->in;
@@ -107,7 +130,241 @@ static void reset_plan(gcam_graph *g)
     g->run_nodes = NULL;
     g->n_run = 0;
     g->planned = 0;
+    for (int i = 0; i < g->n_nodes; i++) memset(&g->nodes[i].fuse, 0, sizeof g->nodes[i].fuse);
 }
+
+/* ---- fusion ---------------------------------------------------------------- */
+
+static int fusion_enabled(void)
+{
+    const char *v = getenv("GCAM_FUSE");
+    return !(v && !strcmp(v, "0"));
+}
+
+/* Consumers of each tensor, as (node, input slot) pairs in CSR form. */
+typedef struct consumers {
+    int *start; /* n_tensors + 1 */
+    int *node;
+} consumers;
+
+static int consumers_build(const gcam_graph *g, consumers *cs)
+{
+    cs->start = calloc((size_t)g->n_tensors + 2, sizeof(int));
+    int total = 0;
+    for (int i = 0; i < g->n_nodes; i++) total += g->nodes[i].n_in;
+    cs->node = malloc(sizeof(int) * ((size_t)total + 1));
+    int *fill = calloc((size_t)g->n_tensors + 1, sizeof(int));
+    if (!cs->start || !cs->node || !fill) {
+        free(fill);
+        return -1;
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0) cs->start[g->nodes[i].in[k] + 1]++;
+    for (int t = 0; t < g->n_tensors; t++) cs->start[t + 1] += cs->start[t];
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) {
+            int t = g->nodes[i].in[k];
+            if (t >= 0) cs->node[cs->start[t] + fill[t]++] = i;
+        }
+    free(fill);
+    return 0;
+}
+
+static void consumers_free(consumers *cs)
+{
+    free(cs->start);
+    free(cs->node);
+}
+
+static int n_uses(const consumers *cs, int t) { return cs->start[t + 1] - cs->start[t]; }
+
+/* A tensor only the fused chain reads: it need never exist. */
+static int internal_tensor(const gcam_graph *g, int t)
+{
+    return !(g->tensors[t].flags &
+             (GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT | GCAM_TF_CONST | GCAM_TF_INPUT | GCAM_TF_INIT));
+}
+
+/* The only consumer of t if t is internal and used once, else NULL. */
+static gcam_node *sole_consumer(gcam_graph *g, const consumers *cs, int t)
+{
+    if (!internal_tensor(g, t) || n_uses(cs, t) != 1) return NULL;
+    gcam_node *n = &g->nodes[cs->node[cs->start[t]]];
+    return n->fuse.skip ? NULL : n;
+}
+
+static int is_op(const gcam_node *n, const char *op) { return n && !strcmp(n->op_type, op); }
+
+static int only_first_output(const gcam_node *n)
+{
+    for (int k = 1; k < n->n_out; k++)
+        if (n->out[k] >= 0) return 0;
+    return n->n_out >= 1 && n->out[0] >= 0;
+}
+
+/* A float initializer of exactly m elements (BatchNormalization parameters). */
+static const float *const_vec(const gcam_graph *g, int t, int64_t m)
+{
+    if (t < 0) return NULL;
+    const gcam_tensor *x = &g->tensors[t];
+    if (!(x->flags & GCAM_TF_INIT) || x->dtype != GCAM_DT_F32 || !x->data || x->ndim != 1 || x->dims[0] != m)
+        return NULL;
+    return x->data;
+}
+
+/* A constant float scalar (a Clip bound): 1 with *v set, 0 if not constant.
+ * A Constant node that has not been folded yet (the topological order puts
+ * input-less nodes first, but a Conv reading the graph input is one of them
+ * too) is read from its attribute. */
+static int const_scalar(const gcam_graph *g, int t, float *v)
+{
+    const gcam_tensor *x = &g->tensors[t];
+    if ((x->flags & GCAM_TF_CONST) && x->data) {
+        if (x->dtype != GCAM_DT_F32 || gcam_numel(x) != 1) return 0;
+        *v = gcam_f32(x)[0];
+        return 1;
+    }
+    /* producer is an index into the loaded graph's nodes; a suffix plan
+     * renumbers its nodes, so check it is still the node that makes t */
+    if (x->producer < 0 || x->producer >= g->n_nodes) return 0;
+    const gcam_node *p = &g->nodes[x->producer];
+    if (p->n_out < 1 || p->out[0] != t || strcmp(p->op_type, "Constant") || p->n_in != 0) return 0;
+    const gcam_attr *a = gcam_attr_find(p, "value");
+    if (a && a->type == GCAM_ATTR_TENSOR && a->t && a->t->dtype == GCAM_DT_F32 && a->t->data && gcam_numel(a->t) == 1) {
+        *v = gcam_f32(a->t)[0];
+        return 1;
+    }
+    a = gcam_attr_find(p, "value_float");
+    if (a && a->type == GCAM_ATTR_FLOAT) {
+        *v = a->f;
+        return 1;
+    }
+    return 0;
+}
+
+/* Decides, before n's infer, what runs inside n.  Needs only the graph, the
+ * flags and constants: the nodes after n have not been inferred yet, but
+ * every constant they read (initializers, folded Constant nodes, which the
+ * topological order puts first) is known. */
+/* A 1x1 Conv with stride 1, no padding and one group: X's spatial shape, and
+ * the kind the convolution runs as a GEMM (src/kernels/conv_fast.h). */
+static int pointwise_conv(const gcam_graph *g, const gcam_node *n)
+{
+    const gcam_tensor *w = &g->tensors[n->in[1]];
+    if (w->ndim < 3 || gcam_attr_int(n, "group", 1) != 1) return 0;
+    for (int d = 2; d < w->ndim; d++)
+        if (w->dims[d] != 1) return 0;
+    const char *ap = gcam_attr_str(n, "auto_pad", "NOTSET");
+    if (strcmp(ap, "NOTSET") && strcmp(ap, "") && strcmp(ap, "VALID")) return 0;
+    int64_t v[2 * GCAM_MAX_DIMS];
+    int k = gcam_attr_ints(n, "strides", v, 2 * GCAM_MAX_DIMS);
+    for (int i = 0; i < k && i < 2 * GCAM_MAX_DIMS; i++)
+        if (v[i] != 1) return 0;
+    k = gcam_attr_ints(n, "pads", v, 2 * GCAM_MAX_DIMS);
+    for (int i = 0; i < k && i < 2 * GCAM_MAX_DIMS; i++)
+        if (v[i] != 0) return 0;
+    return 1;
+}
+
+static void plan_fusion(gcam_graph *g, const consumers *cs, gcam_node *n)
+{
+    if (n->fuse.skip || !(n->op->flags & GCAM_OPF_EPILOGUE) || n->n_in < 2 || !only_first_output(n)) return;
+    if (n->in[0] < 0 || n->in[1] < 0 || (g->tensors[n->in[0]].flags & GCAM_TF_CONST)) return;
+    /* Conv takes a BatchNormalization and any activation; Add (ResNet's
+     * residual join) a Relu on float operands of which neither is constant */
+    const int conv = is_op(n, "Conv"), add = is_op(n, "Add"), bn = is_op(n, "BatchNormalization");
+    if (!conv && !add && !bn) return;
+    if (bn && (n->n_in < 5 || g->tensors[n->in[0]].dtype != GCAM_DT_F32)) return;
+    const gcam_tensor *wt = &g->tensors[n->in[1]];
+    if (conv && (!(wt->flags & GCAM_TF_INIT) || wt->ndim < 1 || wt->dtype != GCAM_DT_F32)) return;
+    if (add && (n->n_in != 2 || (wt->flags & GCAM_TF_CONST) || wt->dtype != GCAM_DT_F32 ||
+                g->tensors[n->in[0]].dtype != GCAM_DT_F32))
+        return;
+    const int64_t M = wt->ndim ? wt->dims[0] : 0;
+    gcam_fusion f = {0};
+    gcam_node *skipped[4];
+    int n_skip = 0, t = n->out[0];
+
+    gcam_node *c = sole_consumer(g, cs, t);
+    if (conv && is_op(c, "BatchNormalization") && c->n_in >= 5 && c->in[0] == t && only_first_output(c) &&
+        gcam_attr_int(c, "training_mode", 0) == 0) {
+        f.bn_scale = const_vec(g, c->in[1], M);
+        f.bn_bias = const_vec(g, c->in[2], M);
+        f.bn_mean = const_vec(g, c->in[3], M);
+        f.bn_var = const_vec(g, c->in[4], M);
+        if (f.bn_scale && f.bn_bias && f.bn_mean && f.bn_var) {
+            f.bn_eps = gcam_attr_float(c, "epsilon", 1e-5f);
+            skipped[n_skip++] = c;
+            t = c->out[0];
+        } else {
+            f.bn_scale = f.bn_bias = f.bn_mean = f.bn_var = NULL;
+        }
+    }
+
+    /* A residual Add after a pointwise conv (ResNet's bottleneck: conv3, BN,
+     * Add, Relu) is added in the conv's epilogue pass: the other operand must
+     * already exist (produced earlier in the run order) with the conv's
+     * output shape.  Pointwise convs run as GEMM + one epilogue pass, where
+     * the extra operand costs one more stream instead of a whole Add node. */
+    c = sole_consumer(g, cs, t);
+    if (conv && is_op(c, "Add") && c->n_in == 2 && only_first_output(c) && pointwise_conv(g, n)) {
+        int r = c->in[0] == t ? c->in[1] : c->in[0];
+        const gcam_tensor *x = &g->tensors[n->in[0]], *rt = r >= 0 ? &g->tensors[r] : NULL;
+        int same = rt && r != t && rt->dtype == GCAM_DT_F32 && x->dtype == GCAM_DT_F32 && rt->ndim == x->ndim &&
+                   x->ndim >= 3 && rt->dims[0] == x->dims[0] && rt->dims[1] == M;
+        for (int d = 2; same && d < x->ndim; d++) same = rt->dims[d] == x->dims[d];
+        if (same && !(rt->flags & GCAM_TF_CONST)) {
+            f.has_sum = 1;
+            f.sum = r;
+            skipped[n_skip++] = c;
+            t = c->out[0];
+            c = sole_consumer(g, cs, t);
+            if (!is_op(c, "Relu") && !is_op(c, "Clip")) c = NULL; /* what GEMM mode applies */
+        }
+    }
+    if (add && !is_op(c, "Relu")) c = NULL;
+    if (bn && !is_op(c, "Relu") && !is_op(c, "Clip")) c = NULL;
+    if (c && c->in[0] == t && only_first_output(c)) {
+        if (is_op(c, "Relu")) f.act = GCAM_ACT_RELU;
+        else if (is_op(c, "HardSwish")) f.act = GCAM_ACT_HARDSWISH;
+        else if (is_op(c, "Clip")) {
+            float lo = gcam_attr_float(c, "min", -FLT_MAX), hi = gcam_attr_float(c, "max", FLT_MAX);
+            int ok = 1;
+            if (c->n_in > 1 && c->in[1] >= 0) ok &= const_scalar(g, c->in[1], &lo);
+            if (c->n_in > 2 && c->in[2] >= 0) ok &= const_scalar(g, c->in[2], &hi);
+            if (ok && c->n_in <= 3) {
+                f.act = GCAM_ACT_CLIP;
+                f.act_lo = lo;
+                f.act_hi = hi;
+            }
+        }
+        if (f.act) {
+            skipped[n_skip++] = c;
+            t = c->out[0];
+        }
+    } else if (conv && !f.has_sum && !c && internal_tensor(g, t) && n_uses(cs, t) == 2) {
+        /* SiLU: m = Mul(t, Sigmoid(t)), in either operand order */
+        gcam_node *a = &g->nodes[cs->node[cs->start[t]]], *b = &g->nodes[cs->node[cs->start[t] + 1]];
+        gcam_node *sg = is_op(a, "Sigmoid") ? a : is_op(b, "Sigmoid") ? b : NULL;
+        gcam_node *mul = sg == a ? b : a;
+        if (sg && is_op(mul, "Mul") && !sg->fuse.skip && !mul->fuse.skip && sg->n_in == 1 &&
+            only_first_output(sg) && mul->n_in == 2 && only_first_output(mul) &&
+            sole_consumer(g, cs, sg->out[0]) == mul &&
+            ((mul->in[0] == t && mul->in[1] == sg->out[0]) || (mul->in[1] == t && mul->in[0] == sg->out[0]))) {
+            f.act = GCAM_ACT_SWISH;
+            skipped[n_skip++] = sg;
+            skipped[n_skip++] = mul;
+            t = mul->out[0];
+        }
+    }
+    if (!n_skip) return;
+    f.on = 1;
+    f.out = t;
+    n->fuse = f;
+    for (int i = 0; i < n_skip; i++) skipped[i]->fuse.skip = 1;
+}
+
 
 static int check_bytes(gcam_graph *g, gcam_node *n, gcam_err *e)
 {
@@ -141,8 +398,53 @@ static int fold_node(gcam_graph *g, gcam_node *n, gcam_opctx *c, gcam_err *e)
     return rc;
 }
 
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h * 0x100000001b3ull;
+}
+
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+    for (; s && *s; s++) h = mix(h, (unsigned char)*s);
+    return mix(h, 0xff);
+}
+
+/* Everything a plan depends on besides the graph itself: input shapes, the
+ * values of inputs bound by value, which tensors are kept (KEEP, BKEEP,
+ * OUTPUT) and the settings that change the kernels chosen.  Callers drop
+ * `planned` whenever any of these may have changed - gcam_explain does on
+ * every call, setting the same flags again - and a plan with the same
+ * signature as the current one would come out identical, so it is kept:
+ * no re-inference, no new arena, whose first touch would cost a page fault
+ * per page again. */
+static uint64_t plan_signature(const gcam_graph *g)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = mix_str(h, getenv("GCAM_FUSE"));
+    h = mix_str(h, getenv("GCAM_CONV"));
+    for (int i = 0; i < g->n_inputs; i++) {
+        const gcam_tensor *x = &g->tensors[g->inputs[i]];
+        h = mix(h, (uint64_t)x->ndim);
+        for (int d = 0; d < x->ndim && d < GCAM_MAX_DIMS; d++) h = mix(h, (uint64_t)x->dims[d]);
+        if ((x->flags & GCAM_TF_CONST) && x->data) {
+            const unsigned char *b = x->data;
+            size_t n = gcam_tensor_bytes(x);
+            for (size_t k = 0; k < n; k++) h = mix(h, b[k]);
+        }
+    }
+    for (int t = 0; t < g->n_tensors; t++)
+        h = mix(h, (uint64_t)(g->tensors[t].flags & (GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT)));
+    return h;
+}
+
 int gcam_graph_plan(gcam_graph *g, gcam_err *e)
 {
+    const uint64_t sig = plan_signature(g);
+    if (g->run_nodes && g->arena && g->plan_sig == sig) {
+        g->planned = 1; /* the current plan is what this one would be */
+        return GCAM_OK;
+    }
     reset_plan(g);
     for (int i = 0; i < g->n_inputs; i++) {
         gcam_tensor *x = &g->tensors[g->inputs[i]];
@@ -155,8 +457,11 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
     }
     node_io *io = malloc(sizeof *io);
     g->run_nodes = malloc(sizeof(int) * (g->n_nodes + 1));
-    if (!io || !g->run_nodes) {
+    consumers cs = {0};
+    int fuse = fusion_enabled();
+    if (!io || !g->run_nodes || (fuse && consumers_build(g, &cs))) {
         free(io);
+        consumers_free(&cs);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     int rc = GCAM_OK;
@@ -166,6 +471,7 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
             rc = gcam_errf(e, GCAM_E_UNSUPPORTED, "node '%s' (%s) has too many inputs/outputs", n->name, n->op_type);
             break;
         }
+        if (fuse) plan_fusion(g, &cs, n);
         gcam_opctx c;
         bind_io(g, n, io, &c, e);
         n->scratch = n->bscratch = 0;
@@ -174,10 +480,18 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
         int all_const = 1;
         for (int k = 0; k < n->n_in; k++)
             if (n->in[k] >= 0 && !(g->tensors[n->in[k]].flags & GCAM_TF_CONST)) all_const = 0;
-        if (all_const || (n->op->flags & GCAM_OPF_SHAPE_ONLY)) rc = fold_node(g, n, &c, e);
-        else g->run_nodes[g->n_run++] = g->order[s];
+        if (all_const || (n->op->flags & GCAM_OPF_SHAPE_ONLY)) {
+            /* plan_fusion never fuses a node with a constant input X, nor
+             * into a node whose input is not produced by a running node */
+            if (n->fuse.on || n->fuse.skip) {
+                rc = gcam_errf(e, GCAM_E_INTERNAL, "node '%s' (%s) was fused but is constant", n->name, n->op_type);
+                break;
+            }
+            rc = fold_node(g, n, &c, e);
+        } else g->run_nodes[g->n_run++] = g->order[s];
     }
     free(io);
+    consumers_free(&cs);
     if (rc) {
         reset_plan(g);
         return rc;
@@ -195,17 +509,41 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
     for (int i = 0; i < g->n_inputs; i++) first[g->inputs[i]] = last[g->inputs[i]] = 0;
     for (int s = 0; s < g->n_run; s++) {
         gcam_node *n = &g->nodes[g->run_nodes[s]];
+        if (n->fuse.skip) continue; /* its tensors are internal to the fused node */
         for (int k = 0; k < n->n_in; k++) {
             int t = n->in[k];
             if (t >= 0 && !(g->tensors[t].flags & GCAM_TF_CONST)) last[t] = s;
         }
+        if (n->fuse.has_sum) last[n->fuse.sum] = s;
         for (int k = 0; k < n->n_out; k++) {
-            int t = n->out[k];
+            int t = k == 0 && n->fuse.on ? n->fuse.out : n->out[k];
             if (t >= 0) {
                 first[t] = s;
                 if (last[t] < s) last[t] = s;
             }
         }
+    }
+    /* views: the output takes the input's buffer; alias[t] is the tensor whose
+     * buffer t uses (itself if none), and the buffer lives as long as any */
+    int *alias = malloc(sizeof(int) * ((size_t)g->n_tensors + 1));
+    if (!alias) {
+        free(first); free(last); free(r);
+        reset_plan(g);
+        return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    }
+    for (int t = 0; t < g->n_tensors; t++) alias[t] = t;
+    for (int s = 0; s < g->n_run; s++) {
+        gcam_node *n = &g->nodes[g->run_nodes[s]];
+        if (!(n->op->flags & GCAM_OPF_VIEW) || n->fuse.skip || n->n_in < 1 || n->n_out < 1) continue;
+        int x = n->in[0], y = n->out[0];
+        if (x < 0 || y < 0 || first[x] < 0 || first[y] < 0) continue;
+        const gcam_tensor *tx = &g->tensors[x], *ty = &g->tensors[y];
+        if ((tx->flags & GCAM_TF_CONST) || tx->dtype != ty->dtype || gcam_tensor_bytes(tx) != gcam_tensor_bytes(ty))
+            continue;
+        int root = alias[x];
+        alias[y] = root;
+        if (first[y] < first[root]) first[root] = first[y];
+        if (last[y] > last[root]) last[root] = last[y];
     }
     int nr = 0;
     size_t scratch = 0;
@@ -214,8 +552,11 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
         if (n->scratch > scratch) scratch = n->scratch;
         if (n->bscratch > scratch) scratch = n->bscratch;
     }
+    for (int t = 0; t < g->n_tensors; t++)
+        if (alias[t] != t && (g->tensors[t].flags & (GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT)))
+            last[alias[t]] = g->n_run;
     for (int t = 0; t < g->n_tensors; t++) {
-        if (first[t] < 0 || (g->tensors[t].flags & GCAM_TF_CONST)) continue;
+        if (first[t] < 0 || (g->tensors[t].flags & GCAM_TF_CONST) || alias[t] != t) continue;
         if (g->tensors[t].flags & (GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT)) last[t] = g->n_run;
         r[nr].t = t;
         r[nr].first = first[t];
@@ -229,23 +570,29 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
     free(last);
     if (total == SIZE_MAX) {
         free(r);
+        free(alias);
         reset_plan(g);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
-    g->arena = aligned_alloc(ARENA_ALIGN, total ? total : ARENA_ALIGN);
-    g->scratch = scratch ? aligned_alloc(ARENA_ALIGN, align_up(scratch)) : NULL;
+    g->arena = gcam_big_alloc(total ? total : ARENA_ALIGN);
+    g->scratch = scratch ? gcam_big_alloc(align_up(scratch)) : NULL;
     if (!g->arena || (scratch && !g->scratch)) {
         free(r);
+        free(alias);
         reset_plan(g);
         return gcam_errf(e, GCAM_E_NOMEM, "cannot allocate %zu bytes of activations", total);
     }
     g->arena_bytes = total;
     g->scratch_bytes = scratch;
     for (int i = 0; i < nr; i++) g->tensors[r[i].t].data = g->arena + r[i].off;
+    for (int t = 0; t < g->n_tensors; t++)
+        if (alias[t] != t) g->tensors[t].data = g->tensors[alias[t]].data;
+    free(alias);
     free(r);
     /* graph outputs that were folded are constants: already have data */
     g->planned = 1;
     g->plan_id++;
+    g->plan_sig = sig;
     return GCAM_OK;
 }
 
@@ -255,8 +602,11 @@ int gcam_graph_forward(gcam_graph *g, gcam_err *e)
     gcam_tensor *in[MAX_NODE_IO], *out[MAX_NODE_IO];
     for (int s = 0; s < g->n_run; s++) {
         gcam_node *n = &g->nodes[g->run_nodes[s]];
+        if (n->fuse.skip) continue;
         for (int k = 0; k < n->n_in; k++) in[k] = n->in[k] >= 0 ? &g->tensors[n->in[k]] : NULL;
         for (int k = 0; k < n->n_out; k++) out[k] = n->out[k] >= 0 ? &g->tensors[n->out[k]] : NULL;
+        if (n->fuse.on) out[0] = &g->tensors[n->fuse.out];
+        if (n->fuse.has_sum) in[n->n_in] = &g->tensors[n->fuse.sum];
         gcam_opctx c = {.node = n, .in = in, .out = out, .scratch = g->scratch, .err = e,
                         .nthreads = g->nthreads};
         int rc = n->op->forward(&c);

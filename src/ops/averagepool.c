@@ -100,6 +100,36 @@ static inline void avg_window_of(const gcam_win *w, int include_pad, int64_t o0,
     aw->inv = div > 0 ? 1.0f / (float)div : 0.0f;
 }
 
+/* One plane of a 2-D average pool (D = 1) whose windows all lie inside the
+ * input (no padding, dilation 1, no ceil overhang): every divisor is
+ * KH * KW.  The sums run over the taps in the general path's order, one tap
+ * at a time across a whole output row, so they vectorise and the results
+ * are identical. */
+static void avgpool_plane_2d(const float *xp, float *yp, const gcam_win *w)
+{
+    const int64_t IW = w->in[2], OH = w->out[1], OW = w->out[2];
+    const int64_t KH = w->k[1], KW = w->k[2], SH = w->s[1], SW = w->s[2];
+    const float inv = 1.0f / (float)(KH * KW);
+    for (int64_t oh = 0; oh < OH; oh++) {
+        float *yr = yp + oh * OW;
+        for (int64_t o = 0; o < OW; o++) yr[o] = 0.0f;
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const float *xr = xp + (oh * SH + kh) * IW;
+            for (int64_t kw = 0; kw < KW; kw++)
+                for (int64_t o = 0; o < OW; o++) yr[o] += xr[o * SW + kw];
+        }
+        for (int64_t o = 0; o < OW; o++) yr[o] *= inv;
+    }
+}
+
+static int avgpool_interior_2d(const gcam_win *w)
+{
+    if (w->out[0] != 1 || w->k[0] != 1 || w->d[1] != 1 || w->d[2] != 1) return 0;
+    for (int i = 0; i < 3; i++)
+        if (w->pb[i] || w->pe[i] || (w->out[i] - 1) * w->s[i] + (w->k[i] - 1) * w->d[i] + 1 > w->in[i]) return 0;
+    return 1;
+}
+
 static int avgpool_forward(gcam_opctx *c)
 {
     gcam_win w;
@@ -111,6 +141,12 @@ static int avgpool_forward(gcam_opctx *c)
     float *y = gcam_f32(c->out[0]);
     const int64_t planes = x->dims[0] * x->dims[1];
     const int nt = gcam_op_threads(c);
+    if (avgpool_interior_2d(&w)) {
+#pragma omp parallel for num_threads(nt) if (planes * w.out_size * w.k_size > POOL_PAR_MIN) \
+    schedule(static)
+        for (int64_t pl = 0; pl < planes; pl++) avgpool_plane_2d(xd + pl * w.in_size, y + pl * w.out_size, &w);
+        return GCAM_OK;
+    }
 #pragma omp parallel for num_threads(nt) if (planes * w.out_size * w.k_size > POOL_PAR_MIN) \
     schedule(static)
     for (int64_t pl = 0; pl < planes; pl++) {

@@ -62,8 +62,12 @@ static int bn_forward(gcam_opctx *c)
     const float eps = gcam_attr_float(c->node, "epsilon", 1e-5f);
     const float *x = gcam_f32(c->in[0]), *scale = gcam_f32(c->in[1]), *bias = gcam_f32(c->in[2]);
     const float *mean = gcam_f32(c->in[3]), *var = gcam_f32(c->in[4]);
-    float *y = gcam_f32(c->out[0]);
+    float *y = gcam_f32(c->out[0]); /* with a fused activation: the activation's output */
     const int nt = gcam_op_threads(c);
+    const gcam_fusion *f = &c->node->fuse;
+    const int act = f->on ? f->act : GCAM_ACT_NONE;
+    if (act != GCAM_ACT_NONE && act != GCAM_ACT_RELU && act != GCAM_ACT_CLIP)
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "unsupported fused activation %d", act);
 #pragma omp parallel for num_threads(nt) if (N * C * S > BN_PAR_MIN) schedule(static)
     for (int64_t p = 0; p < N * C; p++) {
         const int64_t ch = p % C;
@@ -73,7 +77,20 @@ static int bn_forward(gcam_opctx *c)
         const float m = mean[ch], b = bias[ch];
         const float *xp = x + p * S;
         float *yp = y + p * S;
-        for (int64_t i = 0; i < S; i++) yp[i] = (xp[i] - m) * a + b;
+        if (act == GCAM_ACT_RELU) { /* DenseNet's BN + ReLU in one pass, Relu's rule */
+            for (int64_t i = 0; i < S; i++) {
+                const float v = (xp[i] - m) * a + b;
+                yp[i] = v < 0.0f ? 0.0f : v;
+            }
+        } else if (act == GCAM_ACT_CLIP) {
+            const float lo = f->act_lo, hi = f->act_hi;
+            for (int64_t i = 0; i < S; i++) {
+                const float v = (xp[i] - m) * a + b, u = v < lo ? lo : v;
+                yp[i] = u > hi ? hi : u;
+            }
+        } else {
+            for (int64_t i = 0; i < S; i++) yp[i] = (xp[i] - m) * a + b;
+        }
     }
     return GCAM_OK;
 }
@@ -127,6 +144,7 @@ static int bn_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_BatchNormalization = {
     .op_type = "BatchNormalization",
+    .flags = GCAM_OPF_EPILOGUE, /* a following Relu or Clip (the planner decides) */
     .infer = bn_infer,
     .forward = bn_forward,
     .backward = bn_backward,

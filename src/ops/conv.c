@@ -11,9 +11,24 @@
  *
  * Backward (activation gradient): dcol = W[g]^T dY[n, g], then col2im adds
  * dcol into dX.  If W or B are themselves activations (not initializers),
- * their gradients are given too: dW[g] += dY[n, g] col^T, dB += sum dY. */
-#include "kernels/im2col.h"
+ * their gradients are given too: dW[g] += dY[n, g] col^T, dB += sum dY.
+ *
+ * Those kernels are the reference.  With constant weights, infer also builds
+ * a oneDNN primitive for the shape (src/kernels/conv_fast.h) and forward and
+ * backward-data go through it.  Built primitives are kept per shape and
+ * epilogue in the node's params ("instances"), because a node can be planned
+ * for several shapes at once: the main plan and a suffix plan share params.
+ *
+ * Epilogue: when the planner fuses a following BatchNormalization and/or
+ * activation into this node (node->fuse), the BN is folded into the oneDNN
+ * weights and bias and the activation becomes a post-op; on the reference
+ * path both are applied after the convolution with the exact arithmetic of
+ * the BatchNormalization and activation ops. */
+#include "graph/graph.h" /* GCAM_TF_BKEEP */
+#include "kernels/conv_fast.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define CONV_PAR_MIN 32768
@@ -21,9 +36,36 @@
  * 115 MB) are processed in bands of output rows, one GEMM per band. */
 #define CONV_COL_MAX_BYTES ((size_t)8 << 20)
 
+/* Instances kept per node: a plan builds at most one per shape, so this
+ * only bounds growth under many distinct input shapes (LRU). */
+#define CONV_MAX_INST 8
+
+/* What an instance was built for. */
+typedef struct conv_key {
+    int64_t N, C, M, G;
+    gcam_win w;
+    const float *W, *B;
+    const float *bn_scale, *bn_bias, *bn_mean, *bn_var;
+    float bn_eps;
+    int act;
+    float act_lo, act_hi;
+    int has_sum;
+} conv_key;
+
+typedef struct conv_inst {
+    struct conv_inst *next;
+    conv_key key;
+    gcam_conv_fast *fast;  /* NULL: the reference kernels */
+    float *bn_a;           /* reference epilogue: scale / sqrt(var + eps), M floats, or NULL */
+    unsigned long used;    /* LRU stamp */
+} conv_inst;
+
 typedef struct conv_params {
     gcam_win_attr win;
     int64_t group;
+    conv_inst *inst;
+    int n_inst;
+    unsigned long clock;
 } conv_params;
 
 typedef struct conv_shape {
@@ -113,6 +155,230 @@ static int conv_shape_of(gcam_opctx *c, conv_shape *s)
     return GCAM_OK;
 }
 
+/* ---- instances ------------------------------------------------------------ */
+
+static void key_of(const gcam_opctx *c, const conv_shape *s, conv_key *k)
+{
+    memset(k, 0, sizeof *k);
+    k->N = s->N;
+    k->C = s->C;
+    k->M = s->M;
+    k->G = s->G;
+    k->w = s->w;
+    k->W = gcam_f32(c->in[1]);
+    k->B = c->node->n_in > 2 && c->in[2] ? gcam_f32(c->in[2]) : NULL;
+    const gcam_fusion *f = &c->node->fuse;
+    if (f->on) {
+        k->bn_scale = f->bn_scale;
+        k->bn_bias = f->bn_bias;
+        k->bn_mean = f->bn_mean;
+        k->bn_var = f->bn_var;
+        k->bn_eps = f->bn_eps;
+        k->act = f->act;
+        k->act_lo = f->act_lo;
+        k->act_hi = f->act_hi;
+        k->has_sum = f->has_sum;
+    }
+}
+
+static int win_eq(const gcam_win *a, const gcam_win *b)
+{
+    if (a->nsp != b->nsp) return 0;
+    for (int i = 0; i < 3; i++)
+        if (a->in[i] != b->in[i] || a->out[i] != b->out[i] || a->k[i] != b->k[i] || a->s[i] != b->s[i] ||
+            a->d[i] != b->d[i] || a->pb[i] != b->pb[i] || a->pe[i] != b->pe[i])
+            return 0;
+    return 1;
+}
+
+static int key_eq(const conv_key *a, const conv_key *b)
+{
+    return a->N == b->N && a->C == b->C && a->M == b->M && a->G == b->G && win_eq(&a->w, &b->w) &&
+           a->W == b->W && a->B == b->B && a->bn_scale == b->bn_scale && a->bn_bias == b->bn_bias &&
+           a->bn_mean == b->bn_mean && a->bn_var == b->bn_var && a->bn_eps == b->bn_eps &&
+           a->act == b->act && a->act_lo == b->act_lo && a->act_hi == b->act_hi && a->has_sum == b->has_sum;
+}
+
+static void inst_free(conv_inst *in)
+{
+    if (!in) return;
+    gcam_conv_fast_free(in->fast);
+    free(in->bn_a);
+    free(in);
+}
+
+static void conv_release(gcam_node *n)
+{
+    conv_params *p = n->params;
+    if (p) {
+        for (conv_inst *in = p->inst, *nx; in; in = nx) {
+            nx = in->next;
+            inst_free(in);
+        }
+    }
+    free(p);
+    n->params = NULL;
+}
+
+/* GCAM_CONV_VERBOSE=1: one line on stderr per conv instance built, with the
+ * implementation chosen and the time it took (primitive creation, JIT,
+ * weights reorder). */
+static int verbose(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("GCAM_CONV_VERBOSE");
+        v = e && *e && strcmp(e, "0");
+    }
+    return v;
+}
+
+/* Builds an instance: the oneDNN primitive when it takes this conv, else the
+ * reference kernels (with the epilogue's BN factor precomputed). */
+static int inst_new(gcam_opctx *c, const conv_key *k, int with_bwd, conv_inst **out)
+{
+    conv_inst *in = calloc(1, sizeof *in);
+    if (!in) return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
+    in->key = *k;
+    const int64_t M = k->M;
+    float *a = NULL, *bias = NULL;
+    if (k->bn_scale) {
+        a = malloc(sizeof(float) * (size_t)M);
+        bias = malloc(sizeof(float) * (size_t)M);
+        if (!a || !bias) {
+            free(a);
+            free(bias);
+            free(in);
+            return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
+        }
+        /* a as BatchNormalization computes it; the folded bias in double:
+         * (b - mean) * a + beta, with b the conv's own bias */
+        for (int64_t m = 0; m < M; m++) {
+            a[m] = k->bn_scale[m] / sqrtf(k->bn_var[m] + k->bn_eps);
+            double b = k->B ? k->B[m] : 0.0;
+            bias[m] = (float)((b - k->bn_mean[m]) * a[m] + k->bn_bias[m]);
+        }
+    }
+    gcam_conv_geom geom = {.N = k->N, .C = k->C, .M = k->M, .G = k->G, .w = k->w};
+    gcam_conv_epi epi = {.wscale = a, .bias = a ? bias : k->B, .act = k->act, .lo = k->act_lo, .hi = k->act_hi,
+                         .sum = k->has_sum};
+    char why[256];
+    int rc = gcam_conv_fast_new(&geom, k->W, &epi, with_bwd, &in->fast, why, sizeof why);
+    free(bias);
+    if (rc == GCAM_E_NOMEM) {
+        free(a);
+        free(in);
+        return gcam_node_errf(c, rc, "out of memory building the convolution: %s", why);
+    }
+    in->bn_a = a; /* used by the reference path only, but cheap to keep */
+    *out = in;
+    return GCAM_OK;
+}
+
+/* The instance for the node's current shape and epilogue, built if missing
+ * (create = 0: NULL when missing).  NULL with GCAM_OK when W is not constant:
+ * then only the reference kernels apply. */
+static int inst_get(gcam_opctx *c, const conv_shape *s, int create, int with_bwd, conv_inst **out)
+{
+    *out = NULL;
+    conv_params *p = c->node->params;
+    const gcam_tensor *wt = c->in[1], *b = c->node->n_in > 2 ? c->in[2] : NULL;
+    if (!(wt->flags & GCAM_TF_CONST) || !wt->data || (b && !(b->flags & GCAM_TF_CONST))) return GCAM_OK;
+    conv_key k;
+    key_of(c, s, &k);
+    conv_inst **pp = &p->inst;
+    for (; *pp; pp = &(*pp)->next)
+        if (key_eq(&(*pp)->key, &k)) break;
+    conv_inst *in = *pp;
+    if (in && with_bwd && in->fast && !gcam_conv_fast_has_bwd(in->fast)) {
+        /* planned forward-only before: rebuild with the backward primitive */
+        *pp = in->next;
+        inst_free(in);
+        p->n_inst--;
+        in = NULL;
+    }
+    if (!in) {
+        if (!create) return GCAM_OK;
+        double t0 = gcam_now_ms();
+        int rc = inst_new(c, &k, with_bwd, &in);
+        if (rc) return rc;
+        if (verbose())
+            fprintf(stderr, "gcam conv: '%s' %lldx%lldx%lldx%lld -> %lld, group %lld, kernel %lldx%lld: %s%s%s%s, %.2f ms\n",
+                    c->node->name, (long long)k.N, (long long)k.C, (long long)k.w.in[1], (long long)k.w.in[2],
+                    (long long)k.M, (long long)k.G, (long long)k.w.k[1], (long long)k.w.k[2],
+                    in->fast ? gcam_conv_fast_impl(in->fast) : "reference", k.bn_scale ? " +bn" : "",
+                    k.has_sum ? " +sum" : "", k.act ? " +act" : "", gcam_now_ms() - t0);
+        if (p->n_inst == CONV_MAX_INST) { /* drop the least recently used */
+            conv_inst **lru = &p->inst;
+            for (conv_inst **q = &p->inst; *q; q = &(*q)->next)
+                if ((*q)->used < (*lru)->used) lru = q;
+            conv_inst *old = *lru;
+            *lru = old->next;
+            inst_free(old);
+            p->n_inst--;
+        }
+        in->next = p->inst;
+        p->inst = in;
+        p->n_inst++;
+    }
+    in->used = ++p->clock;
+    *out = in;
+    return GCAM_OK;
+}
+
+/* Reference epilogue, in place on y: the exact arithmetic of the
+ * BatchNormalization op, the residual Add (res, or NULL), then of the
+ * activation op(s). */
+static void apply_epilogue(const conv_inst *in, const conv_shape *s, float *y, const float *res, int nt)
+{
+    const conv_key *k = &in->key;
+    if (!k->bn_scale && !k->act && !res) return;
+    const int64_t planes = s->N * s->M, osz = s->w.out_size;
+#pragma omp parallel for num_threads(nt) if (planes * osz > CONV_PAR_MIN) schedule(static)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t m = pl % s->M;
+        float *yp = y + pl * osz;
+        if (k->bn_scale) {
+            const float a = in->bn_a[m], mean = k->bn_mean[m], beta = k->bn_bias[m];
+            for (int64_t i = 0; i < osz; i++) yp[i] = (yp[i] - mean) * a + beta;
+        }
+        if (res) {
+            const float *rp = res + pl * osz;
+            for (int64_t i = 0; i < osz; i++) yp[i] = yp[i] + rp[i];
+        }
+        switch (k->act) {
+        case GCAM_ACT_RELU:
+            for (int64_t i = 0; i < osz; i++) yp[i] = yp[i] < 0.0f ? 0.0f : yp[i];
+            break;
+        case GCAM_ACT_CLIP:
+            for (int64_t i = 0; i < osz; i++) {
+                float v = yp[i] < k->act_lo ? k->act_lo : yp[i];
+                yp[i] = v > k->act_hi ? k->act_hi : v;
+            }
+            break;
+        case GCAM_ACT_HARDSWISH:
+            for (int64_t i = 0; i < osz; i++) {
+                float x = yp[i], v = x * (1.0f / 6.0f) + 0.5f;
+                yp[i] = x * (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v);
+            }
+            break;
+        case GCAM_ACT_SWISH:
+            for (int64_t i = 0; i < osz; i++) yp[i] = yp[i] * (1.0f / (1.0f + expf(-yp[i])));
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* Backward-data through oneDNN only when this conv is likely on a gradient
+ * path (the planner keeps its input and output for the backward pass);
+ * elsewhere it would cost a second weights copy for nothing. */
+static int wants_bwd(const gcam_opctx *c)
+{
+    return (c->in[0]->flags & GCAM_TF_BKEEP) && (c->out[0]->flags & GCAM_TF_BKEEP) && !c->node->fuse.on;
+}
+
 static int conv_infer(gcam_opctx *c)
 {
     conv_shape s;
@@ -128,6 +394,18 @@ static int conv_infer(gcam_opctx *c)
     c->node->scratch = s.pointwise || s.depthwise ? 0 : s.col_bytes;
     /* backward needs a column buffer for dX (GEMM path) or for dW when W is an activation */
     c->node->bscratch = s.pointwise || (s.depthwise && w_const) ? 0 : s.col_bytes;
+    /* all-constant convs are folded once: not worth a primitive */
+    if (!(c->in[0]->flags & GCAM_TF_CONST)) {
+        conv_inst *in;
+        if ((rc = inst_get(c, &s, 1, wants_bwd(c), &in))) return rc;
+        if (in && in->fast) {
+            c->node->scratch = gcam_conv_fast_scratch(in->fast);
+            /* keep room for the reference kernels too: they take over if the
+             * instance is ever evicted between plan and backward */
+            size_t bs = gcam_conv_fast_bscratch(in->fast);
+            if (bs > c->node->bscratch) c->node->bscratch = bs;
+        }
+    }
     return GCAM_OK;
 }
 
@@ -219,8 +497,22 @@ static int conv_forward(gcam_opctx *c)
     float *y = gcam_f32(c->out[0]);
     const int nt = gcam_op_threads(c);
     const int64_t isz = s.w.in_size, osz = s.w.out_size;
+    conv_inst *in = NULL;
+    if (!(c->in[0]->flags & GCAM_TF_CONST) && (rc = inst_get(c, &s, 1, 0, &in))) return rc;
+    /* a fused residual Add: the planner binds its other operand past our inputs */
+    const float *res = c->node->fuse.on && c->node->fuse.has_sum ? gcam_f32(c->in[c->node->n_in]) : NULL;
+    if (in && in->fast) {
+        if (c->node->scratch < gcam_conv_fast_scratch(in->fast))
+            return gcam_node_errf(c, GCAM_E_INTERNAL, "scratch buffer too small for the oneDNN path");
+        if (gcam_conv_fast_forward(in->fast, x, y, res, c->scratch))
+            return gcam_node_errf(c, GCAM_E_INTERNAL, "oneDNN convolution (%s) failed", gcam_conv_fast_impl(in->fast));
+        return GCAM_OK;
+    }
+    if (c->node->fuse.on && !in)
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "fused epilogue without a conv instance");
     if (s.depthwise) {
         depthwise_forward(&s, x, wt, b, y, nt);
+        if (in) apply_epilogue(in, &s, y, res, nt);
         return GCAM_OK;
     }
     float *col = c->scratch;
@@ -255,6 +547,7 @@ static int conv_forward(gcam_opctx *c)
             }
         }
     }
+    if (in) apply_epilogue(in, &s, y, res, nt);
     return GCAM_OK;
 }
 
@@ -271,10 +564,21 @@ static int conv_backward(gcam_opctx *c)
     const int nt = gcam_op_threads(c);
     const int64_t isz = s.w.in_size, osz = s.w.out_size;
     float *col = c->scratch;
+
+    conv_inst *in = NULL;
+    if (dxt && !(c->in[0]->flags & GCAM_TF_CONST) && (rc = inst_get(c, &s, 0, 0, &in))) return rc;
+    if (in && (in->key.bn_scale || in->key.act || in->key.has_sum))
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "backward through a fused convolution");
+    if (dxt && in && gcam_conv_fast_has_bwd(in->fast) &&
+        c->node->bscratch >= gcam_conv_fast_bscratch(in->fast)) {
+        if (gcam_conv_fast_backward_data(in->fast, dy, gcam_f32(dxt), c->scratch))
+            return gcam_node_errf(c, GCAM_E_INTERNAL, "oneDNN backward-data (%s) failed",
+                                  gcam_conv_fast_impl(in->fast));
+        dxt = NULL; /* done */
+    }
     int need_col = !s.pointwise && ((dxt && !s.depthwise) || dwt);
     if (need_col && (!col || c->node->bscratch < s.col_bytes))
         return gcam_node_errf(c, GCAM_E_INTERNAL, "backward scratch buffer missing");
-
     if (dxt) {
         float *dx = gcam_f32(dxt);
         if (s.depthwise) {
@@ -338,7 +642,9 @@ static int conv_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_Conv = {
     .op_type = "Conv",
+    .flags = GCAM_OPF_EPILOGUE,
     .init = conv_init,
+    .release = conv_release,
     .infer = conv_infer,
     .forward = conv_forward,
     .backward = conv_backward,

@@ -33,6 +33,7 @@ static int identity_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_Identity = {
     .op_type = "Identity",
+    .flags = GCAM_OPF_VIEW, /* the planner gives y x's memory; forward then copies nothing */
     .infer = identity_infer,
     .forward = identity_forward,
     .backward = identity_backward,

@@ -110,6 +110,60 @@ static inline int64_t window_argmax(const float *xp, const gcam_win *w, int64_t 
     return best;
 }
 
+/* One plane of a 2-D max pool (D = 1), dilation 1, values only: the same
+ * scan order and comparisons as window_argmax (the window's first element
+ * in row-major order, then strict >), so results are identical, NaN
+ * included.  Output columns whose window lies inside the input's width run
+ * as a loop over columns for each tap, which vectorises; the few columns at
+ * the edges take the general path. */
+static void maxpool_plane_2d(const float *xp, float *yp, const gcam_win *w)
+{
+    const int64_t IH = w->in[1], IW = w->in[2], OH = w->out[1], OW = w->out[2];
+    const int64_t KH = w->k[1], KW = w->k[2], SH = w->s[1], SW = w->s[2], PH = w->pb[1], PW = w->pb[2];
+    /* columns [a, b) read only inside the row: ow * SW - PW >= 0 and ow * SW - PW + KW <= IW */
+    int64_t a = (PW + SW - 1) / SW, b = IW - KW + PW >= 0 ? (IW - KW + PW) / SW + 1 : 0;
+    if (b > OW) b = OW;
+    if (a > b) a = b;
+    for (int64_t oh = 0; oh < OH; oh++) {
+        float *yr = yp + oh * OW;
+        const int64_t h0 = oh * SH - PH;
+        const int64_t hlo = h0 < 0 ? 0 : h0, hhi = h0 + KH > IH ? IH : h0 + KH;
+        if (hlo >= hhi) {
+            for (int64_t ow = 0; ow < OW; ow++) yr[ow] = -FLT_MAX;
+            continue;
+        }
+        for (int64_t ow = 0; ow < OW; ow++) {
+            if (ow == a && a < b) { /* interior columns */
+                const float *x0 = xp + hlo * IW - PW;
+                for (int64_t o = a; o < b; o++) yr[o] = x0[o * SW];
+                for (int64_t ih = hlo; ih < hhi; ih++) {
+                    const float *xr = xp + ih * IW - PW;
+                    for (int64_t kw = ih == hlo ? 1 : 0; kw < KW; kw++)
+                        for (int64_t o = a; o < b; o++) {
+                            const float v = xr[o * SW + kw];
+                            yr[o] = v > yr[o] ? v : yr[o];
+                        }
+                }
+                ow = b - 1;
+                continue;
+            }
+            const int64_t w0 = ow * SW - PW;
+            const int64_t wlo = w0 < 0 ? 0 : w0, whi = w0 + KW > IW ? IW : w0 + KW;
+            if (wlo >= whi) {
+                yr[ow] = -FLT_MAX;
+                continue;
+            }
+            float bv = xp[hlo * IW + wlo];
+            for (int64_t ih = hlo; ih < hhi; ih++)
+                for (int64_t iw = ih == hlo ? wlo + 1 : wlo; iw < whi; iw++) {
+                    const float v = xp[ih * IW + iw];
+                    bv = v > bv ? v : bv;
+                }
+            yr[ow] = bv;
+        }
+    }
+}
+
 static int maxpool_forward(gcam_opctx *c)
 {
     gcam_win w;
@@ -122,6 +176,12 @@ static int maxpool_forward(gcam_opctx *c)
     int64_t *ind = c->node->n_out > 1 && c->out[1] ? gcam_i64(c->out[1]) : NULL;
     const int64_t planes = x->dims[0] * x->dims[1];
     const int nt = gcam_op_threads(c);
+    if (!ind && w.out[0] == 1 && w.k[0] == 1 && w.d[1] == 1 && w.d[2] == 1) {
+#pragma omp parallel for num_threads(nt) if (planes * w.out_size * w.k_size > POOL_PAR_MIN) \
+    schedule(static)
+        for (int64_t pl = 0; pl < planes; pl++) maxpool_plane_2d(xd + pl * w.in_size, y + pl * w.out_size, &w);
+        return GCAM_OK;
+    }
 #pragma omp parallel for num_threads(nt) if (planes * w.out_size * w.k_size > POOL_PAR_MIN) \
     schedule(static)
     for (int64_t pl = 0; pl < planes; pl++) {

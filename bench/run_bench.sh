@@ -1,0 +1,119 @@
+#!/bin/bash
+# Side-by-side benchmark: gradcam against PyTorch 1.13 (Debian's python3-torch,
+# whose convolutions are the same oneDNN 2.6), same machine, same run, same
+# thread count, same seeded weights (tools/make_parity_fixtures.py).
+#
+#   bash bench/run_bench.sh [BUILD_DIR]          (make bench)
+#
+# Environment:
+#   BENCH_MODELS   models (default resnet50,vgg16,mobilenet_v2,efficientnet_b0,densenet121)
+#   BENCH_THREADS  threads on both sides (2)
+#   BENCH_REPEAT   timed runs after BENCH_WARMUP warm-up runs (10, 3); medians are reported
+#   BENCH_WAIT     OMP_WAIT_POLICY for both sides (passive: libgomp's default spinning
+#                  burns the time slices of a shared machine; set "active" on a quiet one)
+#   BENCH_CPUS     pin both sides to these CPUs with taskset (e.g. 0,1), default: no pinning
+#   BENCH_IMAGES   images for the throughput run (64; 0 skips it)
+#
+# Prints a Markdown table of the medians and the ratios ours / torch, plus
+# machine, load and versions; keeps the raw JSON in BUILD_DIR/bench/.  A
+# benchmark, not a test: it fails only if something cannot run.
+set -euo pipefail
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=/usr/bin/python3
+MODELS=${BENCH_MODELS:-resnet50,vgg16,mobilenet_v2,efficientnet_b0,densenet121}
+THREADS=${BENCH_THREADS:-2}
+REPEAT=${BENCH_REPEAT:-10}
+WARMUP=${BENCH_WARMUP:-3}
+NIMG=${BENCH_IMAGES:-64}
+export OMP_WAIT_POLICY=${BENCH_WAIT:-passive}
+export OMP_NUM_THREADS=$THREADS
+FIX=$ROOT/tests/parity/fixtures
+OUT=$BUILD/bench
+RAW=$OUT/raw
+mkdir -p "$RAW"
+PIN=()
+[ -n "${BENCH_CPUS:-}" ] && PIN=(taskset -c "$BENCH_CPUS")
+
+cmake --build "$BUILD" --target gradcam gcam_bench sgemm_peak -j "$(nproc)" >/dev/null
+# fixtures (model.onnx, input.npy) are generated once and cached
+$PY "$ROOT/tools/make_parity_fixtures.py" --out "$FIX" --models "$MODELS" --threads "$THREADS" >/dev/null
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+"${PIN[@]}" "$BUILD/sgemm_peak" "$THREADS" >"$RAW/sgemm_peak.json"
+
+json() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, d))" "$@"; }
+rss_kb() { /usr/bin/time -f %M -o "$1" "${@:2}" >/dev/null 2>&1 || echo 0 >"$1"; tail -n 1 "$1"; }
+
+for m in ${MODELS//,/ }; do
+  layer=$(json "$FIX/$m/manifest.json" layer)
+  echo "bench: $m" >&2
+  "${PIN[@]}" "$BUILD/gcam_bench" --model "$FIX/$m/model.onnx" --input "$FIX/$m/input.npy" --layer "$layer" \
+    --threads "$THREADS" --warmup "$WARMUP" --repeat "$REPEAT" >"$RAW/$m.ours.json"
+  "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" --fixtures "$FIX" \
+    --cache "$OUT/torch" --warmup "$WARMUP" --repeat "$REPEAT" >"$RAW/$m.torch.json"
+  # peak resident memory of one Grad-CAM, process start to end
+  rss_kb "$RAW/$m.ours.rss" "${PIN[@]}" "$BUILD/gradcam" explain --model "$FIX/$m/model.onnx" \
+    --input-tensor "$FIX/$m/input.npy" --layer "$layer" --threads "$THREADS" --quiet >/dev/null
+  rss_kb "$RAW/$m.torch.rss" "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" \
+    --fixtures "$FIX" --cache "$OUT/torch" --mode gradcam --warmup 0 --repeat 1 >/dev/null
+  $PY "$ROOT/bench/flops.py" "$FIX/$m/model.onnx" >"$RAW/$m.flops.json"
+done
+
+# throughput: explain every image of a folder, model loaded once (resnet50)
+if [ "$NIMG" -gt 0 ]; then
+  $PY "$ROOT/bench/make_images.py" "$OUT/images" --count "$NIMG"
+  rm -rf "$OUT/overlays.ours" "$OUT/overlays.torch"
+  mkdir -p "$OUT/overlays.ours" "$OUT/overlays.torch"
+  echo "bench: throughput ($NIMG images)" >&2
+  "${PIN[@]}" "$BUILD/gcam_bench" --model "$FIX/resnet50/model.onnx" --input "$FIX/resnet50/input.npy" \
+    --mode load --threads "$THREADS" --images "$OUT/images" --out "$OUT/overlays.ours" >"$RAW/images.ours.json"
+  "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model resnet50 --threads "$THREADS" --fixtures "$FIX" \
+    --cache "$OUT/torch" --mode load --images "$OUT/images" --out "$OUT/overlays.torch" >"$RAW/images.torch.json"
+  # the same work as one `gradcam explain` process per image (model loaded each time)
+  t0=$(date +%s.%N)
+  for f in "$OUT"/images/*; do
+    "${PIN[@]}" "$BUILD/gradcam" explain --model "$FIX/resnet50/model.onnx" "$f" --threads "$THREADS" \
+      --out "$OUT/overlays.ours/$(basename "$f").cli.png" --quiet
+  done
+  t1=$(date +%s.%N)
+  echo "{\"images\": $NIMG, \"images_s\": $(echo "$t1 - $t0" | bc)}" >"$RAW/images.cli.json"
+fi
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+$PY - "$RAW" "$MODELS" "$NIMG" "$load_start" "$load_end" "$BUILD/gradcam" "$THREADS" "$OMP_WAIT_POLICY" <<'EOF'
+import json, os, platform, subprocess, sys
+raw, models, nimg, l0, l1, gradcam, threads, wait = sys.argv[1:9]
+J = lambda n: json.load(open(os.path.join(raw, n)))
+rss = lambda n: int(open(os.path.join(raw, n)).read().split()[-1] or 0) / 1024.0
+cpu = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+            if l.startswith("Model name")), platform.processor())
+ver = subprocess.run([gradcam, "--version"], capture_output=True, text=True).stdout.strip()
+peak = J("sgemm_peak.json")["gflops"]
+r = lambda a, b: "%.2f" % (a / b) if b else "-"
+print("Machine: %s, %d CPUs online; %s threads each side; OMP_WAIT_POLICY=%s" % (cpu, os.cpu_count(), threads, wait))
+print("Load average (1/5/15 min): %s at start, %s at end" % (l0, l1))
+print("%s; torch %s; sgemm peak (dnnl_sgemm, %s threads): %.1f GFLOP/s" % (ver, J("%s.torch.json" % models.split(",")[0])["torch"], threads, peak))
+print()
+print("| model | GFLOP | forward ms ours | torch | ours/torch | Grad-CAM ms ours | torch | ours/torch | Grad-CAM / our forward | load ms ours (+plan) | torch | peak RSS MB ours | torch | ours/torch |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+gf = {}
+for m in models.split(","):
+    o, t, f = J(m + ".ours.json"), J(m + ".torch.json"), J(m + ".flops.json")["gflop"]
+    ro, rt = rss("%s.ours.rss" % m), rss("%s.torch.rss" % m)
+    gf[m] = f / (o["forward_ms_median"] / 1e3)
+    print("| %s | %.2f | %.1f | %.1f | %s | %.1f | %.1f | %s | %s | %.0f (+%.0f) | %.0f | %.0f | %.0f | %s |" % (
+        m, f, o["forward_ms_median"], t["forward_ms_median"], r(o["forward_ms_median"], t["forward_ms_median"]),
+        o["gradcam_ms_median"], t["gradcam_ms_median"], r(o["gradcam_ms_median"], t["gradcam_ms_median"]),
+        r(o["gradcam_ms_median"], o["forward_ms_median"]), o["load_ms"], o.get("plan_ms", 0), t["load_ms"],
+        ro, rt, r(ro, rt)))
+print()
+for m, g in gf.items():
+    print("- %s forward: %.0f GFLOP/s achieved, %.0f%% of the sgemm peak" % (m, g, 100 * g / peak))
+if int(nimg):
+    io, it, ic = J("images.ours.json"), J("images.torch.json"), J("images.cli.json")
+    print("- throughput, resnet50, %d photos (decode, preprocess, Grad-CAM, overlay PNG), model loaded once: "
+          "ours %.2f img/s, torch %.2f img/s (ours/torch time %s); one `gradcam explain` process per image: %.2f img/s"
+          % (io["images"], io["images"] / io["images_s"], it["images"] / it["images_s"],
+             r(io["images_s"], it["images_s"]), ic["images"] / ic["images_s"]))
+EOF

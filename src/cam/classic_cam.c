@@ -1,0 +1,112 @@
+/* classic_cam.c - CAM (Zhou et al. 2016) for networks that end in global
+ * average pooling and one linear layer: the class's row of the classifier
+ * weights the feature maps.  Grad-CAM reduces to it (up to the 1/(u v) of the
+ * pooling) on exactly these networks.
+ *
+ * Recognised head, starting at the layer:
+ *   GlobalAveragePool | ReduceMean over the two spatial axes
+ *   -> any of Flatten, Reshape, Squeeze, Identity, Dropout
+ *   -> Gemm (transA 0, constant B: w_ck = alpha B[c,k], or B[k,c] without transB)
+ *      | MatMul (constant B: w_ck = B[k,c])
+ *   -> optionally Add of a constant (the bias, which moves every position alike)
+ *   = the target tensor.
+ * Anything else is GCAM_E_UNSUPPORTED. */
+#include <stdlib.h>
+
+#include "cam/cam.h"
+
+/* The single run node reading tensor t, or -1 (none, or several). */
+static int sole_consumer(const gcam_graph *g, int t)
+{
+    int found = -1;
+    for (int s = 0; s < g->n_run; s++) {
+        const gcam_node *n = &g->nodes[g->run_nodes[s]];
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] == t) {
+                if (found >= 0 && found != g->run_nodes[s]) return -1;
+                found = g->run_nodes[s];
+            }
+    }
+    return found;
+}
+
+static int is_spatial_mean(const gcam_graph *g, const gcam_node *n)
+{
+    if (!strcmp(n->op_type, "GlobalAveragePool")) return 1;
+    if (strcmp(n->op_type, "ReduceMean")) return 0;
+    int64_t axes[GCAM_MAX_DIMS];
+    int na = gcam_attr_ints(n, "axes", axes, GCAM_MAX_DIMS);
+    if (na < 0 && n->n_in > 1 && n->in[1] >= 0) {
+        const gcam_tensor *a = &g->tensors[n->in[1]];
+        if (!(a->flags & GCAM_TF_CONST) || a->dtype != GCAM_DT_I64 || gcam_numel(a) > GCAM_MAX_DIMS) return 0;
+        na = (int)gcam_numel(a);
+        for (int i = 0; i < na; i++) axes[i] = gcam_i64(a)[i];
+    }
+    if (na != 2) return 0;
+    int has2 = 0, has3 = 0;
+    for (int i = 0; i < 2; i++) {
+        int64_t ax = axes[i] < 0 ? axes[i] + 4 : axes[i];
+        has2 |= ax == 2;
+        has3 |= ax == 3;
+    }
+    return has2 && has3;
+}
+
+static int unsupported(gcam_cam_ctx *c, const char *why)
+{
+    return gcam_errf(c->err, GCAM_E_UNSUPPORTED,
+                     "cam needs a GAP + linear head (layer -> GlobalAveragePool -> Flatten -> Gemm/MatMul -> target): %s; use gradcam, which equals CAM on such networks",
+                     why);
+}
+
+int gcam_cam_classic(gcam_cam_ctx *c, int layer_t, float *w)
+{
+    const gcam_graph *g = c->g;
+    int64_t K = g->tensors[layer_t].dims[1];
+    if (c->o->target_softmax) return unsupported(c, "it explains a logit, not --target-softmax");
+    int ni = sole_consumer(g, layer_t);
+    if (ni < 0 || !is_spatial_mean(g, &g->nodes[ni])) return unsupported(c, "the layer does not feed global average pooling alone");
+    int t = g->nodes[ni].out[0];
+    for (;;) {
+        ni = sole_consumer(g, t);
+        if (ni < 0) return unsupported(c, "the pooled features do not feed one classifier");
+        const char *op = g->nodes[ni].op_type;
+        if (strcmp(op, "Flatten") && strcmp(op, "Reshape") && strcmp(op, "Squeeze") && strcmp(op, "Identity") &&
+            strcmp(op, "Dropout"))
+            break;
+        t = g->nodes[ni].out[0];
+    }
+    const gcam_node *n = &g->nodes[ni];
+    const gcam_tensor *x = &g->tensors[t];
+    if (gcam_numel(x) != K || x->ndim != 2) return unsupported(c, "the classifier input is not the K pooled features");
+    if (n->n_in < 2 || n->in[0] != t || n->in[1] < 0) return unsupported(c, "the pooled features are not the classifier's first input");
+    const gcam_tensor *B = &g->tensors[n->in[1]];
+    if (!(B->flags & GCAM_TF_CONST) || B->dtype != GCAM_DT_F32 || B->ndim != 2)
+        return unsupported(c, "the classifier weights are not a constant matrix");
+    int transB = 0;
+    float alpha = 1.0f;
+    if (!strcmp(n->op_type, "Gemm")) {
+        if (gcam_attr_int(n, "transA", 0)) return unsupported(c, "Gemm with transA");
+        transB = gcam_attr_int(n, "transB", 0) != 0;
+        alpha = gcam_attr_float(n, "alpha", 1.0f);
+    } else if (strcmp(n->op_type, "MatMul")) {
+        return unsupported(c, "the pooled features feed a classifier that is neither Gemm nor MatMul");
+    }
+    int64_t classes = transB ? B->dims[0] : B->dims[1];
+    if ((transB ? B->dims[1] : B->dims[0]) != K) return unsupported(c, "the classifier weights do not match the layer's channels");
+    int y = n->out[0];
+    ni = sole_consumer(g, y);
+    if (y != c->target_t && ni >= 0 && !strcmp(g->nodes[ni].op_type, "Add")) {
+        const gcam_node *add = &g->nodes[ni];
+        int other = add->in[0] == y ? add->in[1] : add->in[0];
+        if (other < 0 || !(g->tensors[other].flags & GCAM_TF_CONST)) return unsupported(c, "the classifier bias is not a constant");
+        y = add->out[0];
+    }
+    if (y != c->target_t) return unsupported(c, "the classifier's output is not the target");
+    int64_t cls = c->target;
+    if (cls < 0 || cls >= classes) return unsupported(c, "the target is not a class of the classifier");
+    const float *bw = gcam_f32(B);
+    float sign = c->o->counterfactual ? -1.0f : 1.0f;
+    for (int64_t k = 0; k < K; k++) w[k] = sign * alpha * (transB ? bw[cls * K + k] : bw[k * classes + cls]);
+    return GCAM_OK;
+}

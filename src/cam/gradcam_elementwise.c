@@ -1,0 +1,12 @@
+/* gradcam_elementwise.c - pytorch-grad-cam's GradCAMElementWise: like
+ * HiResCAM, but each element's contribution is rectified before the channel
+ * sum: M = ReLU(dA * A). */
+#include "cam/cam.h"
+
+void gcam_cam_elem_gradcam_elementwise(const float *A, const float *dA, int64_t n, float *M)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float v = dA[i] * A[i];
+        M[i] = v > 0.0f ? v : 0.0f;
+    }
+}

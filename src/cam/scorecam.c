@@ -1,0 +1,166 @@
+/* scorecam.c - Score-CAM (Wang et al. 2020), pytorch-grad-cam's form: each
+ * channel, upsampled to the input (bilinear, align_corners=True, as
+ * torch.nn.UpsamplingBilinear2d) and min-max normalised, masks the input;
+ * the target's score on each masked input goes through a softmax over the
+ * channels, and that is the channel's weight.
+ *
+ * The paper's form (scorecam_baseline): w_k = p_c(X * H_k) - p_c(X_b), the
+ * class probability (softmax over the classes) gained over a zero input X_b.
+ *
+ * Memory stays bounded: masked inputs stream through one batch of fixed size
+ * (batch_size), built just before each pass, never all K at once.
+ * max_channels N keeps the N channels of highest spatial variance (Faster
+ * Score-CAM); the others get weight 0 and the softmax runs over the N. */
+#include <stdlib.h>
+
+#include "cam/cam.h"
+
+void gcam_cam_scorecam_mask(const float *Ak, int h, int w, int H, int W, float *mask)
+{
+    /* align_corners=True: source = dst * (in - 1) / (out - 1), in float like torch */
+    float sh = H > 1 ? (float)(h - 1) / (float)(H - 1) : 0.0f;
+    float sw = W > 1 ? (float)(w - 1) / (float)(W - 1) : 0.0f;
+    for (int y = 0; y < H; y++) {
+        float fy = sh * (float)y;
+        int y0 = (int)fy;
+        if (y0 > h - 1) y0 = h - 1;
+        int y1 = y0 + (y0 < h - 1);
+        float ly = fy - (float)y0, hy = 1.0f - ly;
+        for (int x = 0; x < W; x++) {
+            float fx = sw * (float)x;
+            int x0 = (int)fx;
+            if (x0 > w - 1) x0 = w - 1;
+            int x1 = x0 + (x0 < w - 1);
+            float lx = fx - (float)x0, hx = 1.0f - lx;
+            mask[(int64_t)y * W + x] = hy * (hx * Ak[y0 * w + x0] + lx * Ak[y0 * w + x1]) +
+                                       ly * (hx * Ak[y1 * w + x0] + lx * Ak[y1 * w + x1]);
+        }
+    }
+    int64_t n = (int64_t)H * W;
+    float lo = mask[0], hi = mask[0];
+    for (int64_t i = 1; i < n; i++) {
+        lo = mask[i] < lo ? mask[i] : lo;
+        hi = mask[i] > hi ? mask[i] : hi;
+    }
+    float den = hi - lo + 1e-8f;
+    for (int64_t i = 0; i < n; i++) {
+        float v = (mask[i] - lo) / den;
+        mask[i] = isfinite(v) ? v : 0.0f;
+    }
+}
+
+void gcam_cam_softmax(const float *scores, int64_t K, float *w)
+{
+    double mx = -INFINITY, sum = 0.0;
+    for (int64_t k = 0; k < K; k++)
+        if (scores[k] > mx) mx = scores[k]; /* NaN never wins */
+    if (!isfinite(mx)) { /* an infinite score, or none finite: uniform */
+        for (int64_t k = 0; k < K; k++) w[k] = 1.0f / (float)K;
+        return;
+    }
+    for (int64_t k = 0; k < K; k++)
+        if (!isnan(scores[k])) sum += exp(scores[k] - mx);
+    for (int64_t k = 0; k < K; k++) w[k] = isnan(scores[k]) ? 0.0f : (float)(exp(scores[k] - mx) / sum);
+}
+
+void gcam_cam_channel_variance(const float *A, int64_t K, int64_t HW, double *var)
+{
+    for (int64_t k = 0; k < K; k++) {
+        double m = 0.0, s = 0.0;
+        for (int64_t p = 0; p < HW; p++) m += A[k * HW + p];
+        m /= (double)HW;
+        for (int64_t p = 0; p < HW; p++) s += (A[k * HW + p] - m) * (A[k * HW + p] - m);
+        var[k] = s / (double)HW;
+    }
+}
+
+typedef struct {
+    double var;
+    int64_t k;
+} chan_var;
+
+static int cmp_var_desc(const void *a, const void *b)
+{
+    const chan_var *x = a, *y = b;
+    if (x->var != y->var) return x->var < y->var ? 1 : -1;
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
+{
+    const gcam_tensor *At = &c->g->tensors[layer_t];
+    const float *A = gcam_f32(At);
+    int64_t K = At->dims[1], h = At->dims[2], wd = At->dims[3], HW = h * wd;
+    int64_t plane = c->H * c->W, img = c->C * plane;
+    int64_t n_sel = K;
+    if (c->o->max_channels > 0 && c->o->max_channels < K) n_sel = c->o->max_channels;
+    int64_t *sel = malloc(sizeof(int64_t) * (size_t)K);
+    chan_var *cv = malloc(sizeof(chan_var) * (size_t)K);
+    double *var = malloc(sizeof(double) * (size_t)K);
+    float *scores = calloc((size_t)K, sizeof(float)), *sw = calloc((size_t)K, sizeof(float));
+    float *mask = malloc(sizeof(float) * (size_t)plane);
+    gcam_suffix *v = NULL;
+    int rc = GCAM_OK;
+    if (!sel || !cv || !var || !scores || !sw || !mask) {
+        rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if (n_sel < K) {
+        gcam_cam_channel_variance(A, K, HW, var);
+        for (int64_t k = 0; k < K; k++) cv[k] = (chan_var){var[k], k};
+        qsort(cv, (size_t)K, sizeof *cv, cmp_var_desc);
+        for (int64_t i = 0; i < n_sel; i++) sel[i] = cv[i].k;
+        /* channel order, so batches and the softmax see them as without selection */
+        for (int64_t i = 1; i < n_sel; i++)
+            for (int64_t j = i; j > 0 && sel[j - 1] > sel[j]; j--) {
+                int64_t t = sel[j];
+                sel[j] = sel[j - 1];
+                sel[j - 1] = t;
+            }
+    } else {
+        for (int64_t k = 0; k < K; k++) sel[k] = k;
+    }
+    if ((rc = gcam_cam_input_view(c, NULL, &v))) goto done;
+    gcam_tensor *in = &v->g.tensors[c->input_t], *out = &v->g.tensors[c->target_t];
+    int64_t B = v->batch, n1 = gcam_numel(out) / B;
+    float *xin = gcam_f32(in);
+    float base = 0.0f;
+    if (c->o->scorecam_baseline) { /* p_c of the zero input */
+        memset(xin, 0, sizeof(float) * (size_t)(img * B));
+        if ((rc = gcam_cam_view_pass(c, v, NULL, 1, 0))) goto done;
+        base = gcam_cam_item_prob(c, gcam_f32(out), n1);
+    }
+    for (int64_t i0 = 0; i0 < n_sel && !rc; i0 += B) {
+        int64_t nb = n_sel - i0 < B ? n_sel - i0 : B;
+        for (int64_t b = 0; b < nb; b++) {
+            gcam_cam_scorecam_mask(A + sel[i0 + b] * HW, (int)h, (int)wd, (int)c->H, (int)c->W, mask);
+            float *dst = xin + b * img;
+            for (int64_t ch = 0; ch < c->C; ch++)
+                for (int64_t p = 0; p < plane; p++) dst[ch * plane + p] = c->x[ch * plane + p] * mask[p];
+        }
+        if ((rc = gcam_cam_view_pass(c, v, NULL, nb, 0))) break;
+        const float *y = gcam_f32(out);
+        for (int64_t b = 0; b < nb; b++)
+            scores[i0 + b] = c->o->scorecam_baseline ? gcam_cam_item_prob(c, y + b * n1, n1) - base
+                                                     : gcam_cam_item_score(c, y + b * n1, n1);
+        gcam_cam_progress(c, "scorecam", i0 + nb, n_sel);
+    }
+    if (!rc) {
+        for (int64_t k = 0; k < K; k++) w[k] = 0.0f;
+        if (c->o->scorecam_baseline)
+            for (int64_t i = 0; i < n_sel; i++) w[sel[i]] = isfinite(scores[i]) ? scores[i] : 0.0f;
+        else {
+            gcam_cam_softmax(scores, n_sel, sw);
+            for (int64_t i = 0; i < n_sel; i++) w[sel[i]] = sw[i];
+        }
+    }
+done:
+    gcam_suffix_free(v);
+    free(sel);
+    free(cv);
+    free(var);
+    free(scores);
+    free(sw);
+    free(mask);
+    return rc;
+}

@@ -1,0 +1,78 @@
+/* conv_fast.h - the fast convolution path behind Conv (src/ops/conv.c).
+ *
+ * Conv's own im2col + GEMM kernels stay the reference and test oracle.  When
+ * oneDNN is built in (GCAM_WITH_DNNL) each Conv node also gets a oneDNN
+ * convolution primitive for its shape, created at plan time (the weights are
+ * reordered once into the layout the primitive wants, with a folded
+ * BatchNormalization's scale applied on the way) and kept in the node's
+ * params until the graph is freed.  Nothing of oneDNN leaves conv_dnnl.c.
+ *
+ * Layouts: tensors stay plain NCHW (NCW, NCDHW) between ops.  A pointwise
+ * conv runs on NCHW directly (it is one GEMM); any other conv runs in the
+ * blocked layout oneDNN picks (nChw16c on AVX-512), its input reordered into
+ * scratch before and its output reordered back after, since the direct
+ * blocked kernels beat im2col by 2-4x even with both reorders.
+ *
+ * Choice of path, at run time: the environment variable GCAM_CONV=ref forces
+ * the reference kernels for convs planned from then on; gcam_conv_backend()
+ * says which one is in use, for `gradcam --version`.
+ *
+ * Pointwise convs (1x1, stride 1, no padding, one group) with no activation,
+ * Relu or Clip take a "GEMM mode" instead of a oneDNN primitive: one sgemm
+ * per image on the plain layout, then one vectorised pass for the folded
+ * BatchNormalization, bias and activation; the weights are used in place. */
+#ifndef GCAM_KERNELS_CONV_FAST_H
+#define GCAM_KERNELS_CONV_FAST_H
+
+#include "kernels/im2col.h"
+
+typedef struct gcam_conv_geom {
+    int64_t N, C, M, G; /* batch, input channels, output channels, groups */
+    gcam_win w;         /* resolved window geometry */
+} gcam_conv_geom;
+
+/* What runs on each output channel m after the convolution. */
+typedef struct gcam_conv_epi {
+    const float *wscale; /* M factors folded into the weights (BatchNormalization), or NULL */
+    const float *bias;   /* M biases added after the fold, or NULL */
+    int act;             /* GCAM_ACT_* */
+    float lo, hi;        /* GCAM_ACT_CLIP bounds */
+    int sum;             /* a residual operand is added before the activation */
+} gcam_conv_epi;
+
+typedef struct gcam_conv_fast gcam_conv_fast;
+
+/* 1 when the fast path is built in and not disabled by GCAM_CONV=ref. */
+int gcam_conv_fast_enabled(void);
+
+/* Creates the primitive(s) for geometry g with weights W (M x C/G x kernel,
+ * ONNX layout; read now, and kept by reference when no copy is needed, so W
+ * must outlive the handle).  With_bwd also creates the backward-data
+ * primitive (only for an epilogue without wscale and act: the gradient is
+ * that of the bare convolution).  Returns GCAM_OK, or GCAM_E_UNSUPPORTED with
+ * a reason in why when oneDNN has nothing better than its reference code for
+ * this conv (the caller then uses its own kernels), or GCAM_E_NOMEM. */
+int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
+                       gcam_conv_fast **out, char *why, size_t why_len);
+void gcam_conv_fast_free(gcam_conv_fast *f);
+/* Scratch bytes forward / backward-data need (0 backward without with_bwd). */
+size_t gcam_conv_fast_scratch(const gcam_conv_fast *f);
+size_t gcam_conv_fast_bscratch(const gcam_conv_fast *f);
+int gcam_conv_fast_has_bwd(const gcam_conv_fast *f);
+/* y = act(scale * conv(x) + bias [+ res]); x is N x C x in..., y and res are
+ * N x M x out..., plain layout; res is read only when the epilogue has sum. */
+int gcam_conv_fast_forward(gcam_conv_fast *f, const float *x, float *y, const float *res, void *scratch);
+/* dx += conv^T(dy): the gradient w.r.t. the input, accumulated. */
+int gcam_conv_fast_backward_data(gcam_conv_fast *f, const float *dy, float *dx, void *scratch);
+/* The oneDNN implementation chosen, e.g. "brgconv:avx512_core". */
+const char *gcam_conv_fast_impl(const gcam_conv_fast *f);
+
+/* "onednn" or "reference": the convolution path in use. */
+const char *gcam_conv_backend(void);
+/* oneDNN's instruction set in effect at run time ("avx512_core", ...), or
+ * "none" without oneDNN. */
+const char *gcam_dnnl_isa(void);
+/* oneDNN's version at run time ("2.6.3"), or "none". */
+const char *gcam_dnnl_version(void);
+
+#endif

@@ -1,0 +1,571 @@
+/* test_cam_model.c - the methods end to end on tiny ONNX models built in C:
+ * Grad-CAM equals CAM on a GAP + linear network (the seed's property), the
+ * suffix plan reproduces the network, Ablation-CAM and Score-CAM against
+ * brute force, integrated gradients' completeness, SmoothGrad with no noise
+ * is the saliency map, Guided Grad-CAM is the product it claims to be, and
+ * every method stays finite on degenerate inputs. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/model_internal.h"
+#include "cam/cam.h"
+#include "gcam.h"
+#include "onnx_builder.h"
+#include "test.h"
+
+#define CHECK_OK(rc, m) \
+    CHECK_MSG((rc) == GCAM_OK, "status %d (%s): %s", (rc), gcam_status_str(rc), gcam_model_errmsg(m))
+
+enum { CIN = 2, K = 3, S = 4, CLASSES = 4 };
+
+static void fill(float *v, int n, double phase, double scale)
+{
+    for (int i = 0; i < n; i++) v[i] = (float)(scale * sin(1.3 * i + phase));
+}
+
+static void add_conv(ob *b, const char *name, const char *in, const char *out, int cin, int cout, double phase,
+                     int zero_bias)
+{
+    char wn[64], bn[64], ins[256];
+    float w[3 * 3 * 8 * 8], bias[8];
+    fill(w, cout * cin * 9, phase, 0.5);
+    fill(bias, cout, phase + 1, zero_bias ? 0.0 : 0.2);
+    snprintf(wn, sizeof wn, "%s_W", name);
+    snprintf(bn, sizeof bn, "%s_B", name);
+    ob_init_f32(b, wn, 4, (int64_t[]){cout, cin, 3, 3}, w);
+    ob_init_f32(b, bn, 1, (int64_t[]){cout}, bias);
+    snprintf(ins, sizeof ins, "%s,%s,%s", in, wn, bn);
+    Onnx__NodeProto *n = ob_node(b, "Conv", name, ins, out);
+    ob_attr_ints(b, n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+}
+
+static void add_head(ob *b, const char *in, int zero_bias)
+{
+    float w[CLASSES * K], bias[CLASSES];
+    fill(w, CLASSES * K, 0.7, 1.0);
+    fill(bias, CLASSES, 2.1, zero_bias ? 0.0 : 0.3);
+    ob_init_f32(b, "fc_W", 2, (int64_t[]){CLASSES, K}, w);
+    ob_init_f32(b, "fc_B", 1, (int64_t[]){CLASSES}, bias);
+    ob_node(b, "GlobalAveragePool", "gap", in, "pooled");
+    Onnx__NodeProto *f = ob_node(b, "Flatten", "flat", "pooled", "feat");
+    ob_attr_int(b, f, "axis", 1);
+    Onnx__NodeProto *g = ob_node(b, "Gemm", "fc", "feat,fc_W,fc_B", "logits");
+    ob_attr_int(b, g, "transB", 1);
+    ob_output(b, "logits", OB_F32, NULL);
+}
+
+/* x -> Conv -> Relu (layer "act") -> GAP -> Flatten -> Gemm */
+static gcam_model *gap_model(int zero_bias)
+{
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "1,2,4,4");
+    add_conv(b, "conv", "x", "c1", CIN, K, 0.1, zero_bias);
+    ob_node(b, "Relu", "relu", "c1", "act");
+    add_head(b, "act", zero_bias);
+    size_t len;
+    uint8_t *buf = ob_pack(b, &len);
+    ob_free(b);
+    gcam_model *m = NULL;
+    gcam_model_load_buffer(buf, len, &m);
+    free(buf);
+    return m;
+}
+
+/* A residual block: x -> Conv a -> Relu r1; r1 -> Conv b -> t2 (the layer);
+ * Add(t2, r1) -> Relu -> GAP -> Flatten -> Gemm.  r1 crosses the layer. */
+static gcam_model *residual_model(void)
+{
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "1,2,4,4");
+    add_conv(b, "conva", "x", "c1", CIN, K, 0.1, 0);
+    ob_node(b, "Relu", "relu1", "c1", "r1");
+    add_conv(b, "convb", "r1", "t2", K, K, 0.9, 0);
+    ob_node(b, "Add", "add", "t2,r1", "s");
+    ob_node(b, "Relu", "relu2", "s", "s2");
+    add_head(b, "s2", 0);
+    size_t len;
+    uint8_t *buf = ob_pack(b, &len);
+    ob_free(b);
+    gcam_model *m = NULL;
+    gcam_model_load_buffer(buf, len, &m);
+    free(buf);
+    return m;
+}
+
+static float X[CIN * S * S];
+static gcam_array input(void)
+{
+    fill(X, CIN * S * S, 0.3, 1.0);
+    gcam_array a = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, CIN, S, S}, .data = X};
+    return a;
+}
+
+static int explain(gcam_model *m, const gcam_array *x, int method, const char *layer, int64_t cls, int norm,
+                   gcam_explain_opts *extra, gcam_explanation **ex)
+{
+    gcam_explain_opts o;
+    if (extra) o = *extra;
+    else gcam_explain_opts_default(&o);
+    o.method = method;
+    const char *layers[1] = {layer};
+    o.layers = layer ? layers : NULL;
+    o.n_layers = layer ? 1 : 0;
+    o.target_class = cls;
+    o.normalize = norm;
+    return gcam_explain(m, x, &o, ex);
+}
+
+GCAM_TEST(cam_method_names_roundtrip)
+{
+    for (int k = 0; k < GCAM_METHOD_COUNT; k++) {
+        const char *n = gcam_method_name(k);
+        CHECK(n != NULL);
+        CHECK(gcam_method_parse(n) == k);
+    }
+    CHECK(gcam_method_parse("lime") == -1);
+    CHECK(gcam_method_name(GCAM_METHOD_COUNT) == NULL);
+}
+
+GCAM_TEST(cam_gradcam_equals_cam_on_gap_linear)
+{
+    gcam_model *m = gap_model(0);
+    CHECK(m && m->g);
+    gcam_array x = input();
+    for (int64_t cls = 0; cls < CLASSES; cls++) {
+        gcam_explanation *g = NULL, *c = NULL;
+        int rc = explain(m, &x, GCAM_METHOD_GRADCAM, "act", cls, GCAM_NORM_IMAGE, NULL, &g);
+        CHECK_OK(rc, m);
+        rc = explain(m, &x, GCAM_METHOD_CAM, "act", cls, GCAM_NORM_IMAGE, NULL, &c);
+        CHECK_OK(rc, m);
+        int h, w;
+        const float *mg = gcam_explanation_map(g, &h, &w), *mc = gcam_explanation_map(c, NULL, NULL);
+        for (int i = 0; i < h * w; i++) CHECK_NEAR(mg[i], mc[i], 1e-5);
+        /* before normalisation Grad-CAM is CAM / (u v), the pooling's factor */
+        const float *rg = gcam_explanation_raw(g, &h, &w), *rcm = gcam_explanation_raw(c, NULL, NULL);
+        for (int i = 0; i < h * w; i++) CHECK_NEAR(rg[i] * (S * S), rcm[i], 1e-4 * (1 + fabs(rcm[i])));
+        gcam_explanation_free(g);
+        gcam_explanation_free(c);
+    }
+    gcam_model_free(m);
+}
+
+GCAM_TEST(cam_refused_without_gap_linear_head)
+{
+    gcam_model *m = residual_model();
+    gcam_array x = input();
+    gcam_explanation *ex = NULL;
+    int rc = explain(m, &x, GCAM_METHOD_CAM, "t2", -1, GCAM_NORM_IMAGE, NULL, &ex);
+    CHECK(rc == GCAM_E_UNSUPPORTED && ex == NULL);
+    CHECK(strstr(gcam_model_errmsg(m), "GAP + linear head") != NULL);
+    rc = explain(m, &x, GCAM_METHOD_CAM, "s2", -1, GCAM_NORM_IMAGE, NULL, &ex); /* s2 feeds GAP: fine */
+    CHECK_OK(rc, m);
+    gcam_explanation_free(ex);
+    gcam_model_free(m);
+}
+
+/* The suffix plan computes what the network computes, batched, with the
+ * skip connection fed from the prefix. */
+GCAM_TEST(cam_suffix_matches_network)
+{
+    gcam_model *m = residual_model();
+    gcam_array x = input();
+    CHECK_OK(gcam_model_keep(m, "t2"), m);
+    CHECK_OK(gcam_model_keep(m, "r1"), m);
+    CHECK_OK(gcam_model_run(m, NULL, &x, 1), m);
+    gcam_graph *g = m->g;
+    int t2 = gcam_graph_find(g, "t2"), r1 = gcam_graph_find(g, "r1"), y = gcam_graph_find(g, "logits");
+    int sides[4];
+    gcam_err e = {0};
+    CHECK(gcam_suffix_sides(g, &t2, 1, y, sides, 4, &e) == 1);
+    CHECK(sides[0] == r1);
+    gcam_suffix *v = NULL;
+    CHECK_MSG(gcam_suffix_new(g, &t2, 1, y, 3, &v, &e) == GCAM_OK, "%s", e.msg);
+    CHECK(v->n_sides == 1 && v->batch == 3);
+    CHECK(gcam_suffix_feed_sides(v, g, &e) == GCAM_OK);
+    int64_t n = gcam_numel(&g->tensors[t2]);
+    for (int b = 0; b < 3; b++) memcpy(gcam_f32(&v->g.tensors[t2]) + b * n, gcam_f32(&g->tensors[t2]), sizeof(float) * (size_t)n);
+    CHECK(gcam_graph_forward(&v->g, &e) == GCAM_OK);
+    CHECK(v->g.tensors[y].dims[0] == 3);
+    for (int b = 0; b < 3; b++)
+        for (int c = 0; c < CLASSES; c++)
+            CHECK_NEAR(gcam_f32(&v->g.tensors[y])[b * CLASSES + c], gcam_f32(&g->tensors[y])[c], 1e-5);
+    /* the main plan is untouched */
+    gcam_array out;
+    CHECK_OK(gcam_model_tensor(m, "logits", &out), m);
+    CHECK(out.data == g->tensors[y].data);
+    gcam_suffix_free(v);
+    /* from the input: the whole network at batch 2 */
+    int xi = g->inputs[0];
+    CHECK_MSG(gcam_suffix_new(g, &xi, 1, y, 2, &v, &e) == GCAM_OK, "%s", e.msg);
+    CHECK(v->n_sides == 0);
+    for (int b = 0; b < 2; b++) memcpy(gcam_f32(&v->g.tensors[xi]) + b * CIN * S * S, X, sizeof X);
+    CHECK(gcam_graph_forward(&v->g, &e) == GCAM_OK);
+    for (int c = 0; c < CLASSES; c++)
+        CHECK_NEAR(gcam_f32(&v->g.tensors[y])[CLASSES + c], gcam_f32(&g->tensors[y])[c], 1e-5);
+    gcam_suffix_free(v);
+    gcam_model_free(m);
+}
+
+/* Ablation-CAM against one suffix run per ablated channel. */
+GCAM_TEST(cam_ablation_matches_brute_force)
+{
+    gcam_model *m = residual_model();
+    gcam_array x = input();
+    gcam_explain_opts o;
+    gcam_explain_opts_default(&o);
+    o.ablation_zero = 1;
+    o.batch_size = 2; /* K = 3: one full batch and one partial */
+    gcam_explanation *ex = NULL, *ex2 = NULL;
+    int rc = explain(m, &x, GCAM_METHOD_ABLATIONCAM, "t2", 1, GCAM_NORM_NONE, &o, &ex);
+    CHECK_OK(rc, m);
+    o.ablation_rerun = 1;
+    rc = explain(m, &x, GCAM_METHOD_ABLATIONCAM, "t2", 1, GCAM_NORM_NONE, &o, &ex2);
+    CHECK_OK(rc, m);
+    /* brute force, from the network itself */
+    CHECK_OK(gcam_model_keep(m, "t2"), m);
+    CHECK_OK(gcam_model_keep(m, "r1"), m); /* the suffix's side input */
+    CHECK_OK(gcam_model_run(m, NULL, &x, 1), m);
+    gcam_array a, y;
+    CHECK_OK(gcam_model_tensor(m, "t2", &a), m);
+    CHECK_OK(gcam_model_tensor(m, "logits", &y), m);
+    float A[K * S * S], y0 = ((float *)y.data)[1], w[K];
+    memcpy(A, a.data, sizeof A);
+    for (int k = 0; k < K; k++) {
+        /* the network with channel k of t2 zeroed, via a batch-1 suffix */
+        gcam_graph *g = m->g;
+        int t2 = gcam_graph_find(g, "t2"), yi = gcam_graph_find(g, "logits");
+        gcam_suffix *v = NULL;
+        gcam_err e = {0};
+        CHECK_MSG(gcam_suffix_new(g, &t2, 1, yi, 1, &v, &e) == GCAM_OK, "%s", e.msg);
+        CHECK(gcam_suffix_feed_sides(v, g, &e) == GCAM_OK);
+        float *L = gcam_f32(&v->g.tensors[t2]);
+        memcpy(L, A, sizeof A);
+        for (int p = 0; p < S * S; p++) L[k * S * S + p] = 0;
+        CHECK(gcam_graph_forward(&v->g, &e) == GCAM_OK);
+        float yk = gcam_f32(&v->g.tensors[yi])[1];
+        w[k] = (y0 - yk) / y0;
+        gcam_suffix_free(v);
+    }
+    int h, wd;
+    const float *raw = gcam_explanation_raw(ex, &h, &wd), *raw2 = gcam_explanation_raw(ex2, NULL, NULL);
+    CHECK(h == S && wd == S);
+    for (int p = 0; p < S * S; p++) {
+        double s = 0;
+        for (int k = 0; k < K; k++) s += w[k] * A[k * S * S + p];
+        s = s > 0 ? s : 0;
+        CHECK_NEAR(raw[p], s, 1e-4 * (1 + fabs(s)));
+        CHECK_NEAR(raw2[p], raw[p], 1e-6 * (1 + fabs(s)));
+    }
+    gcam_explanation_free(ex);
+    gcam_explanation_free(ex2);
+    gcam_model_free(m);
+}
+
+/* Score-CAM against the network run on each masked input. */
+GCAM_TEST(cam_scorecam_matches_brute_force)
+{
+    gcam_model *m = gap_model(0);
+    gcam_array x = input();
+    gcam_explain_opts o;
+    gcam_explain_opts_default(&o);
+    o.batch_size = 2;
+    gcam_explanation *ex = NULL;
+    int rc = explain(m, &x, GCAM_METHOD_SCORECAM, "act", 2, GCAM_NORM_NONE, &o, &ex);
+    CHECK_OK(rc, m);
+    CHECK_OK(gcam_model_keep(m, "act"), m);
+    CHECK_OK(gcam_model_run(m, NULL, &x, 1), m);
+    gcam_array a;
+    CHECK_OK(gcam_model_tensor(m, "act", &a), m);
+    float A[K * S * S], scores[K], w[K], mask[S * S], xm[CIN * S * S];
+    memcpy(A, a.data, sizeof A);
+    for (int k = 0; k < K; k++) {
+        gcam_cam_scorecam_mask(A + k * S * S, S, S, S, S, mask);
+        for (int c = 0; c < CIN; c++)
+            for (int p = 0; p < S * S; p++) xm[c * S * S + p] = X[c * S * S + p] * mask[p];
+        gcam_array xa = x;
+        xa.data = xm;
+        CHECK_OK(gcam_model_run(m, NULL, &xa, 1), m);
+        gcam_array y;
+        CHECK_OK(gcam_model_tensor(m, "logits", &y), m);
+        scores[k] = ((float *)y.data)[2];
+    }
+    gcam_cam_softmax(scores, K, w);
+    const float *raw = gcam_explanation_raw(ex, NULL, NULL);
+    for (int p = 0; p < S * S; p++) {
+        double s = 0;
+        for (int k = 0; k < K; k++) s += w[k] * A[k * S * S + p];
+        s = s > 0 ? s : 0;
+        CHECK_NEAR(raw[p], s, 1e-5 * (1 + fabs(s)));
+    }
+    gcam_explanation_free(ex);
+    gcam_model_free(m);
+}
+
+static void count_progress(void *user, const char *what, int64_t done, int64_t total)
+{
+    int *seen = user;
+    if (done == total && !strcmp(what, "scorecam")) seen[0]++;
+    if (done > total) seen[1]++;
+}
+
+GCAM_TEST(cam_scorecam_max_channels_and_progress)
+{
+    gcam_model *m = gap_model(0);
+    gcam_array x = input();
+    gcam_explain_opts o;
+    gcam_explain_opts_default(&o);
+    o.max_channels = 1;
+    int seen[2] = {0, 0};
+    o.progress = count_progress;
+    o.progress_user = seen;
+    gcam_explanation *ex = NULL;
+    int rc = explain(m, &x, GCAM_METHOD_SCORECAM, "act", 0, GCAM_NORM_NONE, &o, &ex);
+    CHECK_OK(rc, m);
+    CHECK(seen[0] == 1 && seen[1] == 0);
+    /* one channel kept: softmax over one score is 1, so the map is that channel */
+    CHECK_OK(gcam_model_keep(m, "act"), m);
+    CHECK_OK(gcam_model_run(m, NULL, &x, 1), m);
+    gcam_array a;
+    CHECK_OK(gcam_model_tensor(m, "act", &a), m);
+    const float *A = a.data;
+    double var[K];
+    gcam_cam_channel_variance(A, K, S * S, var);
+    int best = 0;
+    for (int k = 1; k < K; k++)
+        if (var[k] > var[best]) best = k;
+    const float *raw = gcam_explanation_raw(ex, NULL, NULL);
+    for (int p = 0; p < S * S; p++) CHECK_NEAR(raw[p], A[best * S * S + p], 1e-6);
+    gcam_explanation_free(ex);
+    gcam_model_free(m);
+}
+
+/* Completeness: the attributions add up to y(x) - y(x0). */
+GCAM_TEST(cam_integrated_gradients_completeness)
+{
+    gcam_model *m = gap_model(0);
+    gcam_array x = input();
+    gcam_explain_opts o;
+    gcam_explain_opts_default(&o);
+    o.ig_steps = 400;
+    gcam_explanation *ex = NULL;
+    int rc = explain(m, &x, GCAM_METHOD_INTEGRATED_GRADIENTS, NULL, 3, GCAM_NORM_NONE, &o, &ex);
+    CHECK_OK(rc, m);
+    int h, w;
+    const float *raw = gcam_explanation_raw(ex, &h, &w);
+    double total = 0;
+    for (int i = 0; i < h * w; i++) total += raw[i];
+    float y1 = gcam_explanation_score(ex);
+    float zero[CIN * S * S] = {0};
+    gcam_array z = x;
+    z.data = zero;
+    CHECK_OK(gcam_model_run(m, NULL, &z, 1), m);
+    gcam_array y;
+    CHECK_OK(gcam_model_tensor(m, "logits", &y), m);
+    double y0 = ((float *)y.data)[3];
+    CHECK_NEAR(total, y1 - y0, 0.02 * fabs(y1 - y0) + 1e-3);
+    /* the map is signed and scaled by its largest magnitude */
+    gcam_explanation_free(ex);
+    rc = explain(m, &x, GCAM_METHOD_INTEGRATED_GRADIENTS, NULL, 3, GCAM_NORM_IMAGE, &o, &ex);
+    CHECK_OK(rc, m);
+    const float *map = gcam_explanation_map(ex, &h, &w);
+    float mx = 0;
+    for (int i = 0; i < h * w; i++) mx = fabsf(map[i]) > mx ? fabsf(map[i]) : mx;
+    CHECK_NEAR(mx, 1.0, 1e-6);
+    gcam_explanation_free(ex);
+    /* the blur and uniform baselines run */
+    o.ig_steps = 4;
+    o.ig_baseline = "blur:1.5";
+    CHECK_OK(explain(m, &x, GCAM_METHOD_INTEGRATED_GRADIENTS, NULL, 3, GCAM_NORM_IMAGE, &o, &ex), m);
+    gcam_explanation_free(ex);
+    o.ig_baseline = "uniform";
+    CHECK_OK(explain(m, &x, GCAM_METHOD_INTEGRATED_GRADIENTS, NULL, 3, GCAM_NORM_IMAGE, &o, &ex), m);
+    gcam_explanation_free(ex);
+    o.ig_baseline = "sideways";
+    CHECK(explain(m, &x, GCAM_METHOD_INTEGRATED_GRADIENTS, NULL, 3, GCAM_NORM_IMAGE, &o, &ex) == GCAM_E_ARG);
+    gcam_model_free(m);
+}
+
+GCAM_TEST(cam_smoothgrad_without_noise_is_saliency)
+{
+    gcam_model *m = gap_model(0);
+    gcam_array x = input();
+    gcam_explain_opts o;
+    gcam_explain_opts_default(&o);
+    o.sg_samples = 3;
+    o.sg_noise = 1e-12f;
+    gcam_explanation *sg = NULL, *sal = NULL;
+    CHECK_OK(explain(m, &x, GCAM_METHOD_SMOOTHGRAD, NULL, 1, GCAM_NORM_NONE, &o, &sg), m);
+    CHECK_OK(explain(m, &x, GCAM_METHOD_SALIENCY, NULL, 1, GCAM_NORM_NONE, NULL, &sal), m);
+    int h, w;
+    const float *a = gcam_explanation_map(sg, &h, &w), *b = gcam_explanation_map(sal, NULL, NULL);
+    CHECK(h == S && w == S);
+    double mx = 0;
+    for (int i = 0; i < h * w; i++) mx = fmax(mx, b[i]);
+    CHECK(mx > 0);
+    for (int i = 0; i < h * w; i++) CHECK_NEAR(a[i], b[i], 1e-5 * mx);
+    gcam_explanation_free(sg);
+    gcam_explanation_free(sal);
+    /* seeded: the same seed gives the same map, another seed another */
+    o.sg_noise = 0.5f;
+    o.seed = 3;
+    gcam_explanation *s1 = NULL, *s2 = NULL, *s3 = NULL;
+    CHECK_OK(explain(m, &x, GCAM_METHOD_SMOOTHGRAD, NULL, 1, GCAM_NORM_NONE, &o, &s1), m);
+    CHECK_OK(explain(m, &x, GCAM_METHOD_SMOOTHGRAD, NULL, 1, GCAM_NORM_NONE, &o, &s2), m);
+    o.seed = 4;
+    CHECK_OK(explain(m, &x, GCAM_METHOD_SMOOTHGRAD, NULL, 1, GCAM_NORM_NONE, &o, &s3), m);
+    const float *m1 = gcam_explanation_map(s1, NULL, NULL), *m2 = gcam_explanation_map(s2, NULL, NULL),
+                *m3 = gcam_explanation_map(s3, NULL, NULL);
+    int same = 1, differ = 0;
+    for (int i = 0; i < S * S; i++) {
+        same &= m1[i] == m2[i];
+        differ |= m1[i] != m3[i];
+    }
+    CHECK(same && differ);
+    gcam_explanation_free(s1);
+    gcam_explanation_free(s2);
+    gcam_explanation_free(s3);
+    gcam_model_free(m);
+}
+
+GCAM_TEST(cam_guided_gradcam_is_the_product)
+{
+    gcam_model *m = gap_model(0);
+    gcam_array x = input();
+    gcam_explanation *gb = NULL, *gg = NULL, *gc = NULL;
+    CHECK_OK(explain(m, &x, GCAM_METHOD_GUIDED_BACKPROP, NULL, 0, GCAM_NORM_IMAGE, NULL, &gb), m);
+    CHECK_OK(explain(m, &x, GCAM_METHOD_GUIDED_GRADCAM, "act", 0, GCAM_NORM_IMAGE, NULL, &gg), m);
+    CHECK_OK(explain(m, &x, GCAM_METHOD_GRADCAM, "act", 0, GCAM_NORM_IMAGE, NULL, &gc), m);
+    CHECK(gcam_explanation_channels(gb) == CIN && gcam_explanation_channels(gg) == CIN);
+    CHECK(gcam_explanation_channels(gc) == 1);
+    int h, w;
+    const float *rb = gcam_explanation_raw(gb, &h, &w), *rg = gcam_explanation_raw(gg, NULL, NULL);
+    const float *cam = gcam_explanation_map(gc, NULL, NULL);
+    for (int c = 0; c < CIN; c++)
+        for (int p = 0; p < h * w; p++) CHECK_NEAR(rg[c * h * w + p], rb[c * h * w + p] * cam[p], 1e-6);
+    /* signed maps are scaled to a largest magnitude of 1 */
+    const float *mb = gcam_explanation_map(gb, NULL, NULL);
+    float mx = 0;
+    for (int i = 0; i < CIN * h * w; i++) mx = fabsf(mb[i]) > mx ? fabsf(mb[i]) : mx;
+    CHECK_NEAR(mx, 1.0, 1e-6);
+    gcam_explanation_free(gb);
+    gcam_explanation_free(gg);
+    gcam_explanation_free(gc);
+    gcam_model_free(m);
+}
+
+static int all_finite(const gcam_explanation *ex)
+{
+    int h, w, ch = gcam_explanation_channels(ex);
+    const float *map = gcam_explanation_map(ex, &h, &w);
+    for (int i = 0; i < ch * h * w; i++)
+        if (!isfinite(map[i])) return 0;
+    const float *raw = gcam_explanation_raw(ex, &h, &w);
+    for (int i = 0; raw && i < h * w; i++)
+        if (!isfinite(raw[i])) return 0;
+    return 1;
+}
+
+/* Every method, on an ordinary input and on degenerate ones: an all-zero
+ * input through a bias-free network (zero activations, zero gradients, a
+ * zero base score), and a constant input (constant channels). */
+GCAM_TEST(cam_every_method_finite_on_degenerate_inputs)
+{
+    float zero[CIN * S * S] = {0}, flat[CIN * S * S];
+    for (int i = 0; i < CIN * S * S; i++) flat[i] = 0.5f;
+    for (int variant = 0; variant < 3; variant++) {
+        gcam_model *m = gap_model(variant == 1);
+        gcam_array x = input();
+        if (variant == 1) x.data = zero;
+        if (variant == 2) x.data = flat;
+        for (int k = 0; k < GCAM_METHOD_COUNT; k++) {
+            gcam_explain_opts o;
+            gcam_explain_opts_default(&o);
+            o.ig_steps = 3;
+            o.sg_samples = 2;
+            for (int smooth = 0; smooth < 3; smooth++) {
+                o.eigen_smooth = smooth == 1;
+                o.aug_smooth = smooth == 2;
+                if (o.eigen_smooth && (k >= GCAM_METHOD_GUIDED_BACKPROP && k != GCAM_METHOD_GUIDED_GRADCAM)) continue;
+                gcam_explanation *ex = NULL;
+                int rc = explain(m, &x, k, k == GCAM_METHOD_GUIDED_BACKPROP || k >= GCAM_METHOD_SALIENCY ? NULL : "act",
+                                 -1, GCAM_NORM_IMAGE, &o, &ex);
+                CHECK_MSG(rc == GCAM_OK, "%s (variant %d, smooth %d): %s", gcam_method_name(k), variant, smooth,
+                          gcam_model_errmsg(m));
+                CHECK_MSG(all_finite(ex), "%s (variant %d, smooth %d) is not finite", gcam_method_name(k), variant,
+                          smooth);
+                gcam_explanation_free(ex);
+            }
+        }
+        gcam_model_free(m);
+    }
+}
+
+GCAM_TEST(cam_bad_options)
+{
+    gcam_model *m = gap_model(0);
+    gcam_array x = input();
+    gcam_explain_opts o;
+    gcam_explain_opts_default(&o);
+    o.eigen_smooth = 1;
+    gcam_explanation *ex = NULL;
+    CHECK(explain(m, &x, GCAM_METHOD_SALIENCY, NULL, 0, GCAM_NORM_IMAGE, &o, &ex) == GCAM_E_ARG);
+    gcam_explain_opts_default(&o);
+    o.method = GCAM_METHOD_COUNT;
+    CHECK(gcam_explain(m, &x, &o, &ex) == GCAM_E_ARG && ex == NULL);
+    gcam_model_free(m);
+}
+
+/* A Reshape to a literal [1, K] pins the batch: the batched suffix is
+ * refused, and Ablation-CAM falls back to one copy at a time. */
+GCAM_TEST(cam_suffix_pinned_batch_falls_back)
+{
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "1,2,4,4");
+    add_conv(b, "conv", "x", "c1", CIN, K, 0.1, 0);
+    ob_node(b, "Relu", "relu", "c1", "act");
+    float w[CLASSES * K], bias[CLASSES];
+    fill(w, CLASSES * K, 0.7, 1.0);
+    fill(bias, CLASSES, 2.1, 0.3);
+    ob_init_f32(b, "fc_W", 2, (int64_t[]){CLASSES, K}, w);
+    ob_init_f32(b, "fc_B", 1, (int64_t[]){CLASSES}, bias);
+    ob_init_i64(b, "shape", 1, (int64_t[]){2}, (int64_t[]){1, K});
+    ob_node(b, "GlobalAveragePool", "gap", "act", "pooled");
+    ob_node(b, "Reshape", "reshape", "pooled,shape", "feat");
+    Onnx__NodeProto *g = ob_node(b, "Gemm", "fc", "feat,fc_W,fc_B", "logits");
+    ob_attr_int(b, g, "transB", 1);
+    ob_output(b, "logits", OB_F32, NULL);
+    size_t len;
+    uint8_t *buf = ob_pack(b, &len);
+    ob_free(b);
+    gcam_model *m = NULL;
+    int rc = gcam_model_load_buffer(buf, len, &m);
+    free(buf);
+    CHECK_OK(rc, m);
+    gcam_array x = input();
+    CHECK_OK(gcam_model_keep(m, "act"), m);
+    CHECK_OK(gcam_model_run(m, NULL, &x, 1), m);
+    int act = gcam_graph_find(m->g, "act"), y = gcam_graph_find(m->g, "logits");
+    gcam_suffix *v = NULL;
+    gcam_err e = {0};
+    CHECK(gcam_suffix_new(m->g, &act, 1, y, 4, &v, &e) == GCAM_E_UNSUPPORTED && v == NULL);
+    CHECK(strstr(e.msg, "cannot run a batch of 4") != NULL);
+    gcam_explain_opts o;
+    gcam_explain_opts_default(&o);
+    gcam_explanation *ex1 = NULL, *ex4 = NULL;
+    o.batch_size = 1;
+    CHECK_OK(explain(m, &x, GCAM_METHOD_ABLATIONCAM, "act", 0, GCAM_NORM_NONE, &o, &ex1), m);
+    o.batch_size = 4;
+    CHECK_OK(explain(m, &x, GCAM_METHOD_ABLATIONCAM, "act", 0, GCAM_NORM_NONE, &o, &ex4), m);
+    const float *r1 = gcam_explanation_raw(ex1, NULL, NULL), *r4 = gcam_explanation_raw(ex4, NULL, NULL);
+    for (int p = 0; p < S * S; p++) CHECK(r1[p] == r4[p]);
+    /* and the same holds for the whole-network view of Score-CAM */
+    gcam_explanation_free(ex1);
+    gcam_explanation_free(ex4);
+    CHECK_OK(explain(m, &x, GCAM_METHOD_SCORECAM, "act", 0, GCAM_NORM_NONE, &o, &ex4), m);
+    gcam_explanation_free(ex4);
+    gcam_model_free(m);
+}

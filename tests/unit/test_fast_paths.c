@@ -1,0 +1,492 @@
+/* Fast paths against the reference: the oneDNN / GEMM-mode convolution
+ * kernels (src/kernels/conv_dnnl.c) against a direct double-precision
+ * convolution on random geometries, forward with every fused epilogue and
+ * backward-data; plan-time fusion and view aliasing against the same graph
+ * run unfused (GCAM_FUSE=0) and on the reference kernels (GCAM_CONV=ref);
+ * MaxPool's vectorised path against its general one. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "api/model_internal.h"
+#include "kernels/conv_fast.h"
+#include "onnx_builder.h"
+#include "op_harness.h"
+#include "test.h"
+
+static unsigned rng_state = 12345u;
+static unsigned rnd(void)
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return rng_state >> 8;
+}
+static int rnd_int(int lo, int hi) { return lo + (int)(rnd() % (unsigned)(hi - lo + 1)); }
+static float rnd_f(void) { return (float)((rnd() & 0xffff) / 32768.0 - 1.0); }
+
+typedef struct rconv {
+    int nsp;
+    int64_t N, C, M, G, in[3], k[3], s[3], d[3], pb[3], pe[3];
+} rconv;
+
+/* A random conv that exercises groups, depthwise, strides, dilations and
+ * asymmetric pads; i selects the family. */
+static void random_conv(rconv *r, int i)
+{
+    memset(r, 0, sizeof *r);
+    r->nsp = i % 9 == 7 ? 1 : i % 9 == 8 ? 3 : 2;
+    r->N = rnd_int(1, 2);
+    int fam = i % 5;
+    int64_t cg = rnd_int(1, 9), mg = rnd_int(1, 9);
+    r->G = fam == 1 ? rnd_int(2, 4) : 1;
+    if (fam == 2) { /* depthwise, channel multiplier 1 or 2 */
+        r->G = rnd_int(3, 20);
+        cg = 1;
+        mg = rnd_int(1, 2);
+    }
+    if (fam == 3) { /* wide, to reach the blocked kernels' main loops */
+        cg = 16 * rnd_int(1, 3);
+        mg = 16 * rnd_int(1, 3);
+    }
+    r->C = cg * r->G;
+    r->M = mg * r->G;
+    for (int j = 0; j < r->nsp; j++) {
+        r->k[j] = fam == 4 ? 1 : rnd_int(1, r->nsp == 3 ? 3 : 5);
+        r->s[j] = fam == 4 && i % 2 ? 1 : rnd_int(1, 3);
+        r->d[j] = r->k[j] > 1 && rnd() % 3 == 0 ? 2 : 1;
+        int64_t ek = (r->k[j] - 1) * r->d[j] + 1;
+        r->pb[j] = fam == 4 && i % 2 ? 0 : rnd_int(0, (int)(ek - 1));
+        r->pe[j] = fam == 4 && i % 2 ? 0 : rnd_int(0, (int)(ek - 1));
+        r->in[j] = rnd_int((int)(ek > 2 ? ek : 2), r->nsp == 3 ? 7 : 13);
+    }
+}
+
+static int plan_win(const rconv *r, gcam_win *w)
+{
+    gcam_win_attr a;
+    memset(&a, 0, sizeof a);
+    a.nk = a.ns = a.nd = r->nsp;
+    a.np = 2 * r->nsp;
+    for (int j = 0; j < r->nsp; j++) {
+        a.k[j] = r->k[j];
+        a.s[j] = r->s[j];
+        a.d[j] = r->d[j];
+        a.pads[j] = r->pb[j];
+        a.pads[r->nsp + j] = r->pe[j];
+    }
+    char why[128];
+    return gcam_win_plan(&a, r->nsp, r->in, r->k, w, why, sizeof why);
+}
+
+/* y = conv(x) in double, no bias; geometry from w (3-D padded). */
+static void direct_conv(const gcam_conv_geom *g, const float *x, const float *W, double *y)
+{
+    const gcam_win *w = &g->w;
+    int64_t Cg = g->C / g->G, Mg = g->M / g->G;
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t m = 0; m < g->M; m++)
+            for (int64_t o0 = 0; o0 < w->out[0]; o0++)
+                for (int64_t o1 = 0; o1 < w->out[1]; o1++)
+                    for (int64_t o2 = 0; o2 < w->out[2]; o2++) {
+                        double acc = 0;
+                        for (int64_t ci = 0; ci < Cg; ci++)
+                            for (int64_t k0 = 0; k0 < w->k[0]; k0++)
+                                for (int64_t k1 = 0; k1 < w->k[1]; k1++)
+                                    for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
+                                        int64_t i0 = o0 * w->s[0] - w->pb[0] + k0 * w->d[0];
+                                        int64_t i1 = o1 * w->s[1] - w->pb[1] + k1 * w->d[1];
+                                        int64_t i2 = o2 * w->s[2] - w->pb[2] + k2 * w->d[2];
+                                        if (i0 < 0 || i0 >= w->in[0] || i1 < 0 || i1 >= w->in[1] || i2 < 0 ||
+                                            i2 >= w->in[2])
+                                            continue;
+                                        int64_t c = (m / Mg) * Cg + ci;
+                                        acc += (double)x[(n * g->C + c) * w->in_size +
+                                                         (i0 * w->in[1] + i1) * w->in[2] + i2] *
+                                               W[((m * Cg + ci) * w->k[0] + k0) * w->k[1] * w->k[2] +
+                                                 k1 * w->k[2] + k2];
+                                    }
+                        y[(n * g->M + m) * w->out_size + (o0 * w->out[1] + o1) * w->out[2] + o2] = acc;
+                    }
+}
+
+/* dx = conv^T(dy) in double. */
+static void direct_conv_t(const gcam_conv_geom *g, const float *dy, const float *W, double *dx)
+{
+    const gcam_win *w = &g->w;
+    int64_t Cg = g->C / g->G, Mg = g->M / g->G;
+    memset(dx, 0, sizeof(double) * (size_t)(g->N * g->C * w->in_size));
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t m = 0; m < g->M; m++)
+            for (int64_t o0 = 0; o0 < w->out[0]; o0++)
+                for (int64_t o1 = 0; o1 < w->out[1]; o1++)
+                    for (int64_t o2 = 0; o2 < w->out[2]; o2++) {
+                        double v = dy[(n * g->M + m) * w->out_size + (o0 * w->out[1] + o1) * w->out[2] + o2];
+                        for (int64_t ci = 0; ci < Cg; ci++)
+                            for (int64_t k0 = 0; k0 < w->k[0]; k0++)
+                                for (int64_t k1 = 0; k1 < w->k[1]; k1++)
+                                    for (int64_t k2 = 0; k2 < w->k[2]; k2++) {
+                                        int64_t i0 = o0 * w->s[0] - w->pb[0] + k0 * w->d[0];
+                                        int64_t i1 = o1 * w->s[1] - w->pb[1] + k1 * w->d[1];
+                                        int64_t i2 = o2 * w->s[2] - w->pb[2] + k2 * w->d[2];
+                                        if (i0 < 0 || i0 >= w->in[0] || i1 < 0 || i1 >= w->in[1] || i2 < 0 ||
+                                            i2 >= w->in[2])
+                                            continue;
+                                        int64_t c = (m / Mg) * Cg + ci;
+                                        dx[(n * g->C + c) * w->in_size + (i0 * w->in[1] + i1) * w->in[2] +
+                                           i2] += v * W[((m * Cg + ci) * w->k[0] + k0) * w->k[1] * w->k[2] +
+                                                        k1 * w->k[2] + k2];
+                                    }
+                    }
+}
+
+static double act_ref(int act, double v, double lo, double hi)
+{
+    switch (act) {
+    case GCAM_ACT_RELU: return v < 0 ? 0 : v;
+    case GCAM_ACT_CLIP: return v < lo ? lo : v > hi ? hi : v;
+    case GCAM_ACT_HARDSWISH: {
+        double t = v / 6 + 0.5;
+        return v * (t < 0 ? 0 : t > 1 ? 1 : t);
+    }
+    case GCAM_ACT_SWISH: return v / (1 + exp(-v));
+    default: return v;
+    }
+}
+
+GCAM_TEST(conv_fast_vs_direct_random)
+{
+    if (!gcam_conv_fast_enabled()) GCAM_SKIP("no fast convolution path in this build (or GCAM_CONV=ref)");
+    int tried = 0, ran = 0, with_bwd = 0;
+    for (int i = 0; i < 90; i++) {
+        rconv r;
+        random_conv(&r, i);
+        gcam_conv_geom g = {.N = r.N, .C = r.C, .M = r.M, .G = r.G};
+        if (plan_win(&r, &g.w)) continue; /* window larger than the padded input */
+        tried++;
+        int64_t Cg = r.C / r.G, nx = r.N * r.C * g.w.in_size, ny = r.N * r.M * g.w.out_size;
+        int64_t nw = r.M * Cg * g.w.k_size;
+        float *x = malloc(sizeof(float) * nx), *W = malloc(sizeof(float) * nw),
+              *y = malloc(sizeof(float) * ny);
+        float *scale = malloc(sizeof(float) * r.M), *bias = malloc(sizeof(float) * r.M);
+        double *ref = malloc(sizeof(double) * ny), *dref = malloc(sizeof(double) * nx);
+        float *dy = malloc(sizeof(float) * ny), *dx = malloc(sizeof(float) * nx);
+        for (int64_t j = 0; j < nx; j++) x[j] = rnd_f();
+        for (int64_t j = 0; j < nw; j++) W[j] = rnd_f();
+        for (int64_t j = 0; j < r.M; j++) {
+            scale[j] = 0.5f + 0.5f * rnd_f() * rnd_f();
+            bias[j] = 0.3f * rnd_f();
+        }
+        /* epilogue: none, bias only, BN-like scale + bias + each activation */
+        int kind = i % 7, act = kind >= 2 ? kind - 2 : GCAM_ACT_NONE; /* 2: none, 3: relu, ... */
+        if (kind == 6) act = GCAM_ACT_SWISH;
+        gcam_conv_epi epi = {.wscale = kind >= 2 ? scale : NULL,
+                             .bias = kind >= 1 ? bias : NULL,
+                             .act = act,
+                             .lo = -0.25f,
+                             .hi = 0.75f};
+        int bwd = kind == 0 || kind == 1;
+        gcam_conv_fast *f = NULL;
+        char why[256];
+        int rc = gcam_conv_fast_new(&g, W, &epi, bwd, &f, why, sizeof why);
+        CHECK_MSG(rc == GCAM_OK || rc == GCAM_E_UNSUPPORTED, "case %d: status %d: %s", i, rc, why);
+        if (rc == GCAM_OK) {
+            ran++;
+            void *scratch = calloc(1, gcam_conv_fast_scratch(f) + gcam_conv_fast_bscratch(f) + 64);
+            CHECK_MSG(gcam_conv_fast_forward(f, x, y, NULL, scratch) == GCAM_OK, "case %d forward", i);
+            direct_conv(&g, x, W, ref);
+            double err = 0, mag = 1;
+            for (int64_t j = 0; j < ny; j++) {
+                int64_t m = (j / g.w.out_size) % r.M;
+                double v = ref[j];
+                if (epi.wscale) v *= scale[m];
+                if (epi.bias) v += bias[m];
+                v = act_ref(act, v, epi.lo, epi.hi);
+                err = fmax(err, fabs(v - y[j]));
+                mag = fmax(mag, fabs(v));
+            }
+            CHECK_MSG(err <= 1e-5 * mag * sqrt((double)(Cg * g.w.k_size)) + 1e-5,
+                      "case %d (%s, C %lld M %lld G %lld, k %lldx%lld, s %lldx%lld, act %d): forward error "
+                      "%g of %g",
+                      i, gcam_conv_fast_impl(f), (long long)r.C, (long long)r.M, (long long)r.G,
+                      (long long)g.w.k[1], (long long)g.w.k[2], (long long)g.w.s[1], (long long)g.w.s[2], act,
+                      err, mag);
+            if (bwd && gcam_conv_fast_has_bwd(f)) {
+                with_bwd++;
+                for (int64_t j = 0; j < ny; j++) dy[j] = rnd_f();
+                for (int64_t j = 0; j < nx; j++) dx[j] = 0.5f; /* backward accumulates */
+                CHECK_MSG(gcam_conv_fast_backward_data(f, dy, dx, scratch) == GCAM_OK, "case %d backward", i);
+                direct_conv_t(&g, dy, W, dref);
+                double berr = 0, bmag = 1;
+                for (int64_t j = 0; j < nx; j++) {
+                    berr = fmax(berr, fabs(dref[j] + 0.5 - dx[j]));
+                    bmag = fmax(bmag, fabs(dref[j]));
+                }
+                CHECK_MSG(berr <= 1e-5 * bmag * sqrt((double)(r.M / r.G * g.w.k_size)) + 1e-5,
+                          "case %d (%s): backward-data error %g of %g", i, gcam_conv_fast_impl(f), berr,
+                          bmag);
+            }
+            free(scratch);
+        }
+        gcam_conv_fast_free(f);
+        free(x);
+        free(W);
+        free(y);
+        free(scale);
+        free(bias);
+        free(ref);
+        free(dref);
+        free(dy);
+        free(dx);
+    }
+    /* most shapes must take the fast path, forward and backward */
+    CHECK_MSG(ran * 10 >= tried * 9, "only %d of %d random convs took the fast path", ran, tried);
+    CHECK_MSG(with_bwd >= 10, "only %d convs had a fast backward-data", with_bwd);
+}
+
+/* ---- fusion and views, through whole graphs ------------------------------- */
+
+static void fillv(float *v, int n, double phase, double scale)
+{
+    for (int i = 0; i < n; i++) v[i] = (float)(scale * sin(1.7 * i + phase));
+}
+
+enum { FC = 16, FS = 8 };
+
+static void conv_bn(ob *b, const char *name, const char *in, const char *out, int cin, int cout, int k,
+                    int group, double phase, int with_bn)
+{
+    char wn[64], bn[5][64], ins[512], mid[64];
+    static float w[FC * FC * 9], p[FC];
+    fillv(w, cout * (cin / group) * k * k, phase, 0.4);
+    snprintf(wn, sizeof wn, "%s_W", name);
+    ob_init_f32(b, wn, 4, (int64_t[]){cout, cin / group, k, k}, w);
+    snprintf(mid, sizeof mid, "%s_c", name);
+    snprintf(ins, sizeof ins, "%s,%s", in, wn);
+    Onnx__NodeProto *n = ob_node(b, "Conv", name, ins, with_bn ? mid : out);
+    ob_attr_ints(b, n, "pads", 4, (int64_t[]){k / 2, k / 2, k / 2, k / 2});
+    if (group > 1) ob_attr_int(b, n, "group", group);
+    if (!with_bn) return;
+    const char *suffix[4] = {"scale", "bias", "mean", "var"};
+    for (int i = 0; i < 4; i++) {
+        fillv(p, cout, phase + i, i == 3 ? 0.3 : 0.5);
+        for (int j = 0; j < cout; j++) p[j] += i == 0 ? 1.0f : i == 3 ? 1.2f : 0.0f;
+        snprintf(bn[i], sizeof bn[i], "%s_%s", name, suffix[i]);
+        ob_init_f32(b, bn[i], 1, (int64_t[]){cout}, p);
+    }
+    char bname[80];
+    snprintf(bname, sizeof bname, "%s_bn", name);
+    snprintf(ins, sizeof ins, "%s,%s,%s,%s,%s", mid, bn[0], bn[1], bn[2], bn[3]);
+    ob_node(b, "BatchNormalization", bname, ins, out);
+}
+
+/* Every pattern the planner fuses, and a view chain:
+ *   x -> conv a+BN -> Relu -> r1
+ *   r1 -> conv b (depthwise)+BN -> Clip(0, 0.5) -> c2
+ *   c2 -> conv c (1x1)+BN -> SiLU (Sigmoid, Mul) -> s3
+ *   s3 -> conv d+BN -> HardSwish -> h4
+ *   h4 -> conv e (1x1)+BN -> t5;  Add(t5, r1) -> Relu -> a6   (all into conv e)
+ *   a6 -> conv f (no BN) -> Relu -> f7 -> Identity -> Reshape -> Flatten -> y */
+/* variant 1: Add(r1, t5) with no Relu after it (MobileNetV2's join) */
+static int fusion_variant;
+static gcam_model *fusion_model(void)
+{
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "1,16,8,8");
+    conv_bn(b, "a", "x", "a_bn", FC, FC, 3, 1, 0.1, 1);
+    ob_node(b, "Relu", "relu_a", "a_bn", "r1");
+    conv_bn(b, "b", "r1", "b_bn", FC, FC, 3, FC, 0.2, 1);
+    static const float lo = 0.0f, hi = 0.5f;
+    ob_init_f32(b, "lo", 0, NULL, &lo);
+    ob_init_f32(b, "hi", 0, NULL, &hi);
+    ob_node(b, "Clip", "clip_b", "b_bn,lo,hi", "c2");
+    conv_bn(b, "c", "c2", "c_bn", FC, FC, 1, 1, 0.3, 1);
+    ob_node(b, "Sigmoid", "sig_c", "c_bn", "c_sig");
+    ob_node(b, "Mul", "mul_c", "c_bn,c_sig", "s3");
+    conv_bn(b, "d", "s3", "d_bn", FC, FC, 3, 1, 0.4, 1);
+    ob_node(b, "HardSwish", "hs_d", "d_bn", "h4");
+    conv_bn(b, "e", "h4", "t5", FC, FC, 1, 1, 0.5, 1);
+    if (fusion_variant == 1) {
+        ob_node(b, "Add", "add", "r1,t5", "a6");
+    } else {
+        ob_node(b, "Add", "add", "t5,r1", "s6");
+        ob_node(b, "Relu", "relu_add", "s6", "a6");
+    }
+    conv_bn(b, "f", "a6", "f_c", FC, FC, 3, 1, 0.6, 0);
+    ob_node(b, "Relu", "relu_f", "f_c", "f7");
+    ob_node(b, "Identity", "id", "f7", "f8");
+    static const int64_t shape[2] = {1, -1};
+    ob_init_i64(b, "shape", 1, (int64_t[]){2}, shape);
+    ob_node(b, "Reshape", "reshape", "f8,shape", "f9");
+    Onnx__NodeProto *fl = ob_node(b, "Flatten", "flat", "f9", "y");
+    ob_attr_int(b, fl, "axis", 1);
+    ob_output(b, "y", OB_F32, NULL);
+    size_t len;
+    uint8_t *buf = ob_pack(b, &len);
+    ob_free(b);
+    gcam_model *m = NULL;
+    gcam_model_load_buffer(buf, len, &m);
+    free(buf);
+    return m;
+}
+
+static float FX[FC * FS * FS];
+
+/* Runs the model under the given GCAM_FUSE / GCAM_CONV values; copies y. */
+static int run_with(const char *fuse, const char *conv, float *y, int *n_skipped)
+{
+    setenv("GCAM_FUSE", fuse, 1);
+    setenv("GCAM_CONV", conv, 1);
+    gcam_model *m = fusion_model();
+    int rc = m && m->g ? GCAM_OK : GCAM_E_INTERNAL;
+    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, FC, FS, FS}, .data = FX};
+    if (!rc) rc = gcam_model_run(m, NULL, &x, 1);
+    gcam_array out;
+    if (!rc) rc = gcam_model_tensor(m, "y", &out);
+    if (!rc) memcpy(y, out.data, sizeof(float) * FC * FS * FS);
+    if (!rc && n_skipped) {
+        *n_skipped = 0;
+        for (int i = 0; i < m->g->n_nodes; i++) *n_skipped += m->g->nodes[i].fuse.skip;
+    }
+    gcam_model_free(m);
+    unsetenv("GCAM_FUSE");
+    unsetenv("GCAM_CONV");
+    return rc;
+}
+
+GCAM_TEST(plan_fusion_matches_unfused)
+{
+    for (fusion_variant = 0; fusion_variant < 2; fusion_variant++) {
+        fillv(FX, FC * FS * FS, 0.25, 1.0);
+        static float y_ref[FC * FS * FS], y_ref_fused[FC * FS * FS], y_fast[FC * FS * FS],
+            y_fast_unfused[FC * FS * FS];
+        int skipped = 0, skipped0 = 0;
+        CHECK(run_with("0", "ref", y_ref, &skipped0) == GCAM_OK);
+        CHECK(skipped0 == 0);
+        CHECK(run_with("1", "ref", y_ref_fused, &skipped) == GCAM_OK);
+        /* BN a, Relu a, BN b, Clip b, BN c, Sigmoid c, Mul c, BN d, HardSwish d, BN e + Add + Relu
+         * (the residual join, into pointwise conv e), Relu f */
+        CHECK_MSG(skipped == 13 - fusion_variant, "variant %d: %d nodes fused away, expected %d",
+                  fusion_variant, skipped, 13 - fusion_variant);
+        CHECK(run_with("1", "onednn", y_fast, NULL) == GCAM_OK);
+        CHECK(run_with("0", "onednn", y_fast_unfused, NULL) == GCAM_OK);
+        double mag = 0, e_ref = 0, e_fast = 0, e_fast0 = 0;
+        for (int i = 0; i < FC * FS * FS; i++) {
+            mag = fmax(mag, fabs(y_ref[i]));
+            e_ref = fmax(e_ref, fabs(y_ref[i] - y_ref_fused[i]));
+            e_fast = fmax(e_fast, fabs(y_ref[i] - y_fast[i]));
+            e_fast0 = fmax(e_fast0, fabs(y_ref[i] - y_fast_unfused[i]));
+        }
+        CHECK(mag > 0.1);
+        /* the reference epilogue repeats the ops' own arithmetic */
+        CHECK_MSG(e_ref <= 1e-6 * mag, "fused reference differs by %g of %g", e_ref, mag);
+        CHECK_MSG(e_fast <= 1e-4 * mag, "fused fast path differs by %g of %g", e_fast, mag);
+        CHECK_MSG(e_fast0 <= 1e-4 * mag, "unfused fast path differs by %g of %g", e_fast0, mag);
+    }
+    fusion_variant = 0;
+}
+
+/* A Grad-CAM layer inside a fusible chain keeps it unfused; maps agree. */
+GCAM_TEST(plan_fusion_respects_layers)
+{
+    fillv(FX, FC * FS * FS, 0.25, 1.0);
+    const char *layers[] = {"a_bn", "c_sig", "t5", "a6"};
+    for (int li = 0; li < 4; li++) {
+        float *maps[2];
+        for (int fuse = 0; fuse < 2; fuse++) {
+            setenv("GCAM_FUSE", fuse ? "1" : "0", 1);
+            gcam_model *m = fusion_model();
+            CHECK(m && m->g);
+            gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, FC, FS, FS}, .data = FX};
+            gcam_explain_opts o;
+            gcam_explain_opts_default(&o);
+            const char *l[1] = {layers[li]};
+            o.layers = l;
+            o.n_layers = 1;
+            o.target_class = 5;
+            o.normalize = GCAM_NORM_NONE;
+            gcam_explanation *ex = NULL;
+            int rc = gcam_explain(m, &x, &o, &ex);
+            CHECK_MSG(rc == GCAM_OK, "layer %s: %s", layers[li], gcam_model_errmsg(m));
+            int h, w;
+            const float *map = gcam_explanation_map(ex, &h, &w);
+            maps[fuse] = malloc(sizeof(float) * (size_t)(h * w));
+            memcpy(maps[fuse], map, sizeof(float) * (size_t)(h * w));
+            gcam_explanation_free(ex);
+            gcam_model_free(m);
+        }
+        unsetenv("GCAM_FUSE");
+        double e = 0, mag = 0;
+        for (int i = 0; i < FS * FS; i++) {
+            e = fmax(e, fabs(maps[0][i] - maps[1][i]));
+            mag = fmax(mag, fabs(maps[0][i]));
+        }
+        free(maps[0]);
+        free(maps[1]);
+        CHECK_MSG(e <= 1e-4 * fmax(mag, 1e-3), "layer %s: maps differ by %g of %g", layers[li], e, mag);
+    }
+}
+
+/* Views share their input's memory; the layer listing does not change with fusion. */
+GCAM_TEST(plan_views_alias_and_layers_stable)
+{
+    gcam_model *m = fusion_model();
+    CHECK(m && m->g);
+    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, FC, FS, FS}, .data = FX};
+    CHECK(gcam_model_run(m, NULL, &x, 1) == GCAM_OK);
+    gcam_graph *g = m->g;
+    void *f7 = g->tensors[gcam_graph_find(g, "f7")].data;
+    CHECK(f7 != NULL);
+    CHECK(g->tensors[gcam_graph_find(g, "f8")].data == f7);
+    CHECK(g->tensors[gcam_graph_find(g, "f9")].data == f7);
+    CHECK(g->tensors[gcam_graph_find(g, "y")].data == f7);
+    const gcam_layer *l1;
+    int n1;
+    CHECK(gcam_model_layers(m, &l1, &n1) == GCAM_OK);
+    char names[64][64];
+    for (int i = 0; i < n1 && i < 64; i++) snprintf(names[i], sizeof names[i], "%s", l1[i].tensor);
+    gcam_model_free(m);
+    setenv("GCAM_FUSE", "0", 1);
+    m = fusion_model();
+    unsetenv("GCAM_FUSE");
+    const gcam_layer *l0;
+    int n0;
+    CHECK(gcam_model_layers(m, &l0, &n0) == GCAM_OK);
+    CHECK(n0 == n1);
+    for (int i = 0; i < n0 && i < 64; i++) CHECK(!strcmp(names[i], l0[i].tensor));
+    gcam_model_free(m);
+}
+
+/* MaxPool's vectorised path (no Indices output) against the general path
+ * (Indices requested), NaN placement included. */
+GCAM_TEST(maxpool_fast_matches_general)
+{
+    static const int64_t cfg[][6] = {/* H, W, k, s, pad_begin, pad_end */
+                                     {9, 11, 3, 2, 1, 1}, {8, 8, 2, 2, 0, 0}, {7, 13, 3, 1, 1, 0},
+                                     {12, 5, 5, 3, 2, 2}, {6, 6, 3, 3, 0, 2}, {112, 112, 3, 2, 1, 1}};
+    for (int ci = 0; ci < 6; ci++) {
+        const int64_t *c = cfg[ci];
+        float *ys[2];
+        int64_t ny = 0;
+        for (int with_ind = 0; with_ind < 2; with_ind++) {
+            tnode *t = tn_new("MaxPool", 12);
+            tn_attr_ints(t, "kernel_shape", 2, (int64_t[]){c[2], c[2]});
+            tn_attr_ints(t, "strides", 2, (int64_t[]){c[3], c[3]});
+            tn_attr_ints(t, "pads", 4, (int64_t[]){c[4], c[4], c[5], c[5]});
+            int64_t n = 2 * 3 * c[0] * c[1];
+            float *x = malloc(sizeof(float) * (size_t)n);
+            rng_state = 777u + (unsigned)ci;
+            for (int64_t i = 0; i < n; i++) x[i] = rnd() % 97 == 0 ? NAN : rnd_f();
+            tn_input_f32(t, (int64_t[]){2, 3, c[0], c[1]}, 4, x, 0);
+            free(x);
+            if (with_ind) tn_outputs(t, 2);
+            CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+            ny = gcam_numel(t->out[0]);
+            ys[with_ind] = malloc(sizeof(float) * (size_t)ny);
+            memcpy(ys[with_ind], tn_out(t, 0), sizeof(float) * (size_t)ny);
+            tn_free(t);
+        }
+        for (int64_t i = 0; i < ny; i++)
+            CHECK_MSG((isnan(ys[0][i]) && isnan(ys[1][i])) || ys[0][i] == ys[1][i],
+                      "config %d element %lld: %g vs %g", ci, (long long)i, ys[0][i], ys[1][i]);
+        free(ys[0]);
+        free(ys[1]);
+    }
+}
