@@ -40,7 +40,7 @@ static const char *HELP =
     "                        in the model's input space (default 0, the normalisation mean)\n"
     "  --steps N             deletion/insertion steps (default 100)\n"
     "  --score KIND          target score for faithfulness: softmax, sigmoid (multi-label models),\n"
-    "                        logit (default: the model's gradcam.score metadata, else softmax)\n"
+    "                        logit (default: the model's gradcam.output metadata, else softmax)\n"
     "  --threshold F         localisation threshold, fraction of the map's max (default 0.15)\n"
     "  --iou F               IoU for a correct localisation (default 0.5)\n"
     "  --tolerance PX        pointing-game tolerance in model-input pixels (default 0)\n"
@@ -345,10 +345,10 @@ int cmd_eval(int argc, char **argv)
     int n_labels = cli_load_labels(labels_file, m, &labels);
     int rc = n_labels < 0;
     if (rc) n_labels = 0;
-    /* the score: --score, else the model's "gradcam.score" metadata, else softmax */
-    const char *score_meta = gcam_model_metadata(m, "gradcam.score");
+    /* the score: --score, else the model's "gradcam.output" metadata, else softmax */
+    const char *score_meta = gcam_model_metadata(m, "gradcam.output");
     if (!rc && !score_arg && score_meta && score_kind_of(score_meta) < 0)
-        rc = cli_fail("the model's gradcam.score metadata '%s' is not softmax, sigmoid or logit", score_meta);
+        rc = cli_fail("the model's gradcam.output metadata '%s' is not softmax, sigmoid or logit", score_meta);
     if (!score_arg) score_arg = score_meta && !rc ? score_meta : "softmax";
     int score_kind = score_kind_of(score_arg);
     gcam_boxes boxes = {0};
