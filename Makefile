@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps demo test test-fast test-sanitize fuzz bench clean
+.PHONY: all deps demo test test-fast test-sanitize test-methods-full fuzz bench clean
 
 all: $(BUILD)/gradcam
 
@@ -26,6 +26,13 @@ demo: deps
 test: deps
 	$(MAKE) all
 	bash tools/run_tests.sh $(BUILD)
+
+# every method on all twelve torchvision models (long: ~1 h of torch on 2 cores)
+test-methods-full: deps
+	$(MAKE) all
+	/usr/bin/python3 tools/make_parity_fixtures.py --out tests/parity/fixtures --threads 2
+	/usr/bin/python3 tools/make_method_fixtures.py --fixtures tests/parity/fixtures --threads 2
+	/usr/bin/python3 tests/parity/run_methods.py --gradcam $(BUILD)/gradcam --fixtures tests/parity/fixtures
 
 test-sanitize: deps
 	bash tools/run_sanitize.sh
