@@ -2,6 +2,7 @@
  *
  *   gcam_bench --model M.onnx --input X.npy [--layer NAME] [--warmup 3] [--repeat 10]
  *              [--threads 2] [--images DIR --out DIR] [--mode all|forward|gradcam|load]
+ *              [--method gradcam|scorecam|ablationcam|...] [--batch-size N]
  *
  * Prints one JSON object on stdout:
  *   load_ms          gcam_model_load (parse the ONNX file, weights included)
@@ -10,7 +11,8 @@
  *   forward_ms[]     each timed forward (gcam_model_run), after warm-up
  *   forward_cpu_ms[], gradcam_cpu_ms[]: the same runs in process CPU time
  *   gradcam_ms[]     each timed Grad-CAM (gcam_explain: forward, backward to
- *                    the layer, map, resize), after warm-up
+ *                    the layer, map, resize), after warm-up; with --method,
+ *                    that method instead (the keys keep their names)
  *   images, images_s decode + preprocess + explain + overlay PNG for every
  *                    .png/.jpg in DIR, model already loaded
  * Only the public API (gcam.h) is used: this is what an application sees. */
@@ -78,7 +80,8 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 int main(int argc, char **argv)
 {
     const char *model = NULL, *input = NULL, *layer = NULL, *images = NULL, *outdir = NULL, *mode = "all";
-    int warmup = 3, repeat = 10, threads = 2;
+    const char *method = "gradcam";
+    int warmup = 3, repeat = 10, threads = 2, batch = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -97,6 +100,10 @@ int main(int argc, char **argv)
             outdir = v;
         else if (!strcmp(a, "--mode"))
             mode = v;
+        else if (!strcmp(a, "--method"))
+            method = v;
+        else if (!strcmp(a, "--batch-size"))
+            batch = atoi(v);
         else if (!strcmp(a, "--warmup"))
             warmup = atoi(v);
         else if (!strcmp(a, "--repeat"))
@@ -112,7 +119,8 @@ int main(int argc, char **argv)
     if (!model || !input || repeat < 1) {
         fprintf(stderr,
                 "usage: gcam_bench --model M.onnx --input X.npy [--layer NAME] [--warmup N] "
-                "[--repeat N] [--threads N] [--images DIR --out DIR] [--mode all|forward|gradcam|load]\n");
+                "[--repeat N] [--threads N] [--images DIR --out DIR] [--mode all|forward|gradcam|load] "
+                "[--method NAME] [--batch-size N]\n");
         return 2;
     }
     int do_fwd = !strcmp(mode, "all") || !strcmp(mode, "forward");
@@ -134,27 +142,32 @@ int main(int argc, char **argv)
     double *fw = calloc((size_t)repeat, sizeof(double)), *gc = calloc((size_t)repeat, sizeof(double));
     double *fwc = calloc((size_t)repeat, sizeof(double)), *gcc = calloc((size_t)repeat, sizeof(double));
     int nfw = 0, ngc = 0;
-    if (do_fwd) {
-        for (int i = 0; i < warmup; i++)
-            if (gcam_model_run(m, NULL, &x, 1)) return fail(m, "forward");
-        for (int i = 0; i < repeat; i++) {
-            double c0 = cpu_ms();
-            t0 = now_ms();
-            if (gcam_model_run(m, NULL, &x, 1)) return fail(m, "forward");
-            fw[nfw] = now_ms() - t0;
-            fwc[nfw++] = cpu_ms() - c0;
-        }
-    }
     gcam_explain_opts eo;
     gcam_explain_opts_default(&eo);
+    if ((eo.method = gcam_method_parse(method)) < 0) {
+        fprintf(stderr, "gcam_bench: unknown method %s\n", method);
+        return 2;
+    }
+    eo.batch_size = batch;
     const char *layers[1] = {layer};
     if (layer) {
         eo.layers = layers;
         eo.n_layers = 1;
     }
+    /* forward and Grad-CAM alternate, so that both see the same machine: on
+     * a shared one the load drifts within seconds */
     double bwd_sum = 0;
-    if (do_cam) {
-        for (int i = 0; i < warmup + repeat; i++) {
+    for (int i = 0; i < warmup + repeat && (do_fwd || do_cam); i++) {
+        if (do_fwd) {
+            double c0 = cpu_ms();
+            t0 = now_ms();
+            if (gcam_model_run(m, NULL, &x, 1)) return fail(m, "forward");
+            if (i >= warmup) {
+                fw[nfw] = now_ms() - t0;
+                fwc[nfw++] = cpu_ms() - c0;
+            }
+        }
+        if (do_cam) {
             gcam_explanation *ex = NULL;
             double c0 = cpu_ms();
             t0 = now_ms();

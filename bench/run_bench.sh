@@ -13,6 +13,7 @@
 #                  burns the time slices of a shared machine; set "active" on a quiet one)
 #   BENCH_CPUS     pin both sides to these CPUs with taskset (e.g. 0,1), default: no pinning
 #   BENCH_IMAGES   images for the throughput run (64; 0 skips it)
+#   BENCH_CAMS     Ablation-CAM and Score-CAM on resnet18, batch 32 both sides (1; 0 skips them)
 #
 # Prints a Markdown table of the medians and the ratios ours / torch, plus
 # machine, load and versions; keeps the raw JSON in BUILD_DIR/bench/.  A
@@ -26,6 +27,7 @@ THREADS=${BENCH_THREADS:-2}
 REPEAT=${BENCH_REPEAT:-10}
 WARMUP=${BENCH_WARMUP:-3}
 NIMG=${BENCH_IMAGES:-64}
+CAMS=${BENCH_CAMS:-1}
 export OMP_WAIT_POLICY=${BENCH_WAIT:-passive}
 export OMP_NUM_THREADS=$THREADS
 FIX=$ROOT/tests/parity/fixtures
@@ -79,11 +81,26 @@ if [ "$NIMG" -gt 0 ]; then
   t1=$(date +%s.%N)
   echo "{\"images\": $NIMG, \"images_s\": $(echo "$t1 - $t0" | bc)}" >"$RAW/images.cli.json"
 fi
+# perturbation methods on resnet18, batch 32 on both sides (slow on torch: one
+# run each; Ablation-CAM in torch re-runs the whole network per channel batch)
+if [ "$CAMS" -eq 1 ]; then
+  $PY "$ROOT/tools/make_parity_fixtures.py" --out "$FIX" --models resnet18 --threads "$THREADS" >/dev/null
+  layer18=$(json "$FIX/resnet18/manifest.json" layer)
+  for meth in ablationcam scorecam; do
+    echo "bench: $meth (resnet18)" >&2
+    reps=3; [ "$meth" = scorecam ] && reps=1
+    "${PIN[@]}" "$BUILD/gcam_bench" --model "$FIX/resnet18/model.onnx" --input "$FIX/resnet18/input.npy" \
+      --layer "$layer18" --threads "$THREADS" --method "$meth" --batch-size 32 --mode gradcam --warmup 1 \
+      --repeat $reps >"$RAW/$meth.ours.json"
+    "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model resnet18 --threads "$THREADS" --fixtures "$FIX" \
+      --cache "$OUT/torch" --method "$meth" --batch-size 32 --mode gradcam --warmup 0 --repeat 1 >"$RAW/$meth.torch.json"
+  done
+fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
-$PY - "$RAW" "$MODELS" "$NIMG" "$load_start" "$load_end" "$BUILD/gradcam" "$THREADS" "$OMP_WAIT_POLICY" <<'EOF'
+$PY - "$RAW" "$MODELS" "$NIMG" "$load_start" "$load_end" "$BUILD/gradcam" "$THREADS" "$OMP_WAIT_POLICY" "$CAMS" <<'EOF'
 import json, os, platform, subprocess, sys
-raw, models, nimg, l0, l1, gradcam, threads, wait = sys.argv[1:9]
+raw, models, nimg, l0, l1, gradcam, threads, wait, cams = sys.argv[1:10]
 J = lambda n: json.load(open(os.path.join(raw, n)))
 rss = lambda n: int(open(os.path.join(raw, n)).read().split()[-1] or 0) / 1024.0
 cpu = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
@@ -101,19 +118,25 @@ gf = {}
 for m in models.split(","):
     o, t, f = J(m + ".ours.json"), J(m + ".torch.json"), J(m + ".flops.json")["gflop"]
     ro, rt = rss("%s.ours.rss" % m), rss("%s.torch.rss" % m)
-    gf[m] = f / (o["forward_ms_median"] / 1e3)
+    gf[m] = (f / (o["forward_ms_median"] / 1e3), f / (min(o["forward_ms"]) / 1e3))
     print("| %s | %.2f | %.1f | %.1f | %s | %.1f | %.1f | %s | %s | %.0f (+%.0f) | %.0f | %.0f | %.0f | %s |" % (
         m, f, o["forward_ms_median"], t["forward_ms_median"], r(o["forward_ms_median"], t["forward_ms_median"]),
         o["gradcam_ms_median"], t["gradcam_ms_median"], r(o["gradcam_ms_median"], t["gradcam_ms_median"]),
         r(o["gradcam_ms_median"], o["forward_ms_median"]), o["load_ms"], o.get("plan_ms", 0), t["load_ms"],
         ro, rt, r(ro, rt)))
 print()
-for m, g in gf.items():
-    print("- %s forward: %.0f GFLOP/s achieved, %.0f%% of the sgemm peak" % (m, g, 100 * g / peak))
+for m, (g, gb) in gf.items():
+    print("- %s forward: %.0f GFLOP/s achieved (median run), %.0f%% of the sgemm peak; best run %.0f GFLOP/s, %.0f%%"
+          % (m, g, 100 * g / peak, gb, 100 * gb / peak))
 if int(nimg):
     io, it, ic = J("images.ours.json"), J("images.torch.json"), J("images.cli.json")
     print("- throughput, resnet50, %d photos (decode, preprocess, Grad-CAM, overlay PNG), model loaded once: "
           "ours %.2f img/s, torch %.2f img/s (ours/torch time %s); one `gradcam explain` process per image: %.2f img/s"
           % (io["images"], io["images"] / io["images_s"], it["images"] / it["images_s"],
              r(io["images_s"], it["images_s"]), ic["images"] / ic["images_s"]))
+if cams == "1":
+    for meth, name in (("ablationcam", "Ablation-CAM"), ("scorecam", "Score-CAM")):
+        o, t = J(meth + ".ours.json"), J(meth + ".torch.json")
+        print("- %s, resnet18, batch 32: ours %.0f ms, torch %.0f ms: %.1fx faster"
+              % (name, o["gradcam_ms_median"], t["gradcam_ms_median"], t["gradcam_ms_median"] / o["gradcam_ms_median"]))
 EOF

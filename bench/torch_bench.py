@@ -122,6 +122,73 @@ class GradCAM:
         return fx.scale(cam)[0, 0].detach()
 
 
+class ScoreCAM:
+    """pytorch-grad-cam's ScoreCAM: each activation channel, upsampled to the
+    input and min-max normalised, masks the input; the masked inputs run
+    through the whole network in batches; softmax over channels of the
+    target logits weights the channels."""
+
+    def __init__(self, model, layer, batch_size=32):
+        self.model, self.batch_size, self.store = model, batch_size, {}
+        layer_module(model, layer).register_forward_hook(lambda m, i, o: self.store.__setitem__("a", o))
+
+    def __call__(self, x, cls=None):
+        with torch.no_grad():
+            out = self.model(x)
+            cls = int(out[0].argmax()) if cls is None else cls
+            a = self.store["a"]
+            up = F.interpolate(a, size=x.shape[2:], mode="bilinear", align_corners=True)
+            flat = up.view(up.size(0), up.size(1), -1)
+            mx, mn = flat.max(-1)[0][:, :, None, None], flat.min(-1)[0][:, :, None, None]
+            up = (up - mn) / (mx - mn + 1e-8)
+            masked = x[:, None] * up[:, :, None]  # 1 x K x 3 x H x W
+            scores = []
+            for i in range(0, masked.size(1), self.batch_size):
+                scores.append(self.model(masked[0, i:i + self.batch_size])[:, cls])
+            w = torch.softmax(torch.cat(scores), dim=0)
+            cam = torch.relu((w[None, :, None, None] * a).sum(1, keepdim=True))
+            return fx.scale(F.interpolate(fx.scale(cam), size=x.shape[2:], mode="bilinear", align_corners=False))
+
+
+class AblationCAM:
+    """pytorch-grad-cam's AblationCAM: the layer is replaced by one that
+    returns the cached activation with one channel per batch item ablated
+    (to min - 1e7), and the whole network runs on the batch, prefix
+    included, once per batch of channels; weight = (y - y_ablated) / y."""
+
+    def __init__(self, model, layer, batch_size=32):
+        self.model, self.batch_size, self.store, self.ablate = model, batch_size, {}, None
+        layer_module(model, layer).register_forward_hook(self._hook)
+
+    def _hook(self, module, inputs, output):
+        if self.ablate is None:
+            self.store["a"] = output
+            return None
+        a = self.store["a"].repeat(len(self.ablate), 1, 1, 1)
+        low = torch.min(a) - 1e7
+        for j, k in enumerate(self.ablate):
+            a[j, k] = low
+        return a
+
+    def __call__(self, x, cls=None):
+        with torch.no_grad():
+            self.ablate = None
+            out = self.model(x)
+            cls = int(out[0].argmax()) if cls is None else cls
+            y = float(out[0, cls])
+            a = self.store["a"]
+            k = a.size(1)
+            scores = []
+            for i in range(0, k, self.batch_size):
+                self.ablate = list(range(i, min(k, i + self.batch_size)))
+                batch = x.repeat(len(self.ablate), 1, 1, 1)
+                scores.append(self.model(batch)[:, cls])
+            self.ablate = None
+            w = (y - torch.cat(scores)) / y
+            cam = torch.relu((w[None, :, None, None] * a).sum(1, keepdim=True))
+            return fx.scale(F.interpolate(fx.scale(cam), size=x.shape[2:], mode="bilinear", align_corners=False))
+
+
 def jet(v):
     """matplotlib-style jet colormap of v in [0, 1] -> uint8 RGB."""
     r = np.clip(1.5 - np.abs(4.0 * v - 3.0), 0, 1)
@@ -155,18 +222,6 @@ def run_images(cam, images, out, side):
     return len(names), time.perf_counter() - t0
 
 
-def timed(fn, warmup, repeat):
-    for _ in range(warmup):
-        fn()
-    wall, cpu = [], []
-    for _ in range(repeat):
-        c0, t0 = time.process_time(), time.perf_counter()
-        fn()
-        wall.append((time.perf_counter() - t0) * 1e3)
-        cpu.append((time.process_time() - c0) * 1e3)
-    return wall, cpu
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, choices=sorted(fx.MODELS))
@@ -176,6 +231,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--mode", default="all", choices=("all", "forward", "gradcam", "load"))
+    ap.add_argument("--method", default="gradcam", choices=("gradcam", "scorecam", "ablationcam"),
+                    help="what the gradcam timings run (keys keep the name gradcam)")
+    ap.add_argument("--batch-size", type=int, default=32, help="scorecam/ablationcam batch")
     ap.add_argument("--images")
     ap.add_argument("--out")
     args = ap.parse_args()
@@ -199,18 +257,28 @@ def main():
     if args.mode != "load":
         res["weights_check"] = weights_check(model, args.model, args.fixtures)
 
-    if args.mode in ("all", "forward"):
-        def fwd():
-            with torch.no_grad():
-                model(x)
-        w, c = timed(fwd, args.warmup, args.repeat)
-        res.update(forward_ms=w, forward_ms_median=statistics.median(w), forward_cpu_ms=c,
-                   forward_cpu_ms_median=statistics.median(c))
-    cam = GradCAM(model, layer)
-    if args.mode in ("all", "gradcam"):
-        w, c = timed(lambda: cam(x), args.warmup if args.repeat > 1 else 0, args.repeat)
-        res.update(gradcam_ms=w, gradcam_ms_median=statistics.median(w), gradcam_cpu_ms=c,
-                   gradcam_cpu_ms_median=statistics.median(c))
+    def fwd():
+        with torch.no_grad():
+            model(x)
+    cam = {"gradcam": lambda: GradCAM(model, layer),
+           "scorecam": lambda: ScoreCAM(model, layer, args.batch_size),
+           "ablationcam": lambda: AblationCAM(model, layer, args.batch_size)}[args.method]()
+    # forward and Grad-CAM alternate, as in gcam_bench: both see the same machine
+    jobs = [(k, f) for k, f in (("forward", fwd), ("gradcam", lambda: cam(x)))
+            if args.mode in ("all", k)]
+    if jobs:
+        warmup = args.warmup if args.repeat > 1 else 0
+        times = {k: ([], []) for k, _ in jobs}
+        for i in range(warmup + args.repeat):
+            for k, f in jobs:
+                c0, t0 = time.process_time(), time.perf_counter()
+                f()
+                if i >= warmup:
+                    times[k][0].append((time.perf_counter() - t0) * 1e3)
+                    times[k][1].append((time.process_time() - c0) * 1e3)
+        for k, (w, c) in times.items():
+            res.update({k + "_ms": w, k + "_ms_median": statistics.median(w), k + "_cpu_ms": c,
+                        k + "_cpu_ms_median": statistics.median(c)})
     if args.images and args.out:
         n, s = run_images(cam, args.images, args.out, side)
         res.update(images=n, images_s=s)
