@@ -208,6 +208,10 @@ typedef struct gcam_op {
     void (*release)(gcam_node *n);            /* optional */
 } gcam_op;
 
+/* forward/backward of ops that only change the shape (src/ops/identity.c) */
+int gcam_view_forward(gcam_opctx *c);
+int gcam_view_backward(gcam_opctx *c);
+
 /* registry: src/ops/registry.c, list in src/ops/ops.def */
 const gcam_op *gcam_op_lookup(const char *op_type);
 int gcam_op_count(void);

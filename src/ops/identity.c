@@ -14,16 +14,22 @@ static int identity_infer(gcam_opctx *c)
     return GCAM_OK;
 }
 
-static int identity_forward(gcam_opctx *c)
+/* Shared by every view op (Identity, Reshape, Flatten, Squeeze, Unsqueeze):
+ * the data does not change, only the shape. */
+int gcam_view_forward(gcam_opctx *c)
 {
-    gcam_tensor *x = c->in[0], *y = c->out[0];
-    if (y->data != x->data) memcpy(y->data, x->data, gcam_tensor_bytes(x));
+    const gcam_tensor *x = c->in[0];
+    gcam_tensor *y = c->out[0];
+    size_t bytes = gcam_tensor_bytes(x);
+    if (y->data != x->data && bytes) memcpy(y->data, x->data, bytes);
     return GCAM_OK;
 }
 
-static int identity_backward(gcam_opctx *c)
+int gcam_view_backward(gcam_opctx *c)
 {
     if (!c->din[0] || !c->dout[0]) return GCAM_OK;
+    /* an engine that aliases the view also aliases its gradient: nothing to add */
+    if (c->din[0]->data == c->dout[0]->data) return GCAM_OK;
     float *dx = gcam_f32(c->din[0]);
     const float *dy = gcam_f32(c->dout[0]);
     int64_t n = gcam_numel(c->din[0]);
@@ -35,6 +41,6 @@ const gcam_op gcam_op_Identity = {
     .op_type = "Identity",
     .flags = GCAM_OPF_VIEW, /* the planner gives y x's memory; forward then copies nothing */
     .infer = identity_infer,
-    .forward = identity_forward,
-    .backward = identity_backward,
+    .forward = gcam_view_forward,
+    .backward = gcam_view_backward,
 };

@@ -43,31 +43,10 @@ static int squeeze_infer(gcam_opctx *c)
     return GCAM_OK;
 }
 
-static int squeeze_forward(gcam_opctx *c)
-{
-    const gcam_tensor *x = c->in[0];
-    gcam_tensor *y = c->out[0];
-    size_t bytes = gcam_tensor_bytes(x);
-    if (y->data != x->data && bytes) memcpy(y->data, x->data, bytes);
-    return GCAM_OK;
-}
-
-static int squeeze_backward(gcam_opctx *c)
-{
-    if (!c->din[0] || !c->dout[0]) return GCAM_OK;
-    /* an engine that aliases the view also aliases its gradient: nothing to add */
-    if (c->din[0]->data == c->dout[0]->data) return GCAM_OK;
-    float *dx = gcam_f32(c->din[0]);
-    const float *dy = gcam_f32(c->dout[0]);
-    int64_t n = gcam_numel(c->din[0]);
-    for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
-    return GCAM_OK;
-}
-
 const gcam_op gcam_op_Squeeze = {
     .op_type = "Squeeze",
     .flags = GCAM_OPF_VIEW,
     .infer = squeeze_infer,
-    .forward = squeeze_forward,
-    .backward = squeeze_backward,
+    .forward = gcam_view_forward,
+    .backward = gcam_view_backward,
 };
