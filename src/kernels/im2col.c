@@ -227,3 +227,19 @@ void gcam_col2im_add(const float *col, int64_t channels, const gcam_win *w, int6
         }
     }
 }
+
+int gcam_pool_geom(gcam_opctx *c, const gcam_win_attr *a, gcam_win *w)
+{
+    const gcam_tensor *x = c->in[0];
+    if (x->dtype != GCAM_DT_F32)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "X is %s; only float32 is supported",
+                              gcam_dtype_name(x->dtype));
+    if (x->ndim < 3 || x->ndim > 2 + GCAM_WIN_MAX_SP)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED,
+                              "X has %d dims; only 1-D to 3-D pooling (3 to 5 dims) is supported",
+                              x->ndim);
+    char why[256];
+    if (gcam_win_plan(a, x->ndim - 2, x->dims + 2, a->k, w, why, sizeof why))
+        return gcam_node_errf(c, GCAM_E_SHAPE, "%s", why);
+    return GCAM_OK;
+}

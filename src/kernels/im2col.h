@@ -57,6 +57,8 @@ int gcam_win_parse(const gcam_node *n, gcam_win_attr *a, gcam_err *e);
  * Returns 0, or -1 with a one-line reason in why. */
 int gcam_win_plan(const gcam_win_attr *a, int nsp, const int64_t *in_sp, const int64_t *kernel,
                   gcam_win *w, char *why, size_t why_len);
+/* The window of a pooling node over float32 X (1-D to 3-D), or a node error. */
+int gcam_pool_geom(gcam_opctx *c, const gcam_win_attr *a, gcam_win *w);
 
 /* The j in [0, n) for which 0 <= start + j * step < limit, as [*lo, *hi)
  * (empty: *lo == *hi).  step > 0.  Lets kernels drop bounds checks from

@@ -41,18 +41,7 @@ static int avgpool_init(gcam_node *n, gcam_err *e)
 static int avgpool_geom(gcam_opctx *c, gcam_win *w)
 {
     const avgpool_params *p = c->node->params;
-    const gcam_tensor *x = c->in[0];
-    if (x->dtype != GCAM_DT_F32)
-        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "X is %s; only float32 is supported",
-                              gcam_dtype_name(x->dtype));
-    if (x->ndim < 3 || x->ndim > 2 + GCAM_WIN_MAX_SP)
-        return gcam_node_errf(c, GCAM_E_UNSUPPORTED,
-                              "X has %d dims; only 1-D to 3-D pooling (3 to 5 dims) is supported",
-                              x->ndim);
-    char why[256];
-    if (gcam_win_plan(&p->win, x->ndim - 2, x->dims + 2, p->win.k, w, why, sizeof why))
-        return gcam_node_errf(c, GCAM_E_SHAPE, "%s", why);
-    return GCAM_OK;
+    return gcam_pool_geom(c, &p->win, w);
 }
 
 static int avgpool_infer(gcam_opctx *c)
