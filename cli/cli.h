@@ -29,6 +29,9 @@ int cli_write_npy(const char *path, const gcam_array *arr);
 int cli_load_labels(const char *file, gcam_model *m, char ***labels);
 void cli_free_labels(char **labels, int n);
 
+/* s as a JSON string literal (quotes, backslashes and control characters escaped) */
+void cli_json_str(FILE *f, const char *s);
+
 int cmd_layers(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_run(int argc, char **argv);

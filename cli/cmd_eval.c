@@ -52,17 +52,6 @@ static const char *HELP =
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* JSON has no NaN: write null instead. */
 static void json_num(FILE *f, double v)
 {
@@ -703,7 +692,7 @@ int cmd_eval(int argc, char **argv)
         if (!f) rc = cli_fail("cannot write %s: %s", json_file, strerror(errno));
         else {
             fprintf(f, "{\"model\": ");
-            json_str(f, model);
+            cli_json_str(f, model);
             fprintf(f, ", \"images\": %d, \"pairs\": %d, \"target\": \"%s\", \"settings\": {", n_images_used, n_pairs,
                     boxes_file ? "boxes" : "top1");
             fprintf(f, "\"threshold\": %g, \"iou\": %g, \"tolerance\": %g", thr, iou_min, tol);
@@ -759,10 +748,10 @@ int cmd_eval(int argc, char **argv)
             for (int k = 0; k < n_items; k++) {
                 item *it = &items[k];
                 fprintf(f, "%s\n  {\"image\": ", k ? "," : "");
-                json_str(f, imgs.v[it->image]);
+                cli_json_str(f, imgs.v[it->image]);
                 fprintf(f, ", \"method\": \"%s\", \"class\": %lld, \"label\": ", method_names[it->method],
                         (long long)it->cls);
-                json_str(f, it->cls < n_labels ? labels[it->cls] : "");
+                cli_json_str(f, it->cls < n_labels ? labels[it->cls] : "");
                 if (boxes_file) {
                     fprintf(f, ", \"hit\": %s, \"centre_hit\": %s, \"argmax\": [", it->hit ? "true" : "false",
                             it->centre_hit ? "true" : "false");

@@ -47,17 +47,6 @@ static const char *HELP =
 
 #define MAX_LAYERS 16
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static const char *default_sample(void)
 {
     static char path[4096];
@@ -186,11 +175,11 @@ static int explain_all(gcam_model *m, const gcam_array *x, gcam_explain_opts eo,
         printf("{\"method\": \"all\", \"target\": %lld, \"methods\": [", (long long)eo.target_class);
         for (int k = 0; k < GCAM_METHOD_COUNT; k++) {
             printf("%s{\"method\": ", k ? ", " : "");
-            json_str(stdout, gcam_method_name(k));
+            cli_json_str(stdout, gcam_method_name(k));
             printf(", \"ok\": %s, \"time_ms\": %.3f}", ok[k] ? "true" : "false", ms[k]);
         }
         printf("], \"out\": ");
-        json_str(stdout, out_png);
+        cli_json_str(stdout, out_png);
         printf("}\n");
     } else if (!quiet) {
         printf("grid: %s\n", out_png);
@@ -404,29 +393,29 @@ int cmd_explain(int argc, char **argv)
                tc = gcam_explanation_time_ms(ex, "cam");
         if (json) {
             printf("{\"model\": ");
-            json_str(stdout, model);
+            cli_json_str(stdout, model);
             printf(", \"method\": \"%s\", \"layers\": [", method);
             for (int i = 0; i < gcam_explanation_num_layers(ex); i++) {
                 if (i) printf(", ");
-                json_str(stdout, gcam_explanation_layer(ex, i));
+                cli_json_str(stdout, gcam_explanation_layer(ex, i));
             }
             printf("], \"target\": %lld, \"target_label\": ", (long long)t);
-            json_str(stdout, tl);
+            cli_json_str(stdout, tl);
             printf(", \"score\": %.6g, \"score_kind\": \"%s\", \"counterfactual\": %s, \"top\": [",
                    gcam_explanation_score(ex), eo.target_softmax ? "probability" : "logit",
                    eo.counterfactual ? "true" : "false");
             for (int k = 0; k < nt; k++) {
                 printf("%s{\"class\": %lld, \"logit\": %.6g, \"prob\": %.6g, \"label\": ", k ? ", " : "",
                        (long long)idx[k], s[idx[k]], exp(s[idx[k]] - mx) / sum);
-                json_str(stdout, idx[k] < n_labels ? labels[idx[k]] : "");
+                cli_json_str(stdout, idx[k] < n_labels ? labels[idx[k]] : "");
                 printf("}");
             }
             printf("], \"map_size\": [%d, %d], \"channels\": %d, \"raw_size\": [%d, %d], \"time_ms\": {\"forward\": %.3f, \"backward\": %.3f, \"cam\": %.3f, \"total\": %.3f}",
                    H, W, ch, rh, rw, tf, tb, tc, tf + tb + tc);
             printf(", \"out\": ");
-            json_str(stdout, out_png ? out_png : "");
+            cli_json_str(stdout, out_png ? out_png : "");
             printf(", \"npy\": ");
-            json_str(stdout, save ? save : "");
+            cli_json_str(stdout, save ? save : "");
             printf("}\n");
         } else if (!quiet) {
             printf("%s: target %lld%s%s%s (%s %.4f) layer %s\n", method, (long long)t, tl[0] ? " \"" : "", tl,

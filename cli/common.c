@@ -173,3 +173,15 @@ void cli_free_labels(char **labels, int n)
     for (int i = 0; i < n; i++) free(labels[i]);
     free(labels);
 }
+
+void cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
+        else fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
