@@ -38,7 +38,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_parity import (MODELS, Failure, load_manifest, load_npy, pearson,  # noqa: E402
+from run_parity import (MODELS, Failure, summarize, load_manifest, load_npy, pearson,  # noqa: E402
                         run_bin, same_shape)
 
 MIN_PEARSON = 0.999
@@ -241,11 +241,7 @@ def main():
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
 
-    summary = "%d passed, %d failed" % (counts["ok"], counts["FAIL"])
-    if counts["skip"]:
-        summary += ", %d skipped" % counts["skip"]
-    print(summary, flush=True)
-    return 1 if counts["FAIL"] else 0
+    return summarize(counts)
 
 
 if __name__ == "__main__":

@@ -169,6 +169,15 @@ def skip_reason(skips, model, check):
     return None
 
 
+
+def summarize(counts):
+    """Prints the closing "N passed, N failed[, N skipped]" line; returns the exit status."""
+    summary = "%d passed, %d failed" % (counts["ok"], counts["FAIL"])
+    if counts["skip"]:
+        summary += ", %d skipped" % counts["skip"]
+    print(summary, flush=True)
+    return 1 if counts["FAIL"] else 0
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description="gradcam vs PyTorch parity")
@@ -234,11 +243,7 @@ def main():
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
 
-    summary = "%d passed, %d failed" % (counts["ok"], counts["FAIL"])
-    if counts["skip"]:
-        summary += ", %d skipped" % counts["skip"]
-    print(summary, flush=True)
-    return 1 if counts["FAIL"] else 0
+    return summarize(counts)
 
 
 if __name__ == "__main__":
