@@ -243,3 +243,13 @@ int gcam_pool_geom(gcam_opctx *c, const gcam_win_attr *a, gcam_win *w)
         return gcam_node_errf(c, GCAM_E_SHAPE, "%s", why);
     return GCAM_OK;
 }
+
+int gcam_pool_parse(const gcam_node *n, gcam_win_attr *a, gcam_err *e)
+{
+    int rc = gcam_win_parse(n, a, e);
+    if (rc) return rc;
+    if (!a->nk)
+        return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s): kernel_shape is required",
+                         n->name ? n->name : "", n->op_type);
+    return GCAM_OK;
+}

@@ -49,6 +49,8 @@ typedef struct gcam_win {
  * the node and checks they are well formed (positive, at most 3-D, a known
  * auto_pad).  Errors name the node. */
 int gcam_win_parse(const gcam_node *n, gcam_win_attr *a, gcam_err *e);
+/* gcam_win_parse for pooling nodes, where kernel_shape is required. */
+int gcam_pool_parse(const gcam_node *n, gcam_win_attr *a, gcam_err *e);
 
 /* Resolves the geometry for an input with nsp spatial dims in_sp[], and a
  * kernel kernel[] (from kernel_shape or, for Conv, from W).  Applies auto_pad

@@ -24,11 +24,8 @@ static int avgpool_init(gcam_node *n, gcam_err *e)
     avgpool_params *p = calloc(1, sizeof *p);
     if (!p) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     n->params = p;
-    int rc = gcam_win_parse(n, &p->win, e);
+    int rc = gcam_pool_parse(n, &p->win, e);
     if (rc) return rc;
-    if (!p->win.nk)
-        return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (AveragePool): kernel_shape is required",
-                         n->name ? n->name : "");
     int64_t cip = gcam_attr_int(n, "count_include_pad", 0);
     if (cip != 0 && cip != 1)
         return gcam_errf(e, GCAM_E_INVALID_MODEL,

@@ -25,11 +25,8 @@ static int maxpool_init(gcam_node *n, gcam_err *e)
     maxpool_params *p = calloc(1, sizeof *p);
     if (!p) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     n->params = p;
-    int rc = gcam_win_parse(n, &p->win, e);
+    int rc = gcam_pool_parse(n, &p->win, e);
     if (rc) return rc;
-    if (!p->win.nk)
-        return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (MaxPool): kernel_shape is required",
-                         n->name ? n->name : "");
     int64_t so = gcam_attr_int(n, "storage_order", 0);
     if (so != 0 && so != 1)
         return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (MaxPool): storage_order must be 0 or 1",
