@@ -13,7 +13,8 @@
 #                  burns the time slices of a shared machine; set "active" on a quiet one)
 #   BENCH_CPUS     pin both sides to these CPUs with taskset (e.g. 0,1), default: no pinning
 #   BENCH_IMAGES   images for the throughput run (64; 0 skips it)
-#   BENCH_CAMS     Ablation-CAM and Score-CAM on resnet18, batch 32 both sides (1; 0 skips them)
+#   BENCH_CAMS     Ablation-CAM and Score-CAM on resnet18 and Ablation-CAM on resnet50, batch 32
+#                  both sides, and Score-CAM's peak RSS on resnet50 (1; 0 skips them)
 #
 # Prints a Markdown table of the medians and the ratios ours / torch, plus
 # machine, load and versions; keeps the raw JSON in BUILD_DIR/bench/.  A
@@ -81,20 +82,25 @@ if [ "$NIMG" -gt 0 ]; then
   t1=$(date +%s.%N)
   echo "{\"images\": $NIMG, \"images_s\": $(echo "$t1 - $t0" | bc)}" >"$RAW/images.cli.json"
 fi
-# perturbation methods on resnet18, batch 32 on both sides (slow on torch: one
-# run each; Ablation-CAM in torch re-runs the whole network per channel batch)
+# perturbation methods, batch 32 on both sides (slow on torch: one run each;
+# Ablation-CAM in torch re-runs the whole network per channel batch: 64 batches
+# of 32 on resnet50's last block), and Score-CAM's peak memory on resnet50
 if [ "$CAMS" -eq 1 ]; then
-  $PY "$ROOT/tools/make_parity_fixtures.py" --out "$FIX" --models resnet18 --threads "$THREADS" >/dev/null
-  layer18=$(json "$FIX/resnet18/manifest.json" layer)
-  for meth in ablationcam scorecam; do
-    echo "bench: $meth (resnet18)" >&2
+  $PY "$ROOT/tools/make_parity_fixtures.py" --out "$FIX" --models resnet18,resnet50 --threads "$THREADS" >/dev/null
+  for job in resnet18:ablationcam resnet18:scorecam resnet50:ablationcam; do
+    m=${job%%:*}; meth=${job#*:}
+    lay=$(json "$FIX/$m/manifest.json" layer)
+    echo "bench: $meth ($m)" >&2
     reps=3; [ "$meth" = scorecam ] && reps=1
-    "${PIN[@]}" "$BUILD/gcam_bench" --model "$FIX/resnet18/model.onnx" --input "$FIX/resnet18/input.npy" \
-      --layer "$layer18" --threads "$THREADS" --method "$meth" --batch-size 32 --mode gradcam --warmup 1 \
-      --repeat $reps >"$RAW/$meth.ours.json"
-    "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model resnet18 --threads "$THREADS" --fixtures "$FIX" \
-      --cache "$OUT/torch" --method "$meth" --batch-size 32 --mode gradcam --warmup 0 --repeat 1 >"$RAW/$meth.torch.json"
+    "${PIN[@]}" "$BUILD/gcam_bench" --model "$FIX/$m/model.onnx" --input "$FIX/$m/input.npy" \
+      --layer "$lay" --threads "$THREADS" --method "$meth" --batch-size 32 --mode gradcam --warmup 1 \
+      --repeat $reps >"$RAW/$meth.$m.ours.json"
+    "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" --fixtures "$FIX" \
+      --cache "$OUT/torch" --method "$meth" --batch-size 32 --mode gradcam --warmup 0 --repeat 1 >"$RAW/$meth.$m.torch.json"
   done
+  echo "bench: scorecam peak memory (resnet50)" >&2
+  rss_kb "$RAW/scorecam.resnet50.ours.rss" "${PIN[@]}" "$BUILD/gradcam" explain --model "$FIX/resnet50/model.onnx" \
+    --input-tensor "$FIX/resnet50/input.npy" --method scorecam --threads "$THREADS" --quiet >/dev/null
 fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -135,8 +141,10 @@ if int(nimg):
           % (io["images"], io["images"] / io["images_s"], it["images"] / it["images_s"],
              r(io["images_s"], it["images_s"]), ic["images"] / ic["images_s"]))
 if cams == "1":
-    for meth, name in (("ablationcam", "Ablation-CAM"), ("scorecam", "Score-CAM")):
-        o, t = J(meth + ".ours.json"), J(meth + ".torch.json")
-        print("- %s, resnet18, batch 32: ours %.0f ms, torch %.0f ms: %.1fx faster"
-              % (name, o["gradcam_ms_median"], t["gradcam_ms_median"], t["gradcam_ms_median"] / o["gradcam_ms_median"]))
+    for meth, name, m in (("ablationcam", "Ablation-CAM", "resnet18"), ("scorecam", "Score-CAM", "resnet18"),
+                          ("ablationcam", "Ablation-CAM", "resnet50")):
+        o, t = J("%s.%s.ours.json" % (meth, m)), J("%s.%s.torch.json" % (meth, m))
+        print("- %s, %s, batch 32: ours %.0f ms, torch %.0f ms: %.1fx faster"
+              % (name, m, o["gradcam_ms_median"], t["gradcam_ms_median"], t["gradcam_ms_median"] / o["gradcam_ms_median"]))
+    print("- Score-CAM, resnet50, peak RSS of one `gradcam explain --method scorecam`: %.0f MB" % rss("scorecam.resnet50.ours.rss"))
 EOF

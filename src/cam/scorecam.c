@@ -10,7 +10,12 @@
  * Memory stays bounded: masked inputs stream through one batch of fixed size
  * (batch_size), built just before each pass, never all K at once.
  * max_channels N keeps the N channels of highest spatial variance (Faster
- * Score-CAM); the others get weight 0 and the softmax runs over the N. */
+ * Score-CAM); the others get weight 0 and the softmax runs over the N.
+ *
+ * Channels that are zero everywhere (common after a ReLU) all give the same
+ * all-zero mask, hence the same masked input (zeros) and the same score:
+ * that input runs once and its score goes to every such channel.  This is
+ * exact, not an approximation: the reference computes each of them. */
 #include <stdlib.h>
 
 #include "cam/cam.h"
@@ -94,14 +99,14 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
     int64_t plane = c->H * c->W, img = c->C * plane;
     int64_t n_sel = K;
     if (c->o->max_channels > 0 && c->o->max_channels < K) n_sel = c->o->max_channels;
-    int64_t *sel = malloc(sizeof(int64_t) * (size_t)K);
+    int64_t *sel = malloc(sizeof(int64_t) * (size_t)K), *run = malloc(sizeof(int64_t) * (size_t)(K + 1));
     chan_var *cv = malloc(sizeof(chan_var) * (size_t)K);
     double *var = malloc(sizeof(double) * (size_t)K);
     float *scores = calloc((size_t)K, sizeof(float)), *sw = calloc((size_t)K, sizeof(float));
     float *mask = malloc(sizeof(float) * (size_t)plane);
     gcam_suffix *v = NULL;
     int rc = GCAM_OK;
-    if (!sel || !cv || !var || !scores || !sw || !mask) {
+    if (!sel || !run || !cv || !var || !scores || !sw || !mask) {
         rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
         goto done;
     }
@@ -130,21 +135,47 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
         if ((rc = gcam_cam_view_pass(c, v, NULL, 1, 0))) goto done;
         base = gcam_cam_item_prob(c, gcam_f32(out), n1);
     }
-    for (int64_t i0 = 0; i0 < n_sel && !rc; i0 += B) {
-        int64_t nb = n_sel - i0 < B ? n_sel - i0 : B;
+    /* the work list: every selected channel that is not all zero, then (if
+     * any is) one item for the shared zero input, marked -1 */
+    int64_t n_run = 0, n_zero = 0;
+    for (int64_t i = 0; i < n_sel; i++) {
+        const float *Ak = A + sel[i] * HW;
+        int64_t p = 0;
+        while (p < HW && Ak[p] == 0.0f) p++;
+        if (p < HW) run[n_run++] = i;
+        else n_zero++;
+    }
+    float zero_score = 0.0f; /* with the baseline: p_c(0) - p_c(0) */
+    if (n_zero && !c->o->scorecam_baseline) run[n_run++] = -1;
+    for (int64_t i0 = 0; i0 < n_run && !rc; i0 += B) {
+        int64_t nb = n_run - i0 < B ? n_run - i0 : B;
         for (int64_t b = 0; b < nb; b++) {
-            gcam_cam_scorecam_mask(A + sel[i0 + b] * HW, (int)h, (int)wd, (int)c->H, (int)c->W, mask);
             float *dst = xin + b * img;
+            if (run[i0 + b] < 0) {
+                memset(dst, 0, sizeof(float) * (size_t)img);
+                continue;
+            }
+            gcam_cam_scorecam_mask(A + sel[run[i0 + b]] * HW, (int)h, (int)wd, (int)c->H, (int)c->W, mask);
             for (int64_t ch = 0; ch < c->C; ch++)
                 for (int64_t p = 0; p < plane; p++) dst[ch * plane + p] = c->x[ch * plane + p] * mask[p];
         }
         if ((rc = gcam_cam_view_pass(c, v, NULL, nb, 0))) break;
         const float *y = gcam_f32(out);
-        for (int64_t b = 0; b < nb; b++)
-            scores[i0 + b] = c->o->scorecam_baseline ? gcam_cam_item_prob(c, y + b * n1, n1) - base
-                                                     : gcam_cam_item_score(c, y + b * n1, n1);
-        gcam_cam_progress(c, "scorecam", i0 + nb, n_sel);
+        for (int64_t b = 0; b < nb; b++) {
+            float sc = c->o->scorecam_baseline ? gcam_cam_item_prob(c, y + b * n1, n1) - base
+                                               : gcam_cam_item_score(c, y + b * n1, n1);
+            if (run[i0 + b] < 0) zero_score = sc;
+            else scores[run[i0 + b]] = sc;
+        }
+        gcam_cam_progress(c, "scorecam", i0 + nb, n_run);
     }
+    if (!rc && n_zero)
+        for (int64_t i = 0; i < n_sel; i++) {
+            const float *Ak = A + sel[i] * HW;
+            int64_t p = 0;
+            while (p < HW && Ak[p] == 0.0f) p++;
+            if (p == HW) scores[i] = zero_score;
+        }
     if (!rc) {
         for (int64_t k = 0; k < K; k++) w[k] = 0.0f;
         if (c->o->scorecam_baseline)
@@ -157,6 +188,7 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
 done:
     gcam_suffix_free(v);
     free(sel);
+    free(run);
     free(cv);
     free(var);
     free(scores);

@@ -34,6 +34,8 @@ static void add_conv(ob *b, const char *name, const char *in, const char *out, i
     float w[3 * 3 * 8 * 8], bias[8];
     fill(w, cout * cin * 9, phase, 0.5);
     fill(bias, cout, phase + 1, zero_bias ? 0.0 : 0.2);
+    if (zero_bias == 2) /* "dead": every channel but 1 is negative everywhere, zero after a Relu */
+        for (int k = 0; k < cout; k++) bias[k] = k == 1 ? 0.2f : -100.0f;
     snprintf(wn, sizeof wn, "%s_W", name);
     snprintf(bn, sizeof bn, "%s_B", name);
     ob_init_f32(b, wn, 4, (int64_t[]){cout, cin, 3, 3}, w);
@@ -265,10 +267,11 @@ GCAM_TEST(cam_ablation_matches_brute_force)
     gcam_model_free(m);
 }
 
-/* Score-CAM against the network run on each masked input. */
-GCAM_TEST(cam_scorecam_matches_brute_force)
+/* Score-CAM against the network run on each masked input; dead = 1 makes
+ * two of the three channels zero everywhere, the case Score-CAM runs once. */
+static void scorecam_vs_brute_force(int dead)
 {
-    gcam_model *m = gap_model(0);
+    gcam_model *m = gap_model(dead ? 2 : 0);
     gcam_array x = input();
     gcam_explain_opts o;
     gcam_explain_opts_default(&o);
@@ -282,6 +285,13 @@ GCAM_TEST(cam_scorecam_matches_brute_force)
     CHECK_OK(gcam_model_tensor(m, "act", &a), m);
     float A[K * S * S], scores[K], w[K], mask[S * S], xm[CIN * S * S];
     memcpy(A, a.data, sizeof A);
+    int n_dead = 0;
+    for (int k = 0; k < K; k++) {
+        int p = 0;
+        while (p < S * S && A[k * S * S + p] == 0.0f) p++;
+        n_dead += p == S * S;
+    }
+    CHECK(dead ? n_dead == 2 : n_dead == 0);
     for (int k = 0; k < K; k++) {
         gcam_cam_scorecam_mask(A + k * S * S, S, S, S, S, mask);
         for (int c = 0; c < CIN; c++)
@@ -304,6 +314,9 @@ GCAM_TEST(cam_scorecam_matches_brute_force)
     gcam_explanation_free(ex);
     gcam_model_free(m);
 }
+
+GCAM_TEST(cam_scorecam_matches_brute_force) { scorecam_vs_brute_force(0); }
+GCAM_TEST(cam_scorecam_dead_channels_match_brute_force) { scorecam_vs_brute_force(1); }
 
 static void count_progress(void *user, const char *what, int64_t done, int64_t total)
 {
