@@ -45,6 +45,13 @@ enum {
     GCAM_TF_INPUT = 1 << 1,  /* graph input */
     GCAM_TF_OUTPUT = 1 << 2, /* graph output */
     GCAM_TF_OWNED = 1 << 3,  /* data is heap-owned by the tensor (not arena) */
+    /* (bits 4-7: planner flags, src/graph/graph.h) */
+    /* Plan-time, 4-D float activations only: the data is stored NHWC
+     * (channels last) although dims stay N, C, H, W.  Set by the planner
+     * (src/graph/plan.c) on tensors only oneDNN convolutions and
+     * layout-agnostic elementwise ops read and write, never on anything a
+     * user or the backward pass can see. */
+    GCAM_TF_NHWC = 1 << 8,
 };
 
 typedef struct gcam_tensor {
@@ -169,6 +176,12 @@ typedef struct gcam_opctx {
     void *scratch;      /* node->scratch (forward) or node->bscratch (backward) bytes */
     int guided;         /* backward: guided-backprop rule for ReLU-like ops */
     int nthreads;
+    /* infer of a GCAM_OPF_LAYOUT op only.  defer (in): the planner chooses
+     * layouts after every node is inferred and calls infer again then, so
+     * set shapes and scratch but build nothing layout-specific yet.
+     * nhwc_ok (out): GCAM_NHWC_* for input 0 and output 0 in this plan (for
+     * defer, a prediction: the second call says whether it holds). */
+    int defer, nhwc_ok;
     gcam_err *err;
 } gcam_opctx;
 
@@ -196,6 +209,21 @@ enum {
     /* infer and forward honour node->fuse (BatchNormalization + activation
      * epilogue, output to fuse.out) */
     GCAM_OPF_EPILOGUE = 1 << 2,
+    /* out[i] depends only on the inputs at index i (after broadcasting):
+     * where every input has the output's shape or one element, the op
+     * works on any memory layout (the planner's GCAM_TF_NHWC) */
+    GCAM_OPF_ELEMENTWISE = 1 << 3,
+    /* infer and forward honour GCAM_TF_NHWC on input 0 and output 0 (and a
+     * fused residual operand, which has the output's layout); see
+     * gcam_opctx.defer / nhwc_ok */
+    GCAM_OPF_LAYOUT = 1 << 4,
+};
+
+/* What a GCAM_OPF_LAYOUT node takes (gcam_opctx.nhwc_ok), weakest first. */
+enum {
+    GCAM_NHWC_NO = 0,   /* plain layout only */
+    GCAM_NHWC_TIED = 1, /* input 0 and output 0 both NHWC, or neither */
+    GCAM_NHWC_FREE = 2, /* input 0 and output 0 each either way */
 };
 
 typedef struct gcam_op {

@@ -21,7 +21,11 @@
  *    intermediate tensors get no memory.  GCAM_FUSE=0 turns it off.
  *  - views: the output of a GCAM_OPF_VIEW op (Reshape, Flatten, Squeeze,
  *    Unsqueeze, Identity, Dropout) shares its input's memory; the two
- *    lifetimes are merged, so the copy disappears. */
+ *    lifetimes are merged, so the copy disappears.
+ *  - layouts: oneDNN's direct convolutions work channels last (NHWC), so
+ *    a tensor that only such convs and elementwise ops touch is stored NHWC
+ *    (GCAM_TF_NHWC) and the reorders around each conv disappear; see
+ *    plan_layouts().  GCAM_NHWC=0 turns it off. */
 #include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,7 +118,7 @@ static void reset_plan(gcam_graph *g)
         if ((x->flags & GCAM_TF_INPUT) && (x->flags & GCAM_TF_CONST)) continue;
         if (x->flags & GCAM_TF_OWNED) free(x->data);
         x->data = NULL;
-        x->flags &= ~(GCAM_TF_CONST | GCAM_TF_FOLDED | GCAM_TF_OWNED);
+        x->flags &= ~(GCAM_TF_CONST | GCAM_TF_FOLDED | GCAM_TF_OWNED | GCAM_TF_NHWC);
         if (!(x->flags & GCAM_TF_INPUT)) {
             x->ndim = 0;
             x->dtype = 0;
@@ -305,8 +309,9 @@ static void plan_fusion(gcam_graph *g, const consumers *cs, gcam_node *n)
     /* A residual Add after a pointwise conv (ResNet's bottleneck: conv3, BN,
      * Add, Relu) is added in the conv's epilogue pass: the other operand must
      * already exist (produced earlier in the run order) with the conv's
-     * output shape.  Pointwise convs run as GEMM + one epilogue pass, where
-     * the extra operand costs one more stream instead of a whole Add node. */
+     * output shape.  Pointwise convs run as GEMM + one epilogue pass, or
+     * channels last as oneDNN's 1x1 kernel with a sum post-op, where the
+     * extra operand costs one more stream instead of a whole Add node. */
     c = sole_consumer(g, cs, t);
     if (conv && is_op(c, "Add") && c->n_in == 2 && only_first_output(c) && pointwise_conv(g, n)) {
         int r = c->in[0] == t ? c->in[1] : c->in[0];
@@ -366,6 +371,175 @@ static void plan_fusion(gcam_graph *g, const consumers *cs, gcam_node *n)
 }
 
 
+/* ---- layouts ---------------------------------------------------------------- */
+
+static int layouts_enabled(void)
+{
+    const char *v = getenv("GCAM_NHWC");
+    return !(v && !strcmp(v, "0"));
+}
+
+/* The tensor a running node writes: the end of its fused chain. */
+static int node_out(const gcam_node *n) { return n->fuse.on ? n->fuse.out : n->n_out >= 1 ? n->out[0] : -1; }
+
+/* An operand that reads the same in either layout: no spatial extent
+ * (right-aligned to N, C, H, W, both H and W are 1), e.g. a scalar or a
+ * squeeze-excitation scale of N x C x 1 x 1. */
+static int spatially_constant(const gcam_tensor *x)
+{
+    if (x->ndim > 4) return 0;
+    int64_t d[4] = {1, 1, 1, 1};
+    for (int i = 0; i < x->ndim; i++) d[4 - x->ndim + i] = x->dims[i];
+    return d[2] == 1 && d[3] == 1;
+}
+
+/* An operand of exactly the output's shape: it shares the output's layout. */
+static int is_tied(const gcam_graph *g, const gcam_node *n, int t)
+{
+    const gcam_tensor *x = &g->tensors[t], *y = &g->tensors[node_out(n)];
+    return x->ndim == 4 && x->dtype == GCAM_DT_F32 && !memcmp(x->dims, y->dims, 4 * sizeof x->dims[0]);
+}
+
+/* An elementwise node that works on any layout: one 4-D float output, and
+ * every input either tied to it or broadcast without a spatial extent: a
+ * scalar, or for a binary op (numpy broadcasting, which the kernel runs
+ * over the dims in storage order: src/kernels/elementwise.c) any operand
+ * that is spatially constant, like the scale of a squeeze-excitation. */
+static int layout_free(const gcam_graph *g, const gcam_node *n)
+{
+    if (!(n->op->flags & GCAM_OPF_ELEMENTWISE) || n->fuse.has_sum || !only_first_output(n)) return 0;
+    const gcam_tensor *y = &g->tensors[node_out(n)];
+    if (y->ndim != 4 || y->dtype != GCAM_DT_F32) return 0;
+    int tied = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        if (n->in[k] < 0) continue;
+        const gcam_tensor *x = &g->tensors[n->in[k]];
+        if (is_tied(g, n, n->in[k])) tied = 1;
+        else if (gcam_numel(x) != 1 && !(n->n_in == 2 && spatially_constant(x))) return 0;
+    }
+    return tied;
+}
+
+static void drop(unsigned char *nhwc, int t, int *changed)
+{
+    if (t >= 0 && nhwc[t]) {
+        nhwc[t] = 0;
+        *changed = 1;
+    }
+}
+
+/* Chooses the layout of every activation of the plan.  A tensor is NHWC
+ * when it is written by a node that can write it so and every node that
+ * reads it takes NHWC there:
+ *  - a GCAM_OPF_LAYOUT node (a oneDNN 2-D conv, a pooling op), as its infer
+ *    said in can[]: input 0 and output each either way (GCAM_NHWC_FREE) or
+ *    both the same (GCAM_NHWC_TIED); a conv's fused residual operand has its
+ *    output's layout;
+ *  - a layout-free elementwise node: its tied inputs and output together.
+ * Never NHWC: anything the user or the backward pass can read (graph inputs
+ * and outputs, KEEP, BKEEP: the layers, the target and every tensor of a
+ * node on the gradient path), constants, and whatever another op reads
+ * (views included, so aliases stay plain).  The ties are resolved by
+ * dropping to a fixed point.  Then each GCAM_OPF_LAYOUT node is inferred
+ * again, building its kernels for the layouts; one whose guess was wrong
+ * (no fast path after all) gets the weaker can[] and the choice is made
+ * again.  The flags live in the plan's own tensors, so a suffix plan
+ * decides for itself. */
+static int plan_layouts(gcam_graph *g, unsigned char *can, node_io *io, gcam_err *e)
+{
+    const int nt = g->n_tensors;
+    unsigned char *nhwc = calloc((size_t)nt + 1, 1), *pin = calloc((size_t)nt + 1, 1);
+    if (!nhwc || !pin) {
+        free(nhwc);
+        free(pin);
+        return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    }
+    for (int t = 0; t < nt; t++) {
+        const gcam_tensor *x = &g->tensors[t];
+        pin[t] = x->ndim != 4 || x->dtype != GCAM_DT_F32 ||
+                 (x->flags & (GCAM_TF_CONST | GCAM_TF_INIT | GCAM_TF_INPUT | GCAM_TF_OUTPUT | GCAM_TF_KEEP |
+                              GCAM_TF_BKEEP));
+    }
+    int rc = GCAM_OK;
+    /* can[] only weakens between rounds, so this ends */
+    for (int round = 0; round <= 2 * g->n_run && !rc; round++) {
+        memset(nhwc, 0, (size_t)nt);
+        for (int s = 0; s < g->n_run; s++) {
+            const int ni = g->run_nodes[s];
+            const gcam_node *n = &g->nodes[ni];
+            const int y = node_out(n);
+            if (n->fuse.skip || y < 0 || pin[y]) continue;
+            if (n->op->flags & GCAM_OPF_LAYOUT) {
+                nhwc[y] = can[ni] == GCAM_NHWC_FREE || (can[ni] == GCAM_NHWC_TIED && n->in[0] >= 0 && nhwc[n->in[0]]);
+            } else if (layout_free(g, n)) {
+                int all = 1;
+                for (int k = 0; k < n->n_in; k++)
+                    if (n->in[k] >= 0 && is_tied(g, n, n->in[k])) all &= nhwc[n->in[k]];
+                nhwc[y] = (unsigned char)all;
+            }
+        }
+        for (int changed = 1; changed;) {
+            changed = 0;
+            for (int s = 0; s < g->n_run; s++) {
+                const int ni = g->run_nodes[s];
+                const gcam_node *n = &g->nodes[ni];
+                if (n->fuse.skip) continue;
+                const int y = node_out(n);
+                if ((n->op->flags & GCAM_OPF_LAYOUT) && can[ni]) {
+                    for (int k = 1; k < n->n_in; k++) drop(nhwc, n->in[k], &changed);
+                    if (can[ni] == GCAM_NHWC_TIED && y >= 0 && n->in[0] >= 0 && nhwc[n->in[0]] != nhwc[y]) {
+                        drop(nhwc, n->in[0], &changed);
+                        drop(nhwc, y, &changed);
+                    }
+                    if (n->fuse.has_sum && y >= 0 && nhwc[n->fuse.sum] != nhwc[y]) {
+                        drop(nhwc, n->fuse.sum, &changed);
+                        drop(nhwc, y, &changed);
+                    }
+                } else if (layout_free(g, n)) {
+                    int all = nhwc[y];
+                    for (int k = 0; k < n->n_in; k++)
+                        if (n->in[k] >= 0 && is_tied(g, n, n->in[k])) all &= nhwc[n->in[k]];
+                    for (int k = 0; k < n->n_in; k++)
+                        if (n->in[k] >= 0 && (!all || !is_tied(g, n, n->in[k]))) drop(nhwc, n->in[k], &changed);
+                    if (!all) drop(nhwc, y, &changed);
+                } else {
+                    for (int k = 0; k < n->n_in; k++) drop(nhwc, n->in[k], &changed);
+                    if (n->fuse.has_sum) drop(nhwc, n->fuse.sum, &changed);
+                }
+            }
+        }
+        for (int t = 0; t < nt; t++) {
+            if (nhwc[t]) g->tensors[t].flags |= GCAM_TF_NHWC;
+            else g->tensors[t].flags &= ~GCAM_TF_NHWC;
+        }
+        /* a fused chain's first output (no memory of its own) reads like its end */
+        for (int s = 0; s < g->n_run; s++) {
+            const gcam_node *n = &g->nodes[g->run_nodes[s]];
+            if (n->fuse.on && nhwc[n->fuse.out] && n->out[0] >= 0) g->tensors[n->out[0]].flags |= GCAM_TF_NHWC;
+        }
+        int again = 0;
+        for (int s = 0; s < g->n_run && !rc; s++) {
+            const int ni = g->run_nodes[s];
+            gcam_node *n = &g->nodes[ni];
+            if (n->fuse.skip || !(n->op->flags & GCAM_OPF_LAYOUT)) continue;
+            gcam_opctx c;
+            bind_io(g, n, io, &c, e);
+            if ((rc = n->op->infer(&c))) break;
+            if (c.nhwc_ok >= can[ni]) continue;
+            /* weaker than guessed: redo the choice unless this one still holds */
+            const int x = n->in[0], y = node_out(n);
+            const int xn = x >= 0 && nhwc[x], yn = y >= 0 && nhwc[y];
+            if ((c.nhwc_ok == GCAM_NHWC_NO && (xn || yn)) || (c.nhwc_ok == GCAM_NHWC_TIED && xn != yn)) again = 1;
+            can[ni] = (unsigned char)c.nhwc_ok;
+        }
+        if (!again) break;
+        for (int t = 0; t < nt; t++) g->tensors[t].flags &= ~GCAM_TF_NHWC;
+    }
+    free(nhwc);
+    free(pin);
+    return rc;
+}
+
 static int check_bytes(gcam_graph *g, gcam_node *n, gcam_err *e)
 {
     for (int k = 0; k < n->n_out; k++) {
@@ -423,6 +597,7 @@ static uint64_t plan_signature(const gcam_graph *g)
     uint64_t h = 0xcbf29ce484222325ull;
     h = mix_str(h, getenv("GCAM_FUSE"));
     h = mix_str(h, getenv("GCAM_CONV"));
+    h = mix_str(h, getenv("GCAM_NHWC"));
     for (int i = 0; i < g->n_inputs; i++) {
         const gcam_tensor *x = &g->tensors[g->inputs[i]];
         h = mix(h, (uint64_t)x->ndim);
@@ -458,9 +633,11 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
     node_io *io = malloc(sizeof *io);
     g->run_nodes = malloc(sizeof(int) * (g->n_nodes + 1));
     consumers cs = {0};
-    int fuse = fusion_enabled();
-    if (!io || !g->run_nodes || (fuse && consumers_build(g, &cs))) {
+    int fuse = fusion_enabled(), layouts = layouts_enabled();
+    unsigned char *can = layouts ? calloc((size_t)g->n_nodes + 1, 1) : NULL;
+    if (!io || !g->run_nodes || (fuse && consumers_build(g, &cs)) || (layouts && !can)) {
         free(io);
+        free(can);
         consumers_free(&cs);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
@@ -474,8 +651,10 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
         if (fuse) plan_fusion(g, &cs, n);
         gcam_opctx c;
         bind_io(g, n, io, &c, e);
+        c.defer = layouts && (n->op->flags & GCAM_OPF_LAYOUT);
         n->scratch = n->bscratch = 0;
         if ((rc = n->op->infer(&c))) break;
+        if (c.defer) can[g->order[s]] = (unsigned char)c.nhwc_ok;
         if ((rc = check_bytes(g, n, e))) break;
         int all_const = 1;
         for (int k = 0; k < n->n_in; k++)
@@ -490,7 +669,9 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
             rc = fold_node(g, n, &c, e);
         } else g->run_nodes[g->n_run++] = g->order[s];
     }
+    if (!rc && layouts) rc = plan_layouts(g, can, io, e);
     free(io);
+    free(can);
     consumers_free(&cs);
     if (rc) {
         reset_plan(g);

@@ -109,6 +109,7 @@ struct gcam_conv_fast {
     dnnl_primitive_t fwd;
     reorder src_in, dst_out; /* .p NULL: that side is already plain */
     dnnl_memory_t x_user, src, wts, bias, dst, y_user, pad;
+    size_t res_bytes; /* a residual sum post-op: res is copied into y first (bytes), or 0 */
     size_t src_off, dst_off, pad_off, scratch; /* scratch layout */
     void *w_own, *b_own;                       /* weights / bias copies we own (NULL: borrowed) */
     /* backward data */
@@ -127,6 +128,7 @@ struct gcam_conv_fast {
     int act;
     float lo, hi;
     int64_t N, C, M, HW;
+    int nhwc_in, nhwc_out; /* x / y (and the residual) stored NHWC */
     int with_bwd, sum;
     double flops; /* of one forward: below SMALL_FLOPS it runs on one thread */
 };
@@ -326,6 +328,52 @@ bias_res_act_row(float *y, const float *r, int64_t n, float a, float b, int act,
     }
 }
 
+/* The same along a channels-last row: y[m] = act(a[m] * y[m] + b[m] [+ r[m]])
+ * over the M channels of one pixel (r may be NULL). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+bias_act_ch(float *y, const float *r, int64_t n, const float *a, const float *b, int act, float lo, float hi)
+{
+    if (r) {
+        switch (act) {
+        case GCAM_ACT_RELU:
+            for (int64_t i = 0; i < n; i++) {
+                float v = a[i] * y[i] + b[i] + r[i];
+                y[i] = v < 0.0f ? 0.0f : v;
+            }
+            break;
+        case GCAM_ACT_CLIP:
+            for (int64_t i = 0; i < n; i++) {
+                float v = a[i] * y[i] + b[i] + r[i];
+                v = v < lo ? lo : v;
+                y[i] = v > hi ? hi : v;
+            }
+            break;
+        default:
+            for (int64_t i = 0; i < n; i++) y[i] = a[i] * y[i] + b[i] + r[i];
+            break;
+        }
+        return;
+    }
+    switch (act) {
+    case GCAM_ACT_RELU:
+        for (int64_t i = 0; i < n; i++) {
+            float v = a[i] * y[i] + b[i];
+            y[i] = v < 0.0f ? 0.0f : v;
+        }
+        break;
+    case GCAM_ACT_CLIP:
+        for (int64_t i = 0; i < n; i++) {
+            float v = a[i] * y[i] + b[i];
+            v = v < lo ? lo : v;
+            y[i] = v > hi ? hi : v;
+        }
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++) y[i] = a[i] * y[i] + b[i];
+        break;
+    }
+}
+
 static int gemm_mode_ok(int act)
 {
     return act == GCAM_ACT_NONE || act == GCAM_ACT_RELU || act == GCAM_ACT_CLIP;
@@ -334,9 +382,30 @@ static int gemm_mode_ok(int act)
 static int gemm_forward(gcam_conv_fast *f, const float *x, float *y, const float *res)
 {
     const int64_t M = f->M, C = f->C, HW = f->HW;
-    for (int64_t n = 0; n < f->N; n++)
-        gcam_sgemm(0, 0, M, HW, C, 1.0f, f->gw, C, x + n * C * HW, HW, 0.0f, y + n * M * HW, HW);
+    if (f->nhwc_in && f->nhwc_out) {
+        /* Y[NHW x M] = X[NHW x C] W^T: the whole batch in one product */
+        gcam_sgemm(0, 1, f->N * HW, M, C, 1.0f, x, C, f->gw, C, 0.0f, y, M);
+    } else {
+        for (int64_t n = 0; n < f->N; n++) {
+            const float *xn = x + n * C * HW;
+            float *yn = y + n * M * HW;
+            if (f->nhwc_out) /* Y[HW x M] = X^T W^T, X plain (C x HW) */
+                gcam_sgemm(1, 1, HW, M, C, 1.0f, xn, HW, f->gw, C, 0.0f, yn, M);
+            else if (f->nhwc_in) /* Y[M x HW] = W X^T, X channels-last (HW x C) */
+                gcam_sgemm(0, 1, M, HW, C, 1.0f, f->gw, C, xn, C, 0.0f, yn, HW);
+            else
+                gcam_sgemm(0, 0, M, HW, C, 1.0f, f->gw, C, xn, HW, 0.0f, yn, HW);
+        }
+    }
     if (!f->gb && !f->gs && !f->act && !res) return GCAM_OK;
+    if (f->nhwc_out) {
+        /* gemm_new made gs and gb (ones and zeros where absent) for this */
+        const int64_t pix = f->N * HW;
+#pragma omp parallel for schedule(static) if (pix * M > 32768)
+        for (int64_t p = 0; p < pix; p++)
+            bias_act_ch(y + p * M, res ? res + p * M : NULL, M, f->gs, f->gb, f->act, f->lo, f->hi);
+        return GCAM_OK;
+    }
     const int64_t rows = f->N * M;
 #pragma omp parallel for schedule(static) if (rows * HW > 32768)
     for (int64_t r = 0; r < rows; r++) {
@@ -374,18 +443,23 @@ static int gemm_new(gcam_conv_fast *f, const gcam_conv_geom *g, const float *W, 
     f->lo = epi ? epi->lo : 0.0f;
     f->hi = epi ? epi->hi : 0.0f;
     f->gw = W;
+    f->nhwc_in = g->nhwc_in;
+    f->nhwc_out = g->nhwc_out;
     float *own = NULL;
     int ns = epi && epi->wscale, nb = epi && epi->bias;
-    if (ns || nb) { /* scale then bias, M each, one allocation */
+    /* channels last, the epilogue runs along channels: it wants both
+     * vectors (1 * v + 0 is exactly v, as in the scalar pass) */
+    int full = f->nhwc_out && (ns || nb || f->act || (epi && epi->sum));
+    if (ns || nb || full) { /* scale then bias, M each, one allocation */
         if (!(own = aligned_copy_alloc(sizeof(float) * (size_t)(2 * g->M)))) return GCAM_E_NOMEM;
         f->b_own = own;
     }
-    if (ns) {
-        memcpy(own, epi->wscale, sizeof(float) * (size_t)g->M);
+    if (ns || full) {
+        for (int64_t m = 0; m < g->M; m++) own[m] = ns ? epi->wscale[m] : 1.0f;
         f->gs = own;
     }
-    if (nb) {
-        memcpy(own + g->M, epi->bias, sizeof(float) * (size_t)g->M);
+    if (nb || full) {
+        for (int64_t m = 0; m < g->M; m++) own[g->M + m] = nb ? epi->bias[m] : 0.0f;
         f->gb = own + g->M;
     }
     f->with_bwd = with_bwd;
@@ -489,6 +563,20 @@ static dnnl_status_t make_bwd(gcam_conv_fast *f, const dnnl_convolution_desc_t *
     return s;
 }
 
+static int gemm_instance(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
+                         double flops, gcam_conv_fast **out)
+{
+    gcam_conv_fast *f = calloc(1, sizeof *f);
+    if (!f) return GCAM_E_NOMEM;
+    if (gemm_new(f, g, W, epi, with_bwd)) {
+        gcam_conv_fast_free(f);
+        return GCAM_E_NOMEM;
+    }
+    f->flops = flops;
+    *out = f;
+    return GCAM_OK;
+}
+
 int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
                        gcam_conv_fast **out, char *why, size_t why_len)
 {
@@ -508,6 +596,14 @@ int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
     const int act = epi ? epi->act : GCAM_ACT_NONE;
     const float *wscale = epi ? epi->wscale : NULL, *bias = epi ? epi->bias : NULL;
     if (with_bwd && (wscale || act)) with_bwd = 0; /* a fused conv never lies on a gradient path */
+    /* nor does a conv the planner gave an NHWC tensor (plan.c) */
+    if (g->nhwc_in || g->nhwc_out) {
+        if (nd != 4) {
+            snprintf(why, why_len, "NHWC is only planned for 2-D convolutions");
+            return GCAM_E_UNSUPPORTED;
+        }
+        with_bwd = 0;
+    }
 
     dnnl_dims_t sd, dd, wd, bd, strides, dil, pl, pr;
     sd[0] = dd[0] = g->N;
@@ -539,21 +635,15 @@ int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
         if (w->k[i] != 1 || w->s[i] != 1 || w->pb[i] || w->pe[i]) pointwise = 0;
     const double flops = 2.0 * (double)g->N * (double)g->M * (double)(g->C / g->G) * (double)w->k_size * (double)w->out_size;
     if (epi && epi->sum && !(pointwise && gemm_mode_ok(act))) {
-        /* the planner fuses a residual Add only where GEMM mode runs */
+        /* the planner fuses a residual Add only into pointwise convs */
         snprintf(why, why_len, "a residual sum is only fused into pointwise convolutions");
         return GCAM_E_UNSUPPORTED;
     }
-    if (pointwise && gemm_mode_ok(act)) {
-        gcam_conv_fast *f = calloc(1, sizeof *f);
-        if (!f) return GCAM_E_NOMEM;
-        if (gemm_new(f, g, W, epi, with_bwd)) {
-            gcam_conv_fast_free(f);
-            return GCAM_E_NOMEM;
-        }
-        f->flops = flops;
-        *out = f;
-        return GCAM_OK;
-    }
+    /* Channels last on both sides, oneDNN's 1x1 kernel (brgconv_1x1) beats
+     * the GEMM and its separate epilogue pass; with a layout change, the
+     * GEMM does the conversion for free. */
+    const int pw_dnnl = pointwise && gemm_mode_ok(act) && g->nhwc_in && g->nhwc_out;
+    if (pointwise && gemm_mode_ok(act) && !pw_dnnl) return gemm_instance(g, W, epi, with_bwd, flops, out);
 
     int rc = GCAM_OK;
     gcam_conv_fast *f = calloc(1, sizeof *f);
@@ -565,8 +655,10 @@ int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
     if (!f) return GCAM_E_NOMEM;
     f->flops = flops;
     TRY(dnnl_stream_create(&f->stream, engine, dnnl_stream_default_flags), "stream");
-    TRY(dnnl_memory_desc_init_by_tag(&x_md, nd, sd, dnnl_f32, act_tag(nd)), "memory desc");
-    TRY(dnnl_memory_desc_init_by_tag(&y_md, nd, dd, dnnl_f32, act_tag(nd)), "memory desc");
+    TRY(dnnl_memory_desc_init_by_tag(&x_md, nd, sd, dnnl_f32, g->nhwc_in ? dnnl_nhwc : act_tag(nd)),
+        "memory desc");
+    TRY(dnnl_memory_desc_init_by_tag(&y_md, nd, dd, dnnl_f32, g->nhwc_out ? dnnl_nhwc : act_tag(nd)),
+        "memory desc");
     TRY(dnnl_memory_desc_init_by_tag(&w_user_md, wnd, wd, dnnl_f32, wts_tag(nd, grouped)), "memory desc");
     TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x), "memory desc");
     /* the layout oneDNN's fastest kernel wants (nhwc for brgconv), reordered
@@ -580,6 +672,11 @@ int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
                                                    dil, pl, pr),
         "convolution descriptor");
     TRY(dnnl_post_ops_create(&po), "post-ops");
+    if (epi && epi->sum) { /* y = act(conv(x) + y), y holding res (copied in first) */
+        TRY(dnnl_post_ops_append_sum(po, 1.0f), "residual sum");
+        f->res_bytes = md_size(&y_md);
+        f->sum = 1;
+    }
     switch (act) {
     case GCAM_ACT_RELU:
         TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), "relu");
@@ -620,6 +717,11 @@ int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
         if (f->src_in.pad > pad) pad = f->src_in.pad;
     }
     if (!dnnl_memory_desc_equal(dst_md, &y_md)) {
+        if (f->res_bytes) { /* the sum post-op reads y itself */
+            snprintf(why, why_len, "oneDNN wants another layout for a conv with a residual sum");
+            rc = GCAM_E_UNSUPPORTED;
+            goto out;
+        }
         TRY(make_reorder(&f->dst_out, dst_md, &y_md, 0), "output reorder");
         if (f->dst_out.pad > pad) pad = f->dst_out.pad;
     }
@@ -671,6 +773,7 @@ out:
     dnnl_post_ops_destroy(po);
     if (rc) {
         gcam_conv_fast_free(f);
+        if (rc == GCAM_E_UNSUPPORTED && pw_dnnl) return gemm_instance(g, W, epi, with_bwd, flops, out);
         return rc;
     }
     *out = f;
@@ -684,11 +787,22 @@ static int exec(dnnl_primitive_t p, dnnl_stream_t st, int n, const dnnl_exec_arg
 
 static void set(dnnl_memory_t m, const void *p) { dnnl_memory_set_data_handle(m, (void *)p); }
 
+/* memcpy, on the team only when it is big enough to pay for waking it */
+static void copy_par(void *dst, const void *src, size_t bytes)
+{
+    const size_t chunk = (size_t)1 << 18, n = (bytes + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (n >= 4)
+    for (size_t i = 0; i < n; i++) {
+        size_t off = i * chunk, len = off + chunk <= bytes ? chunk : bytes - off;
+        memcpy((char *)dst + off, (const char *)src + off, len);
+    }
+}
+
 static int fast_forward(gcam_conv_fast *f, const float *x, float *y, const float *res, void *scratch)
 {
     if (f->gemm) return gemm_forward(f, x, y, f->sum ? res : NULL);
     unsigned char *s = scratch;
-    if (f->scratch && !s) return GCAM_E_INTERNAL;
+    if ((f->scratch && !s) || (f->res_bytes && !res)) return GCAM_E_INTERNAL;
     int rc = GCAM_OK;
     set(f->pad, s + f->pad_off);
     if (f->src_in.p) {
@@ -702,12 +816,16 @@ static int fast_forward(gcam_conv_fast *f, const float *x, float *y, const float
     }
     set(f->dst, f->dst_out.p ? (void *)(s + f->dst_off) : (void *)y);
     if (!rc) {
-        dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, f->src},
+        dnnl_exec_arg_t a[6] = {{DNNL_ARG_SRC, f->src},
                                 {DNNL_ARG_WEIGHTS, f->wts},
                                 {DNNL_ARG_DST, f->dst},
-                                {DNNL_ARG_SCRATCHPAD, f->pad},
-                                {DNNL_ARG_BIAS, f->bias}};
-        rc = exec(f->fwd, f->stream, f->bias ? 5 : 4, a);
+                                {DNNL_ARG_SCRATCHPAD, f->pad}};
+        int na = 4;
+        if (f->bias) a[na++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, f->bias};
+        if (f->res_bytes) {
+            copy_par(y, res, f->res_bytes);
+        }
+        rc = exec(f->fwd, f->stream, na, a);
     }
     if (!rc && f->dst_out.p) {
         set(f->y_user, y);

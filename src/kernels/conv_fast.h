@@ -7,11 +7,15 @@
  * BatchNormalization's scale applied on the way) and kept in the node's
  * params until the graph is freed.  Nothing of oneDNN leaves conv_dnnl.c.
  *
- * Layouts: tensors stay plain NCHW (NCW, NCDHW) between ops.  A pointwise
- * conv runs on NCHW directly (it is one GEMM); any other conv runs in the
- * blocked layout oneDNN picks (nChw16c on AVX-512), its input reordered into
- * scratch before and its output reordered back after, since the direct
- * blocked kernels beat im2col by 2-4x even with both reorders.
+ * Layouts: tensors are plain NCHW (NCW, NCDHW) between ops, except where
+ * the planner keeps a 2-D conv's input or output NHWC (channels last,
+ * GCAM_TF_NHWC: between convs and elementwise ops only; see plan.c).  A
+ * pointwise conv runs on either layout directly (it is one GEMM); any other
+ * conv runs in the layout oneDNN picks (NHWC for brgconv on AVX-512), its
+ * input reordered into scratch before and its output reordered back after
+ * where the caller's layout differs, since the direct kernels beat im2col by
+ * 2-4x even with both reorders.  With the caller's buffers already NHWC the
+ * reorders disappear.
  *
  * Choice of path, at run time: the environment variable GCAM_CONV=ref forces
  * the reference kernels for convs planned from then on; gcam_conv_backend()
@@ -19,8 +23,12 @@
  *
  * Pointwise convs (1x1, stride 1, no padding, one group) with no activation,
  * Relu or Clip take a "GEMM mode" instead of a oneDNN primitive: one sgemm
- * per image on the plain layout, then one vectorised pass for the folded
- * BatchNormalization, bias and activation; the weights are used in place. */
+ * per image, which also converts between the layouts for free where x and
+ * y differ, then one vectorised pass for the folded BatchNormalization, bias,
+ * residual operand and activation; the weights are used in place.  With x
+ * and y both NHWC they take oneDNN's 1x1 kernel instead (brgconv_1x1, 10-20%
+ * faster there than the GEMM and its pass), a residual operand as a sum
+ * post-op on y, which it is copied into first. */
 #ifndef GCAM_KERNELS_CONV_FAST_H
 #define GCAM_KERNELS_CONV_FAST_H
 
@@ -29,6 +37,9 @@
 typedef struct gcam_conv_geom {
     int64_t N, C, M, G; /* batch, input channels, output channels, groups */
     gcam_win w;         /* resolved window geometry */
+    /* 2-D only: x (nhwc_in) or y and the residual operand (nhwc_out) are
+     * stored NHWC.  Forward only: no backward-data primitive is built. */
+    int nhwc_in, nhwc_out;
 } gcam_conv_geom;
 
 /* What runs on each output channel m after the convolution. */
@@ -60,7 +71,8 @@ size_t gcam_conv_fast_scratch(const gcam_conv_fast *f);
 size_t gcam_conv_fast_bscratch(const gcam_conv_fast *f);
 int gcam_conv_fast_has_bwd(const gcam_conv_fast *f);
 /* y = act(scale * conv(x) + bias [+ res]); x is N x C x in..., y and res are
- * N x M x out..., plain layout; res is read only when the epilogue has sum. */
+ * N x M x out..., in the layouts of the geometry; res is read only when the
+ * epilogue has sum. */
 int gcam_conv_fast_forward(gcam_conv_fast *f, const float *x, float *y, const float *res, void *scratch);
 /* dx += conv^T(dy): the gradient w.r.t. the input, accumulated. */
 int gcam_conv_fast_backward_data(gcam_conv_fast *f, const float *dy, float *dx, void *scratch);

@@ -423,6 +423,17 @@ int gcam_binary_infer(gcam_opctx *c, int allow_i64)
     return GCAM_OK;
 }
 
+/* dims of a rank <= 4 operand right-aligned to N, C, H, W, in NHWC order */
+static void nhwc_dims(const gcam_tensor *x, int64_t d[4])
+{
+    int64_t a[4] = {1, 1, 1, 1};
+    for (int i = 0; i < x->ndim && i < 4; i++) a[4 - x->ndim + i] = x->dims[i];
+    d[0] = a[0];
+    d[1] = a[2];
+    d[2] = a[3];
+    d[3] = a[1];
+}
+
 int gcam_binary_forward(gcam_opctx *c, const gcam_binary_kernels *k, const void *bdata)
 {
     gcam_tensor *a = c->in[0], *b = c->in[1], *y = c->out[0];
@@ -431,8 +442,22 @@ int gcam_binary_forward(gcam_opctx *c, const gcam_binary_kernels *k, const void 
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported",
                               gcam_dtype_name(y->dtype));
     gcam_bcast p;
-    if (gcam_bcast_init(&p, y->dims, y->ndim, a->dims, a->ndim, b->dims, b->ndim))
-        return gcam_node_errf(c, GCAM_E_SHAPE, "operands do not broadcast to the output");
+    int bad;
+    if (y->flags & GCAM_TF_NHWC) {
+        /* The planner stores y channels last only when each operand is too
+         * or has no spatial extent (its bytes read the same either way):
+         * broadcast over the dims in storage order, N, H, W, C. */
+        int64_t yd[4], ad[4], bd[4];
+        if (y->ndim != 4 || a->ndim > 4 || b->ndim > 4)
+            return gcam_node_errf(c, GCAM_E_INTERNAL, "NHWC planned for a tensor that is not 4-D");
+        nhwc_dims(y, yd);
+        nhwc_dims(a, ad);
+        nhwc_dims(b, bd);
+        bad = gcam_bcast_init(&p, yd, 4, ad, 4, bd, 4);
+    } else {
+        bad = gcam_bcast_init(&p, y->dims, y->ndim, a->dims, a->ndim, b->dims, b->ndim);
+    }
+    if (bad) return gcam_node_errf(c, GCAM_E_SHAPE, "operands do not broadcast to the output");
     gcam_bin_args args = {.a = a->data, .b = bdata ? bdata : b->data, .out = y->data};
     gcam_bcast_rows(&p, fn, &args, gcam_ew_threads(c));
     return GCAM_OK;
@@ -443,6 +468,8 @@ int gcam_binary_backward(gcam_opctx *c, const gcam_binary_kernels *k, const void
 {
     if (!c->dout[0]) return GCAM_OK;
     gcam_tensor *a = c->in[0], *b = c->in[1], *y = c->out[0];
+    if (y->flags & GCAM_TF_NHWC) /* the planner keeps the backward pass's tensors plain */
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "backward through a tensor planned NHWC");
     const float *dy = gcam_f32(c->dout[0]);
     const int64_t ny = gcam_numel(y);
     const int nt = gcam_ew_threads(c);

@@ -58,7 +58,7 @@ static int add_backward(gcam_opctx *c) { return gcam_binary_backward(c, &add_k, 
 
 const gcam_op gcam_op_Add = {
     .op_type = "Add",
-    .flags = GCAM_OPF_EPILOGUE, /* a following Relu */
+    .flags = GCAM_OPF_EPILOGUE | GCAM_OPF_ELEMENTWISE, /* a following Relu */
     .infer = add_infer,
     .forward = add_forward,
     .backward = add_backward,

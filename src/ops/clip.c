@@ -101,6 +101,7 @@ static int clip_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_Clip = {
     .op_type = "Clip",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .init = clip_init,
     .infer = clip_infer,
     .forward = clip_forward,

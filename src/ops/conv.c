@@ -19,6 +19,12 @@
  * epilogue in the node's params ("instances"), because a node can be planned
  * for several shapes at once: the main plan and a suffix plan share params.
  *
+ * Layouts: the planner may store X and/or Y (with a fused residual operand)
+ * NHWC (GCAM_TF_NHWC) where this conv runs through oneDNN, so infer is
+ * called twice (gcam_opctx.defer): once for shapes, once to build the
+ * instance for the chosen layouts, which are part of the instance's key.
+ * The reference kernels only ever see NCHW.
+ *
  * Epilogue: when the planner fuses a following BatchNormalization and/or
  * activation into this node (node->fuse), the BN is folded into the oneDNN
  * weights and bias and the activation becomes a post-op; on the reference
@@ -50,6 +56,7 @@ typedef struct conv_key {
     int act;
     float act_lo, act_hi;
     int has_sum;
+    int nhwc_in, nhwc_out;
 } conv_key;
 
 typedef struct conv_inst {
@@ -167,6 +174,8 @@ static void key_of(const gcam_opctx *c, const conv_shape *s, conv_key *k)
     k->w = s->w;
     k->W = gcam_f32(c->in[1]);
     k->B = c->node->n_in > 2 && c->in[2] ? gcam_f32(c->in[2]) : NULL;
+    k->nhwc_in = (c->in[0]->flags & GCAM_TF_NHWC) != 0;
+    k->nhwc_out = (c->out[0]->flags & GCAM_TF_NHWC) != 0;
     const gcam_fusion *f = &c->node->fuse;
     if (f->on) {
         k->bn_scale = f->bn_scale;
@@ -196,7 +205,8 @@ static int key_eq(const conv_key *a, const conv_key *b)
     return a->N == b->N && a->C == b->C && a->M == b->M && a->G == b->G && win_eq(&a->w, &b->w) &&
            a->W == b->W && a->B == b->B && a->bn_scale == b->bn_scale && a->bn_bias == b->bn_bias &&
            a->bn_mean == b->bn_mean && a->bn_var == b->bn_var && a->bn_eps == b->bn_eps &&
-           a->act == b->act && a->act_lo == b->act_lo && a->act_hi == b->act_hi && a->has_sum == b->has_sum;
+           a->act == b->act && a->act_lo == b->act_lo && a->act_hi == b->act_hi && a->has_sum == b->has_sum &&
+           a->nhwc_in == b->nhwc_in && a->nhwc_out == b->nhwc_out;
 }
 
 static void inst_free(conv_inst *in)
@@ -259,7 +269,8 @@ static int inst_new(gcam_opctx *c, const conv_key *k, int with_bwd, conv_inst **
             bias[m] = (float)((b - k->bn_mean[m]) * a[m] + k->bn_bias[m]);
         }
     }
-    gcam_conv_geom geom = {.N = k->N, .C = k->C, .M = k->M, .G = k->G, .w = k->w};
+    gcam_conv_geom geom = {.N = k->N, .C = k->C, .M = k->M, .G = k->G, .w = k->w,
+                           .nhwc_in = k->nhwc_in, .nhwc_out = k->nhwc_out};
     gcam_conv_epi epi = {.wscale = a, .bias = a ? bias : k->B, .act = k->act, .lo = k->act_lo, .hi = k->act_hi,
                          .sum = k->has_sum};
     char why[256];
@@ -303,9 +314,10 @@ static int inst_get(gcam_opctx *c, const conv_shape *s, int create, int with_bwd
         int rc = inst_new(c, &k, with_bwd, &in);
         if (rc) return rc;
         if (verbose())
-            fprintf(stderr, "gcam conv: '%s' %lldx%lldx%lldx%lld -> %lld, group %lld, kernel %lldx%lld: %s%s%s%s, %.2f ms\n",
+            fprintf(stderr, "gcam conv: '%s' %lldx%lldx%lldx%lld -> %lld, group %lld, kernel %lldx%lld, %s -> %s: %s%s%s%s, %.2f ms\n",
                     c->node->name, (long long)k.N, (long long)k.C, (long long)k.w.in[1], (long long)k.w.in[2],
                     (long long)k.M, (long long)k.G, (long long)k.w.k[1], (long long)k.w.k[2],
+                    k.nhwc_in ? "nhwc" : "nchw", k.nhwc_out ? "nhwc" : "nchw",
                     in->fast ? gcam_conv_fast_impl(in->fast) : "reference", k.bn_scale ? " +bn" : "",
                     k.has_sum ? " +sum" : "", k.act ? " +act" : "", gcam_now_ms() - t0);
         if (p->n_inst == CONV_MAX_INST) { /* drop the least recently used */
@@ -394,10 +406,21 @@ static int conv_infer(gcam_opctx *c)
     c->node->scratch = s.pointwise || s.depthwise ? 0 : s.col_bytes;
     /* backward needs a column buffer for dX (GEMM path) or for dW when W is an activation */
     c->node->bscratch = s.pointwise || (s.depthwise && w_const) ? 0 : s.col_bytes;
+    const gcam_tensor *b = c->node->n_in > 2 ? c->in[2] : NULL;
+    c->nhwc_ok = 0;
+    if (c->defer) {
+        /* what inst_get will find: an instance, fast unless oneDNN has
+         * nothing but reference code (the planner then asks again) */
+        int ok = gcam_conv_fast_enabled() && c->in[0]->ndim == 4 && !(c->in[0]->flags & GCAM_TF_CONST) &&
+                 w_const && c->in[1]->data && (!b || (b->flags & GCAM_TF_CONST));
+        c->nhwc_ok = ok ? GCAM_NHWC_FREE : GCAM_NHWC_NO;
+        return GCAM_OK;
+    }
     /* all-constant convs are folded once: not worth a primitive */
     if (!(c->in[0]->flags & GCAM_TF_CONST)) {
         conv_inst *in;
         if ((rc = inst_get(c, &s, 1, wants_bwd(c), &in))) return rc;
+        c->nhwc_ok = in && in->fast && c->in[0]->ndim == 4 ? GCAM_NHWC_FREE : GCAM_NHWC_NO;
         if (in && in->fast) {
             c->node->scratch = gcam_conv_fast_scratch(in->fast);
             /* keep room for the reference kernels too: they take over if the
@@ -501,6 +524,9 @@ static int conv_forward(gcam_opctx *c)
     if (!(c->in[0]->flags & GCAM_TF_CONST) && (rc = inst_get(c, &s, 1, 0, &in))) return rc;
     /* a fused residual Add: the planner binds its other operand past our inputs */
     const float *res = c->node->fuse.on && c->node->fuse.has_sum ? gcam_f32(c->in[c->node->n_in]) : NULL;
+    const int nhwc = (c->in[0]->flags | c->out[0]->flags) & GCAM_TF_NHWC;
+    if (nhwc && !(in && in->fast))
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "NHWC tensors planned for a conv without a fast path");
     if (in && in->fast) {
         if (c->node->scratch < gcam_conv_fast_scratch(in->fast))
             return gcam_node_errf(c, GCAM_E_INTERNAL, "scratch buffer too small for the oneDNN path");
@@ -557,6 +583,9 @@ static int conv_backward(gcam_opctx *c)
     conv_shape s;
     int rc = conv_shape_of(c, &s);
     if (rc) return rc;
+    /* the planner never stores NHWC what the backward pass reads */
+    if ((c->in[0]->flags | c->out[0]->flags) & GCAM_TF_NHWC)
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "backward through a convolution planned NHWC");
     const float *x = gcam_f32(c->in[0]), *wt = gcam_f32(c->in[1]), *dy = gcam_f32(c->dout[0]);
     gcam_tensor *dxt = c->din[0];
     gcam_tensor *dwt = c->node->n_in > 1 ? c->din[1] : NULL;
@@ -642,7 +671,7 @@ static int conv_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_Conv = {
     .op_type = "Conv",
-    .flags = GCAM_OPF_EPILOGUE,
+    .flags = GCAM_OPF_EPILOGUE | GCAM_OPF_LAYOUT,
     .init = conv_init,
     .release = conv_release,
     .infer = conv_infer,

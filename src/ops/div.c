@@ -40,6 +40,7 @@ static int div_backward(gcam_opctx *c) { return gcam_binary_backward(c, &div_k, 
 
 const gcam_op gcam_op_Div = {
     .op_type = "Div",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .infer = div_infer,
     .forward = div_forward,
     .backward = div_backward,

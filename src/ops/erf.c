@@ -15,6 +15,7 @@ GCAM_UNARY_OP(erf, erf_f, erf_grad)
 
 const gcam_op gcam_op_Erf = {
     .op_type = "Erf",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = erf_forward,
     .backward = erf_backward,

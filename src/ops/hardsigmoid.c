@@ -29,6 +29,7 @@ GCAM_UNARY_OP(hardsigmoid, hardsigmoid_f, hardsigmoid_grad)
 
 const gcam_op gcam_op_HardSigmoid = {
     .op_type = "HardSigmoid",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .init = hardsigmoid_init,
     .infer = gcam_unary_infer,
     .forward = hardsigmoid_forward,

@@ -20,6 +20,7 @@ GCAM_UNARY_OP(hardswish, hardswish_f, hardswish_grad)
 
 const gcam_op gcam_op_HardSwish = {
     .op_type = "HardSwish",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = hardswish_forward,
     .backward = hardswish_backward,

@@ -29,6 +29,7 @@ GCAM_UNARY_OP(leakyrelu, leakyrelu_f, leakyrelu_grad)
 
 const gcam_op gcam_op_LeakyRelu = {
     .op_type = "LeakyRelu",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .init = leakyrelu_init,
     .infer = gcam_unary_infer,
     .forward = leakyrelu_forward,

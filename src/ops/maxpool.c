@@ -7,7 +7,11 @@
  * first maximum in scan order wins, in forward and backward alike.
  *
  * Backward recomputes each window's argmax from the forward input (no stored
- * state) and adds dy there. */
+ * state) and adds dy there.
+ *
+ * A 2-D pool without Indices and dilation may run channels last
+ * (GCAM_TF_NHWC on X and Y together, chosen by the planner between convs):
+ * the same scan order and comparisons, a vector of channels at a time. */
 #include "kernels/im2col.h"
 
 #include <float.h>
@@ -41,12 +45,20 @@ static int maxpool_geom(gcam_opctx *c, gcam_win *w)
     return gcam_pool_geom(c, &p->win, w);
 }
 
+/* The case maxpool_plane_2d and maxpool_nhwc cover. */
+static int plain_2d(const gcam_opctx *c, const gcam_win *w)
+{
+    const int ind = c->node->n_out > 1 && c->out[1];
+    return !ind && c->in[0]->ndim == 4 && w->out[0] == 1 && w->k[0] == 1 && w->d[1] == 1 && w->d[2] == 1;
+}
+
 static int maxpool_infer(gcam_opctx *c)
 {
     gcam_win w;
     int rc = maxpool_geom(c, &w);
     if (rc) return rc;
     const gcam_tensor *x = c->in[0];
+    c->nhwc_ok = plain_2d(c, &w) ? GCAM_NHWC_TIED : GCAM_NHWC_NO;
     for (int o = 0; o < c->node->n_out && o < 2; o++) {
         gcam_tensor *y = c->out[o];
         if (!y) continue;
@@ -150,6 +162,35 @@ static void maxpool_plane_2d(const float *xp, float *yp, const gcam_win *w)
     }
 }
 
+/* maxpool_plane_2d channels last: every output pixel of row r (image n,
+ * output row oh) takes its window's first element, then the strict max
+ * over the rest in row-major order, C channels at once. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+maxpool_row_nhwc(const float *x, float *y, const gcam_win *w, int64_t C, int64_t n, int64_t oh)
+{
+    const int64_t IH = w->in[1], IW = w->in[2], OW = w->out[2];
+    const int64_t KH = w->k[1], KW = w->k[2], SW = w->s[2], PW = w->pb[2];
+    const int64_t h0 = oh * w->s[1] - w->pb[1];
+    const int64_t hlo = h0 < 0 ? 0 : h0, hhi = h0 + KH > IH ? IH : h0 + KH;
+    const float *xn = x + n * IH * IW * C;
+    for (int64_t ow = 0; ow < OW; ow++) {
+        float *yp = y + ow * C;
+        const int64_t w0 = ow * SW - PW;
+        const int64_t wlo = w0 < 0 ? 0 : w0, whi = w0 + KW > IW ? IW : w0 + KW;
+        if (hlo >= hhi || wlo >= whi) {
+            for (int64_t k = 0; k < C; k++) yp[k] = -FLT_MAX;
+            continue;
+        }
+        const float *first = xn + (hlo * IW + wlo) * C;
+        for (int64_t k = 0; k < C; k++) yp[k] = first[k];
+        for (int64_t ih = hlo; ih < hhi; ih++)
+            for (int64_t iw = ih == hlo ? wlo + 1 : wlo; iw < whi; iw++) {
+                const float *xp = xn + (ih * IW + iw) * C;
+                for (int64_t k = 0; k < C; k++) yp[k] = xp[k] > yp[k] ? xp[k] : yp[k];
+            }
+    }
+}
+
 static int maxpool_forward(gcam_opctx *c)
 {
     gcam_win w;
@@ -162,6 +203,16 @@ static int maxpool_forward(gcam_opctx *c)
     int64_t *ind = c->node->n_out > 1 && c->out[1] ? gcam_i64(c->out[1]) : NULL;
     const int64_t planes = x->dims[0] * x->dims[1];
     const int nt = gcam_op_threads(c);
+    const int nhwc = (x->flags | c->out[0]->flags) & GCAM_TF_NHWC;
+    if (nhwc) {
+        if (!plain_2d(c, &w) || !(x->flags & c->out[0]->flags & GCAM_TF_NHWC))
+            return gcam_node_errf(c, GCAM_E_INTERNAL, "NHWC planned for a pool that cannot run it");
+        const int64_t N = x->dims[0], C = x->dims[1], OH = w.out[1], OW = w.out[2];
+#pragma omp parallel for num_threads(nt) if (planes * w.out_size * w.k_size > POOL_PAR_MIN) \
+    schedule(static)
+        for (int64_t r = 0; r < N * OH; r++) maxpool_row_nhwc(xd, y + r * OW * C, &w, C, r / OH, r % OH);
+        return GCAM_OK;
+    }
     if (!ind && w.out[0] == 1 && w.k[0] == 1 && w.d[1] == 1 && w.d[2] == 1) {
 #pragma omp parallel for num_threads(nt) if (planes * w.out_size * w.k_size > POOL_PAR_MIN) \
     schedule(static)
@@ -199,6 +250,8 @@ static int maxpool_backward(gcam_opctx *c)
     int rc = maxpool_geom(c, &w);
     if (rc) return rc;
     const gcam_tensor *x = c->in[0];
+    if ((x->flags | c->out[0]->flags) & GCAM_TF_NHWC) /* the planner keeps the backward pass's tensors plain */
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "backward through a pool planned NHWC");
     const float *xd = gcam_f32(x), *dy = gcam_f32(c->dout[0]);
     float *dx = gcam_f32(c->din[0]);
     const int64_t planes = x->dims[0] * x->dims[1];
@@ -223,6 +276,7 @@ static int maxpool_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_MaxPool = {
     .op_type = "MaxPool",
+    .flags = GCAM_OPF_LAYOUT,
     .init = maxpool_init,
     .infer = maxpool_infer,
     .forward = maxpool_forward,

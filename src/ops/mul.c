@@ -20,6 +20,7 @@ GCAM_BINARY_OP(mul, 1)
 
 const gcam_op gcam_op_Mul = {
     .op_type = "Mul",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .infer = mul_infer,
     .forward = mul_forward,
     .backward = mul_backward,

@@ -79,6 +79,7 @@ static int pow_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_Pow = {
     .op_type = "Pow",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .infer = pow_infer,
     .forward = pow_forward,
     .backward = pow_backward,

@@ -16,6 +16,7 @@ GCAM_UNARY_OP(relu, relu_f, relu_grad)
 
 const gcam_op gcam_op_Relu = {
     .op_type = "Relu",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = relu_forward,
     .backward = relu_backward,

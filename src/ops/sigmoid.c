@@ -15,6 +15,7 @@ GCAM_UNARY_OP(sigmoid, sigmoid_f, sigmoid_grad)
 
 const gcam_op gcam_op_Sigmoid = {
     .op_type = "Sigmoid",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = sigmoid_forward,
     .backward = sigmoid_backward,

@@ -14,6 +14,7 @@ GCAM_UNARY_OP(sqrt, sqrt_f, sqrt_grad)
 
 const gcam_op gcam_op_Sqrt = {
     .op_type = "Sqrt",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = sqrt_forward,
     .backward = sqrt_backward,

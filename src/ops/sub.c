@@ -15,6 +15,7 @@ GCAM_BINARY_OP(sub, 1)
 
 const gcam_op gcam_op_Sub = {
     .op_type = "Sub",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .infer = sub_infer,
     .forward = sub_forward,
     .backward = sub_backward,

@@ -14,6 +14,7 @@ GCAM_UNARY_OP(tanh, tanh_f, tanh_grad)
 
 const gcam_op gcam_op_Tanh = {
     .op_type = "Tanh",
+    .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = tanh_forward,
     .backward = tanh_backward,

@@ -383,6 +383,58 @@ GCAM_TEST(plan_fusion_matches_unfused)
     fusion_variant = 0;
 }
 
+/* Layouts: the conv chain runs channels last (GCAM_TF_NHWC) with the same
+ * output as plain NCHW (GCAM_NHWC=0), and nothing a user or a view reads is
+ * stored NHWC. */
+static int run_layouts(const char *nhwc, float *y, int *n_nhwc, int *plain_ok)
+{
+    if (nhwc) setenv("GCAM_NHWC", nhwc, 1);
+    gcam_model *m = fusion_model();
+    int rc = m && m->g ? GCAM_OK : GCAM_E_INTERNAL;
+    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, FC, FS, FS}, .data = FX};
+    if (!rc) rc = gcam_model_run(m, NULL, &x, 1);
+    gcam_array out;
+    if (!rc) rc = gcam_model_tensor(m, "y", &out);
+    if (!rc) memcpy(y, out.data, sizeof(float) * FC * FS * FS);
+    if (!rc) {
+        *n_nhwc = 0;
+        for (int t = 0; t < m->g->n_tensors; t++) *n_nhwc += (m->g->tensors[t].flags & GCAM_TF_NHWC) != 0;
+        *plain_ok = 1;
+        const char *plain[] = {"x", "y", "f7", "f8", "f9"}; /* input, output, a view's input and outputs */
+        for (int i = 0; i < 5; i++) {
+            int t = gcam_graph_find(m->g, plain[i]);
+            if (t < 0 || (m->g->tensors[t].flags & GCAM_TF_NHWC)) *plain_ok = 0;
+        }
+    }
+    gcam_model_free(m);
+    unsetenv("GCAM_NHWC");
+    return rc;
+}
+
+GCAM_TEST(plan_layouts_nhwc_matches_plain)
+{
+    for (fusion_variant = 0; fusion_variant < 2; fusion_variant++) {
+        fillv(FX, FC * FS * FS, 0.25, 1.0);
+        static float y0[FC * FS * FS], y1[FC * FS * FS];
+        int n0 = -1, n1 = -1, ok0 = 0, ok1 = 0;
+        CHECK(run_layouts("0", y0, &n0, &ok0) == GCAM_OK);
+        CHECK(run_layouts(NULL, y1, &n1, &ok1) == GCAM_OK);
+        CHECK_MSG(n0 == 0, "GCAM_NHWC=0 planned %d tensors NHWC", n0);
+        if (strcmp(gcam_conv_backend(), "onednn")) continue; /* no fast convs: no NHWC */
+        /* r1, c2 (+ conv b's raw output), s3 (+ c's), h4 (+ d's), a6 (+ e's) at least */
+        CHECK_MSG(n1 >= 5, "only %d tensors planned NHWC", n1);
+        CHECK(ok1);
+        double mag = 0, e = 0;
+        for (int i = 0; i < FC * FS * FS; i++) {
+            mag = fmax(mag, fabs(y0[i]));
+            e = fmax(e, fabs(y0[i] - y1[i]));
+        }
+        CHECK(mag > 0.1);
+        CHECK_MSG(e <= 1e-5 * mag, "variant %d: NHWC differs from NCHW by %g of %g", fusion_variant, e, mag);
+    }
+    fusion_variant = 0;
+}
+
 /* A Grad-CAM layer inside a fusible chain keeps it unfused; maps agree. */
 GCAM_TEST(plan_fusion_respects_layers)
 {
