@@ -8,6 +8,8 @@ that it reproduces the stored input.npy and logits.npy, and writes into
 <fixtures>/<model>/:
 
   method_<id>.npy   float32 map of method <id> for the manifest's top1 class
+  method_<id>.f64.npy  the same computed with model and input in float64
+                    (methods under F64_MAX_S seconds), a second reference
   sg_noise.npy      float32 NxCxHxW standard-normal noise for smoothgrad
   methods.json      per method: CLI name, class, options, shape, how to
                     compare, torch wall time (median of 3 runs, ms), and
@@ -175,7 +177,8 @@ def float64_check(ctx, fn, result, how):
         ctx.model.float()
         ctx.x = x32
     a, b = normalise(result, how), normalise(out, how)
-    return {"pearson": round(pearson(a, b), 7), "max_abs_diff": float("%.3g" % np.max(np.abs(a - b)))}
+    return ({"pearson": round(pearson(a, b), 7), "max_abs_diff": float("%.3g" % np.max(np.abs(a - b)))},
+            out)
 
 
 def near_kinks(ctx):
@@ -597,7 +600,8 @@ def plan(name):
 # --------------------------------------------------------------------------
 
 def expected_files(entries):
-    return [e["file"] for e in entries if "file" in e]
+    return ([e["file"] for e in entries if "file" in e] +
+            [e["file_f64"] for e in entries if "file_f64" in e])
 
 
 def up_to_date(mdir, sha, parity_sha):
@@ -658,7 +662,13 @@ def generate(name, mdir, sha, runs, threads, only=None):
             raise RuntimeError("%s %s: non-finite map" % (name, mid))
         how = COMPARE.get(method, "direct")
         if times[0] <= F64_MAX_S * 1e3:
-            entry["float64"] = float64_check(ctx, fn, result, how)
+            entry["float64"], out64 = float64_check(ctx, fn, result, how)
+            # kept as a second reference: where float32 rounding alone moves
+            # the map (ReLU kinks under input gradients), the runner also
+            # accepts a map that matches the definition computed in float64
+            f64name = "method_%s.f64.npy" % mid
+            np.save(os.path.join(mdir, f64name), np.ascontiguousarray(out64.astype(np.float64)))
+            entry["file_f64"] = f64name
         else:
             entry["float64"] = "not run: %.0f s in float32" % (times[0] / 1e3)
         if mid == "gradcam":
