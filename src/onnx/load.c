@@ -5,36 +5,65 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "graph/graph.h"
 #include "onnx.pb-c.h"
 
-static int read_file(const char *path, unsigned char **buf, size_t *len, gcam_err *e)
+/* The whole file, memory-mapped (read-only, pre-faulted) where possible:
+ * protobuf-c copies what it keeps, so the mapping lives only while the
+ * file is unpacked and costs no copy of its own; *mapped says how to let
+ * it go (release_file).  Falls back to reading into a buffer. */
+static int read_file(const char *path, unsigned char **buf, size_t *len, int *mapped, gcam_err *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return gcam_errf(e, GCAM_E_IO, "cannot open %s: %s", path, strerror(errno));
+    /* O_NONBLOCK: a FIFO named as the model must not hang the loader */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return gcam_errf(e, GCAM_E_IO, "cannot open %s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
         return gcam_errf(e, GCAM_E_IO, "%s: not a regular file", path);
     }
     size_t n = (size_t)st.st_size;
+    *mapped = 0;
+    if (n) {
+        void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (m != MAP_FAILED) {
+            close(fd);
+            *buf = m;
+            *len = n;
+            *mapped = 1;
+            return GCAM_OK;
+        }
+    }
     unsigned char *b = malloc(n ? n : 1);
     if (!b) {
-        fclose(f);
+        close(fd);
         return gcam_errf(e, GCAM_E_NOMEM, "%s: cannot allocate %zu bytes", path, n);
     }
-    if (n && fread(b, 1, n, f) != n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != n) {
         free(b);
-        fclose(f);
         return gcam_errf(e, GCAM_E_IO, "%s: read error", path);
     }
-    fclose(f);
     *buf = b;
     *len = n;
     return GCAM_OK;
+}
+
+static void release_file(unsigned char *buf, size_t len, int mapped)
+{
+    if (mapped) munmap(buf, len);
+    else free(buf);
 }
 
 static float half_to_float(uint16_t h)
@@ -466,19 +495,20 @@ int gcam_graph_load_file(const char *path, gcam_graph **out, gcam_err *e)
 {
     unsigned char *buf;
     size_t len;
+    int mapped;
     *out = NULL;
-    int rc = read_file(path, &buf, &len, e);
+    int rc = read_file(path, &buf, &len, &mapped, e);
     if (rc) return rc;
     char *dir = gcam_strdup(path);
     if (!dir) {
-        free(buf);
+        release_file(buf, len, mapped);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     char *slash = strrchr(dir, '/');
     if (slash) *(slash == dir ? slash + 1 : slash) = 0;
     else strcpy(dir, ".");
     rc = gcam_graph_load_buffer(buf, len, dir, out, e);
-    free(buf);
+    release_file(buf, len, mapped);
     free(dir);
     if (rc) {
         gcam_err_prefix(e, path);
@@ -493,10 +523,11 @@ int gcam_tensor_load_pb(const char *path, gcam_tensor *t, gcam_err *e)
 {
     unsigned char *buf;
     size_t len;
-    int rc = read_file(path, &buf, &len, e);
+    int mapped;
+    int rc = read_file(path, &buf, &len, &mapped, e);
     if (rc) return rc;
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
-    free(buf);
+    release_file(buf, len, mapped);
     if (!tp) return gcam_errf(e, GCAM_E_PARSE, "%s: not a TensorProto", path);
     memset(t, 0, sizeof *t);
     t->producer = -1;
