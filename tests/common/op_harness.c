@@ -237,7 +237,8 @@ int tn_fd_check(tnode *t, double tol)
     for (int i = 0; i < t->n_out; i++) {
         int64_t n = gcam_numel(t->out[i]);
         w[i] = malloc(sizeof(float) * (size_t)(n ? n : 1));
-        for (int64_t k = 0; k < n; k++) w[i][k] = frand(&t->rng);
+        for (int64_t k = 0; k < n; k++)
+            w[i][k] = t->onehot > 0 ? (float)(i == 0 && k == t->onehot - 1) : frand(&t->rng);
         dout_t[i] = *t->out[i];
         dout_t[i].data = w[i];
         dout[i] = t->out[i]->dtype == GCAM_DT_F32 ? &dout_t[i] : NULL;

@@ -24,6 +24,7 @@ typedef struct tnode {
     gcam_err err;
     unsigned rng;
     int initialized;
+    int64_t onehot; /* > 0: tn_fd_check's loss is output 0's element onehot - 1 alone */
 } tnode;
 
 tnode *tn_new(const char *op_type, int opset);

@@ -66,6 +66,25 @@ static void gemm_ref(const gemm_case *gc, const float *a, const float *b, const 
         }
 }
 
+/* A one-hot output gradient (the target logit of a classifier) takes the
+ * sparse path of Gemm's backward: against finite differences, both
+ * layouts of B, one and two rows. */
+GCAM_TEST(op_gemm_backward_one_hot)
+{
+    static const gemm_case cases[] = {
+        {"head_transB", 1, 40, 24, 0, 1, 0, 0, 0, 1, {40}, 0},
+        {"head_plainB", 1, 40, 24, 0, 0, 0.5f, 0, 0, 1, {40}, 0},
+        {"two_rows", 2, 40, 24, 0, 1, 0, 0, 0, 1, {40}, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tnode *t = gemm_node(&cases[i]);
+        t->onehot = 1 + 7 + (int64_t)i * 40; /* output element (i, 7), row i = 0..1 */
+        if (t->onehot > cases[i].M * cases[i].N) t->onehot = 8;
+        CHECK_MSG(tn_fd_check(t, 1e-2) == 0, "%s", cases[i].name);
+        tn_free(t);
+    }
+}
+
 GCAM_TEST(op_gemm_forward_backward)
 {
     for (size_t i = 0; i < sizeof gemm_cases / sizeof gemm_cases[0]; i++) {
