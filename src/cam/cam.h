@@ -131,6 +131,29 @@ void gcam_cam_progress(const gcam_cam_ctx *c, const char *what, int64_t done, in
  * if a node pins the batch), with an input-gradient plan when bp != NULL.
  * Release with gcam_bwd_release(bp) and gcam_suffix_free. */
 int gcam_cam_input_view(gcam_cam_ctx *c, gcam_bwd_plan *bp, gcam_suffix **out);
+/* A forward-only view of the network fed at tensor fed_t (batch 1 in c->g)
+ * with c->batch items, sized like gcam_cam_input_view; the fed tensor may
+ * be planned NHWC (its GCAM_TF_NHWC says how to write it). */
+int gcam_cam_feed_view(gcam_cam_ctx *c, int fed_t, gcam_suffix **out);
+
+/* Score-CAM's first convolution by linearity (maskconv.c): when the graph
+ * input's only reader is a 2-D Conv (one group, constant weights; an
+ * epilogue of at most a folded BatchNormalization and Relu/Clip), its output
+ * for x * mask, mask = sum_ij beta_ij B_ij (B_ij: the bilinear weight of
+ * grid point (i, j) of an h x w map), is sum_ij beta_ij conv(x * B_ij): the
+ * h * w convolutions are made once by gcam_maskconv_new, which sets *out to
+ * NULL (GCAM_OK) where the trick does not apply. */
+typedef struct gcam_maskconv gcam_maskconv;
+int gcam_maskconv_new(gcam_cam_ctx *c, int h, int w, gcam_maskconv **out);
+/* The tensor it computes (the conv's output, after its fused epilogue). */
+int gcam_maskconv_out(const gcam_maskconv *m);
+/* Writes n items of that tensor into dst (batch-major, NHWC when nhwc),
+ * item b from the h * w coefficients beta + b * h * w. */
+int gcam_maskconv_run(const gcam_maskconv *m, const float *beta, int64_t n, float *dst, int nhwc, gcam_err *e);
+void gcam_maskconv_free(gcam_maskconv *m);
+/* How many gcam_maskconv_new has made in this process (tests); the
+ * environment variable GCAM_MASKCONV=0 turns the trick off. */
+int gcam_maskconv_count(void);
 /* Runs view v (batch B, n items filled) forward, and backward from the
  * target when bp != NULL (seeding each item's own score); the input gradient
  * is then in v->g.grads[c->input_t]. */

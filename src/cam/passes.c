@@ -62,11 +62,13 @@ void gcam_cam_progress(const gcam_cam_ctx *c, const char *what, int64_t done, in
  * (and as much again of gradients) unless the caller set batch_size. */
 #define VIEW_BUDGET_BYTES ((size_t)512 << 20)
 
-static int build_view(gcam_cam_ctx *c, int64_t batch, gcam_bwd_plan *bp, gcam_suffix **out)
+static int build_view(gcam_cam_ctx *c, int fed_t, int64_t batch, gcam_bwd_plan *bp, gcam_suffix **out)
 {
     gcam_suffix *v = NULL;
-    int rc = gcam_suffix_new(c->g, &c->input_t, 1, c->target_t, batch, &v, c->err);
-    if (rc == GCAM_E_UNSUPPORTED && batch > 1) rc = gcam_suffix_new(c->g, &c->input_t, 1, c->target_t, 1, &v, c->err);
+    const int any = fed_t != c->input_t;
+    int rc = gcam_suffix_new_ex(c->g, &fed_t, 1, c->target_t, batch, any, &v, c->err);
+    if (rc == GCAM_E_UNSUPPORTED && batch > 1)
+        rc = gcam_suffix_new_ex(c->g, &fed_t, 1, c->target_t, 1, any, &v, c->err);
     if (!rc && bp) {
         memset(bp, 0, sizeof *bp);
         bp->target = c->target_t;
@@ -83,13 +85,13 @@ static int build_view(gcam_cam_ctx *c, int64_t batch, gcam_bwd_plan *bp, gcam_su
     return GCAM_OK;
 }
 
-int gcam_cam_input_view(gcam_cam_ctx *c, gcam_bwd_plan *bp, gcam_suffix **out)
+static int sized_view(gcam_cam_ctx *c, int fed_t, gcam_bwd_plan *bp, gcam_suffix **out)
 {
     int64_t batch = c->batch;
     if (!c->o->batch_size && batch > 1) {
         /* size the batch from one image's plan */
         gcam_suffix *one = NULL;
-        int rc = build_view(c, 1, bp, &one);
+        int rc = build_view(c, fed_t, 1, bp, &one);
         if (rc) return rc;
         size_t per = one->g.arena_bytes * (bp ? 2 : 1);
         int64_t fit = per ? (int64_t)(VIEW_BUDGET_BYTES / per) : batch;
@@ -102,7 +104,17 @@ int gcam_cam_input_view(gcam_cam_ctx *c, gcam_bwd_plan *bp, gcam_suffix **out)
         if (bp) gcam_bwd_release(bp);
         gcam_suffix_free(one);
     }
-    return build_view(c, batch, bp, out);
+    return build_view(c, fed_t, batch, bp, out);
+}
+
+int gcam_cam_input_view(gcam_cam_ctx *c, gcam_bwd_plan *bp, gcam_suffix **out)
+{
+    return sized_view(c, c->input_t, bp, out);
+}
+
+int gcam_cam_feed_view(gcam_cam_ctx *c, int fed_t, gcam_suffix **out)
+{
+    return sized_view(c, fed_t, NULL, out);
 }
 
 int gcam_cam_view_pass(gcam_cam_ctx *c, gcam_suffix *v, gcam_bwd_plan *bp, int64_t n, int guided)

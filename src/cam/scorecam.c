@@ -15,12 +15,18 @@
  * Channels that are zero everywhere (common after a ReLU) all give the same
  * all-zero mask, hence the same masked input (zeros) and the same score:
  * that input runs once and its score goes to every such channel.  This is
- * exact, not an approximation: the reference computes each of them. */
+ * exact, not an approximation: the reference computes each of them.
+ *
+ * Where the input's only reader is a Conv, the network runs from that conv's
+ * output instead, built from h * w precomputed convolutions of x times one
+ * bilinear basis function each (maskconv.c): the same value up to float32
+ * rounding, without the 3-channel conv on every masked input. */
 #include <stdlib.h>
 
 #include "cam/cam.h"
 
-void gcam_cam_scorecam_mask(const float *Ak, int h, int w, int H, int W, float *mask)
+/* torch.nn.UpsamplingBilinear2d of Ak (h x w) to H x W, and its range */
+static void upsample(const float *Ak, int h, int w, int H, int W, float *mask, float *lo_out, float *hi_out)
 {
     /* align_corners=True: source = dst * (in - 1) / (out - 1), in float like torch */
     float sh = H > 1 ? (float)(h - 1) / (float)(H - 1) : 0.0f;
@@ -47,6 +53,15 @@ void gcam_cam_scorecam_mask(const float *Ak, int h, int w, int H, int W, float *
         lo = mask[i] < lo ? mask[i] : lo;
         hi = mask[i] > hi ? mask[i] : hi;
     }
+    *lo_out = lo;
+    *hi_out = hi;
+}
+
+void gcam_cam_scorecam_mask(const float *Ak, int h, int w, int H, int W, float *mask)
+{
+    float lo, hi;
+    upsample(Ak, h, w, H, W, mask, &lo, &hi);
+    int64_t n = (int64_t)H * W;
     float den = hi - lo + 1e-8f;
     for (int64_t i = 0; i < n; i++) {
         float v = (mask[i] - lo) / den;
@@ -104,9 +119,11 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
     double *var = malloc(sizeof(double) * (size_t)K);
     float *scores = calloc((size_t)K, sizeof(float)), *sw = calloc((size_t)K, sizeof(float));
     float *mask = malloc(sizeof(float) * (size_t)plane);
+    float *lo = malloc(sizeof(float) * (size_t)K), *hi = malloc(sizeof(float) * (size_t)K), *beta = NULL;
     gcam_suffix *v = NULL;
+    gcam_maskconv *mc = NULL;
     int rc = GCAM_OK;
-    if (!sel || !run || !cv || !var || !scores || !sw || !mask) {
+    if (!sel || !run || !cv || !var || !scores || !sw || !mask || !lo || !hi) {
         rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
         goto done;
     }
@@ -125,16 +142,6 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
     } else {
         for (int64_t k = 0; k < K; k++) sel[k] = k;
     }
-    if ((rc = gcam_cam_input_view(c, NULL, &v))) goto done;
-    gcam_tensor *in = &v->g.tensors[c->input_t], *out = &v->g.tensors[c->target_t];
-    int64_t B = v->batch, n1 = gcam_numel(out) / B;
-    float *xin = gcam_f32(in);
-    float base = 0.0f;
-    if (c->o->scorecam_baseline) { /* p_c of the zero input */
-        memset(xin, 0, sizeof(float) * (size_t)(img * B));
-        if ((rc = gcam_cam_view_pass(c, v, NULL, 1, 0))) goto done;
-        base = gcam_cam_item_prob(c, gcam_f32(out), n1);
-    }
     /* the work list: every selected channel that is not all zero, then (if
      * any is) one item for the shared zero input, marked -1 */
     int64_t n_run = 0, n_zero = 0;
@@ -147,18 +154,76 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
     }
     float zero_score = 0.0f; /* with the baseline: p_c(0) - p_c(0) */
     if (n_zero && !c->o->scorecam_baseline) run[n_run++] = -1;
+    /* the first conv by linearity (maskconv.c) where it applies: each mask's
+     * range first, for its coefficients; a channel whose range is lost in
+     * its offset (or not finite) is left to the plain masked input */
+    if ((rc = gcam_maskconv_new(c, (int)h, (int)wd, &mc))) goto done;
+    for (int64_t r = 0; r < n_run && mc; r++) {
+        if (run[r] < 0) continue;
+        const float *Ak = A + sel[run[r]] * HW;
+        upsample(Ak, (int)h, (int)wd, (int)c->H, (int)c->W, mask, &lo[run[r]], &hi[run[r]]);
+        int ok = isfinite(hi[run[r]] - lo[run[r]]) && hi[run[r]] - lo[run[r]] > 1e-3f * fabsf(lo[run[r]]);
+        for (int64_t p = 0; p < HW && ok; p++) ok = isfinite(Ak[p]);
+        if (!ok) {
+            gcam_maskconv_free(mc);
+            mc = NULL;
+        }
+    }
+    if (mc) {
+        rc = gcam_cam_feed_view(c, gcam_maskconv_out(mc), &v);
+        if (rc == GCAM_E_UNSUPPORTED || (!rc && v->n_sides)) {
+            gcam_suffix_free(v);
+            v = NULL;
+            gcam_maskconv_free(mc);
+            mc = NULL;
+            rc = GCAM_OK;
+        }
+        if (rc) goto done;
+    }
+    if (!v && (rc = gcam_cam_input_view(c, NULL, &v))) goto done;
+    gcam_tensor *in = &v->g.tensors[mc ? gcam_maskconv_out(mc) : c->input_t], *out = &v->g.tensors[c->target_t];
+    int64_t B = v->batch, n1 = gcam_numel(out) / B;
+    float *xin = gcam_f32(in);
+    const int nhwc = (in->flags & GCAM_TF_NHWC) != 0;
+    if (mc && !(beta = malloc(sizeof(float) * (size_t)(B * HW)))) {
+        rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
+        goto done;
+    }
+    float base = 0.0f;
+    if (c->o->scorecam_baseline) { /* p_c of the zero input */
+        if (mc) {
+            memset(beta, 0, sizeof(float) * (size_t)HW);
+            rc = gcam_maskconv_run(mc, beta, 1, xin, nhwc, c->err);
+        } else {
+            memset(xin, 0, sizeof(float) * (size_t)(img * B));
+        }
+        if (rc || (rc = gcam_cam_view_pass(c, v, NULL, 1, 0))) goto done;
+        base = gcam_cam_item_prob(c, gcam_f32(out), n1);
+    }
     for (int64_t i0 = 0; i0 < n_run && !rc; i0 += B) {
         int64_t nb = n_run - i0 < B ? n_run - i0 : B;
         for (int64_t b = 0; b < nb; b++) {
+            const int64_t k = run[i0 + b];
+            if (mc) { /* beta = (A_k - lo) / den: the mask is sum_ij beta_ij B_ij */
+                float *bk = beta + b * HW;
+                if (k < 0) {
+                    memset(bk, 0, sizeof(float) * (size_t)HW);
+                    continue;
+                }
+                const float *Ak = A + sel[k] * HW, den = hi[k] - lo[k] + 1e-8f;
+                for (int64_t p = 0; p < HW; p++) bk[p] = (Ak[p] - lo[k]) / den;
+                continue;
+            }
             float *dst = xin + b * img;
-            if (run[i0 + b] < 0) {
+            if (k < 0) {
                 memset(dst, 0, sizeof(float) * (size_t)img);
                 continue;
             }
-            gcam_cam_scorecam_mask(A + sel[run[i0 + b]] * HW, (int)h, (int)wd, (int)c->H, (int)c->W, mask);
+            gcam_cam_scorecam_mask(A + sel[k] * HW, (int)h, (int)wd, (int)c->H, (int)c->W, mask);
             for (int64_t ch = 0; ch < c->C; ch++)
                 for (int64_t p = 0; p < plane; p++) dst[ch * plane + p] = c->x[ch * plane + p] * mask[p];
         }
+        if (mc && (rc = gcam_maskconv_run(mc, beta, nb, xin, nhwc, c->err))) break;
         if ((rc = gcam_cam_view_pass(c, v, NULL, nb, 0))) break;
         const float *y = gcam_f32(out);
         for (int64_t b = 0; b < nb; b++) {
@@ -187,6 +252,10 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
     }
 done:
     gcam_suffix_free(v);
+    gcam_maskconv_free(mc);
+    free(lo);
+    free(hi);
+    free(beta);
     free(sel);
     free(run);
     free(cv);

@@ -14,6 +14,10 @@ enum {
     GCAM_TF_FOLDED = 1 << 5, /* folded at plan time: recomputed on every plan */
     GCAM_TF_KEEP = 1 << 6,   /* keep alive after its last use (asked by the user) */
     GCAM_TF_BKEEP = 1 << 7,  /* keep alive: the backward plan reads it */
+    /* A graph input (a suffix plan's fed tensor) whose writer follows the
+     * plan's GCAM_TF_NHWC on it: the planner may store it channels last
+     * like any activation (plan.c).  Set by gcam_suffix_new_ex. */
+    GCAM_TF_FEED_ANY = 1 << 9,
 };
 
 /* A tensor's lifetime in steps, and its place in an arena (plan.c). */
@@ -117,6 +121,11 @@ typedef struct gcam_suffix {
 } gcam_suffix;
 int gcam_suffix_new(gcam_graph *g, const int *fed, int n_fed, int target, int64_t batch,
                     gcam_suffix **out, gcam_err *e);
+/* The same; with any_layout the fed tensors may be planned NHWC (their
+ * GCAM_TF_NHWC says how to write them), which spares a reorder when a conv
+ * chain starts there. */
+int gcam_suffix_new_ex(gcam_graph *g, const int *fed, int n_fed, int target, int64_t batch, int any_layout,
+                       gcam_suffix **out, gcam_err *e);
 /* The side tensors of that view, without building it (g planned): their
  * count (<= max), or a negative status. */
 int gcam_suffix_sides(gcam_graph *g, const int *fed, int n_fed, int target, int *sides, int max,

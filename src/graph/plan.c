@@ -439,7 +439,8 @@ static void drop(unsigned char *nhwc, int t, int *changed)
  * Never NHWC: anything the user or the backward pass can read (graph inputs
  * and outputs, KEEP, BKEEP: the layers, the target and every tensor of a
  * node on the gradient path), constants, and whatever another op reads
- * (views included, so aliases stay plain).  The ties are resolved by
+ * (views included, so aliases stay plain) - except a fed input flagged
+ * GCAM_TF_FEED_ANY, whose writer follows the choice.  The ties are resolved by
  * dropping to a fixed point.  Then each GCAM_OPF_LAYOUT node is inferred
  * again, building its kernels for the layouts; one whose guess was wrong
  * (no fast path after all) gets the weaker can[] and the choice is made
@@ -456,14 +457,17 @@ static int plan_layouts(gcam_graph *g, unsigned char *can, node_io *io, gcam_err
     }
     for (int t = 0; t < nt; t++) {
         const gcam_tensor *x = &g->tensors[t];
+        /* a fed tensor its writer lays out as planned: only what it feeds decides */
+        const int feed_any = (x->flags & GCAM_TF_FEED_ANY) && !(x->flags & (GCAM_TF_OUTPUT | GCAM_TF_BKEEP));
         pin[t] = x->ndim != 4 || x->dtype != GCAM_DT_F32 ||
-                 (x->flags & (GCAM_TF_CONST | GCAM_TF_INIT | GCAM_TF_INPUT | GCAM_TF_OUTPUT | GCAM_TF_KEEP |
-                              GCAM_TF_BKEEP));
+                 (!feed_any && (x->flags & (GCAM_TF_CONST | GCAM_TF_INIT | GCAM_TF_INPUT | GCAM_TF_OUTPUT |
+                                            GCAM_TF_KEEP | GCAM_TF_BKEEP)));
     }
     int rc = GCAM_OK;
     /* can[] only weakens between rounds, so this ends */
     for (int round = 0; round <= 2 * g->n_run && !rc; round++) {
         memset(nhwc, 0, (size_t)nt);
+        for (int t = 0; t < nt; t++) nhwc[t] = !pin[t] && (g->tensors[t].flags & GCAM_TF_FEED_ANY);
         for (int s = 0; s < g->n_run; s++) {
             const int ni = g->run_nodes[s];
             const gcam_node *n = &g->nodes[ni];

@@ -151,6 +151,12 @@ void gcam_suffix_free(gcam_suffix *s)
 int gcam_suffix_new(gcam_graph *g, const int *fed, int n_fed, int target, int64_t batch,
                     gcam_suffix **out, gcam_err *e)
 {
+    return gcam_suffix_new_ex(g, fed, n_fed, target, batch, 0, out, e);
+}
+
+int gcam_suffix_new_ex(gcam_graph *g, const int *fed, int n_fed, int target, int64_t batch, int any_layout,
+                       gcam_suffix **out, gcam_err *e)
+{
     *out = NULL;
     if (!g->planned) return gcam_errf(e, GCAM_E_ARG, "graph is not planned");
     if (n_fed < 1 || batch < 1) return gcam_errf(e, GCAM_E_ARG, "nothing to feed");
@@ -217,6 +223,7 @@ int gcam_suffix_new(gcam_graph *g, const int *fed, int n_fed, int target, int64_
             x->ndim = src->ndim;
             memcpy(x->dims, src->dims, sizeof x->dims);
             if (x->ndim >= 1 && src->dims[0] == 1) x->dims[0] = batch;
+            if (any_layout && i < n_fed) x->flags |= GCAM_TF_FEED_ANY;
         }
         v->tensors[target].flags |= GCAM_TF_OUTPUT;
         v->outputs[0] = target;

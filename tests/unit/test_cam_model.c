@@ -316,6 +316,104 @@ static void scorecam_vs_brute_force(int dead)
 }
 
 GCAM_TEST(cam_scorecam_matches_brute_force) { scorecam_vs_brute_force(0); }
+
+/* Score-CAM's first conv by linearity (src/cam/maskconv.c) on a stem like
+ * resnet's: x (2 x 8 x 8) -> Conv 3x3 stride 2 pad 1 with bias -> BN -> Relu
+ * -> Conv 3x3 pad 1 -> Relu (the layer, 3 x 4 x 4: coarser than the input)
+ * -> GAP -> Gemm.  Against the network run on each masked input, with the
+ * trick on (and checked to be taken) and off (GCAM_MASKCONV=0). */
+enum { MC_S = 8, MC_L = 4, MC_M = 4 };
+
+static gcam_model *stem_model(void)
+{
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "1,2,8,8");
+    float w1[MC_M * CIN * 9], b1[MC_M], sc[MC_M], sh[MC_M], mu[MC_M], var[MC_M];
+    fill(w1, MC_M * CIN * 9, 0.4, 0.6);
+    fill(b1, MC_M, 1.1, 0.2);
+    for (int i = 0; i < MC_M; i++) {
+        sc[i] = 0.7f + 0.2f * (float)i;
+        sh[i] = 0.1f * (float)(i - 1);
+        mu[i] = 0.05f * (float)i;
+        var[i] = 0.5f + 0.3f * (float)i;
+    }
+    ob_init_f32(b, "w1", 4, (int64_t[]){MC_M, CIN, 3, 3}, w1);
+    ob_init_f32(b, "b1", 1, (int64_t[]){MC_M}, b1);
+    ob_init_f32(b, "bn_s", 1, (int64_t[]){MC_M}, sc);
+    ob_init_f32(b, "bn_b", 1, (int64_t[]){MC_M}, sh);
+    ob_init_f32(b, "bn_m", 1, (int64_t[]){MC_M}, mu);
+    ob_init_f32(b, "bn_v", 1, (int64_t[]){MC_M}, var);
+    Onnx__NodeProto *n = ob_node(b, "Conv", "stem", "x,w1,b1", "s1");
+    ob_attr_ints(b, n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    ob_attr_ints(b, n, "strides", 2, (int64_t[]){2, 2});
+    ob_node(b, "BatchNormalization", "bn", "s1,bn_s,bn_b,bn_m,bn_v", "s2");
+    ob_node(b, "Relu", "r1", "s2", "s3");
+    add_conv(b, "conv2", "s3", "c2", MC_M, K, 0.9, 0);
+    ob_node(b, "Relu", "relu", "c2", "act");
+    add_head(b, "act", 0);
+    size_t len;
+    uint8_t *buf = ob_pack(b, &len);
+    ob_free(b);
+    gcam_model *m = NULL;
+    gcam_model_load_buffer(buf, len, &m);
+    free(buf);
+    return m;
+}
+
+static void stem_scorecam(int use_trick)
+{
+    if (use_trick) unsetenv("GCAM_MASKCONV");
+    else setenv("GCAM_MASKCONV", "0", 1);
+    gcam_model *m = stem_model();
+    CHECK(m != NULL);
+    static float x8[CIN * MC_S * MC_S];
+    fill(x8, CIN * MC_S * MC_S, 0.2, 1.0);
+    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, CIN, MC_S, MC_S}, .data = x8};
+    gcam_explain_opts o;
+    gcam_explain_opts_default(&o);
+    o.batch_size = 2;
+    int before = gcam_maskconv_count();
+    gcam_explanation *ex = NULL;
+    CHECK_OK(explain(m, &x, GCAM_METHOD_SCORECAM, "act", 1, GCAM_NORM_NONE, &o, &ex), m);
+    CHECK(gcam_maskconv_count() == before + use_trick);
+    CHECK_OK(gcam_model_keep(m, "act"), m);
+    CHECK_OK(gcam_model_run(m, NULL, &x, 1), m);
+    gcam_array a;
+    CHECK_OK(gcam_model_tensor(m, "act", &a), m);
+    CHECK(a.ndim == 4 && a.dims[1] == K && a.dims[2] == MC_L && a.dims[3] == MC_L);
+    float A[K * MC_L * MC_L], scores[K], w[K], mask[MC_S * MC_S], xm[CIN * MC_S * MC_S];
+    memcpy(A, a.data, sizeof A);
+    for (int k = 0; k < K; k++) {
+        gcam_cam_scorecam_mask(A + k * MC_L * MC_L, MC_L, MC_L, MC_S, MC_S, mask);
+        for (int c = 0; c < CIN; c++)
+            for (int p = 0; p < MC_S * MC_S; p++) xm[c * MC_S * MC_S + p] = x8[c * MC_S * MC_S + p] * mask[p];
+        gcam_array xa = x;
+        xa.data = xm;
+        CHECK_OK(gcam_model_run(m, NULL, &xa, 1), m);
+        gcam_array y;
+        CHECK_OK(gcam_model_tensor(m, "logits", &y), m);
+        scores[k] = ((float *)y.data)[1];
+    }
+    gcam_cam_softmax(scores, K, w);
+    int h, wd;
+    const float *raw = gcam_explanation_raw(ex, &h, &wd);
+    CHECK(h == MC_L && wd == MC_L);
+    double top = 0;
+    for (int p = 0; p < MC_L * MC_L; p++) {
+        double s = 0;
+        for (int k = 0; k < K; k++) s += w[k] * A[k * MC_L * MC_L + p];
+        s = s > 0 ? s : 0;
+        top = s > top ? s : top;
+        CHECK_NEAR(raw[p], s, 1e-5 * (1 + fabs(s)));
+    }
+    CHECK(top > 0); /* a map with something in it */
+    gcam_explanation_free(ex);
+    gcam_model_free(m);
+    unsetenv("GCAM_MASKCONV");
+}
+
+GCAM_TEST(cam_scorecam_first_conv_by_linearity) { stem_scorecam(1); }
+GCAM_TEST(cam_scorecam_first_conv_plain) { stem_scorecam(0); }
 GCAM_TEST(cam_scorecam_dead_channels_match_brute_force) { scorecam_vs_brute_force(1); }
 
 static void count_progress(void *user, const char *what, int64_t done, int64_t total)
