@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include "cam/cam.h"
+#include "kernels/elementwise.h"
 #include "kernels/im2col.h"
 
 /* Grid points that reach one output pixel, at most (3 x 3 when a window
@@ -134,35 +135,17 @@ static const gcam_node *input_conv(const gcam_graph *g, int input_t)
 }
 
 /* One output pixel: y = act(a * sum_t beta[t] e[t] + b) over the M channels,
- * the terms summed in order in a buffer that stays in L1, so y is written
- * once. */
+ * the terms summed in order into y, then the conv's epilogue. */
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 pixel(float *y, const float *const *e, const float *beta, int nt, int64_t M, const float *a, const float *b, int act,
-      float lo, float hi, float *acc)
+      float lo, float hi)
 {
-    for (int64_t o = 0; o < M; o++) acc[o] = 0.0f;
+    for (int64_t o = 0; o < M; o++) y[o] = 0.0f;
     for (int t = 0; t < nt; t++) {
         const float bt = beta[t], *et = e[t];
-        for (int64_t o = 0; o < M; o++) acc[o] += bt * et[o];
+        for (int64_t o = 0; o < M; o++) y[o] += bt * et[o];
     }
-    switch (act) {
-    case GCAM_ACT_RELU:
-        for (int64_t o = 0; o < M; o++) {
-            float v = a[o] * acc[o] + b[o];
-            y[o] = v < 0.0f ? 0.0f : v;
-        }
-        break;
-    case GCAM_ACT_CLIP:
-        for (int64_t o = 0; o < M; o++) {
-            float v = a[o] * acc[o] + b[o];
-            v = v < lo ? lo : v;
-            y[o] = v > hi ? hi : v;
-        }
-        break;
-    default:
-        for (int64_t o = 0; o < M; o++) y[o] = a[o] * acc[o] + b[o];
-        break;
-    }
+    gcam_bias_act_ch(y, NULL, M, a, b, act, lo, hi);
 }
 
 static int n_built; /* for tests: how many were made */
@@ -318,15 +301,15 @@ int gcam_maskconv_run(const gcam_maskconv *m, const float *beta, int64_t n, floa
 {
     const int64_t M = m->M, OH = m->OH, OW = m->OW, P = OH * OW;
     const int nth = omp_get_max_threads();
-    /* per thread: the sum (M), and a row of output (OW x M) when it is to be
-     * transposed to the plain layout */
-    const int64_t per = M + (nhwc ? 0 : OW * M) + 16;
+    /* per thread: a row of output (OW x M) when it is to be transposed to
+     * the plain layout */
+    const int64_t per = (nhwc ? 0 : OW * M) + 16;
     float *bufs = malloc(sizeof(float) * (size_t)(nth * per));
     if (!bufs) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     /* rows outermost, items inside: a row's boxes stay in cache over the batch */
 #pragma omp parallel for schedule(static)
     for (int64_t oy = 0; oy < OH; oy++) {
-        float *acc = bufs + (int64_t)omp_get_thread_num() * per, *row = acc + M;
+        float *row = bufs + (int64_t)omp_get_thread_num() * per;
         const float *terms[MAX_TERMS];
         float tb[MAX_TERMS];
         for (int64_t b = 0; b < n; b++) {
@@ -342,7 +325,7 @@ int gcam_maskconv_run(const gcam_maskconv *m, const float *beta, int64_t n, floa
                         terms[nt] = m->E[i * m->w + j] + ((oy - m->r0[i]) * nc + (ox - m->c0[j])) * M;
                         tb[nt++] = bv;
                     }
-                pixel(yrow + ox * M, terms, tb, nt, M, m->a, m->b, m->act, m->lo, m->hi, acc);
+                pixel(yrow + ox * M, terms, tb, nt, M, m->a, m->b, m->act, m->lo, m->hi);
             }
             if (!nhwc)
                 for (int64_t ox = 0; ox < OW; ox++)

@@ -94,6 +94,13 @@ void gcam_cam_channel_variance(const float *A, int64_t K, int64_t HW, double *va
     }
 }
 
+static int all_zero(const float *a, int64_t n)
+{
+    int64_t p = 0;
+    while (p < n && a[p] == 0.0f) p++;
+    return p == n;
+}
+
 typedef struct {
     double var;
     int64_t k;
@@ -146,10 +153,7 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
      * any is) one item for the shared zero input, marked -1 */
     int64_t n_run = 0, n_zero = 0;
     for (int64_t i = 0; i < n_sel; i++) {
-        const float *Ak = A + sel[i] * HW;
-        int64_t p = 0;
-        while (p < HW && Ak[p] == 0.0f) p++;
-        if (p < HW) run[n_run++] = i;
+        if (!all_zero(A + sel[i] * HW, HW)) run[n_run++] = i;
         else n_zero++;
     }
     float zero_score = 0.0f; /* with the baseline: p_c(0) - p_c(0) */
@@ -235,12 +239,8 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
         gcam_cam_progress(c, "scorecam", i0 + nb, n_run);
     }
     if (!rc && n_zero)
-        for (int64_t i = 0; i < n_sel; i++) {
-            const float *Ak = A + sel[i] * HW;
-            int64_t p = 0;
-            while (p < HW && Ak[p] == 0.0f) p++;
-            if (p == HW) scores[i] = zero_score;
-        }
+        for (int64_t i = 0; i < n_sel; i++)
+            if (all_zero(A + sel[i] * HW, HW)) scores[i] = zero_score;
     if (!rc) {
         for (int64_t k = 0; k < K; k++) w[k] = 0.0f;
         if (c->o->scorecam_baseline)

@@ -9,6 +9,7 @@
  * nothing.  The weights are reordered once, at creation. */
 #include "kernels/bigmem.h"
 #include "kernels/conv_fast.h"
+#include "kernels/elementwise.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -328,52 +329,6 @@ bias_res_act_row(float *y, const float *r, int64_t n, float a, float b, int act,
     }
 }
 
-/* The same along a channels-last row: y[m] = act(a[m] * y[m] + b[m] [+ r[m]])
- * over the M channels of one pixel (r may be NULL). */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void
-bias_act_ch(float *y, const float *r, int64_t n, const float *a, const float *b, int act, float lo, float hi)
-{
-    if (r) {
-        switch (act) {
-        case GCAM_ACT_RELU:
-            for (int64_t i = 0; i < n; i++) {
-                float v = a[i] * y[i] + b[i] + r[i];
-                y[i] = v < 0.0f ? 0.0f : v;
-            }
-            break;
-        case GCAM_ACT_CLIP:
-            for (int64_t i = 0; i < n; i++) {
-                float v = a[i] * y[i] + b[i] + r[i];
-                v = v < lo ? lo : v;
-                y[i] = v > hi ? hi : v;
-            }
-            break;
-        default:
-            for (int64_t i = 0; i < n; i++) y[i] = a[i] * y[i] + b[i] + r[i];
-            break;
-        }
-        return;
-    }
-    switch (act) {
-    case GCAM_ACT_RELU:
-        for (int64_t i = 0; i < n; i++) {
-            float v = a[i] * y[i] + b[i];
-            y[i] = v < 0.0f ? 0.0f : v;
-        }
-        break;
-    case GCAM_ACT_CLIP:
-        for (int64_t i = 0; i < n; i++) {
-            float v = a[i] * y[i] + b[i];
-            v = v < lo ? lo : v;
-            y[i] = v > hi ? hi : v;
-        }
-        break;
-    default:
-        for (int64_t i = 0; i < n; i++) y[i] = a[i] * y[i] + b[i];
-        break;
-    }
-}
-
 static int gemm_mode_ok(int act)
 {
     return act == GCAM_ACT_NONE || act == GCAM_ACT_RELU || act == GCAM_ACT_CLIP;
@@ -403,7 +358,7 @@ static int gemm_forward(gcam_conv_fast *f, const float *x, float *y, const float
         const int64_t pix = f->N * HW;
 #pragma omp parallel for schedule(static) if (pix * M > 32768)
         for (int64_t p = 0; p < pix; p++)
-            bias_act_ch(y + p * M, res ? res + p * M : NULL, M, f->gs, f->gb, f->act, f->lo, f->hi);
+            gcam_bias_act_ch(y + p * M, res ? res + p * M : NULL, M, f->gs, f->gb, f->act, f->lo, f->hi);
         return GCAM_OK;
     }
     const int64_t rows = f->N * M;

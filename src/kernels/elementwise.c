@@ -508,3 +508,48 @@ int gcam_binary_backward(gcam_opctx *c, const gcam_binary_kernels *k, const void
     }
     return GCAM_OK;
 }
+
+/* A conv epilogue along a channels-last row (see elementwise.h). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+gcam_bias_act_ch(float *y, const float *r, int64_t n, const float *a, const float *b, int act, float lo, float hi)
+{
+    if (r) {
+        switch (act) {
+        case GCAM_ACT_RELU:
+            for (int64_t i = 0; i < n; i++) {
+                float v = a[i] * y[i] + b[i] + r[i];
+                y[i] = v < 0.0f ? 0.0f : v;
+            }
+            break;
+        case GCAM_ACT_CLIP:
+            for (int64_t i = 0; i < n; i++) {
+                float v = a[i] * y[i] + b[i] + r[i];
+                v = v < lo ? lo : v;
+                y[i] = v > hi ? hi : v;
+            }
+            break;
+        default:
+            for (int64_t i = 0; i < n; i++) y[i] = a[i] * y[i] + b[i] + r[i];
+            break;
+        }
+        return;
+    }
+    switch (act) {
+    case GCAM_ACT_RELU:
+        for (int64_t i = 0; i < n; i++) {
+            float v = a[i] * y[i] + b[i];
+            y[i] = v < 0.0f ? 0.0f : v;
+        }
+        break;
+    case GCAM_ACT_CLIP:
+        for (int64_t i = 0; i < n; i++) {
+            float v = a[i] * y[i] + b[i];
+            v = v < lo ? lo : v;
+            y[i] = v > hi ? hi : v;
+        }
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++) y[i] = a[i] * y[i] + b[i];
+        break;
+    }
+}

@@ -224,4 +224,9 @@ int gcam_binary_backward(gcam_opctx *c, const gcam_binary_kernels *k, const void
         }                                                                                       \
     }
 
+/* A conv epilogue along a channels-last row: y[m] = act(a[m] * y[m] + b[m]
+ * [+ r[m]]) over the n channels of one pixel (r may be NULL; act one of
+ * GCAM_ACT_NONE, RELU, CLIP with bounds lo, hi). */
+void gcam_bias_act_ch(float *y, const float *r, int64_t n, const float *a, const float *b, int act, float lo, float hi);
+
 #endif
