@@ -8,6 +8,7 @@
  *   ob_output(b, "y", OB_F32, NULL);                     no shape
  *   size_t len; uint8_t *buf = ob_pack(b, &len);         malloc'd, free it
  *   ob_free(b);
+ * or, to pack, free and load in one step: gcam_model *m; ob_load(b, &m);
  *
  * Every message lives in the builder's allocation list and dies with ob_free.
  * Capacities are fixed (tests only build small graphs); exceeding one aborts. */
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gcam.h"
 #include "onnx.pb-c.h"
 
 #define OB_API static __attribute__((unused))
@@ -329,6 +331,19 @@ OB_API uint8_t *ob_pack(ob *b, size_t *len)
     size_t n = onnx__model_proto__pack(&b->model, buf);
     if (n != *len) abort();
     return buf;
+}
+
+/* Packs the model, frees the builder and loads the model into *m;
+ * returns gcam_model_load_buffer's status. */
+OB_API int ob_load(ob *b, gcam_model **m)
+{
+    size_t len;
+    uint8_t *buf = ob_pack(b, &len);
+    ob_free(b);
+    *m = NULL;
+    int rc = gcam_model_load_buffer(buf, len, m);
+    free(buf);
+    return rc;
 }
 
 /* float -> IEEE half bits, for exactly representable test values. */

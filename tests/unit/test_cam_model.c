@@ -68,12 +68,8 @@ static gcam_model *gap_model(int zero_bias)
     add_conv(b, "conv", "x", "c1", CIN, K, 0.1, zero_bias);
     ob_node(b, "Relu", "relu", "c1", "act");
     add_head(b, "act", zero_bias);
-    size_t len;
-    uint8_t *buf = ob_pack(b, &len);
-    ob_free(b);
-    gcam_model *m = NULL;
-    gcam_model_load_buffer(buf, len, &m);
-    free(buf);
+    gcam_model *m;
+    ob_load(b, &m);
     return m;
 }
 
@@ -89,12 +85,8 @@ static gcam_model *residual_model(void)
     ob_node(b, "Add", "add", "t2,r1", "s");
     ob_node(b, "Relu", "relu2", "s", "s2");
     add_head(b, "s2", 0);
-    size_t len;
-    uint8_t *buf = ob_pack(b, &len);
-    ob_free(b);
-    gcam_model *m = NULL;
-    gcam_model_load_buffer(buf, len, &m);
-    free(buf);
+    gcam_model *m;
+    ob_load(b, &m);
     return m;
 }
 
@@ -267,6 +259,43 @@ GCAM_TEST(cam_ablation_matches_brute_force)
     gcam_model_free(m);
 }
 
+/* Score-CAM by hand: the network run on x times each channel's mask (the
+ * layer "act", K x h x h in A, upsampled to x's side), the softmax of the
+ * class-cls logits, and the map it weights; ex's raw map must equal it.
+ * *top gets the map's maximum. */
+enum { MC_S = 8, MC_L = 4, MC_M = 4 }; /* sides of the stem model below */
+
+static void check_scorecam_by_hand(gcam_model *m, const gcam_array *x, const float *A, int h, int64_t cls,
+                                   const gcam_explanation *ex, double *top)
+{
+    *top = 0;
+    const int side = (int)x->dims[2], plane = side * side, hh = h * h;
+    float scores[K], w[K], mask[MC_S * MC_S], xm[CIN * MC_S * MC_S];
+    CHECK(side <= MC_S);
+    for (int k = 0; k < K; k++) {
+        gcam_cam_scorecam_mask(A + k * hh, h, h, side, side, mask);
+        for (int c = 0; c < CIN; c++)
+            for (int p = 0; p < plane; p++) xm[c * plane + p] = ((const float *)x->data)[c * plane + p] * mask[p];
+        gcam_array xa = *x;
+        xa.data = xm;
+        CHECK_OK(gcam_model_run(m, NULL, &xa, 1), m);
+        gcam_array y;
+        CHECK_OK(gcam_model_tensor(m, "logits", &y), m);
+        scores[k] = ((float *)y.data)[cls];
+    }
+    gcam_cam_softmax(scores, K, w);
+    int rh, rw;
+    const float *raw = gcam_explanation_raw(ex, &rh, &rw);
+    CHECK(rh == h && rw == h);
+    for (int p = 0; p < hh; p++) {
+        double v = 0;
+        for (int k = 0; k < K; k++) v += w[k] * A[k * hh + p];
+        v = v > 0 ? v : 0;
+        *top = v > *top ? v : *top;
+        CHECK_NEAR(raw[p], v, 1e-5 * (1 + fabs(v)));
+    }
+}
+
 /* Score-CAM against the network run on each masked input; dead = 1 makes
  * two of the three channels zero everywhere, the case Score-CAM runs once. */
 static void scorecam_vs_brute_force(int dead)
@@ -283,7 +312,7 @@ static void scorecam_vs_brute_force(int dead)
     CHECK_OK(gcam_model_run(m, NULL, &x, 1), m);
     gcam_array a;
     CHECK_OK(gcam_model_tensor(m, "act", &a), m);
-    float A[K * S * S], scores[K], w[K], mask[S * S], xm[CIN * S * S];
+    float A[K * S * S];
     memcpy(A, a.data, sizeof A);
     int n_dead = 0;
     for (int k = 0; k < K; k++) {
@@ -292,25 +321,8 @@ static void scorecam_vs_brute_force(int dead)
         n_dead += p == S * S;
     }
     CHECK(dead ? n_dead == 2 : n_dead == 0);
-    for (int k = 0; k < K; k++) {
-        gcam_cam_scorecam_mask(A + k * S * S, S, S, S, S, mask);
-        for (int c = 0; c < CIN; c++)
-            for (int p = 0; p < S * S; p++) xm[c * S * S + p] = X[c * S * S + p] * mask[p];
-        gcam_array xa = x;
-        xa.data = xm;
-        CHECK_OK(gcam_model_run(m, NULL, &xa, 1), m);
-        gcam_array y;
-        CHECK_OK(gcam_model_tensor(m, "logits", &y), m);
-        scores[k] = ((float *)y.data)[2];
-    }
-    gcam_cam_softmax(scores, K, w);
-    const float *raw = gcam_explanation_raw(ex, NULL, NULL);
-    for (int p = 0; p < S * S; p++) {
-        double s = 0;
-        for (int k = 0; k < K; k++) s += w[k] * A[k * S * S + p];
-        s = s > 0 ? s : 0;
-        CHECK_NEAR(raw[p], s, 1e-5 * (1 + fabs(s)));
-    }
+    double top;
+    check_scorecam_by_hand(m, &x, A, S, 2, ex, &top);
     gcam_explanation_free(ex);
     gcam_model_free(m);
 }
@@ -322,8 +334,6 @@ GCAM_TEST(cam_scorecam_matches_brute_force) { scorecam_vs_brute_force(0); }
  * -> Conv 3x3 pad 1 -> Relu (the layer, 3 x 4 x 4: coarser than the input)
  * -> GAP -> Gemm.  Against the network run on each masked input, with the
  * trick on (and checked to be taken) and off (GCAM_MASKCONV=0). */
-enum { MC_S = 8, MC_L = 4, MC_M = 4 };
-
 static gcam_model *stem_model(void)
 {
     ob *b = ob_new(13);
@@ -351,12 +361,8 @@ static gcam_model *stem_model(void)
     add_conv(b, "conv2", "s3", "c2", MC_M, K, 0.9, 0);
     ob_node(b, "Relu", "relu", "c2", "act");
     add_head(b, "act", 0);
-    size_t len;
-    uint8_t *buf = ob_pack(b, &len);
-    ob_free(b);
-    gcam_model *m = NULL;
-    gcam_model_load_buffer(buf, len, &m);
-    free(buf);
+    gcam_model *m;
+    ob_load(b, &m);
     return m;
 }
 
@@ -381,31 +387,10 @@ static void stem_scorecam(int use_trick)
     gcam_array a;
     CHECK_OK(gcam_model_tensor(m, "act", &a), m);
     CHECK(a.ndim == 4 && a.dims[1] == K && a.dims[2] == MC_L && a.dims[3] == MC_L);
-    float A[K * MC_L * MC_L], scores[K], w[K], mask[MC_S * MC_S], xm[CIN * MC_S * MC_S];
+    float A[K * MC_L * MC_L];
     memcpy(A, a.data, sizeof A);
-    for (int k = 0; k < K; k++) {
-        gcam_cam_scorecam_mask(A + k * MC_L * MC_L, MC_L, MC_L, MC_S, MC_S, mask);
-        for (int c = 0; c < CIN; c++)
-            for (int p = 0; p < MC_S * MC_S; p++) xm[c * MC_S * MC_S + p] = x8[c * MC_S * MC_S + p] * mask[p];
-        gcam_array xa = x;
-        xa.data = xm;
-        CHECK_OK(gcam_model_run(m, NULL, &xa, 1), m);
-        gcam_array y;
-        CHECK_OK(gcam_model_tensor(m, "logits", &y), m);
-        scores[k] = ((float *)y.data)[1];
-    }
-    gcam_cam_softmax(scores, K, w);
-    int h, wd;
-    const float *raw = gcam_explanation_raw(ex, &h, &wd);
-    CHECK(h == MC_L && wd == MC_L);
-    double top = 0;
-    for (int p = 0; p < MC_L * MC_L; p++) {
-        double s = 0;
-        for (int k = 0; k < K; k++) s += w[k] * A[k * MC_L * MC_L + p];
-        s = s > 0 ? s : 0;
-        top = s > top ? s : top;
-        CHECK_NEAR(raw[p], s, 1e-5 * (1 + fabs(s)));
-    }
+    double top;
+    check_scorecam_by_hand(m, &x, A, MC_L, 1, ex, &top);
     CHECK(top > 0); /* a map with something in it */
     gcam_explanation_free(ex);
     gcam_model_free(m);
@@ -649,12 +634,8 @@ GCAM_TEST(cam_suffix_pinned_batch_falls_back)
     Onnx__NodeProto *g = ob_node(b, "Gemm", "fc", "feat,fc_W,fc_B", "logits");
     ob_attr_int(b, g, "transB", 1);
     ob_output(b, "logits", OB_F32, NULL);
-    size_t len;
-    uint8_t *buf = ob_pack(b, &len);
-    ob_free(b);
-    gcam_model *m = NULL;
-    int rc = gcam_model_load_buffer(buf, len, &m);
-    free(buf);
+    gcam_model *m;
+    int rc = ob_load(b, &m);
     CHECK_OK(rc, m);
     gcam_array x = input();
     CHECK_OK(gcam_model_keep(m, "act"), m);

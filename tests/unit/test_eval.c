@@ -431,12 +431,8 @@ GCAM_TEST(eval_photo_rect)
     ob_input(b, "x", OB_F32, "1,3,8,8");
     ob_node(b, "Relu", "r", "x", "y");
     ob_output(b, "y", OB_F32, NULL);
-    size_t len;
-    uint8_t *buf = ob_pack(b, &len);
-    ob_free(b);
-    gcam_model *m = NULL;
-    int rc = gcam_model_load_buffer(buf, len, &m);
-    free(buf);
+    gcam_model *m;
+    int rc = ob_load(b, &m);
     CHECK_MSG(rc == 0, "%s", m ? gcam_model_errmsg(m) : "no model");
     /* an 18 x 9 photo */
     char *dir = ob_tmpdir();

@@ -318,12 +318,8 @@ static gcam_model *fusion_model(void)
     Onnx__NodeProto *fl = ob_node(b, "Flatten", "flat", "f9", "y");
     ob_attr_int(b, fl, "axis", 1);
     ob_output(b, "y", OB_F32, NULL);
-    size_t len;
-    uint8_t *buf = ob_pack(b, &len);
-    ob_free(b);
-    gcam_model *m = NULL;
-    gcam_model_load_buffer(buf, len, &m);
-    free(buf);
+    gcam_model *m;
+    ob_load(b, &m);
     return m;
 }
 
