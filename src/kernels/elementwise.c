@@ -509,9 +509,11 @@ int gcam_binary_backward(gcam_opctx *c, const gcam_binary_kernels *k, const void
     return GCAM_OK;
 }
 
-/* A conv epilogue along a channels-last row (see elementwise.h). */
-__attribute__((target_clones("avx512f", "avx2", "default"))) void
-gcam_bias_act_ch(float *y, const float *r, int64_t n, const float *a, const float *b, int act, float lo, float hi)
+/* A conv epilogue along a channels-last row (see elementwise.h).  The clones
+ * stay static: clang 14 does not emit a target_clones function under its
+ * plain name, so callers in other files could not link to it. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+bias_act_ch(float *y, const float *r, int64_t n, const float *a, const float *b, int act, float lo, float hi)
 {
     if (r) {
         switch (act) {
@@ -552,4 +554,10 @@ gcam_bias_act_ch(float *y, const float *r, int64_t n, const float *a, const floa
         for (int64_t i = 0; i < n; i++) y[i] = a[i] * y[i] + b[i];
         break;
     }
+}
+
+void
+gcam_bias_act_ch(float *y, const float *r, int64_t n, const float *a, const float *b, int act, float lo, float hi)
+{
+    bias_act_ch(y, r, n, a, b, act, lo, hi);
 }
