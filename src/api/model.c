@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "api/model_internal.h"
+#include "cam/cam.h"
 #include "kernels/conv_fast.h"
 #include "kernels/cpu.h"
 
@@ -44,6 +45,7 @@ void gcam_model_free(gcam_model *m)
 {
     if (!m) return;
     gcam_graph_free(m->g);
+    gcam_cam_head_free(m->headsum);
     free(m->layers);
     free(m);
 }

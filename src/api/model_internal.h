@@ -9,6 +9,7 @@ struct gcam_model {
     gcam_layer *layers;
     int n_layers;
     int nthreads;
+    struct gcam_headsum *headsum; /* Grad-CAM's linear-head sums (src/cam/headsum.c) */
 };
 
 /* Plans with the declared input shapes (symbolic dims bound to 1) if not planned. */

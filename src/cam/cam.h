@@ -116,6 +116,7 @@ typedef struct gcam_cam_ctx {
     int64_t target;        /* the explained element within one batch item */
     float score;           /* its score on x (negated for counterfactual) */
     int batch;             /* images per extra pass */
+    struct gcam_headsum **headsum; /* the model's cache for headsum.c */
 } gcam_cam_ctx;
 
 /* Score of one batch item (n1 floats of the target tensor): the logit, or the
@@ -158,6 +159,37 @@ int gcam_maskconv_count(void);
  * target when bp != NULL (seeding each item's own score); the input gradient
  * is then in v->g.grads[c->input_t]. */
 int gcam_cam_view_pass(gcam_cam_ctx *c, gcam_suffix *v, gcam_bwd_plan *bp, int64_t n, int guided);
+
+/* ---- linear heads (classic_cam.c, headsum.c) -------------------------------------- */
+/* The single run node reading tensor t, or -1 (none, or several). */
+int gcam_cam_sole_reader(const gcam_graph *g, int t);
+/* A linear layer y = alpha x W' with a constant weight matrix: element (j, i)
+ * of W' (j < n_out, i < n_in) is W[j * n_in + i] when transB, else
+ * W[i * n_out + j]. */
+typedef struct gcam_cam_linear {
+    const float *W;
+    int transB;
+    float alpha;
+    int64_t n_in, n_out;
+} gcam_cam_linear;
+/* Fills *l when node n reads t as its first input and is a Gemm (transA 0)
+ * or MatMul with a constant 2-D float32 B; else returns why not (a phrase). */
+const char *gcam_cam_linear_of(const gcam_graph *g, const gcam_node *n, int t, gcam_cam_linear *l);
+
+/* Grad-CAM through a flattening linear head (headsum.c): when the layer
+ * (1 x K x h x w) reaches the rest of the network only through Flatten or
+ * Reshape to 1 x Khw, then a linear layer with constant weights (VGG,
+ * AlexNet), Grad-CAM's weights need only the gradient at that layer's
+ * output Y:  w_k = alpha / hw * sum_j dY_j S_jk,  S_jk = sum_p W'_j,(k hw + p).
+ * gcam_cam_head_find returns Y, or -1 where the head does not apply (or
+ * GCAM_HEADSUM=0 is set).  gcam_cam_head_weights makes S once per layer and
+ * keeps it in *cache (freed by gcam_cam_head_free). */
+typedef struct gcam_headsum gcam_headsum;
+int gcam_cam_head_find(const gcam_graph *g, int layer_t);
+int gcam_cam_head_weights(gcam_cam_ctx *c, gcam_headsum **cache, int layer_t, int y_t, float *w);
+void gcam_cam_head_free(gcam_headsum *h);
+/* How many times the weights were taken this way in this process (tests). */
+int gcam_cam_head_count(void);
 
 /* Channel weights of the pass-based methods (w: K floats). */
 int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w);

@@ -15,8 +15,7 @@
 
 #include "cam/cam.h"
 
-/* The single run node reading tensor t, or -1 (none, or several). */
-static int sole_consumer(const gcam_graph *g, int t)
+int gcam_cam_sole_reader(const gcam_graph *g, int t)
 {
     int found = -1;
     for (int s = 0; s < g->n_run; s++) {
@@ -28,6 +27,23 @@ static int sole_consumer(const gcam_graph *g, int t)
             }
     }
     return found;
+}
+
+const char *gcam_cam_linear_of(const gcam_graph *g, const gcam_node *n, int t, gcam_cam_linear *l)
+{
+    const int gemm = !strcmp(n->op_type, "Gemm");
+    if (!gemm && strcmp(n->op_type, "MatMul")) return "the features feed a layer that is neither Gemm nor MatMul";
+    if (n->n_in < 2 || n->in[0] != t || n->in[1] < 0) return "the features are not the linear layer's first input";
+    const gcam_tensor *W = &g->tensors[n->in[1]];
+    if (!(W->flags & GCAM_TF_CONST) || W->dtype != GCAM_DT_F32 || W->ndim != 2 || !W->data)
+        return "the linear layer's weights are not a constant matrix";
+    if (gemm && gcam_attr_int(n, "transA", 0)) return "Gemm with transA";
+    l->W = gcam_f32(W);
+    l->transB = gemm && gcam_attr_int(n, "transB", 0) != 0;
+    l->alpha = gemm ? gcam_attr_float(n, "alpha", 1.0f) : 1.0f;
+    l->n_out = l->transB ? W->dims[0] : W->dims[1];
+    l->n_in = l->transB ? W->dims[1] : W->dims[0];
+    return NULL;
 }
 
 static int is_spatial_mean(const gcam_graph *g, const gcam_node *n)
@@ -64,11 +80,11 @@ int gcam_cam_classic(gcam_cam_ctx *c, int layer_t, float *w)
     const gcam_graph *g = c->g;
     int64_t K = g->tensors[layer_t].dims[1];
     if (c->o->target_softmax) return unsupported(c, "it explains a logit, not --target-softmax");
-    int ni = sole_consumer(g, layer_t);
+    int ni = gcam_cam_sole_reader(g, layer_t);
     if (ni < 0 || !is_spatial_mean(g, &g->nodes[ni])) return unsupported(c, "the layer does not feed global average pooling alone");
     int t = g->nodes[ni].out[0];
     for (;;) {
-        ni = sole_consumer(g, t);
+        ni = gcam_cam_sole_reader(g, t);
         if (ni < 0) return unsupported(c, "the pooled features do not feed one classifier");
         const char *op = g->nodes[ni].op_type;
         if (strcmp(op, "Flatten") && strcmp(op, "Reshape") && strcmp(op, "Squeeze") && strcmp(op, "Identity") &&
@@ -79,23 +95,12 @@ int gcam_cam_classic(gcam_cam_ctx *c, int layer_t, float *w)
     const gcam_node *n = &g->nodes[ni];
     const gcam_tensor *x = &g->tensors[t];
     if (gcam_numel(x) != K || x->ndim != 2) return unsupported(c, "the classifier input is not the K pooled features");
-    if (n->n_in < 2 || n->in[0] != t || n->in[1] < 0) return unsupported(c, "the pooled features are not the classifier's first input");
-    const gcam_tensor *B = &g->tensors[n->in[1]];
-    if (!(B->flags & GCAM_TF_CONST) || B->dtype != GCAM_DT_F32 || B->ndim != 2)
-        return unsupported(c, "the classifier weights are not a constant matrix");
-    int transB = 0;
-    float alpha = 1.0f;
-    if (!strcmp(n->op_type, "Gemm")) {
-        if (gcam_attr_int(n, "transA", 0)) return unsupported(c, "Gemm with transA");
-        transB = gcam_attr_int(n, "transB", 0) != 0;
-        alpha = gcam_attr_float(n, "alpha", 1.0f);
-    } else if (strcmp(n->op_type, "MatMul")) {
-        return unsupported(c, "the pooled features feed a classifier that is neither Gemm nor MatMul");
-    }
-    int64_t classes = transB ? B->dims[0] : B->dims[1];
-    if ((transB ? B->dims[1] : B->dims[0]) != K) return unsupported(c, "the classifier weights do not match the layer's channels");
+    gcam_cam_linear l;
+    const char *why = gcam_cam_linear_of(g, n, t, &l);
+    if (why) return unsupported(c, why);
+    if (l.n_in != K) return unsupported(c, "the classifier weights do not match the layer's channels");
     int y = n->out[0];
-    ni = sole_consumer(g, y);
+    ni = gcam_cam_sole_reader(g, y);
     if (y != c->target_t && ni >= 0 && !strcmp(g->nodes[ni].op_type, "Add")) {
         const gcam_node *add = &g->nodes[ni];
         int other = add->in[0] == y ? add->in[1] : add->in[0];
@@ -104,9 +109,8 @@ int gcam_cam_classic(gcam_cam_ctx *c, int layer_t, float *w)
     }
     if (y != c->target_t) return unsupported(c, "the classifier's output is not the target");
     int64_t cls = c->target;
-    if (cls < 0 || cls >= classes) return unsupported(c, "the target is not a class of the classifier");
-    const float *bw = gcam_f32(B);
+    if (cls < 0 || cls >= l.n_out) return unsupported(c, "the target is not a class of the classifier");
     float sign = c->o->counterfactual ? -1.0f : 1.0f;
-    for (int64_t k = 0; k < K; k++) w[k] = sign * alpha * (transB ? bw[cls * K + k] : bw[k * classes + cls]);
+    for (int64_t k = 0; k < K; k++) w[k] = sign * l.alpha * (l.transB ? l.W[cls * K + k] : l.W[k * l.n_out + cls]);
     return GCAM_OK;
 }

@@ -184,14 +184,16 @@ static int make_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y
 
 /* ---- maps -------------------------------------------------------------------------- */
 
-/* The raw map of one layer (h x w floats), before ReLU and normalisation. */
-static int layer_map(gcam_cam_ctx *c, int layer_t, float *cam)
+/* The raw map of one layer (h x w floats), before ReLU and normalisation;
+ * head_y >= 0: Grad-CAM's weights come from the gradient at that linear
+ * layer's output (headsum.c), the layer itself has none. */
+static int layer_map(gcam_cam_ctx *c, int layer_t, int head_y, float *cam)
 {
     gcam_graph *g = c->g;
     int method = c->o->method;
     const gcam_tensor *At = &g->tensors[layer_t];
     const float *A = gcam_f32(At);
-    const float *dA = (METHOD_FLAGS[method] & M_LAYER_GRAD) ? gcam_f32(&g->grads[layer_t]) : NULL;
+    const float *dA = (METHOD_FLAGS[method] & M_LAYER_GRAD) && head_y < 0 ? gcam_f32(&g->grads[layer_t]) : NULL;
     int64_t K = At->dims[1], HW = At->dims[2] * At->dims[3];
     float *M = malloc(sizeof(float) * (size_t)(K * HW + 1)), *w = malloc(sizeof(float) * (size_t)(K + 1));
     if (!M || !w) {
@@ -202,7 +204,10 @@ static int layer_map(gcam_cam_ctx *c, int layer_t, float *cam)
     int rc = GCAM_OK, weights = 1, projected = 0;
     switch (method) {
     case GCAM_METHOD_GRADCAM:
-    case GCAM_METHOD_GUIDED_GRADCAM: gcam_cam_weights_gradcam(dA, K, HW, w); break;
+    case GCAM_METHOD_GUIDED_GRADCAM:
+        if (head_y >= 0) rc = gcam_cam_head_weights(c, c->headsum, layer_t, head_y, w);
+        else gcam_cam_weights_gradcam(dA, K, HW, w);
+        break;
     case GCAM_METHOD_GRADCAM_PP: gcam_cam_weights_gradcampp(A, dA, K, HW, w); break;
     case GCAM_METHOD_XGRADCAM: gcam_cam_weights_xgradcam(A, dA, K, HW, w); break;
     case GCAM_METHOD_SCORECAM: rc = gcam_cam_scorecam(c, layer_t, w); break;
@@ -297,7 +302,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     if (!x) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     gcam_bwd_plan bp;
     memset(&bp, 0, sizeof bp);
-    int n_layers = 0;
+    int n_layers = 0, layer_ts[MAX_LAYERS], head_y[MAX_LAYERS];
     if (fl & M_LAYER) {
         n_layers = o->n_layers > 0 && o->layers ? o->n_layers : 1;
         for (int i = 0; i < n_layers && !rc; i++) {
@@ -313,11 +318,15 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
                 rc = gcam_errf(&m->err, GCAM_E_ARG, "layer '%s' is a constant, not an activation", tn);
             else if (A->dims[0] != 1)
                 rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' has batch %lld, not 1", tn, (long long)A->dims[0]);
-            bp.layers[i] = t;
+            bp.layers[i] = layer_ts[i] = t;
+            head_y[i] = -1;
             x->layers[i] = A->name;
         }
     }
     x->n_layers = n_layers;
+    /* Grad-CAM through a flattening linear head: the backward stops at its output */
+    for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_GRADCAM; i++)
+        if ((head_y[i] = gcam_cam_head_find(g, layer_ts[i])) >= 0) bp.layers[i] = head_y[i];
     int target_t = -1, input_t = g->inputs[0];
     if (!rc) {
         const char *tname = o->target_output ? o->target_output : gcam_model_output_name(m, 0);
@@ -332,7 +341,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     /* Ablation-CAM feeds its suffix plans with tensors that cross the layer */
     int sides[MAX_SIDES], n_sides = 0;
     for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_ABLATIONCAM; i++) {
-        int k = gcam_suffix_sides(g, &bp.layers[i], 1, target_t, sides + n_sides, MAX_SIDES - n_sides, &m->err);
+        int k = gcam_suffix_sides(g, &layer_ts[i], 1, target_t, sides + n_sides, MAX_SIDES - n_sides, &m->err);
         if (k < 0) rc = k;
         else n_sides += k;
     }
@@ -342,10 +351,11 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         bp.input_grad = (fl & M_INPUT_GRAD) != 0;
         rc = gcam_bwd_prepare(g, &bp, &m->err);
         g->grads_plan_id = 0; /* the gradient layout depends on the path: redo it */
+        for (int i = 0; i < n_layers; i++) g->tensors[layer_ts[i]].flags |= GCAM_TF_BKEEP; /* the maps read them */
     } else if (!rc) {
         /* no backward: keep only what the method reads after the forward pass */
         for (int t = 0; t < g->n_tensors; t++) g->tensors[t].flags &= ~GCAM_TF_BKEEP;
-        for (int i = 0; i < n_layers; i++) g->tensors[bp.layers[i]].flags |= GCAM_TF_BKEEP;
+        for (int i = 0; i < n_layers; i++) g->tensors[layer_ts[i]].flags |= GCAM_TF_BKEEP;
         g->tensors[target_t].flags |= GCAM_TF_BKEEP;
         g->planned = 0;
     }
@@ -382,6 +392,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         .target = x->target,
         .score = o->counterfactual ? -x->score : x->score,
         .batch = o->batch_size > 0 ? o->batch_size : 32,
+        .headsum = &m->headsum,
     };
     int H = (int)input->dims[2], W = (int)input->dims[3], C = (int)input->dims[1];
     int64_t HW = (int64_t)H * W;
@@ -393,11 +404,11 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     if (!rc && !(up = malloc(sizeof(float) * (size_t)HW))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     /* layer maps (and Guided Grad-CAM's Grad-CAM part) */
     for (int i = 0; i < n_layers && !rc; i++) {
-        gcam_tensor *A = &g->tensors[bp.layers[i]];
+        gcam_tensor *A = &g->tensors[layer_ts[i]];
         int h = (int)A->dims[2], w = (int)A->dims[3];
         float *cam = malloc(sizeof(float) * (size_t)h * w);
         if (!cam) { rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory"); break; }
-        rc = layer_map(&cx, bp.layers[i], cam);
+        rc = layer_map(&cx, layer_ts[i], head_y[i], cam);
         if (!rc && i == 0 && !(fl & M_RGB)) {
             float *r = malloc(sizeof(float) * (size_t)h * w);
             if (!r) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");

@@ -661,3 +661,96 @@ GCAM_TEST(cam_suffix_pinned_batch_falls_back)
     gcam_explanation_free(ex4);
     gcam_model_free(m);
 }
+
+/* Grad-CAM through a flattening linear head (src/cam/headsum.c): the layer
+ * act (3 x 4 x 4) -> Flatten | Reshape -> a hidden linear layer of HID units
+ * -> Relu -> Gemm -> logits, as in VGG.  The weights taken from the gradient
+ * at the hidden layer's output must equal the spatial mean of the full
+ * backward's dA (GCAM_HEADSUM=0), for every class and counterfactually, with
+ * the hidden layer as a Gemm with transB and alpha, a Gemm without transB,
+ * and a MatMul + Add. */
+enum { HID = 6, FLAT = K * S * S };
+
+static gcam_model *flat_head_model(int kind)
+{
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "1,2,4,4");
+    add_conv(b, "conv", "x", "c1", CIN, K, 0.1, 0);
+    ob_node(b, "Relu", "relu", "c1", "act");
+    float w1[HID * FLAT], b1[HID], w2[CLASSES * HID], b2[CLASSES];
+    fill(w1, HID * FLAT, 0.5, 0.8);
+    fill(b1, HID, 1.7, 0.3);
+    fill(w2, CLASSES * HID, 2.3, 1.0);
+    fill(b2, CLASSES, 0.9, 0.2);
+    ob_init_f32(b, "w1", 2, kind == 0 ? (int64_t[]){HID, FLAT} : (int64_t[]){FLAT, HID}, w1);
+    ob_init_f32(b, "b1", 1, (int64_t[]){HID}, b1);
+    ob_init_f32(b, "w2", 2, (int64_t[]){CLASSES, HID}, w2);
+    ob_init_f32(b, "b2", 1, (int64_t[]){CLASSES}, b2);
+    if (kind == 2) {
+        ob_init_i64(b, "shape", 1, (int64_t[]){2}, (int64_t[]){1, -1});
+        ob_node(b, "Reshape", "flat", "act,shape", "feat");
+        ob_node(b, "MatMul", "fc1", "feat,w1", "h0");
+        ob_node(b, "Add", "fc1b", "h0,b1", "h1");
+    } else {
+        Onnx__NodeProto *f = ob_node(b, "Flatten", "flat", "act", "feat");
+        ob_attr_int(b, f, "axis", 1);
+        Onnx__NodeProto *g1 = ob_node(b, "Gemm", "fc1", "feat,w1,b1", "h1");
+        if (kind == 0) {
+            ob_attr_int(b, g1, "transB", 1);
+            ob_attr_float(b, g1, "alpha", 0.5f);
+        }
+    }
+    ob_node(b, "Relu", "hrelu", "h1", "h2");
+    Onnx__NodeProto *g2 = ob_node(b, "Gemm", "fc2", "h2,w2,b2", "logits");
+    ob_attr_int(b, g2, "transB", 1);
+    ob_output(b, "logits", OB_F32, NULL);
+    gcam_model *m;
+    ob_load(b, &m);
+    return m;
+}
+
+GCAM_TEST(cam_gradcam_flat_linear_head)
+{
+    gcam_array x = input();
+    for (int kind = 0; kind < 3; kind++) {
+        gcam_model *m = flat_head_model(kind);
+        CHECK(m != NULL);
+        if (!m) continue;
+        int live = 0;
+        for (int64_t cls = 0; cls < CLASSES; cls++)
+            for (int cf = 0; cf < 2; cf++) {
+                gcam_explain_opts o;
+                gcam_explain_opts_default(&o);
+                o.counterfactual = cf;
+                o.no_relu = 1;
+                gcam_explanation *ex[2] = {NULL, NULL};
+                for (int on = 0; on < 2; on++) {
+                    if (on) unsetenv("GCAM_HEADSUM");
+                    else setenv("GCAM_HEADSUM", "0", 1);
+                    int before = gcam_cam_head_count();
+                    CHECK_OK(explain(m, &x, GCAM_METHOD_GRADCAM, "act", cls, GCAM_NORM_NONE, &o, &ex[on]), m);
+                    CHECK_MSG(gcam_cam_head_count() == before + on, "kind %d: shortcut %s", kind,
+                              on ? "not taken" : "taken while off");
+                }
+                unsetenv("GCAM_HEADSUM");
+                if (!ex[0] || !ex[1]) continue;
+                int h, w;
+                const float *r0 = gcam_explanation_raw(ex[0], &h, &w), *r1 = gcam_explanation_raw(ex[1], NULL, NULL);
+                CHECK(h == S && w == S);
+                for (int i = 0; i < h * w; i++) {
+                    CHECK_NEAR(r1[i], r0[i], 1e-5 * (1 + fabs(r0[i])));
+                    live += fabsf(r0[i]) > 1e-3f;
+                }
+                gcam_explanation_free(ex[0]);
+                gcam_explanation_free(ex[1]);
+            }
+        CHECK_MSG(live > 0, "kind %d: every map is zero", kind); /* the comparison meant something */
+        /* other gradient methods keep the full backward */
+        int before = gcam_cam_head_count();
+        gcam_explanation *ex = NULL;
+        CHECK_OK(explain(m, &x, GCAM_METHOD_GRADCAM_PP, "act", 0, GCAM_NORM_NONE, NULL, &ex), m);
+        CHECK(gcam_cam_head_count() == before);
+        gcam_explanation_free(ex);
+        gcam_model_free(m);
+    }
+}
