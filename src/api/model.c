@@ -61,6 +61,13 @@ void gcam_model_set_threads(gcam_model *m, int nthreads)
     omp_set_num_threads(nthreads);
 }
 
+void gcam_model_set_memory_limit(gcam_model *m, size_t bytes)
+{
+    if (!m || !m->g) return;
+    m->g->mem_limit = bytes;
+    m->g->planned = 0; /* the limit is part of the plan's signature: plan again */
+}
+
 int gcam_model_num_inputs(const gcam_model *m) { return m && m->g ? m->g->n_inputs : 0; }
 int gcam_model_num_outputs(const gcam_model *m) { return m && m->g ? m->g->n_outputs : 0; }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "graph/graph.h"
+#include "kernels/bigmem.h"
 
 int gcam_bwd_prepare(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
 {
@@ -138,6 +139,13 @@ static int plan_grads(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
     size_t total = gcam_assign_offsets(r, nr);
     free(born);
     free(dies);
+    const size_t budget = gcam_mem_budget(g->mem_limit), used = g->arena_bytes + g->scratch_bytes;
+    if (total != SIZE_MAX && (used > budget || total > budget - used)) {
+        free(r);
+        return gcam_errf(e, GCAM_E_NOMEM,
+                         "the backward pass needs %.1f MB of gradient memory beside %.1f MB of activations, more than the limit of %.1f MB (gcam_model_set_memory_limit)",
+                         (double)total / 1048576.0, (double)used / 1048576.0, (double)budget / 1048576.0);
+    }
     if (total == SIZE_MAX || !(g->grad_arena = aligned_alloc(64, total ? total : 64))) {
         free(r);
         return gcam_errf(e, GCAM_E_NOMEM, "cannot allocate gradient memory");

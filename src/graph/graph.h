@@ -64,6 +64,7 @@ typedef struct gcam_graph {
     unsigned char *grad_arena;
     size_t grad_arena_bytes;
     int nthreads;
+    size_t mem_limit;    /* bytes for arena + scratch + gradients; 0 = default (kernels/bigmem.h) */
 } gcam_graph;
 
 /* ---- build (src/onnx/load.c and src/graph/graph.c) ---- */

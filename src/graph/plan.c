@@ -602,6 +602,7 @@ static uint64_t plan_signature(const gcam_graph *g)
     h = mix_str(h, getenv("GCAM_FUSE"));
     h = mix_str(h, getenv("GCAM_CONV"));
     h = mix_str(h, getenv("GCAM_NHWC"));
+    h = mix(h, (uint64_t)g->mem_limit);
     for (int i = 0; i < g->n_inputs; i++) {
         const gcam_tensor *x = &g->tensors[g->inputs[i]];
         h = mix(h, (uint64_t)x->ndim);
@@ -758,6 +759,15 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
         free(alias);
         reset_plan(g);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    }
+    const size_t budget = gcam_mem_budget(g->mem_limit);
+    if (total > budget || align_up(scratch) > budget - total) {
+        free(r);
+        free(alias);
+        reset_plan(g);
+        return gcam_errf(e, GCAM_E_NOMEM,
+                         "the model needs %.1f MB of activation memory at this input shape, more than the limit of %.1f MB (gcam_model_set_memory_limit)",
+                         ((double)total + (double)align_up(scratch)) / 1048576.0, (double)budget / 1048576.0);
     }
     g->arena = gcam_big_alloc(total ? total : ARENA_ALIGN);
     g->scratch = scratch ? gcam_big_alloc(align_up(scratch)) : NULL;

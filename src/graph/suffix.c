@@ -193,6 +193,7 @@ int gcam_suffix_new_ex(gcam_graph *g, const int *fed, int n_fed, int target, int
         v->hcap = g->hcap;
         v->hash = g->hash;
         v->nthreads = g->nthreads;
+        v->mem_limit = g->mem_limit;
         for (int t = 0; t < nt; t++) {
             gcam_tensor *x = &v->tensors[t];
             *x = g->tensors[t];

@@ -2,9 +2,19 @@
 #include "kernels/bigmem.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define HUGE_PAGE ((size_t)2 << 20)
+
+size_t gcam_mem_budget(size_t limit)
+{
+    if (limit) return limit;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return SIZE_MAX;
+    return (size_t)pages / 2 * (size_t)page;
+}
 
 void *gcam_big_alloc(size_t bytes)
 {

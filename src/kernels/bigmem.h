@@ -13,4 +13,11 @@
 
 void *gcam_big_alloc(size_t bytes);
 
+/* The memory a model's plans may take for activations, scratch and
+ * gradients: `limit` when nonzero (gcam_model_set_memory_limit), else half
+ * of the machine's physical memory, so that a model asking for more (a
+ * huge Pad or Resize, a fuzzed shape) fails with a message instead of
+ * being killed when the pages are touched.  SIZE_MAX where unknown. */
+size_t gcam_mem_budget(size_t limit);
+
 #endif

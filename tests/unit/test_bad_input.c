@@ -6,6 +6,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -702,5 +703,66 @@ GCAM_TEST(bad_input_typed_field_count)
     ob_free(b);
     CHECK_RC(rc, GCAM_E_UNSUPPORTED, m);
     CHECK_MSG_HAS(m, "str_t");
+    gcam_model_free(m);
+}
+
+/* x [1,1,4,4] -> Pad by p on every side -> GlobalAveragePool -> y */
+static ob *pad_model(int64_t p)
+{
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "1,1,4,4");
+    ob_init_i64(b, "pads", 1, (int64_t[]){8}, (int64_t[]){0, 0, p, p, 0, 0, p, p});
+    ob_node(b, "Pad", "pad", "x,pads", "xp");
+    ob_node(b, "GlobalAveragePool", "gap", "xp", "y");
+    ob_output(b, "y", OB_F32, NULL);
+    return b;
+}
+
+/* A plan above the memory limit fails with a message giving both sizes,
+ * before allocating: by default (half the machine's memory) for a Pad
+ * asking for 0.6x of the physical memory, which would otherwise be
+ * allocated and then touched; with gcam_model_set_memory_limit for a small
+ * one, which runs (and gives the right value) once the limit allows it. */
+GCAM_TEST(bad_input_memory_limit)
+{
+    float xv[16];
+    double sum = 0;
+    for (int i = 0; i < 16; i++) sum += xv[i] = 0.5f + (float)i;
+    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, 1, 4, 4}, .data = xv};
+
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) {
+        gcam_test_skip("physical memory size unknown: default limit case not run");
+    } else {
+        double side = sqrt(0.6 * (double)pages * (double)page / sizeof(float));
+        ob *b = pad_model((int64_t)side / 2);
+        gcam_model *m = NULL;
+        int rc = load_ob(b, &m);
+        ob_free(b);
+        CHECK_RC(rc, GCAM_OK, m);
+        rc = gcam_model_run(m, NULL, &x, 1);
+        CHECK_RC(rc, GCAM_E_NOMEM, m);
+        CHECK_MSG_HAS(m, "more than the limit");
+        gcam_model_free(m);
+    }
+
+    const int64_t p = 500, side = 4 + 2 * p; /* 4 MB of padded input */
+    ob *b = pad_model(p);
+    gcam_model *m = NULL;
+    int rc = load_ob(b, &m);
+    ob_free(b);
+    CHECK_RC(rc, GCAM_OK, m);
+    gcam_model_set_memory_limit(m, 1 << 20);
+    rc = gcam_model_run(m, NULL, &x, 1);
+    CHECK_RC(rc, GCAM_E_NOMEM, m);
+    CHECK_MSG_HAS(m, "MB of activation memory");
+    CHECK_MSG_HAS(m, "limit of 1.0 MB");
+    gcam_model_set_memory_limit(m, 64 << 20);
+    rc = gcam_model_run(m, NULL, &x, 1);
+    CHECK_RC(rc, GCAM_OK, m);
+    gcam_array y;
+    CHECK_RC(gcam_model_tensor(m, "y", &y), GCAM_OK, m);
+    CHECK(y.ndim == 4 && y.dims[2] == 1 && y.dims[3] == 1);
+    CHECK_NEAR(((const float *)y.data)[0], sum / (double)(side * side), 1e-9);
     gcam_model_free(m);
 }
