@@ -87,6 +87,16 @@ save("unsupported", [
 ], [vi("x", TP.FLOAT, [1, 1, 2])], [vi("y", TP.FLOAT, None)],
    [nh.from_array(w((1, 8, 2)), "LW"), nh.from_array(w((1, 8, 2)), "LR")])
 
+# a valid model whose padded activation would take 0.6x of this machine's memory
+side = int((0.6 * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 4) ** 0.5)
+p = side // 2
+save("hugepad", [
+    h.make_node("Pad", ["x", "pads"], ["xp"], name="pad"),
+    h.make_node("GlobalAveragePool", ["xp"], ["y"], name="gap"),
+], [vi("x", TP.FLOAT, [1, 1, 4, 4])], [vi("y", TP.FLOAT, None)],
+   [nh.from_array(np.array([0, 0, p, p, 0, 0, p, p], dtype=np.int64), "pads")])
+np.save(os.path.join(d, "x4.npy"), rng.random((1, 1, 4, 4)).astype(np.float32))
+
 with open(os.path.join(d, "garbage.onnx"), "wb") as f:
     f.write(b"\x0a\xff\xff\xff\xff\x0f this is not a model")
 with open(os.path.join(d, "notanimage.png"), "wb") as f:
@@ -152,6 +162,7 @@ error run_unknown_input 1 "'pixels'" -- run --model gemm.onnx --input pixels=x.n
 error run_unknown_output 1 "'nope'" -- run --model gemm.onnx --input x=x.npy --output nope=y.npy
 error run_bad_io_syntax 2 "NAME=FILE.npy" -- run --model gemm.onnx --input x.npy
 error run_no_model 2 "--model is required" -- run --input x=x.npy
+error run_over_memory_limit 1 "MB of activation memory" "more than the limit" -- run --model hugepad.onnx --input x=x4.npy
 error unknown_command 2 "unknown command 'frobnicate'" -- frobnicate
 
 if run run_ok 0 run --model gemm.onnx --input x=x.npy --output logits=run_logits.npy &&
