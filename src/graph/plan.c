@@ -32,6 +32,7 @@
 
 #include "graph/graph.h"
 #include "kernels/bigmem.h"
+#include "kernels/elementwise.h"
 
 #define MAX_NODE_IO 1024
 #define ARENA_ALIGN 64
@@ -762,12 +763,19 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
     }
     const size_t budget = gcam_mem_budget(g->mem_limit);
     if (total > budget || align_up(scratch) > budget - total) {
+        int big = 0;
+        for (int i = 1; i < nr; i++)
+            if (r[i].size > r[big].size) big = i;
+        const gcam_tensor *x = nr ? &g->tensors[r[big].t] : NULL;
+        char dims[128] = "";
+        if (x) gcam_ew_dims_str(x->dims, x->ndim, dims, sizeof dims);
         free(r);
         free(alias);
         reset_plan(g);
         return gcam_errf(e, GCAM_E_NOMEM,
-                         "the model needs %.1f MB of activation memory at this input shape, more than the limit of %.1f MB (gcam_model_set_memory_limit)",
-                         ((double)total + (double)align_up(scratch)) / 1048576.0, (double)budget / 1048576.0);
+                         "the model needs %.1f MB of activation memory at this input shape, more than the limit of %.1f MB (gcam_model_set_memory_limit); the largest tensor is '%s' (%s)",
+                         ((double)total + (double)align_up(scratch)) / 1048576.0, (double)budget / 1048576.0,
+                         x ? x->name : "", dims);
     }
     g->arena = gcam_big_alloc(total ? total : ARENA_ALIGN);
     g->scratch = scratch ? gcam_big_alloc(align_up(scratch)) : NULL;

@@ -743,6 +743,7 @@ GCAM_TEST(bad_input_memory_limit)
         rc = gcam_model_run(m, NULL, &x, 1);
         CHECK_RC(rc, GCAM_E_NOMEM, m);
         CHECK_MSG_HAS(m, "more than the limit");
+        CHECK_MSG_HAS(m, "'xp'"); /* the largest tensor is named */
         gcam_model_free(m);
     }
 
