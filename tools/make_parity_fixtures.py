@@ -47,10 +47,13 @@ import onnx
 # name -> (seed, input side, opset, dynamic batch axis, Grad-CAM layer path)
 # The layer path names a submodule whose forward output is the feature map;
 # "densenet_relu" is the functional relu DenseNet applies after `features`.
+# vgg16's "avgpool" (AdaptiveAvgPool2d(7) of the 7x7 features: the same
+# values) is the layer `gradcam layers` picks, the one that feeds Flatten ->
+# Gemm, where Grad-CAM takes its linear-head shortcut (src/cam/headsum.c).
 MODELS = {
     "resnet18":           (1001, 224, 17, True,  "layer4"),
     "resnet50":           (1002, 224, 17, False, "layer4"),
-    "vgg16":              (1003, 224, 17, False, "features"),
+    "vgg16":              (1003, 224, 17, False, "avgpool"),
     "mobilenet_v2":       (1004, 224, 13, False, "features"),
     "mobilenet_v3_small": (1005, 224, 17, False, "features"),
     "efficientnet_b0":    (1006, 224, 17, False, "features"),
