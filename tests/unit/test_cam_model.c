@@ -668,7 +668,8 @@ GCAM_TEST(cam_suffix_pinned_batch_falls_back)
  * at the hidden layer's output must equal the spatial mean of the full
  * backward's dA (GCAM_HEADSUM=0), for every class and counterfactually, with
  * the hidden layer as a Gemm with transB and alpha, a Gemm without transB,
- * and a MatMul + Add. */
+ * and a MatMul + Add; and with no hidden layer (kind 3: Flatten -> Gemm is
+ * the classifier, its output the target). */
 enum { HID = 6, FLAT = K * S * S };
 
 static gcam_model *flat_head_model(int kind)
@@ -677,6 +678,21 @@ static gcam_model *flat_head_model(int kind)
     ob_input(b, "x", OB_F32, "1,2,4,4");
     add_conv(b, "conv", "x", "c1", CIN, K, 0.1, 0);
     ob_node(b, "Relu", "relu", "c1", "act");
+    if (kind == 3) {
+        float w[CLASSES * FLAT], bias[CLASSES];
+        fill(w, CLASSES * FLAT, 0.5, 0.8);
+        fill(bias, CLASSES, 1.7, 0.3);
+        ob_init_f32(b, "w", 2, (int64_t[]){CLASSES, FLAT}, w);
+        ob_init_f32(b, "b", 1, (int64_t[]){CLASSES}, bias);
+        Onnx__NodeProto *f = ob_node(b, "Flatten", "flat", "act", "feat");
+        ob_attr_int(b, f, "axis", 1);
+        Onnx__NodeProto *g = ob_node(b, "Gemm", "fc", "feat,w,b", "logits");
+        ob_attr_int(b, g, "transB", 1);
+        ob_output(b, "logits", OB_F32, NULL);
+        gcam_model *m;
+        ob_load(b, &m);
+        return m;
+    }
     float w1[HID * FLAT], b1[HID], w2[CLASSES * HID], b2[CLASSES];
     fill(w1, HID * FLAT, 0.5, 0.8);
     fill(b1, HID, 1.7, 0.3);
@@ -712,7 +728,7 @@ static gcam_model *flat_head_model(int kind)
 GCAM_TEST(cam_gradcam_flat_linear_head)
 {
     gcam_array x = input();
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 4; kind++) {
         gcam_model *m = flat_head_model(kind);
         CHECK(m != NULL);
         if (!m) continue;
