@@ -15,8 +15,10 @@ const char *cli_value(int argc, char **argv, int *i);
 int cli_parse_int(const char *s, long *out);
 int cli_parse_float(const char *s, double *out);
 
-/* Loads a model, printing the error; returns NULL on failure. */
+/* Loads a model, printing the error; returns NULL on failure.  Applies
+ * cli_max_memory_mb (the global --max-memory option) when set. */
 gcam_model *cli_load_model(const char *path, int threads);
+extern long cli_max_memory_mb;
 /* Default bundled model path (models/demo.onnx next to the binary's source tree). */
 const char *cli_default_model(void);
 

@@ -63,6 +63,8 @@ int cli_parse_float(const char *s, double *out)
     return 0;
 }
 
+long cli_max_memory_mb;
+
 gcam_model *cli_load_model(const char *path, int threads)
 {
     gcam_model *m = NULL;
@@ -73,6 +75,7 @@ gcam_model *cli_load_model(const char *path, int threads)
         return NULL;
     }
     if (threads > 0) gcam_model_set_threads(m, threads);
+    if (cli_max_memory_mb > 0) gcam_model_set_memory_limit(m, (size_t)cli_max_memory_mb << 20);
     return m;
 }
 

@@ -21,7 +21,9 @@ static void usage(FILE *f)
     fprintf(f, "gradcam %s\nusage: gradcam <command> [options]\n\ncommands:\n", gcam_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\n`gradcam <command> --help` shows a command's options.\n");
+    fprintf(f, "\n`gradcam <command> --help` shows a command's options.\n"
+               "Every command also takes --max-memory MB: the most memory a model's activations,\n"
+               "scratch and gradients may take (default: half of the machine's memory).\n");
 }
 
 int main(int argc, char **argv)
@@ -38,6 +40,22 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    /* --max-memory MB, anywhere after the command: taken out before it parses */
+    int n = 2;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--max-memory")) {
+            argv[n++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= argc || cli_parse_int(argv[i + 1], &cli_max_memory_mb) || cli_max_memory_mb < 1 ||
+            cli_max_memory_mb > ((long)1 << 40)) {
+            fprintf(stderr, "gradcam: error: --max-memory takes a size in MB (a positive integer)\n");
+            return 2;
+        }
+        i++;
+    }
+    argc = n;
+    argv[argc] = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "gradcam: error: unknown command '%s'\n", argv[1]);

@@ -143,7 +143,7 @@ static int plan_grads(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
     if (total != SIZE_MAX && (used > budget || total > budget - used)) {
         free(r);
         return gcam_errf(e, GCAM_E_NOMEM,
-                         "the backward pass needs %.1f MB of gradient memory beside %.1f MB of activations, more than the limit of %.1f MB (gcam_model_set_memory_limit)",
+                         "the backward pass needs %.1f MB of gradient memory beside %.1f MB of activations, more than the limit of %.1f MB (gcam_model_set_memory_limit, gradcam --max-memory)",
                          (double)total / 1048576.0, (double)used / 1048576.0, (double)budget / 1048576.0);
     }
     if (total == SIZE_MAX || !(g->grad_arena = aligned_alloc(64, total ? total : 64))) {

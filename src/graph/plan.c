@@ -773,7 +773,7 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
         free(alias);
         reset_plan(g);
         return gcam_errf(e, GCAM_E_NOMEM,
-                         "the model needs %.1f MB of activation memory at this input shape, more than the limit of %.1f MB (gcam_model_set_memory_limit); the largest tensor is '%s' (%s)",
+                         "the model needs %.1f MB of activation memory at this input shape, more than the limit of %.1f MB (gcam_model_set_memory_limit, gradcam --max-memory); the largest tensor is '%s' (%s)",
                          ((double)total + (double)align_up(scratch)) / 1048576.0, (double)budget / 1048576.0,
                          x ? x->name : "", dims);
     }

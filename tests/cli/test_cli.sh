@@ -163,6 +163,14 @@ error run_unknown_output 1 "'nope'" -- run --model gemm.onnx --input x=x.npy --o
 error run_bad_io_syntax 2 "NAME=FILE.npy" -- run --model gemm.onnx --input x.npy
 error run_no_model 2 "--model is required" -- run --input x=x.npy
 error run_over_memory_limit 1 "MB of activation memory" "more than the limit" -- run --model hugepad.onnx --input x=x4.npy
+error run_max_memory_flag 1 "limit of 5.0 MB" "'xp'" -- run --model hugepad.onnx --input x=x4.npy --max-memory 5
+error max_memory_bad_value 2 "--max-memory takes a size in MB" -- run --max-memory 0 --model gemm.onnx --input x=x.npy
+if run run_max_memory_ok 0 run --max-memory 64 --model gemm.onnx --input x=x.npy --output logits=mm_logits.npy &&
+   "$PY" -c "import numpy as n,sys; sys.exit(0 if n.allclose(n.load('$T/mm_logits.npy'), n.load('$T/ref_logits.npy'), atol=1e-5) else 1)"; then
+  ok run_max_memory_ok
+else
+  bad run_max_memory_ok "exit $RC: $(head -c 300 "$ERR")"
+fi
 error unknown_command 2 "unknown command 'frobnicate'" -- frobnicate
 
 if run run_ok 0 run --model gemm.onnx --input x=x.npy --output logits=run_logits.npy &&
