@@ -671,6 +671,7 @@ GCAM_TEST(cam_suffix_pinned_batch_falls_back)
  * and a MatMul + Add; and with no hidden layer (kind 3: Flatten -> Gemm is
  * the classifier, its output the target). */
 enum { HID = 6, FLAT = K * S * S };
+_Static_assert((int)CLASSES <= (int)HID, "w1 and b1 hold either head");
 
 static gcam_model *flat_head_model(int kind)
 {
@@ -678,47 +679,35 @@ static gcam_model *flat_head_model(int kind)
     ob_input(b, "x", OB_F32, "1,2,4,4");
     add_conv(b, "conv", "x", "c1", CIN, K, 0.1, 0);
     ob_node(b, "Relu", "relu", "c1", "act");
-    if (kind == 3) {
-        float w[CLASSES * FLAT], bias[CLASSES];
-        fill(w, CLASSES * FLAT, 0.5, 0.8);
-        fill(bias, CLASSES, 1.7, 0.3);
-        ob_init_f32(b, "w", 2, (int64_t[]){CLASSES, FLAT}, w);
-        ob_init_f32(b, "b", 1, (int64_t[]){CLASSES}, bias);
-        Onnx__NodeProto *f = ob_node(b, "Flatten", "flat", "act", "feat");
-        ob_attr_int(b, f, "axis", 1);
-        Onnx__NodeProto *g = ob_node(b, "Gemm", "fc", "feat,w,b", "logits");
-        ob_attr_int(b, g, "transB", 1);
-        ob_output(b, "logits", OB_F32, NULL);
-        gcam_model *m;
-        ob_load(b, &m);
-        return m;
-    }
+    const int hidden = kind != 3; /* kind 3: the first linear layer is the classifier */
+    const int64_t n1 = hidden ? HID : CLASSES;
     float w1[HID * FLAT], b1[HID], w2[CLASSES * HID], b2[CLASSES];
-    fill(w1, HID * FLAT, 0.5, 0.8);
-    fill(b1, HID, 1.7, 0.3);
-    fill(w2, CLASSES * HID, 2.3, 1.0);
-    fill(b2, CLASSES, 0.9, 0.2);
-    ob_init_f32(b, "w1", 2, kind == 0 ? (int64_t[]){HID, FLAT} : (int64_t[]){FLAT, HID}, w1);
-    ob_init_f32(b, "b1", 1, (int64_t[]){HID}, b1);
-    ob_init_f32(b, "w2", 2, (int64_t[]){CLASSES, HID}, w2);
-    ob_init_f32(b, "b2", 1, (int64_t[]){CLASSES}, b2);
+    fill(w1, (int)n1 * FLAT, 0.5, 0.8);
+    fill(b1, (int)n1, 1.7, 0.3);
+    ob_init_f32(b, "w1", 2, kind == 1 || kind == 2 ? (int64_t[]){FLAT, n1} : (int64_t[]){n1, FLAT}, w1);
+    ob_init_f32(b, "b1", 1, (int64_t[]){n1}, b1);
+    const char *h1 = hidden ? "h1" : "logits";
     if (kind == 2) {
         ob_init_i64(b, "shape", 1, (int64_t[]){2}, (int64_t[]){1, -1});
         ob_node(b, "Reshape", "flat", "act,shape", "feat");
         ob_node(b, "MatMul", "fc1", "feat,w1", "h0");
-        ob_node(b, "Add", "fc1b", "h0,b1", "h1");
+        ob_node(b, "Add", "fc1b", "h0,b1", h1);
     } else {
         Onnx__NodeProto *f = ob_node(b, "Flatten", "flat", "act", "feat");
         ob_attr_int(b, f, "axis", 1);
-        Onnx__NodeProto *g1 = ob_node(b, "Gemm", "fc1", "feat,w1,b1", "h1");
-        if (kind == 0) {
-            ob_attr_int(b, g1, "transB", 1);
-            ob_attr_float(b, g1, "alpha", 0.5f);
-        }
+        Onnx__NodeProto *g1 = ob_node(b, "Gemm", "fc1", "feat,w1,b1", h1);
+        if (kind != 1) ob_attr_int(b, g1, "transB", 1);
+        if (kind == 0) ob_attr_float(b, g1, "alpha", 0.5f);
     }
-    ob_node(b, "Relu", "hrelu", "h1", "h2");
-    Onnx__NodeProto *g2 = ob_node(b, "Gemm", "fc2", "h2,w2,b2", "logits");
-    ob_attr_int(b, g2, "transB", 1);
+    if (hidden) {
+        fill(w2, CLASSES * HID, 2.3, 1.0);
+        fill(b2, CLASSES, 0.9, 0.2);
+        ob_init_f32(b, "w2", 2, (int64_t[]){CLASSES, HID}, w2);
+        ob_init_f32(b, "b2", 1, (int64_t[]){CLASSES}, b2);
+        ob_node(b, "Relu", "hrelu", "h1", "h2");
+        Onnx__NodeProto *g2 = ob_node(b, "Gemm", "fc2", "h2,w2,b2", "logits");
+        ob_attr_int(b, g2, "transB", 1);
+    }
     ob_output(b, "logits", OB_F32, NULL);
     gcam_model *m;
     ob_load(b, &m);

@@ -325,18 +325,27 @@ static gcam_model *fusion_model(void)
 
 static float FX[FC * FS * FS];
 
+/* Builds fusion_model, runs it on FX and copies y; *m is left for the caller
+ * to inspect and free (possibly NULL). */
+static int run_fusion_model(float *y, gcam_model **m)
+{
+    *m = fusion_model();
+    int rc = *m && (*m)->g ? GCAM_OK : GCAM_E_INTERNAL;
+    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, FC, FS, FS}, .data = FX};
+    if (!rc) rc = gcam_model_run(*m, NULL, &x, 1);
+    gcam_array out;
+    if (!rc) rc = gcam_model_tensor(*m, "y", &out);
+    if (!rc) memcpy(y, out.data, sizeof(float) * FC * FS * FS);
+    return rc;
+}
+
 /* Runs the model under the given GCAM_FUSE / GCAM_CONV values; copies y. */
 static int run_with(const char *fuse, const char *conv, float *y, int *n_skipped)
 {
     setenv("GCAM_FUSE", fuse, 1);
     setenv("GCAM_CONV", conv, 1);
-    gcam_model *m = fusion_model();
-    int rc = m && m->g ? GCAM_OK : GCAM_E_INTERNAL;
-    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, FC, FS, FS}, .data = FX};
-    if (!rc) rc = gcam_model_run(m, NULL, &x, 1);
-    gcam_array out;
-    if (!rc) rc = gcam_model_tensor(m, "y", &out);
-    if (!rc) memcpy(y, out.data, sizeof(float) * FC * FS * FS);
+    gcam_model *m;
+    int rc = run_fusion_model(y, &m);
     if (!rc && n_skipped) {
         *n_skipped = 0;
         for (int i = 0; i < m->g->n_nodes; i++) *n_skipped += m->g->nodes[i].fuse.skip;
@@ -385,13 +394,8 @@ GCAM_TEST(plan_fusion_matches_unfused)
 static int run_layouts(const char *nhwc, float *y, int *n_nhwc, int *plain_ok)
 {
     if (nhwc) setenv("GCAM_NHWC", nhwc, 1);
-    gcam_model *m = fusion_model();
-    int rc = m && m->g ? GCAM_OK : GCAM_E_INTERNAL;
-    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, FC, FS, FS}, .data = FX};
-    if (!rc) rc = gcam_model_run(m, NULL, &x, 1);
-    gcam_array out;
-    if (!rc) rc = gcam_model_tensor(m, "y", &out);
-    if (!rc) memcpy(y, out.data, sizeof(float) * FC * FS * FS);
+    gcam_model *m;
+    int rc = run_fusion_model(y, &m);
     if (!rc) {
         *n_nhwc = 0;
         for (int t = 0; t < m->g->n_tensors; t++) *n_nhwc += (m->g->tensors[t].flags & GCAM_TF_NHWC) != 0;
