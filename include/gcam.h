@@ -78,9 +78,11 @@ GCAM_API const char *gcam_model_errmsg(const gcam_model *m);
 /* Threads used by kernels (default: all cores).  OpenMP's team size is
  * process-wide, so this affects every model in the process. */
 GCAM_API void gcam_model_set_threads(gcam_model *m, int nthreads);
-/* The most memory (bytes) the model's plans may take for activations,
- * kernel scratch and gradients; 0 (the default) means half of the
- * machine's physical memory.  A plan above it fails with GCAM_E_NOMEM and
+/* The most memory (bytes) each of the model's plans may take for
+ * activations, kernel scratch and gradients (the main plan, and each
+ * batched view that Score-CAM, Ablation-CAM, integrated gradients and
+ * SmoothGrad build beside it, separately); 0 (the default) means half of
+ * the machine's physical memory.  A plan above it fails with GCAM_E_NOMEM and
  * a message giving both sizes, instead of the process being killed later.
  * Takes effect at the next planning (a new input shape or method). */
 GCAM_API void gcam_model_set_memory_limit(gcam_model *m, size_t bytes);
