@@ -65,6 +65,33 @@ int cli_parse_float(const char *s, double *out)
 
 long cli_max_memory_mb;
 
+/* The library reads no environment; the command maps these variables onto
+ * the model's settings (gcam.h, GCAM_OPTION_LIST), for A/B runs and
+ * debugging: "0" or "1" as the setting, except GCAM_CONV, which takes "ref"
+ * or "onednn" as it always has. */
+static const struct {
+    const char *var;
+    gcam_option opt;
+} env_options[] = {
+    {"GCAM_CONV", GCAM_OPT_CONV_REFERENCE},       {"GCAM_FUSE", GCAM_OPT_FUSE},
+    {"GCAM_NHWC", GCAM_OPT_CHANNELS_LAST},        {"GCAM_HEADSUM", GCAM_OPT_HEAD_SHORTCUT},
+    {"GCAM_MASKCONV", GCAM_OPT_SCORECAM_MASKCONV}, {"GCAM_CONV_VERBOSE", GCAM_OPT_CONV_VERBOSE},
+};
+
+static int apply_env_options(gcam_model *m)
+{
+    for (size_t i = 0; i < sizeof env_options / sizeof env_options[0]; i++) {
+        const char *v = getenv(env_options[i].var);
+        if (!v || !*v) continue;
+        const int conv = env_options[i].opt == GCAM_OPT_CONV_REFERENCE;
+        int value = conv ? (!strcmp(v, "ref") ? 1 : !strcmp(v, "onednn") ? 0 : -1)
+                         : (!strcmp(v, "1") ? 1 : !strcmp(v, "0") ? 0 : -1);
+        if (value < 0) return cli_fail("%s=%s: expected %s", env_options[i].var, v, conv ? "ref or onednn" : "0 or 1");
+        gcam_model_set_option(m, env_options[i].opt, value);
+    }
+    return 0;
+}
+
 gcam_model *cli_load_model(const char *path, int threads)
 {
     gcam_model *m = NULL;
@@ -76,6 +103,10 @@ gcam_model *cli_load_model(const char *path, int threads)
     }
     if (threads > 0) gcam_model_set_threads(m, threads);
     if (cli_max_memory_mb > 0) gcam_model_set_memory_limit(m, (size_t)cli_max_memory_mb << 20);
+    if (apply_env_options(m)) {
+        gcam_model_free(m);
+        return NULL;
+    }
     return m;
 }
 

@@ -87,6 +87,38 @@ GCAM_API void gcam_model_set_threads(gcam_model *m, int nthreads);
  * Takes effect at the next planning (a new input shape or method). */
 GCAM_API void gcam_model_set_memory_limit(gcam_model *m, size_t bytes);
 
+/* Per-model settings: switches that choose between code paths giving the
+ * same results (within float rounding), for A/B measurements and as test
+ * oracles.  The library reads no environment variable; the gradcam command
+ * maps GCAM_<NAME> variables onto these (docs/benchmarks.md).
+ * X(enum suffix, name, default, description) */
+#define GCAM_OPTION_LIST(X)                                                                         \
+    X(CONV_REFERENCE, "conv-reference", 0, "1: plain im2col + GEMM convolutions (the test oracle) "  \
+                                           "instead of oneDNN's")                                    \
+    X(FUSE, "fuse", 1, "0: no conv + BatchNorm + activation + residual-add fusion")                  \
+    X(CHANNELS_LAST, "channels-last", 1, "0: every activation stays N x C x H x W")                 \
+    X(HEAD_SHORTCUT, "head-shortcut", 1, "0: Grad-CAM back-propagates through a flattening "        \
+                                         "linear head instead of using its summed weights")          \
+    X(SCORECAM_MASKCONV, "scorecam-maskconv", 1, "0: Score-CAM runs the input's first conv on "     \
+                                                 "every masked input instead of by linearity")       \
+    X(CONV_VERBOSE, "conv-verbose", 0, "1: one line on stderr per convolution kernel built")
+
+typedef enum {
+#define GCAM_X_(id, name, def, desc) GCAM_OPT_##id,
+    GCAM_OPTION_LIST(GCAM_X_)
+#undef GCAM_X_
+    GCAM_OPT_COUNT
+} gcam_option;
+
+/* Sets a setting (0 or 1 for every option today); takes effect at the next
+ * planning, which it forces.  GCAM_E_ARG for an unknown option or value. */
+GCAM_API int gcam_model_set_option(gcam_model *m, gcam_option opt, int value);
+/* The current value, or -1 for an unknown option or NULL m. */
+GCAM_API int gcam_model_get_option(const gcam_model *m, gcam_option opt);
+/* The option's name ("conv-reference", ...) or NULL; and the inverse, -1 if unknown. */
+GCAM_API const char *gcam_option_name(gcam_option opt);
+GCAM_API int gcam_option_parse(const char *name);
+
 GCAM_API int gcam_model_num_inputs(const gcam_model *m);
 GCAM_API int gcam_model_num_outputs(const gcam_model *m);
 GCAM_API const char *gcam_model_input_name(const gcam_model *m, int i);

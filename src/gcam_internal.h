@@ -167,6 +167,15 @@ const char *gcam_attr_str(const gcam_node *n, const char *name, const char *dflt
 int gcam_attr_ints(const gcam_node *n, const char *name, int64_t *out, int max);
 
 /* ---- op context, passed to infer/forward/backward ------------------------ */
+/* Per-model switches (GCAM_OPTION_LIST in gcam.h), passed down to ops and
+ * methods by the planner; nothing below the API reads the environment. */
+typedef struct gcam_settings {
+    int v[GCAM_OPT_COUNT];
+} gcam_settings;
+void gcam_settings_default(gcam_settings *s);
+/* s->v[o], or the default when s is NULL (an op context built by hand, as op tests do). */
+int gcam_setting(const gcam_settings *s, gcam_option o);
+
 typedef struct gcam_opctx {
     gcam_node *node;
     gcam_tensor **in;   /* n_in entries, NULL where an optional input is omitted */
@@ -176,6 +185,7 @@ typedef struct gcam_opctx {
     void *scratch;      /* node->scratch (forward) or node->bscratch (backward) bytes */
     int guided;         /* backward: guided-backprop rule for ReLU-like ops */
     int nthreads;
+    const gcam_settings *set; /* the model's settings; read through gcam_setting() */
     /* infer of a GCAM_OPF_LAYOUT op only.  defer (in): the planner chooses
      * layouts after every node is inferred and calls infer again then, so
      * set shapes and scratch but build nothing layout-specific yet.

@@ -68,6 +68,37 @@ void gcam_model_set_memory_limit(gcam_model *m, size_t bytes)
     m->g->planned = 0; /* the limit is part of the plan's signature: plan again */
 }
 
+static const char *const option_names[GCAM_OPT_COUNT] = {
+#define GCAM_X_(id, name, def, desc) [GCAM_OPT_##id] = name,
+    GCAM_OPTION_LIST(GCAM_X_)
+#undef GCAM_X_
+};
+
+int gcam_model_set_option(gcam_model *m, gcam_option opt, int value)
+{
+    if (!m || !m->g) return GCAM_E_ARG;
+    if ((unsigned)opt >= GCAM_OPT_COUNT) return gcam_errf(&m->err, GCAM_E_ARG, "unknown option %d", (int)opt);
+    if (value != 0 && value != 1)
+        return gcam_errf(&m->err, GCAM_E_ARG, "option '%s' takes 0 or 1, not %d", option_names[opt], value);
+    m->g->settings.v[opt] = value;
+    m->g->planned = 0; /* settings are part of the plan's signature: plan again */
+    return GCAM_OK;
+}
+
+int gcam_model_get_option(const gcam_model *m, gcam_option opt)
+{
+    return m && m->g && (unsigned)opt < GCAM_OPT_COUNT ? m->g->settings.v[opt] : -1;
+}
+
+const char *gcam_option_name(gcam_option opt) { return (unsigned)opt < GCAM_OPT_COUNT ? option_names[opt] : NULL; }
+
+int gcam_option_parse(const char *name)
+{
+    for (int k = 0; name && k < GCAM_OPT_COUNT; k++)
+        if (!strcmp(name, option_names[k])) return k;
+    return -1;
+}
+
 int gcam_model_num_inputs(const gcam_model *m) { return m && m->g ? m->g->n_inputs : 0; }
 int gcam_model_num_outputs(const gcam_model *m) { return m && m->g ? m->g->n_outputs : 0; }
 

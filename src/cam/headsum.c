@@ -28,12 +28,6 @@ static int n_taken;
 
 int gcam_cam_head_count(void) { return __atomic_load_n(&n_taken, __ATOMIC_RELAXED); }
 
-static int enabled(void)
-{
-    const char *env = getenv("GCAM_HEADSUM");
-    return !(env && !strcmp(env, "0"));
-}
-
 /* Matches layer -> Flatten | Reshape (to 1 x Khw) -> linear layer; fills *l. */
 static int match(const gcam_graph *g, int layer_t, gcam_cam_linear *l)
 {
@@ -57,7 +51,7 @@ static int match(const gcam_graph *g, int layer_t, gcam_cam_linear *l)
 int gcam_cam_head_find(const gcam_graph *g, int layer_t)
 {
     gcam_cam_linear l;
-    return enabled() ? match(g, layer_t, &l) : -1;
+    return g->settings.v[GCAM_OPT_HEAD_SHORTCUT] ? match(g, layer_t, &l) : -1;
 }
 
 void gcam_cam_head_free(gcam_headsum *h)

@@ -155,9 +155,8 @@ int gcam_maskconv_count(void) { return __atomic_load_n(&n_built, __ATOMIC_RELAXE
 int gcam_maskconv_new(gcam_cam_ctx *c, int h, int w, gcam_maskconv **out)
 {
     *out = NULL;
-    const char *env = getenv("GCAM_MASKCONV");
-    if (env && !strcmp(env, "0")) return GCAM_OK; /* the plain masked inputs, for A/B and debugging */
     const gcam_graph *g = c->g;
+    if (!g->settings.v[GCAM_OPT_SCORECAM_MASKCONV]) return GCAM_OK; /* the plain masked inputs, for A/B */
     const gcam_node *n = input_conv(g, c->input_t);
     if (!n || h < 1 || w < 1) return GCAM_OK;
     const gcam_tensor *X = &g->tensors[c->input_t], *Wt = &g->tensors[n->in[1]];

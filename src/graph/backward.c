@@ -207,7 +207,8 @@ int gcam_bwd_run(gcam_graph *g, gcam_bwd_plan *bp, const float *seed, int64_t se
             dout[k] = t >= 0 && bp->needs_grad[t] && zeroed[t] ? &g->grads[t] : NULL;
         }
         gcam_opctx c = {.node = n, .in = in, .out = out, .din = din, .dout = dout,
-                        .scratch = g->scratch, .guided = guided, .err = e, .nthreads = g->nthreads};
+                        .scratch = g->scratch, .guided = guided, .err = e, .nthreads = g->nthreads,
+                        .set = &g->settings};
         rc = n->op->backward(&c);
     }
     /* layers no path reached keep a defined (zero) gradient */

@@ -103,8 +103,24 @@ static int required_inputs(const gcam_node *n)
     return 1;
 }
 
+void gcam_settings_default(gcam_settings *s)
+{
+#define GCAM_X_(id, name, def, desc) s->v[GCAM_OPT_##id] = def;
+    GCAM_OPTION_LIST(GCAM_X_)
+#undef GCAM_X_
+}
+
+int gcam_setting(const gcam_settings *s, gcam_option o)
+{
+    if (s) return s->v[o];
+    gcam_settings d;
+    gcam_settings_default(&d);
+    return d.v[o];
+}
+
 int gcam_graph_finish(gcam_graph *g, gcam_err *e)
 {
+    gcam_settings_default(&g->settings);
     /* resolve every op first, then report all unsupported ones at once */
     char list[900] = "";
     int n_bad = 0;

@@ -65,6 +65,7 @@ typedef struct gcam_graph {
     size_t grad_arena_bytes;
     int nthreads;
     size_t mem_limit;    /* bytes for arena + scratch + gradients; 0 = default (kernels/bigmem.h) */
+    gcam_settings settings; /* gcam_model_set_option; part of the plan's signature */
 } gcam_graph;
 
 /* ---- build (src/onnx/load.c and src/graph/graph.c) ---- */

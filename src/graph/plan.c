@@ -55,6 +55,7 @@ static void bind_io(gcam_graph *g, gcam_node *n, node_io *io, gcam_opctx *c, gca
     c->in = io->in;
     c->out = io->out;
     c->err = e;
+    c->set = &g->settings;
     c->nthreads = g->nthreads;
 }
 
@@ -140,11 +141,6 @@ static void reset_plan(gcam_graph *g)
 
 /* ---- fusion ---------------------------------------------------------------- */
 
-static int fusion_enabled(void)
-{
-    const char *v = getenv("GCAM_FUSE");
-    return !(v && !strcmp(v, "0"));
-}
 
 /* Consumers of each tensor, as (node, input slot) pairs in CSR form. */
 typedef struct consumers {
@@ -374,11 +370,6 @@ static void plan_fusion(gcam_graph *g, const consumers *cs, gcam_node *n)
 
 /* ---- layouts ---------------------------------------------------------------- */
 
-static int layouts_enabled(void)
-{
-    const char *v = getenv("GCAM_NHWC");
-    return !(v && !strcmp(v, "0"));
-}
 
 /* The tensor a running node writes: the end of its fused chain. */
 static int node_out(const gcam_node *n) { return n->fuse.on ? n->fuse.out : n->n_out >= 1 ? n->out[0] : -1; }
@@ -583,12 +574,6 @@ static uint64_t mix(uint64_t h, uint64_t v)
     return h * 0x100000001b3ull;
 }
 
-static uint64_t mix_str(uint64_t h, const char *s)
-{
-    for (; s && *s; s++) h = mix(h, (unsigned char)*s);
-    return mix(h, 0xff);
-}
-
 /* Everything a plan depends on besides the graph itself: input shapes, the
  * values of inputs bound by value, which tensors are kept (KEEP, BKEEP,
  * OUTPUT) and the settings that change the kernels chosen.  Callers drop
@@ -600,9 +585,7 @@ static uint64_t mix_str(uint64_t h, const char *s)
 static uint64_t plan_signature(const gcam_graph *g)
 {
     uint64_t h = 0xcbf29ce484222325ull;
-    h = mix_str(h, getenv("GCAM_FUSE"));
-    h = mix_str(h, getenv("GCAM_CONV"));
-    h = mix_str(h, getenv("GCAM_NHWC"));
+    for (int k = 0; k < GCAM_OPT_COUNT; k++) h = mix(h, (uint64_t)(int64_t)g->settings.v[k]);
     h = mix(h, (uint64_t)g->mem_limit);
     for (int i = 0; i < g->n_inputs; i++) {
         const gcam_tensor *x = &g->tensors[g->inputs[i]];
@@ -639,7 +622,7 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
     node_io *io = malloc(sizeof *io);
     g->run_nodes = malloc(sizeof(int) * (g->n_nodes + 1));
     consumers cs = {0};
-    int fuse = fusion_enabled(), layouts = layouts_enabled();
+    int fuse = g->settings.v[GCAM_OPT_FUSE], layouts = g->settings.v[GCAM_OPT_CHANNELS_LAST];
     unsigned char *can = layouts ? calloc((size_t)g->n_nodes + 1, 1) : NULL;
     if (!io || !g->run_nodes || (fuse && consumers_build(g, &cs)) || (layouts && !can)) {
         free(io);
@@ -811,7 +794,7 @@ int gcam_graph_forward(gcam_graph *g, gcam_err *e)
         if (n->fuse.on) out[0] = &g->tensors[n->fuse.out];
         if (n->fuse.has_sum) in[n->n_in] = &g->tensors[n->fuse.sum];
         gcam_opctx c = {.node = n, .in = in, .out = out, .scratch = g->scratch, .err = e,
-                        .nthreads = g->nthreads};
+                        .nthreads = g->nthreads, .set = &g->settings};
         int rc = n->op->forward(&c);
         if (rc) return rc;
     }

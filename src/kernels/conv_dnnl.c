@@ -17,7 +17,7 @@
 
 #ifndef GCAM_HAVE_DNNL
 
-int gcam_conv_fast_enabled(void) { return 0; }
+int gcam_conv_fast_available(void) { return 0; }
 int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
                        gcam_conv_fast **out, char *why, size_t why_len)
 {
@@ -47,12 +47,6 @@ const char *gcam_dnnl_version(void) { return "none"; }
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 
-/* GCAM_CONV=ref, read whenever a conv is planned (tests switch it). */
-static int env_ref(void)
-{
-    const char *v = getenv("GCAM_CONV");
-    return v && !strcmp(v, "ref");
-}
 
 #define ALIGN 64
 static size_t align_up(size_t x) { return (x + ALIGN - 1) & ~(size_t)(ALIGN - 1); }
@@ -65,9 +59,9 @@ static void make_engine(void)
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) engine = NULL;
 }
 
-int gcam_conv_fast_enabled(void) { return !env_ref(); }
+int gcam_conv_fast_available(void) { return 1; }
 
-const char *gcam_conv_backend(void) { return gcam_conv_fast_enabled() ? "onednn" : "reference"; }
+const char *gcam_conv_backend(void) { return "onednn"; }
 
 const char *gcam_dnnl_version(void)
 {
@@ -537,10 +531,6 @@ int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
 {
     *out = NULL;
     why[0] = 0;
-    if (!gcam_conv_fast_enabled()) {
-        snprintf(why, why_len, "disabled by GCAM_CONV=ref");
-        return GCAM_E_UNSUPPORTED;
-    }
     pthread_once(&engine_once, make_engine);
     if (!engine) {
         snprintf(why, why_len, "no oneDNN CPU engine");

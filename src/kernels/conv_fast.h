@@ -17,9 +17,10 @@
  * 2-4x even with both reorders.  With the caller's buffers already NHWC the
  * reorders disappear.
  *
- * Choice of path, at run time: the environment variable GCAM_CONV=ref forces
- * the reference kernels for convs planned from then on; gcam_conv_backend()
- * says which one is in use, for `gradcam --version`.
+ * Choice of path: the model's conv-reference setting (gcam_model_set_option)
+ * forces the reference kernels for convs planned from then on (src/ops/conv.c
+ * decides); gcam_conv_backend() says which one is built in, for
+ * `gradcam --version`.
  *
  * Pointwise convs (1x1, stride 1, no padding, one group) with no activation,
  * Relu or Clip take a "GEMM mode" instead of a oneDNN primitive: one sgemm
@@ -53,8 +54,8 @@ typedef struct gcam_conv_epi {
 
 typedef struct gcam_conv_fast gcam_conv_fast;
 
-/* 1 when the fast path is built in and not disabled by GCAM_CONV=ref. */
-int gcam_conv_fast_enabled(void);
+/* 1 when the fast path is built in. */
+int gcam_conv_fast_available(void);
 
 /* Creates the primitive(s) for geometry g with weights W (M x C/G x kernel,
  * ONNX layout; read now, and kept by reference when no copy is needed, so W
@@ -79,7 +80,7 @@ int gcam_conv_fast_backward_data(gcam_conv_fast *f, const float *dy, float *dx, 
 /* The oneDNN implementation chosen, e.g. "brgconv:avx512_core". */
 const char *gcam_conv_fast_impl(const gcam_conv_fast *f);
 
-/* "onednn" or "reference": the convolution path in use. */
+/* "onednn" or "reference": the convolution path built in. */
 const char *gcam_conv_backend(void);
 /* oneDNN's instruction set in effect at run time ("avx512_core", ...), or
  * "none" without oneDNN. */

@@ -230,17 +230,15 @@ static void conv_release(gcam_node *n)
     n->params = NULL;
 }
 
-/* GCAM_CONV_VERBOSE=1: one line on stderr per conv instance built, with the
- * implementation chosen and the time it took (primitive creation, JIT,
+/* The conv-verbose setting: one line on stderr per conv instance built, with
+ * the implementation chosen and the time it took (primitive creation, JIT,
  * weights reorder). */
-static int verbose(void)
+static int verbose(const gcam_opctx *c) { return gcam_setting(c->set, GCAM_OPT_CONV_VERBOSE); }
+
+/* Whether convs planned under these settings may take oneDNN's kernels. */
+static int fast_allowed(const gcam_opctx *c)
 {
-    static int v = -1;
-    if (v < 0) {
-        const char *e = getenv("GCAM_CONV_VERBOSE");
-        v = e && *e && strcmp(e, "0");
-    }
-    return v;
+    return gcam_conv_fast_available() && !gcam_setting(c->set, GCAM_OPT_CONV_REFERENCE);
 }
 
 /* Builds an instance: the oneDNN primitive when it takes this conv, else the
@@ -273,8 +271,9 @@ static int inst_new(gcam_opctx *c, const conv_key *k, int with_bwd, conv_inst **
                            .nhwc_in = k->nhwc_in, .nhwc_out = k->nhwc_out};
     gcam_conv_epi epi = {.wscale = a, .bias = a ? bias : k->B, .act = k->act, .lo = k->act_lo, .hi = k->act_hi,
                          .sum = k->has_sum};
-    char why[256];
-    int rc = gcam_conv_fast_new(&geom, k->W, &epi, with_bwd, &in->fast, why, sizeof why);
+    char why[256] = "the conv-reference setting";
+    int rc = fast_allowed(c) ? gcam_conv_fast_new(&geom, k->W, &epi, with_bwd, &in->fast, why, sizeof why)
+                             : GCAM_E_UNSUPPORTED;
     free(bias);
     if (rc == GCAM_E_NOMEM) {
         free(a);
@@ -313,7 +312,7 @@ static int inst_get(gcam_opctx *c, const conv_shape *s, int create, int with_bwd
         double t0 = gcam_now_ms();
         int rc = inst_new(c, &k, with_bwd, &in);
         if (rc) return rc;
-        if (verbose())
+        if (verbose(c))
             fprintf(stderr, "gcam conv: '%s' %lldx%lldx%lldx%lld -> %lld, group %lld, kernel %lldx%lld, %s -> %s: %s%s%s%s, %.2f ms\n",
                     c->node->name, (long long)k.N, (long long)k.C, (long long)k.w.in[1], (long long)k.w.in[2],
                     (long long)k.M, (long long)k.G, (long long)k.w.k[1], (long long)k.w.k[2],
@@ -411,7 +410,7 @@ static int conv_infer(gcam_opctx *c)
     if (c->defer) {
         /* what inst_get will find: an instance, fast unless oneDNN has
          * nothing but reference code (the planner then asks again) */
-        int ok = gcam_conv_fast_enabled() && c->in[0]->ndim == 4 && !(c->in[0]->flags & GCAM_TF_CONST) &&
+        int ok = fast_allowed(c) && c->in[0]->ndim == 4 && !(c->in[0]->flags & GCAM_TF_CONST) &&
                  w_const && c->in[1]->data && (!b || (b->flags & GCAM_TF_CONST));
         c->nhwc_ok = ok ? GCAM_NHWC_FREE : GCAM_NHWC_NO;
         return GCAM_OK;

@@ -368,10 +368,9 @@ static gcam_model *stem_model(void)
 
 static void stem_scorecam(int use_trick)
 {
-    if (use_trick) unsetenv("GCAM_MASKCONV");
-    else setenv("GCAM_MASKCONV", "0", 1);
     gcam_model *m = stem_model();
     CHECK(m != NULL);
+    CHECK(gcam_model_set_option(m, GCAM_OPT_SCORECAM_MASKCONV, use_trick) == GCAM_OK);
     static float x8[CIN * MC_S * MC_S];
     fill(x8, CIN * MC_S * MC_S, 0.2, 1.0);
     gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, CIN, MC_S, MC_S}, .data = x8};
@@ -394,7 +393,6 @@ static void stem_scorecam(int use_trick)
     CHECK(top > 0); /* a map with something in it */
     gcam_explanation_free(ex);
     gcam_model_free(m);
-    unsetenv("GCAM_MASKCONV");
 }
 
 GCAM_TEST(cam_scorecam_first_conv_by_linearity) { stem_scorecam(1); }
@@ -730,14 +728,12 @@ GCAM_TEST(cam_gradcam_flat_linear_head)
                 o.no_relu = 1;
                 gcam_explanation *ex[2] = {NULL, NULL};
                 for (int on = 0; on < 2; on++) {
-                    if (on) unsetenv("GCAM_HEADSUM");
-                    else setenv("GCAM_HEADSUM", "0", 1);
+                    CHECK(gcam_model_set_option(m, GCAM_OPT_HEAD_SHORTCUT, on) == GCAM_OK);
                     int before = gcam_cam_head_count();
                     CHECK_OK(explain(m, &x, GCAM_METHOD_GRADCAM, "act", cls, GCAM_NORM_NONE, &o, &ex[on]), m);
                     CHECK_MSG(gcam_cam_head_count() == before + on, "kind %d: shortcut %s", kind,
                               on ? "not taken" : "taken while off");
                 }
-                unsetenv("GCAM_HEADSUM");
                 if (!ex[0] || !ex[1]) continue;
                 int h, w;
                 const float *r0 = gcam_explanation_raw(ex[0], &h, &w), *r1 = gcam_explanation_raw(ex[1], NULL, NULL);

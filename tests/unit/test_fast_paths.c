@@ -153,7 +153,7 @@ static double act_ref(int act, double v, double lo, double hi)
 
 GCAM_TEST(conv_fast_vs_direct_random)
 {
-    if (!gcam_conv_fast_enabled()) GCAM_SKIP("no fast convolution path in this build (or GCAM_CONV=ref)");
+    if (!gcam_conv_fast_available()) GCAM_SKIP("no fast convolution path in this build");
     int tried = 0, ran = 0, with_bwd = 0;
     for (int i = 0; i < 90; i++) {
         rconv r;
@@ -327,10 +327,15 @@ static float FX[FC * FS * FS];
 
 /* Builds fusion_model, runs it on FX and copies y; *m is left for the caller
  * to inspect and free (possibly NULL). */
-static int run_fusion_model(float *y, gcam_model **m)
+/* Builds and runs the model under the given settings (fuse, conv-reference,
+ * channels-last); copies y. */
+static int run_fusion_model(float *y, gcam_model **m, int fuse, int conv_ref, int nhwc)
 {
     *m = fusion_model();
     int rc = *m && (*m)->g ? GCAM_OK : GCAM_E_INTERNAL;
+    if (!rc) rc = gcam_model_set_option(*m, GCAM_OPT_FUSE, fuse);
+    if (!rc) rc = gcam_model_set_option(*m, GCAM_OPT_CONV_REFERENCE, conv_ref);
+    if (!rc) rc = gcam_model_set_option(*m, GCAM_OPT_CHANNELS_LAST, nhwc);
     gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, FC, FS, FS}, .data = FX};
     if (!rc) rc = gcam_model_run(*m, NULL, &x, 1);
     gcam_array out;
@@ -339,20 +344,16 @@ static int run_fusion_model(float *y, gcam_model **m)
     return rc;
 }
 
-/* Runs the model under the given GCAM_FUSE / GCAM_CONV values; copies y. */
-static int run_with(const char *fuse, const char *conv, float *y, int *n_skipped)
+/* Runs the model with and without fusion, on the reference or the fast convs. */
+static int run_with(int fuse, int conv_ref, float *y, int *n_skipped)
 {
-    setenv("GCAM_FUSE", fuse, 1);
-    setenv("GCAM_CONV", conv, 1);
     gcam_model *m;
-    int rc = run_fusion_model(y, &m);
+    int rc = run_fusion_model(y, &m, fuse, conv_ref, 1);
     if (!rc && n_skipped) {
         *n_skipped = 0;
         for (int i = 0; i < m->g->n_nodes; i++) *n_skipped += m->g->nodes[i].fuse.skip;
     }
     gcam_model_free(m);
-    unsetenv("GCAM_FUSE");
-    unsetenv("GCAM_CONV");
     return rc;
 }
 
@@ -363,15 +364,15 @@ GCAM_TEST(plan_fusion_matches_unfused)
         static float y_ref[FC * FS * FS], y_ref_fused[FC * FS * FS], y_fast[FC * FS * FS],
             y_fast_unfused[FC * FS * FS];
         int skipped = 0, skipped0 = 0;
-        CHECK(run_with("0", "ref", y_ref, &skipped0) == GCAM_OK);
+        CHECK(run_with(0, 1, y_ref, &skipped0) == GCAM_OK);
         CHECK(skipped0 == 0);
-        CHECK(run_with("1", "ref", y_ref_fused, &skipped) == GCAM_OK);
+        CHECK(run_with(1, 1, y_ref_fused, &skipped) == GCAM_OK);
         /* BN a, Relu a, BN b, Clip b, BN c, Sigmoid c, Mul c, BN d, HardSwish d, BN e + Add + Relu
          * (the residual join, into pointwise conv e), Relu f */
         CHECK_MSG(skipped == 13 - fusion_variant, "variant %d: %d nodes fused away, expected %d",
                   fusion_variant, skipped, 13 - fusion_variant);
-        CHECK(run_with("1", "onednn", y_fast, NULL) == GCAM_OK);
-        CHECK(run_with("0", "onednn", y_fast_unfused, NULL) == GCAM_OK);
+        CHECK(run_with(1, 0, y_fast, NULL) == GCAM_OK);
+        CHECK(run_with(0, 0, y_fast_unfused, NULL) == GCAM_OK);
         double mag = 0, e_ref = 0, e_fast = 0, e_fast0 = 0;
         for (int i = 0; i < FC * FS * FS; i++) {
             mag = fmax(mag, fabs(y_ref[i]));
@@ -391,11 +392,10 @@ GCAM_TEST(plan_fusion_matches_unfused)
 /* Layouts: the conv chain runs channels last (GCAM_TF_NHWC) with the same
  * output as plain NCHW (GCAM_NHWC=0), and nothing a user or a view reads is
  * stored NHWC. */
-static int run_layouts(const char *nhwc, float *y, int *n_nhwc, int *plain_ok)
+static int run_layouts(int nhwc, float *y, int *n_nhwc, int *plain_ok)
 {
-    if (nhwc) setenv("GCAM_NHWC", nhwc, 1);
     gcam_model *m;
-    int rc = run_fusion_model(y, &m);
+    int rc = run_fusion_model(y, &m, 1, 0, nhwc);
     if (!rc) {
         *n_nhwc = 0;
         for (int t = 0; t < m->g->n_tensors; t++) *n_nhwc += (m->g->tensors[t].flags & GCAM_TF_NHWC) != 0;
@@ -407,7 +407,6 @@ static int run_layouts(const char *nhwc, float *y, int *n_nhwc, int *plain_ok)
         }
     }
     gcam_model_free(m);
-    unsetenv("GCAM_NHWC");
     return rc;
 }
 
@@ -417,9 +416,9 @@ GCAM_TEST(plan_layouts_nhwc_matches_plain)
         fillv(FX, FC * FS * FS, 0.25, 1.0);
         static float y0[FC * FS * FS], y1[FC * FS * FS];
         int n0 = -1, n1 = -1, ok0 = 0, ok1 = 0;
-        CHECK(run_layouts("0", y0, &n0, &ok0) == GCAM_OK);
-        CHECK(run_layouts(NULL, y1, &n1, &ok1) == GCAM_OK);
-        CHECK_MSG(n0 == 0, "GCAM_NHWC=0 planned %d tensors NHWC", n0);
+        CHECK(run_layouts(0, y0, &n0, &ok0) == GCAM_OK);
+        CHECK(run_layouts(1, y1, &n1, &ok1) == GCAM_OK);
+        CHECK_MSG(n0 == 0, "channels-last 0 planned %d tensors NHWC", n0);
         if (strcmp(gcam_conv_backend(), "onednn")) continue; /* no fast convs: no NHWC */
         /* r1, c2 (+ conv b's raw output), s3 (+ c's), h4 (+ d's), a6 (+ e's) at least */
         CHECK_MSG(n1 >= 5, "only %d tensors planned NHWC", n1);
@@ -443,9 +442,9 @@ GCAM_TEST(plan_fusion_respects_layers)
     for (int li = 0; li < 4; li++) {
         float *maps[2];
         for (int fuse = 0; fuse < 2; fuse++) {
-            setenv("GCAM_FUSE", fuse ? "1" : "0", 1);
             gcam_model *m = fusion_model();
             CHECK(m && m->g);
+            CHECK(gcam_model_set_option(m, GCAM_OPT_FUSE, fuse) == GCAM_OK);
             gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, FC, FS, FS}, .data = FX};
             gcam_explain_opts o;
             gcam_explain_opts_default(&o);
@@ -464,7 +463,6 @@ GCAM_TEST(plan_fusion_respects_layers)
             gcam_explanation_free(ex);
             gcam_model_free(m);
         }
-        unsetenv("GCAM_FUSE");
         double e = 0, mag = 0;
         for (int i = 0; i < FS * FS; i++) {
             e = fmax(e, fabs(maps[0][i] - maps[1][i]));
@@ -495,9 +493,8 @@ GCAM_TEST(plan_views_alias_and_layers_stable)
     char names[64][64];
     for (int i = 0; i < n1 && i < 64; i++) snprintf(names[i], sizeof names[i], "%s", l1[i].tensor);
     gcam_model_free(m);
-    setenv("GCAM_FUSE", "0", 1);
     m = fusion_model();
-    unsetenv("GCAM_FUSE");
+    CHECK(gcam_model_set_option(m, GCAM_OPT_FUSE, 0) == GCAM_OK);
     const gcam_layer *l0;
     int n0;
     CHECK(gcam_model_layers(m, &l0, &n0) == GCAM_OK);
@@ -541,4 +538,33 @@ GCAM_TEST(maxpool_fast_matches_general)
         free(ys[0]);
         free(ys[1]);
     }
+}
+
+/* Settings are per model, named from one list, and validated. */
+GCAM_TEST(model_options_per_handle)
+{
+    gcam_model *a = fusion_model(), *b = fusion_model();
+    CHECK(a && b);
+    CHECK(gcam_option_parse("conv-reference") == GCAM_OPT_CONV_REFERENCE);
+    CHECK(gcam_option_parse("no-such-option") == -1);
+    CHECK(!strcmp(gcam_option_name(GCAM_OPT_CHANNELS_LAST), "channels-last"));
+    CHECK(gcam_option_name(GCAM_OPT_COUNT) == NULL);
+    CHECK(gcam_model_get_option(a, GCAM_OPT_FUSE) == 1 && gcam_model_get_option(a, GCAM_OPT_CONV_REFERENCE) == 0);
+    CHECK(gcam_model_set_option(a, GCAM_OPT_FUSE, 0) == GCAM_OK);
+    CHECK(gcam_model_get_option(a, GCAM_OPT_FUSE) == 0 && gcam_model_get_option(b, GCAM_OPT_FUSE) == 1);
+    CHECK(gcam_model_set_option(a, GCAM_OPT_FUSE, 2) == GCAM_E_ARG);
+    CHECK(strstr(gcam_model_errmsg(a), "fuse") != NULL);
+    CHECK(gcam_model_set_option(a, GCAM_OPT_COUNT, 1) == GCAM_E_ARG);
+    CHECK(gcam_model_set_option(NULL, GCAM_OPT_FUSE, 1) == GCAM_E_ARG);
+    CHECK(gcam_model_get_option(NULL, GCAM_OPT_FUSE) == -1);
+    gcam_model_free(a);
+    gcam_model_free(b);
+    /* conv-reference reaches the convs: with no oneDNN primitive nothing runs channels last */
+    static float y[FC * FS * FS];
+    gcam_model *m;
+    CHECK(run_fusion_model(y, &m, 1, 1, 1) == GCAM_OK);
+    int n_nhwc = 0;
+    for (int t = 0; m && t < m->g->n_tensors; t++) n_nhwc += (m->g->tensors[t].flags & GCAM_TF_NHWC) != 0;
+    CHECK_MSG(n_nhwc == 0, "conv-reference planned %d tensors NHWC", n_nhwc);
+    gcam_model_free(m);
 }
