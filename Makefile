@@ -3,7 +3,9 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps demo test test-fast test-sanitize test-methods-full fuzz bench clean
+PREFIX ?= /usr/local
+
+.PHONY: all deps install demo test test-fast test-sanitize test-methods-full fuzz bench clean
 
 all: $(BUILD)/gradcam
 
@@ -17,6 +19,10 @@ FORCE:
 
 deps:
 	sh tools/deps.sh
+
+# libgcam (shared and static), gcam.h, gcam.pc and the CMake package under PREFIX
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 demo: deps
 	$(MAKE) all

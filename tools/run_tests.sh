@@ -34,6 +34,7 @@ stage conformance "$BUILD/gcam_conformance" /usr/share/libonnx-testdata/data/nod
 if [ -x "$BUILD/example_explain" ]; then
   stage example bash "$ROOT/tools/run_example.sh" "$BUILD"
 fi
+stage install bash "$ROOT/tools/test_install.sh" "$BUILD"
 if [ -f "$ROOT/tests/cli/test_cli.sh" ]; then
   stage cli bash "$ROOT/tests/cli/test_cli.sh" "$BUILD/gradcam"
 fi
