@@ -9,6 +9,9 @@
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Usage error: prints the message and the subcommand's usage, returns 2. */
 int cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Every method of the library, a line each with its summary; and their names, comma-separated. */
+void cli_print_methods(FILE *f);
+const char *cli_method_names(void);
 
 /* argv walking: `i` is advanced past the value; returns NULL (after printing) if missing. */
 const char *cli_value(int argc, char **argv, int *i);

@@ -22,9 +22,6 @@ static const char *USAGE =
     "                [--json] [--top K] [--repeat N] [--threads N] [--quiet] [preprocessing options]";
 
 static const char *HELP =
-    "methods: gradcam (default), gradcam++, xgradcam, hirescam, gradcam-elementwise, layercam,\n"
-    "         eigencam, eigengradcam, scorecam, ablationcam, cam, guided-backprop, guided-gradcam,\n"
-    "         saliency, integrated-gradients, smoothgrad; `all` writes a grid of every method to --out.\n"
     "  --eigen-smooth        first principal component of the weighted activations (layer CAMs)\n"
     "  --aug-smooth          mean over horizontal flip x brightness 0.9/1.0/1.1\n"
     "  --batch-size N        images per pass for scorecam/ablationcam/integrated-gradients/smoothgrad\n"
@@ -273,13 +270,18 @@ int cmd_explain(int argc, char **argv)
             long *dst = a[2] == 't' && a[3] == 'o' ? &top : a[2] == 'r' ? &repeat : &threads;
             if (!(v = cli_value(argc, argv, &i))) return 2;
             if (cli_parse_int(v, dst) || *dst < 1) return cli_usage(USAGE, "bad %s '%s'", a, v);
-        } else if (!strcmp(a, "--help")) { printf("usage: %s\n%s%s", USAGE, HELP, CLI_INPUT_HELP); return 0; }
+        } else if (!strcmp(a, "--help")) {
+            printf("usage: %s\nmethods (default gradcam; `all` writes a grid of every method to --out):\n", USAGE);
+            cli_print_methods(stdout);
+            printf("%s%s", HELP, CLI_INPUT_HELP);
+            return 0;
+        }
         else if (a[0] != '-' && !io.image && !io.tensor) io.image = a;
         else return cli_usage(USAGE, "unknown option '%s'", a);
     }
     int all = !strcmp(method, "all");
     if (!all && (eo.method = gcam_method_parse(method)) < 0)
-        return cli_usage(USAGE, "unknown --method '%s' (gradcam, gradcam++, xgradcam, hirescam, gradcam-elementwise, layercam, eigencam, eigengradcam, scorecam, ablationcam, cam, guided-backprop, guided-gradcam, saliency, integrated-gradients, smoothgrad, all)", method);
+        return cli_usage(USAGE, "unknown --method '%s' (%s, all)", method, cli_method_names());
     if (all && !out_png) return cli_usage(USAGE, "--method all writes a grid image: give --out GRID.png");
     if (all && save) return cli_usage(USAGE, "--save-npy needs one method, not all");
     if (!strcmp(norm, "image")) eo.normalize = GCAM_NORM_IMAGE;

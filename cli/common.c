@@ -219,3 +219,17 @@ void cli_json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+void cli_print_methods(FILE *f)
+{
+    for (int k = 0; k < GCAM_METHOD_COUNT; k++)
+        fprintf(f, "  %-22s%s\n", gcam_method_name(k), gcam_method_summary(k));
+}
+
+const char *cli_method_names(void)
+{
+    static char list[1024];
+    size_t n = 0;
+    for (int k = 0; k < GCAM_METHOD_COUNT && n < sizeof list; k++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", k ? ", " : "", gcam_method_name(k));
+    return list;
+}

@@ -175,23 +175,52 @@ GCAM_API int gcam_model_resolve_layer(gcam_model *m, const char *name, const cha
  *    integrated-gradients (signed, divided by its largest magnitude);
  *  - C x H x W signed maps (divided by their largest magnitude):
  *    guided-backprop, guided-gradcam. */
+/* What a method needs and gives (gcam_method_flags). */
+#define GCAM_MF_LAYER 1        /* a map from a layer's activations */
+#define GCAM_MF_LAYER_GRAD 2   /* ... and their gradient (one backward pass) */
+#define GCAM_MF_INPUT_GRAD 4   /* the gradient of the input */
+#define GCAM_MF_GUIDED 8       /* ... through ReLUs with the guided-backprop rule */
+#define GCAM_MF_RGB 16         /* a C x H x W map instead of H x W */
+#define GCAM_MF_BATCHED 32     /* extra passes over input batches (IG, SmoothGrad) */
+#define GCAM_MF_SIGNED 64      /* a signed map, divided by its largest magnitude */
+
+/* Every method, one row each: X(enum suffix, CLI name, GCAM_MF_* flags,
+ * layer-map entry in src/cam/ (none: not a layer CAM), one-line summary).
+ * Adding a method is its file in src/cam/ plus a row here: the enum, names,
+ * flags, the CLI's list and the dispatch come from this list. */
+#define GCAM_METHOD_LIST(X)                                                                               \
+    X(GRADCAM, "gradcam", GCAM_MF_LAYER | GCAM_MF_LAYER_GRAD, gradcam,                                     \
+      "Grad-CAM: channels weighted by their mean gradient")                                              \
+    X(GRADCAM_PP, "gradcam++", GCAM_MF_LAYER | GCAM_MF_LAYER_GRAD, gradcampp,                              \
+      "Grad-CAM++: higher-order weights of the positive gradients")                                      \
+    X(XGRADCAM, "xgradcam", GCAM_MF_LAYER | GCAM_MF_LAYER_GRAD, xgradcam,                                  \
+      "XGrad-CAM: gradients weighted by the normalised activations")                                     \
+    X(HIRESCAM, "hirescam", GCAM_MF_LAYER | GCAM_MF_LAYER_GRAD, hirescam,                                  \
+      "HiResCAM: gradient times activation, summed over channels")                                       \
+    X(GRADCAM_ELEMENTWISE, "gradcam-elementwise", GCAM_MF_LAYER | GCAM_MF_LAYER_GRAD, gradcam_elementwise, \
+      "ReLU(gradient times activation), summed over channels")                                           \
+    X(LAYERCAM, "layercam", GCAM_MF_LAYER | GCAM_MF_LAYER_GRAD, layercam,                                  \
+      "Layer-CAM: ReLU(gradient) times activation")                                                      \
+    X(EIGENCAM, "eigencam", GCAM_MF_LAYER, eigencam, "Eigen-CAM: first principal component of the layer")  \
+    X(EIGENGRADCAM, "eigengradcam", GCAM_MF_LAYER | GCAM_MF_LAYER_GRAD, eigengradcam,                      \
+      "first principal component of gradient times activation")                                          \
+    X(SCORECAM, "scorecam", GCAM_MF_LAYER, scorecam, "Score-CAM: the score of the input masked by each channel") \
+    X(ABLATIONCAM, "ablationcam", GCAM_MF_LAYER, ablationcam, "Ablation-CAM: the score drop when a channel is zeroed") \
+    X(CAM, "cam", GCAM_MF_LAYER, cam, "CAM (Zhou et al.): the linear head's weights, GAP + linear only")     \
+    X(GUIDED_BACKPROP, "guided-backprop", GCAM_MF_INPUT_GRAD | GCAM_MF_GUIDED | GCAM_MF_RGB | GCAM_MF_SIGNED, \
+      none, "guided backpropagation: the input gradient through guided ReLUs")                           \
+    X(GUIDED_GRADCAM, "guided-gradcam",                                                                    \
+      GCAM_MF_LAYER | GCAM_MF_LAYER_GRAD | GCAM_MF_INPUT_GRAD | GCAM_MF_GUIDED | GCAM_MF_RGB | GCAM_MF_SIGNED, \
+      gradcam, "guided backpropagation times the Grad-CAM map")                                          \
+    X(SALIENCY, "saliency", GCAM_MF_INPUT_GRAD, none, "vanilla gradient: |d score / d input|, max over channels") \
+    X(INTEGRATED_GRADIENTS, "integrated-gradients", GCAM_MF_BATCHED | GCAM_MF_SIGNED, none,               \
+      "integrated gradients from a baseline")                                                            \
+    X(SMOOTHGRAD, "smoothgrad", GCAM_MF_BATCHED, none, "SmoothGrad: saliency averaged over noisy copies")
+
 typedef enum {
-    GCAM_METHOD_GRADCAM = 0,
-    GCAM_METHOD_GRADCAM_PP,
-    GCAM_METHOD_XGRADCAM,
-    GCAM_METHOD_HIRESCAM,
-    GCAM_METHOD_GRADCAM_ELEMENTWISE,
-    GCAM_METHOD_LAYERCAM,
-    GCAM_METHOD_EIGENCAM,
-    GCAM_METHOD_EIGENGRADCAM,
-    GCAM_METHOD_SCORECAM,
-    GCAM_METHOD_ABLATIONCAM,
-    GCAM_METHOD_CAM,
-    GCAM_METHOD_GUIDED_BACKPROP,
-    GCAM_METHOD_GUIDED_GRADCAM,
-    GCAM_METHOD_SALIENCY,
-    GCAM_METHOD_INTEGRATED_GRADIENTS,
-    GCAM_METHOD_SMOOTHGRAD,
+#define GCAM_X_(id, name, flags, entry, desc) GCAM_METHOD_##id,
+    GCAM_METHOD_LIST(GCAM_X_)
+#undef GCAM_X_
     GCAM_METHOD_COUNT
 } gcam_method;
 
@@ -199,6 +228,9 @@ typedef enum {
 GCAM_API const char *gcam_method_name(int method);
 /* The method of a CLI name, or -1. */
 GCAM_API int gcam_method_parse(const char *name);
+/* Its GCAM_MF_* flags (0 when out of range) and one-line summary (NULL when out of range). */
+GCAM_API int gcam_method_flags(int method);
+GCAM_API const char *gcam_method_summary(int method);
 
 typedef enum {
     GCAM_NORM_IMAGE = 0,  /* per image: (x - min) / (max - min + 1e-7), before and after resizing */

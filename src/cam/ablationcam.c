@@ -92,3 +92,9 @@ int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, float *w)
     gcam_suffix_free(pre);
     return rc;
 }
+
+int gcam_cam_map_ablationcam(gcam_cam_ctx *c, gcam_cam_layer *l)
+{
+    l->kind = GCAM_LAYER_WEIGHTS;
+    return gcam_cam_ablationcam(c, l->layer_t, l->w);
+}

@@ -22,8 +22,6 @@ void gcam_cam_weights_gradcam(const float *dA, int64_t K, int64_t HW, float *w);
 void gcam_cam_weights_gradcampp(const float *A, const float *dA, int64_t K, int64_t HW, float *w);
 /* XGrad-CAM: w_k = sum_ij g_kij A_kij / (S_k + 1e-7)  (0 when that denominator is 0) */
 void gcam_cam_weights_xgradcam(const float *A, const float *dA, int64_t K, int64_t HW, float *w);
-/* Grad-CAM (the original entry point): cam = sum_k w_k A_k with Grad-CAM weights. */
-void gcam_cam_gradcam(const float *A, const float *dA, int64_t K, int64_t HW, float *cam);
 
 /* ---- element-wise maps: M (K x HW); the map is sum_k M_k ---------------------- */
 
@@ -203,4 +201,23 @@ int gcam_cam_classic(gcam_cam_ctx *c, int layer_t, float *w);
  * guided backprop, before normalisation). */
 int gcam_cam_integrated_gradients(gcam_cam_ctx *c, float *raw);
 int gcam_cam_smoothgrad(gcam_cam_ctx *c, float *raw);
+
+/* ---- layer-map entries: one per row of GCAM_METHOD_LIST (gcam.h) ---------------
+ * explain.c calls the entry of the method's row for each layer; the entry
+ * fills w (channel weights), M (element-wise K x HW map) or cam (the finished
+ * h x w map, for projections) and says which in kind. */
+typedef enum { GCAM_LAYER_WEIGHTS, GCAM_LAYER_ELEMENTS, GCAM_LAYER_PROJECTED } gcam_layer_kind;
+
+typedef struct gcam_cam_layer {
+    int layer_t;          /* the layer tensor */
+    int head_y;           /* >= 0: Grad-CAM's weights come through this linear head output (headsum.c) */
+    const float *A, *dA;  /* activations and, for GCAM_MF_LAYER_GRAD without head_y, their gradient */
+    int64_t K, HW;
+    float *w, *M, *cam;   /* K, K x HW and HW floats to write */
+    gcam_layer_kind kind; /* set by the entry */
+} gcam_cam_layer;
+
+#define GCAM_X_(id, name, flags, entry, desc) int gcam_cam_map_##entry(gcam_cam_ctx *c, gcam_cam_layer *l);
+GCAM_METHOD_LIST(GCAM_X_)
+#undef GCAM_X_
 #endif

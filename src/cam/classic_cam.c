@@ -114,3 +114,9 @@ int gcam_cam_classic(gcam_cam_ctx *c, int layer_t, float *w)
     for (int64_t k = 0; k < K; k++) w[k] = sign * l.alpha * (l.transB ? l.W[cls * K + k] : l.W[k * l.n_out + cls]);
     return GCAM_OK;
 }
+
+int gcam_cam_map_cam(gcam_cam_ctx *c, gcam_cam_layer *l)
+{
+    l->kind = GCAM_LAYER_WEIGHTS;
+    return gcam_cam_classic(c, l->layer_t, l->w);
+}

@@ -189,3 +189,9 @@ done:
         for (int64_t q = 0; q < HW; q++) cam[q] = 0.0f;
     return rc;
 }
+
+int gcam_cam_map_eigencam(gcam_cam_ctx *c, gcam_cam_layer *l)
+{
+    l->kind = GCAM_LAYER_PROJECTED;
+    return gcam_cam_project(l->A, l->K, l->HW, l->cam) ? gcam_errf(c->err, GCAM_E_NOMEM, "out of memory") : GCAM_OK;
+}

@@ -7,3 +7,10 @@ void gcam_cam_elem_eigengradcam(const float *A, const float *dA, int64_t n, floa
 {
     for (int64_t i = 0; i < n; i++) M[i] = dA[i] * A[i];
 }
+
+int gcam_cam_map_eigengradcam(gcam_cam_ctx *c, gcam_cam_layer *l)
+{
+    l->kind = GCAM_LAYER_PROJECTED;
+    gcam_cam_elem_eigengradcam(l->A, l->dA, l->K * l->HW, l->M);
+    return gcam_cam_project(l->M, l->K, l->HW, l->cam) ? gcam_errf(c->err, GCAM_E_NOMEM, "out of memory") : GCAM_OK;
+}

@@ -26,57 +26,47 @@ struct gcam_explanation {
 
 /* ---- the method table ------------------------------------------------------------ */
 
+/* Everything per method comes from GCAM_METHOD_LIST (gcam.h). */
 static const char *const METHOD_NAMES[] = {
-    [GCAM_METHOD_GRADCAM] = "gradcam",
-    [GCAM_METHOD_GRADCAM_PP] = "gradcam++",
-    [GCAM_METHOD_XGRADCAM] = "xgradcam",
-    [GCAM_METHOD_HIRESCAM] = "hirescam",
-    [GCAM_METHOD_GRADCAM_ELEMENTWISE] = "gradcam-elementwise",
-    [GCAM_METHOD_LAYERCAM] = "layercam",
-    [GCAM_METHOD_EIGENCAM] = "eigencam",
-    [GCAM_METHOD_EIGENGRADCAM] = "eigengradcam",
-    [GCAM_METHOD_SCORECAM] = "scorecam",
-    [GCAM_METHOD_ABLATIONCAM] = "ablationcam",
-    [GCAM_METHOD_CAM] = "cam",
-    [GCAM_METHOD_GUIDED_BACKPROP] = "guided-backprop",
-    [GCAM_METHOD_GUIDED_GRADCAM] = "guided-gradcam",
-    [GCAM_METHOD_SALIENCY] = "saliency",
-    [GCAM_METHOD_INTEGRATED_GRADIENTS] = "integrated-gradients",
-    [GCAM_METHOD_SMOOTHGRAD] = "smoothgrad",
+#define GCAM_X_(id, name, flags, entry, desc) [GCAM_METHOD_##id] = name,
+    GCAM_METHOD_LIST(GCAM_X_)
+#undef GCAM_X_
 };
-_Static_assert(sizeof METHOD_NAMES / sizeof METHOD_NAMES[0] == GCAM_METHOD_COUNT,
-               "one name per gcam_method");
+
+static const char *const METHOD_SUMMARIES[] = {
+#define GCAM_X_(id, name, flags, entry, desc) [GCAM_METHOD_##id] = desc,
+    GCAM_METHOD_LIST(GCAM_X_)
+#undef GCAM_X_
+};
 
 enum {
-    M_LAYER = 1,       /* a map from a layer's activations */
-    M_LAYER_GRAD = 2,  /* ... and their gradient (one backward pass on the main plan) */
-    M_INPUT_GRAD = 4,  /* the input gradient on the main plan */
-    M_GUIDED = 8,      /* ... with the guided Relu rule */
-    M_RGB = 16,        /* a C x H x W map */
-    M_BATCHED = 32,    /* input-gradient passes through a batched view */
-    M_SIGNED = 64,     /* a signed map: normalised by its largest magnitude */
+    M_LAYER = GCAM_MF_LAYER,
+    M_LAYER_GRAD = GCAM_MF_LAYER_GRAD,
+    M_INPUT_GRAD = GCAM_MF_INPUT_GRAD,
+    M_GUIDED = GCAM_MF_GUIDED,
+    M_RGB = GCAM_MF_RGB,
+    M_BATCHED = GCAM_MF_BATCHED,
+    M_SIGNED = GCAM_MF_SIGNED,
 };
 
 static const int METHOD_FLAGS[] = {
-    [GCAM_METHOD_GRADCAM] = M_LAYER | M_LAYER_GRAD,
-    [GCAM_METHOD_GRADCAM_PP] = M_LAYER | M_LAYER_GRAD,
-    [GCAM_METHOD_XGRADCAM] = M_LAYER | M_LAYER_GRAD,
-    [GCAM_METHOD_HIRESCAM] = M_LAYER | M_LAYER_GRAD,
-    [GCAM_METHOD_GRADCAM_ELEMENTWISE] = M_LAYER | M_LAYER_GRAD,
-    [GCAM_METHOD_LAYERCAM] = M_LAYER | M_LAYER_GRAD,
-    [GCAM_METHOD_EIGENCAM] = M_LAYER,
-    [GCAM_METHOD_EIGENGRADCAM] = M_LAYER | M_LAYER_GRAD,
-    [GCAM_METHOD_SCORECAM] = M_LAYER,
-    [GCAM_METHOD_ABLATIONCAM] = M_LAYER,
-    [GCAM_METHOD_CAM] = M_LAYER,
-    [GCAM_METHOD_GUIDED_BACKPROP] = M_INPUT_GRAD | M_GUIDED | M_RGB | M_SIGNED,
-    [GCAM_METHOD_GUIDED_GRADCAM] = M_LAYER | M_LAYER_GRAD | M_INPUT_GRAD | M_GUIDED | M_RGB | M_SIGNED,
-    [GCAM_METHOD_SALIENCY] = M_INPUT_GRAD,
-    [GCAM_METHOD_INTEGRATED_GRADIENTS] = M_BATCHED | M_SIGNED,
-    [GCAM_METHOD_SMOOTHGRAD] = M_BATCHED,
+#define GCAM_X_(id, name, flags, entry, desc) [GCAM_METHOD_##id] = flags,
+    GCAM_METHOD_LIST(GCAM_X_)
+#undef GCAM_X_
 };
-_Static_assert(sizeof METHOD_FLAGS / sizeof METHOD_FLAGS[0] == GCAM_METHOD_COUNT,
-               "one flag set per gcam_method");
+
+/* The rows whose entry is `none` are not layer CAMs: never called. */
+int gcam_cam_map_none(gcam_cam_ctx *c, gcam_cam_layer *l)
+{
+    return gcam_errf(c->err, GCAM_E_INTERNAL, "method %d has no layer map", c->o->method);
+}
+
+typedef int (*layer_map_fn)(gcam_cam_ctx *c, gcam_cam_layer *l);
+static const layer_map_fn METHOD_LAYER_MAP[] = {
+#define GCAM_X_(id, name, flags, entry, desc) [GCAM_METHOD_##id] = gcam_cam_map_##entry,
+    GCAM_METHOD_LIST(GCAM_X_)
+#undef GCAM_X_
+};
 
 const char *gcam_method_name(int method)
 {
@@ -89,6 +79,13 @@ int gcam_method_parse(const char *name)
     for (int i = 0; i < GCAM_METHOD_COUNT; i++)
         if (!strcmp(name, METHOD_NAMES[i])) return i;
     return -1;
+}
+
+int gcam_method_flags(int method) { return method >= 0 && method < GCAM_METHOD_COUNT ? METHOD_FLAGS[method] : 0; }
+
+const char *gcam_method_summary(int method)
+{
+    return method >= 0 && method < GCAM_METHOD_COUNT ? METHOD_SUMMARIES[method] : NULL;
 }
 
 /* ---- the explanation handle ------------------------------------------------------ */
@@ -201,32 +198,10 @@ static int layer_map(gcam_cam_ctx *c, int layer_t, int head_y, float *cam)
         free(w);
         return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
     }
-    int rc = GCAM_OK, weights = 1, projected = 0;
-    switch (method) {
-    case GCAM_METHOD_GRADCAM:
-    case GCAM_METHOD_GUIDED_GRADCAM:
-        if (head_y >= 0) rc = gcam_cam_head_weights(c, c->headsum, layer_t, head_y, w);
-        else gcam_cam_weights_gradcam(dA, K, HW, w);
-        break;
-    case GCAM_METHOD_GRADCAM_PP: gcam_cam_weights_gradcampp(A, dA, K, HW, w); break;
-    case GCAM_METHOD_XGRADCAM: gcam_cam_weights_xgradcam(A, dA, K, HW, w); break;
-    case GCAM_METHOD_SCORECAM: rc = gcam_cam_scorecam(c, layer_t, w); break;
-    case GCAM_METHOD_ABLATIONCAM: rc = gcam_cam_ablationcam(c, layer_t, w); break;
-    case GCAM_METHOD_CAM: rc = gcam_cam_classic(c, layer_t, w); break;
-    case GCAM_METHOD_HIRESCAM: weights = 0; gcam_cam_elem_hirescam(A, dA, K * HW, M); break;
-    case GCAM_METHOD_GRADCAM_ELEMENTWISE: weights = 0; gcam_cam_elem_gradcam_elementwise(A, dA, K * HW, M); break;
-    case GCAM_METHOD_LAYERCAM: weights = 0; gcam_cam_elem_layercam(A, dA, K * HW, M); break;
-    case GCAM_METHOD_EIGENCAM:
-        projected = 1;
-        if (gcam_cam_project(A, K, HW, cam)) rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
-        break;
-    case GCAM_METHOD_EIGENGRADCAM:
-        projected = 1;
-        gcam_cam_elem_eigengradcam(A, dA, K * HW, M);
-        if (gcam_cam_project(M, K, HW, cam)) rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
-        break;
-    default: rc = gcam_errf(c->err, GCAM_E_INTERNAL, "method %d has no layer map", method);
-    }
+    gcam_cam_layer l = {.layer_t = layer_t, .head_y = head_y, .A = A, .dA = dA, .K = K, .HW = HW,
+                        .w = w, .M = M, .cam = cam};
+    int rc = METHOD_LAYER_MAP[method](c, &l);
+    const int weights = l.kind == GCAM_LAYER_WEIGHTS, projected = l.kind == GCAM_LAYER_PROJECTED;
     if (!rc && !projected) {
         if (weights) gcam_cam_weighted(w, A, K, HW, M);
         if (c->o->eigen_smooth) {

@@ -12,16 +12,12 @@ void gcam_cam_weights_gradcam(const float *dA, int64_t K, int64_t HW, float *w)
     }
 }
 
-void gcam_cam_gradcam(const float *A, const float *dA, int64_t K, int64_t HW, float *cam)
+int gcam_cam_map_gradcam(gcam_cam_ctx *c, gcam_cam_layer *l)
 {
-    for (int64_t p = 0; p < HW; p++) cam[p] = 0.0f;
-    for (int64_t k = 0; k < K; k++) {
-        const float *g = dA + k * HW, *a = A + k * HW;
-        double s = 0.0;
-        for (int64_t p = 0; p < HW; p++) s += g[p];
-        float alpha = (float)(s / (double)HW);
-        for (int64_t p = 0; p < HW; p++) cam[p] += alpha * a[p];
-    }
+    l->kind = GCAM_LAYER_WEIGHTS;
+    if (l->head_y >= 0) return gcam_cam_head_weights(c, c->headsum, l->layer_t, l->head_y, l->w);
+    gcam_cam_weights_gradcam(l->dA, l->K, l->HW, l->w);
+    return GCAM_OK;
 }
 
 void gcam_cam_weighted(const float *w, const float *A, int64_t K, int64_t HW, float *M)

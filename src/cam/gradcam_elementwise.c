@@ -10,3 +10,10 @@ void gcam_cam_elem_gradcam_elementwise(const float *A, const float *dA, int64_t 
         M[i] = v > 0.0f ? v : 0.0f;
     }
 }
+
+int gcam_cam_map_gradcam_elementwise(gcam_cam_ctx *c, gcam_cam_layer *l)
+{
+    l->kind = GCAM_LAYER_ELEMENTS;
+    gcam_cam_elem_gradcam_elementwise(l->A, l->dA, l->K * l->HW, l->M);
+    return GCAM_OK;
+}

@@ -21,3 +21,10 @@ void gcam_cam_weights_gradcampp(const float *A, const float *dA, int64_t K, int6
         w[k] = isfinite(acc) ? (float)acc : 0.0f;
     }
 }
+
+int gcam_cam_map_gradcampp(gcam_cam_ctx *c, gcam_cam_layer *l)
+{
+    l->kind = GCAM_LAYER_WEIGHTS;
+    gcam_cam_weights_gradcampp(l->A, l->dA, l->K, l->HW, l->w);
+    return GCAM_OK;
+}

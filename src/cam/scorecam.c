@@ -265,3 +265,9 @@ done:
     free(mask);
     return rc;
 }
+
+int gcam_cam_map_scorecam(gcam_cam_ctx *c, gcam_cam_layer *l)
+{
+    l->kind = GCAM_LAYER_WEIGHTS;
+    return gcam_cam_scorecam(c, l->layer_t, l->w);
+}

@@ -16,3 +16,10 @@ void gcam_cam_weights_xgradcam(const float *A, const float *dA, int64_t K, int64
         w[k] = isfinite(v) ? (float)v : 0.0f;
     }
 }
+
+int gcam_cam_map_xgradcam(gcam_cam_ctx *c, gcam_cam_layer *l)
+{
+    l->kind = GCAM_LAYER_WEIGHTS;
+    gcam_cam_weights_xgradcam(l->A, l->dA, l->K, l->HW, l->w);
+    return GCAM_OK;
+}
