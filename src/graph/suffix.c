@@ -194,6 +194,7 @@ int gcam_suffix_new_ex(gcam_graph *g, const int *fed, int n_fed, int target, int
         v->hash = g->hash;
         v->nthreads = g->nthreads;
         v->mem_limit = g->mem_limit;
+        v->settings = g->settings; /* a view plans with the model's settings */
         for (int t = 0; t < nt; t++) {
             gcam_tensor *x = &v->tensors[t];
             *x = g->tensors[t];

@@ -179,6 +179,7 @@ GCAM_TEST(cam_suffix_matches_network)
     gcam_suffix *v = NULL;
     CHECK_MSG(gcam_suffix_new(g, &t2, 1, y, 3, &v, &e) == GCAM_OK, "%s", e.msg);
     CHECK(v->n_sides == 1 && v->batch == 3);
+    CHECK(!memcmp(&v->g.settings, &g->settings, sizeof g->settings)); /* the view plans as the model does */
     CHECK(gcam_suffix_feed_sides(v, g, &e) == GCAM_OK);
     int64_t n = gcam_numel(&g->tensors[t2]);
     for (int b = 0; b < 3; b++) memcpy(gcam_f32(&v->g.tensors[t2]) + b * n, gcam_f32(&g->tensors[t2]), sizeof(float) * (size_t)n);
