@@ -22,6 +22,10 @@ int cli_parse_float(const char *s, double *out);
  * cli_max_memory_mb (the global --max-memory option) when set. */
 gcam_model *cli_load_model(const char *path, int threads);
 extern long cli_max_memory_mb;
+/* --profile (global, like --max-memory): models loaded by cli_load_model time
+ * every node; cli_free_model prints the profile to stderr, then frees. */
+extern int cli_profile;
+void cli_free_model(gcam_model *m);
 /* Default bundled model path (models/demo.onnx next to the binary's source tree). */
 const char *cli_default_model(void);
 

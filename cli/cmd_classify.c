@@ -76,6 +76,6 @@ int cmd_classify(int argc, char **argv)
     }
     cli_input_free(&x, &info);
     cli_free_labels(labels, n_labels);
-    gcam_model_free(m);
+    cli_free_model(m);
     return rc;
 }

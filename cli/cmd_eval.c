@@ -792,7 +792,7 @@ int cmd_eval(int argc, char **argv)
     free(curve);
     gcam_boxes_free(&boxes);
     cli_free_labels(labels, n_labels);
-    gcam_model_free(m);
+    cli_free_model(m);
     strlist_free(&imgs);
     return rc;
 }

@@ -333,7 +333,7 @@ int cmd_explain(int argc, char **argv)
         rc = explain_all(m, &x, eo, cmap, alpha, out_png, quiet, json);
         cli_input_free(&x, &info);
         cli_free_labels(labels, n_labels);
-        gcam_model_free(m);
+        cli_free_model(m);
         return rc;
     }
     gcam_explanation *ex = NULL;
@@ -433,6 +433,6 @@ int cmd_explain(int argc, char **argv)
     gcam_explanation_free(ex);
     cli_input_free(&x, &info);
     cli_free_labels(labels, n_labels);
-    gcam_model_free(m);
+    cli_free_model(m);
     return rc;
 }

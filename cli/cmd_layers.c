@@ -28,10 +28,10 @@ int cmd_layers(int argc, char **argv)
         while (*p && a.ndim < GCAM_MAX_NDIM) {
             char *end;
             long v = strtol(p, &end, 10);
-            if (end == p || v <= 0 || v > (1 << 20)) { gcam_model_free(m); return cli_usage(USAGE, "bad --input-shape '%s'", shape); }
+            if (end == p || v <= 0 || v > (1 << 20)) { cli_free_model(m); return cli_usage(USAGE, "bad --input-shape '%s'", shape); }
             a.dims[a.ndim++] = v;
             p = *end == ',' || *end == 'x' ? end + 1 : end;
-            if (*end && *end != ',' && *end != 'x') { gcam_model_free(m); return cli_usage(USAGE, "bad --input-shape '%s'", shape); }
+            if (*end && *end != ',' && *end != 'x') { cli_free_model(m); return cli_usage(USAGE, "bad --input-shape '%s'", shape); }
         }
         size_t n = 1;
         for (int d = 0; d < a.ndim; d++) n *= (size_t)a.dims[d];
@@ -61,6 +61,6 @@ int cmd_layers(int argc, char **argv)
         if (json) printf("]\n");
         else printf("%d layers; * marks the automatic Grad-CAM layer (--layer auto)\n", n);
     }
-    gcam_model_free(m);
+    cli_free_model(m);
     return rc;
 }

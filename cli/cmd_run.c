@@ -59,6 +59,6 @@ int cmd_run(int argc, char **argv)
         }
     }
     for (int k = 0; k < loaded; k++) free(arr[k].data);
-    gcam_model_free(m);
+    cli_free_model(m);
     return rc;
 }

@@ -64,6 +64,7 @@ int cli_parse_float(const char *s, double *out)
 }
 
 long cli_max_memory_mb;
+int cli_profile;
 
 /* The library reads no environment; the command maps these variables onto
  * the model's settings (gcam.h, GCAM_OPTION_LIST), for A/B runs and
@@ -103,11 +104,73 @@ gcam_model *cli_load_model(const char *path, int threads)
     }
     if (threads > 0) gcam_model_set_threads(m, threads);
     if (cli_max_memory_mb > 0) gcam_model_set_memory_limit(m, (size_t)cli_max_memory_mb << 20);
-    if (apply_env_options(m)) {
+    if (apply_env_options(m) || (cli_profile && gcam_model_set_option(m, GCAM_OPT_PROFILE, 1))) {
         gcam_model_free(m);
         return NULL;
     }
     return m;
+}
+
+/* --profile: time per op type (sorted, with its share of the total), then
+ * the slowest nodes, on stderr. */
+static void print_profile(gcam_model *m)
+{
+    const gcam_profile_row *r;
+    int n;
+    if (gcam_model_profile(m, &r, &n) || n == 0) return;
+    typedef struct { const char *op; double ms; int nodes; int64_t calls; } agg;
+    agg *a = calloc((size_t)n, sizeof *a);
+    int *order = malloc(sizeof(int) * (size_t)n);
+    if (!a || !order) {
+        free(a);
+        free(order);
+        return;
+    }
+    int na = 0;
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        const double ms = r[i].forward_ms + r[i].backward_ms;
+        total += ms;
+        int k = 0;
+        while (k < na && strcmp(a[k].op, r[i].op_type)) k++;
+        if (k == na) a[na++].op = r[i].op_type;
+        a[k].ms += ms;
+        a[k].nodes++;
+        a[k].calls += r[i].forward_calls + r[i].backward_calls;
+    }
+    for (int i = 1; i < na; i++) /* by time, largest first */
+        for (int j = i; j > 0 && a[j].ms > a[j - 1].ms; j--) {
+            agg t = a[j];
+            a[j] = a[j - 1];
+            a[j - 1] = t;
+        }
+    fprintf(stderr, "profile: %.2f ms in %d nodes (forward + backward, every pass)\n", total, n);
+    fprintf(stderr, "  %-44s %10s %7s %6s %7s\n", "op type", "ms", "share", "nodes", "calls");
+    for (int k = 0; k < na; k++)
+        fprintf(stderr, "  %-44s %10.2f %6.1f%% %6d %7lld\n", a[k].op, a[k].ms, total > 0 ? 100 * a[k].ms / total : 0,
+                a[k].nodes, (long long)a[k].calls);
+    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && r[order[j]].forward_ms + r[order[j]].backward_ms >
+                                     r[order[j - 1]].forward_ms + r[order[j - 1]].backward_ms; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    fprintf(stderr, "  slowest nodes:\n");
+    for (int i = 0; i < n && i < 10; i++) {
+        const gcam_profile_row *x = &r[order[i]];
+        fprintf(stderr, "    %-44s %-28s fwd %9.2f ms (%lld)  bwd %9.2f ms (%lld)\n", x->node, x->op_type,
+                x->forward_ms, (long long)x->forward_calls, x->backward_ms, (long long)x->backward_calls);
+    }
+    free(a);
+    free(order);
+}
+
+void cli_free_model(gcam_model *m)
+{
+    if (m && cli_profile) print_profile(m);
+    gcam_model_free(m);
 }
 
 const char *cli_default_model(void)

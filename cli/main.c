@@ -23,7 +23,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n`gradcam <command> --help` shows a command's options.\n"
                "Every command also takes --max-memory MB: the most memory a model's activations,\n"
-               "scratch and gradients may take (default: half of the machine's memory).\n");
+               "scratch and gradients may take (default: half of the machine's memory), and --profile:\n"
+               "time per op type and the slowest nodes, over every pass, on stderr.\n");
 }
 
 int main(int argc, char **argv)
@@ -40,9 +41,13 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    /* --max-memory MB, anywhere after the command: taken out before it parses */
+    /* --max-memory MB and --profile, anywhere after the command: taken out before it parses */
     int n = 2;
     for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--profile")) {
+            cli_profile = 1;
+            continue;
+        }
         if (strcmp(argv[i], "--max-memory")) {
             argv[n++] = argv[i];
             continue;

@@ -101,7 +101,8 @@ GCAM_API void gcam_model_set_memory_limit(gcam_model *m, size_t bytes);
                                          "linear head instead of using its summed weights")          \
     X(SCORECAM_MASKCONV, "scorecam-maskconv", 1, "0: Score-CAM runs the input's first conv on "     \
                                                  "every masked input instead of by linearity")       \
-    X(CONV_VERBOSE, "conv-verbose", 0, "1: one line on stderr per convolution kernel built")
+    X(CONV_VERBOSE, "conv-verbose", 0, "1: one line on stderr per convolution kernel built")       \
+    X(PROFILE, "profile", 0, "1: time every node of every pass (gcam_model_profile)")
 
 typedef enum {
 #define GCAM_X_(id, name, def, desc) GCAM_OPT_##id,
@@ -139,6 +140,26 @@ GCAM_API int gcam_model_run(gcam_model *m, const char *const *names, const gcam_
 /* A view of a tensor after gcam_model_run (graph outputs, kept tensors,
  * initializers).  out->data points into m and is valid until the next run. */
 GCAM_API int gcam_model_tensor(gcam_model *m, const char *name, gcam_array *out);
+
+/* ---- profile -----------------------------------------------------------------
+ * With the "profile" setting on, every node's forward and backward time is
+ * summed over every pass of the model - gcam_model_run, gcam_explain and the
+ * batched passes of Score-CAM, Ablation-CAM, IG and SmoothGrad - until
+ * gcam_model_profile_reset.  A node that fusion folded into another (a
+ * BatchNormalization, ReLU or residual Add after a Conv) has no time of its
+ * own: the running node's op_type then reads e.g. "Conv+BatchNormalization+Relu". */
+typedef struct gcam_profile_row {
+    const char *node;      /* the running node's name, owned by m */
+    const char *op_type;   /* its op, with the ops fused into it after '+', owned by m */
+    double forward_ms, backward_ms;
+    int64_t forward_calls, backward_calls;
+} gcam_profile_row;
+
+/* Rows for every node that ran at least once, in the order of the graph;
+ * *rows is owned by m and valid until the next call on m.  Without the
+ * setting, *n is 0. */
+GCAM_API int gcam_model_profile(gcam_model *m, const gcam_profile_row **rows, int *n);
+GCAM_API void gcam_model_profile_reset(gcam_model *m);
 
 /* ---- layers ------------------------------------------------------------------
  * Every 4-D activation (N, C, H, W) of the planned graph, in execution order. */

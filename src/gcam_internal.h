@@ -157,7 +157,14 @@ typedef struct gcam_node {
     size_t scratch;    /* bytes forward needs (set in infer) */
     size_t bscratch;   /* bytes backward needs (set in infer) */
     gcam_fusion fuse;  /* plan-time fusion, see above */
+    struct gcam_node_prof *prof; /* the profile setting: time spent, shared with views (owned by the graph) */
 } gcam_node;
+
+/* Time one node spent (the "profile" setting). */
+typedef struct gcam_node_prof {
+    double fwd_ms, bwd_ms;
+    int64_t fwd_calls, bwd_calls;
+} gcam_node_prof;
 
 const gcam_attr *gcam_attr_find(const gcam_node *n, const char *name);
 int64_t gcam_attr_int(const gcam_node *n, const char *name, int64_t dflt);

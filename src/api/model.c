@@ -47,6 +47,8 @@ void gcam_model_free(gcam_model *m)
     gcam_graph_free(m->g);
     gcam_cam_head_free(m->headsum);
     free(m->layers);
+    free(m->prof_rows);
+    free(m->prof_labels);
     free(m);
 }
 
@@ -80,6 +82,8 @@ int gcam_model_set_option(gcam_model *m, gcam_option opt, int value)
     if ((unsigned)opt >= GCAM_OPT_COUNT) return gcam_errf(&m->err, GCAM_E_ARG, "unknown option %d", (int)opt);
     if (value != 0 && value != 1)
         return gcam_errf(&m->err, GCAM_E_ARG, "option '%s' takes 0 or 1, not %d", option_names[opt], value);
+    if (opt == GCAM_OPT_PROFILE && gcam_graph_profile(m->g, value))
+        return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     m->g->settings.v[opt] = value;
     m->g->planned = 0; /* settings are part of the plan's signature: plan again */
     return GCAM_OK;
@@ -97,6 +101,49 @@ int gcam_option_parse(const char *name)
     for (int k = 0; name && k < GCAM_OPT_COUNT; k++)
         if (!strcmp(name, option_names[k])) return k;
     return -1;
+}
+
+/* "Conv+BatchNormalization+Add+Relu": the node's op and what fusion folded into it. */
+static void fused_label(const gcam_node *n, char *buf, size_t len)
+{
+    static const char *const act[] = {"", "+Relu", "+Clip", "+HardSwish", "+Sigmoid+Mul"};
+    const gcam_fusion *f = &n->fuse;
+    snprintf(buf, len, "%s%s%s%s", n->op_type, f->on && f->bn_scale ? "+BatchNormalization" : "",
+             f->on && f->has_sum ? "+Add" : "",
+             f->on && f->act > 0 && f->act < (int)(sizeof act / sizeof act[0]) ? act[f->act] : "");
+}
+
+int gcam_model_profile(gcam_model *m, const gcam_profile_row **rows, int *n)
+{
+    if (!m || !m->g || !rows || !n) return GCAM_E_ARG;
+    *rows = NULL;
+    *n = 0;
+    const gcam_graph *g = m->g;
+    if (!g->prof) return GCAM_OK;
+    free(m->prof_rows);
+    free(m->prof_labels);
+    m->prof_rows = calloc((size_t)g->n_nodes + 1, sizeof *m->prof_rows);
+    m->prof_labels = calloc((size_t)g->n_nodes + 1, sizeof *m->prof_labels);
+    if (!m->prof_rows || !m->prof_labels) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    int k = 0;
+    for (int s = 0; s < g->n_nodes; s++) {
+        const int i = g->order[s];
+        const gcam_node_prof *p = &g->prof[i];
+        if (!p->fwd_calls && !p->bwd_calls) continue;
+        fused_label(&g->nodes[i], m->prof_labels[k], sizeof m->prof_labels[k]);
+        m->prof_rows[k] = (gcam_profile_row){.node = g->nodes[i].name, .op_type = m->prof_labels[k],
+                                             .forward_ms = p->fwd_ms, .backward_ms = p->bwd_ms,
+                                             .forward_calls = p->fwd_calls, .backward_calls = p->bwd_calls};
+        k++;
+    }
+    *rows = m->prof_rows;
+    *n = k;
+    return GCAM_OK;
+}
+
+void gcam_model_profile_reset(gcam_model *m)
+{
+    if (m && m->g && m->g->prof) memset(m->g->prof, 0, sizeof *m->g->prof * (size_t)m->g->n_nodes);
 }
 
 int gcam_model_num_inputs(const gcam_model *m) { return m && m->g ? m->g->n_inputs : 0; }

@@ -10,6 +10,8 @@ struct gcam_model {
     int n_layers;
     int nthreads;
     struct gcam_headsum *headsum; /* Grad-CAM's linear-head sums (src/cam/headsum.c) */
+    gcam_profile_row *prof_rows;  /* gcam_model_profile's answer */
+    char (*prof_labels)[64];      /* their op_type strings */
 };
 
 /* Plans with the declared input shapes (symbolic dims bound to 1) if not planned. */

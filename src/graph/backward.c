@@ -209,7 +209,12 @@ int gcam_bwd_run(gcam_graph *g, gcam_bwd_plan *bp, const float *seed, int64_t se
         gcam_opctx c = {.node = n, .in = in, .out = out, .din = din, .dout = dout,
                         .scratch = g->scratch, .guided = guided, .err = e, .nthreads = g->nthreads,
                         .set = &g->settings};
+        const double t0 = n->prof ? gcam_now_ms() : 0;
         rc = n->op->backward(&c);
+        if (n->prof) {
+            n->prof->bwd_ms += gcam_now_ms() - t0;
+            n->prof->bwd_calls++;
+        }
     }
     /* layers no path reached keep a defined (zero) gradient */
     for (int i = 0; i < bp->n_layers && !rc; i++) {

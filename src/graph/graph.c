@@ -250,9 +250,17 @@ static void free_tensor_data(gcam_tensor *t)
     t->flags &= ~GCAM_TF_OWNED;
 }
 
+int gcam_graph_profile(gcam_graph *g, int on)
+{
+    if (on && !g->prof && !(g->prof = calloc((size_t)g->n_nodes + 1, sizeof *g->prof))) return GCAM_E_NOMEM;
+    for (int i = 0; i < g->n_nodes; i++) g->nodes[i].prof = on ? &g->prof[i] : NULL;
+    return GCAM_OK;
+}
+
 void gcam_graph_free(gcam_graph *g)
 {
     if (!g) return;
+    free(g->prof);
     for (int i = 0; i < g->n_nodes; i++) {
         gcam_node *n = &g->nodes[i];
         if (n->op && n->op->release) n->op->release(n);

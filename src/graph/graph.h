@@ -66,6 +66,7 @@ typedef struct gcam_graph {
     int nthreads;
     size_t mem_limit;    /* bytes for arena + scratch + gradients; 0 = default (kernels/bigmem.h) */
     gcam_settings settings; /* gcam_model_set_option; part of the plan's signature */
+    gcam_node_prof *prof;   /* n_nodes records, made when profiling is first asked for (nodes point in) */
 } gcam_graph;
 
 /* ---- build (src/onnx/load.c and src/graph/graph.c) ---- */
@@ -76,6 +77,8 @@ int gcam_graph_find(const gcam_graph *g, const char *name);      /* tensor index
 int gcam_graph_add_tensor(gcam_graph *g, const char *name);      /* returns index or -1 (nomem) */
 int gcam_graph_finish(gcam_graph *g, gcam_err *e);               /* resolve ops, topo order, init */
 int gcam_graph_find_node(const gcam_graph *g, const char *name); /* node index or -1 */
+/* Points every node at its profile record (on) or at none (off); GCAM_E_NOMEM. */
+int gcam_graph_profile(gcam_graph *g, int on);
 
 /* ---- plan (src/graph/plan.c) ---- */
 /* Binds input shapes (dims of every graph input must be set by the caller in

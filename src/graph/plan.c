@@ -795,8 +795,13 @@ int gcam_graph_forward(gcam_graph *g, gcam_err *e)
         if (n->fuse.has_sum) in[n->n_in] = &g->tensors[n->fuse.sum];
         gcam_opctx c = {.node = n, .in = in, .out = out, .scratch = g->scratch, .err = e,
                         .nthreads = g->nthreads, .set = &g->settings};
+        const double t0 = n->prof ? gcam_now_ms() : 0;
         int rc = n->op->forward(&c);
         if (rc) return rc;
+        if (n->prof) {
+            n->prof->fwd_ms += gcam_now_ms() - t0;
+            n->prof->fwd_calls++;
+        }
     }
     return GCAM_OK;
 }

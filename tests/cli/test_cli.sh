@@ -249,5 +249,12 @@ else
   bad explain_map_saved "exit $RC: $(head -c 300 "$T/explain_ok.out") $(head -c 300 "$T/explain_ok.err")"
 fi
 
+# ---- settings and --profile --------------------------------------------------------------------
+GCAM_CONV=bogus error env_setting_rejected 1 "GCAM_CONV=bogus" "ref or onednn" -- layers --model cnn.onnx
+if run explain_profile 0 explain --model cnn.onnx --input-tensor img.npy --target 4 --quiet --profile &&
+   grep -q "^profile: " "$ERR" && grep -q "Conv" "$ERR" && grep -q "slowest nodes" "$ERR"; then
+  ok explain_profile
+else bad explain_profile "exit $RC: $(head -c 400 "$ERR")"; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -568,3 +568,36 @@ GCAM_TEST(model_options_per_handle)
     CHECK_MSG(n_nhwc == 0, "conv-reference planned %d tensors NHWC", n_nhwc);
     gcam_model_free(m);
 }
+
+/* The profile setting counts every node's passes and names what fusion folded in. */
+GCAM_TEST(model_profile_counts_passes)
+{
+    gcam_model *m = fusion_model();
+    CHECK(m && m->g);
+    if (!m) return;
+    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, FC, FS, FS}, .data = FX};
+    const gcam_profile_row *r;
+    int n = -1;
+    CHECK(gcam_model_run(m, NULL, &x, 1) == GCAM_OK);
+    CHECK(gcam_model_profile(m, &r, &n) == GCAM_OK && n == 0); /* off by default */
+    CHECK(gcam_model_set_option(m, GCAM_OPT_PROFILE, 1) == GCAM_OK);
+    CHECK(gcam_model_run(m, NULL, &x, 1) == GCAM_OK);
+    CHECK(gcam_model_run(m, NULL, &x, 1) == GCAM_OK);
+    CHECK(gcam_model_profile(m, &r, &n) == GCAM_OK);
+    int running = 0, fused = 0;
+    for (int i = 0; i < m->g->n_nodes; i++) running += !m->g->nodes[i].fuse.skip;
+    CHECK_MSG(n > 0 && n <= running, "%d rows for %d running nodes", n, running);
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        CHECK_MSG(r[i].forward_calls == 2, "%s ran %lld times", r[i].node, (long long)r[i].forward_calls);
+        CHECK(r[i].backward_calls == 0 && r[i].node && r[i].op_type);
+        total += r[i].forward_ms;
+        fused += strchr(r[i].op_type, '+') != NULL;
+    }
+    CHECK(total > 0);
+    CHECK_MSG(fused > 0, "no fused op in the profile");
+    gcam_model_profile_reset(m);
+    CHECK(gcam_model_profile(m, &r, &n) == GCAM_OK && n == 0);
+    CHECK(gcam_model_profile(NULL, &r, &n) == GCAM_E_ARG);
+    gcam_model_free(m);
+}
