@@ -48,7 +48,6 @@ static const char *HELP =
     "  --quiet               no progress bar and no notes on stderr\n";
 
 #define MAX_METHODS 32
-#define MAX_LAYERS 16
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -240,7 +239,7 @@ int cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *images_arg = NULL, *boxes_file = NULL, *methods_arg = "gradcam";
     const char *json_file = NULL, *labels_file = NULL, *baseline_arg = "blur", *score_arg = NULL;
-    const char *layers[MAX_LAYERS];
+    const char *layers[GCAM_MAX_LAYERS];
     int n_layers = 0, faith = 0, quiet = 0;
     long steps = 100, threads = 0;
     double sigma = 5, thr = 0.15, iou_min = 0.5, tol = 0, constant = 0;
@@ -261,7 +260,7 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--score")) { if (!(score_arg = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--layer")) {
             if (!(v = cli_value(argc, argv, &i))) return 2;
-            if (n_layers == MAX_LAYERS) return cli_usage(USAGE, "at most %d --layer", MAX_LAYERS);
+            if (n_layers == GCAM_MAX_LAYERS) return cli_usage(USAGE, "at most %d --layer", GCAM_MAX_LAYERS);
             layers[n_layers++] = v;
         } else if (!strcmp(a, "--faithfulness")) faith = 1;
         else if (!strcmp(a, "--quiet")) quiet = 1;

@@ -42,7 +42,6 @@ static const char *HELP =
     "(integrated-gradients, guided-*) are divided by their largest magnitude, the others are in [0, 1].\n"
     "--out draws a C x H x W map with pytorch-grad-cam's deprocess_image.\n";
 
-#define MAX_LAYERS 16
 
 static const char *default_sample(void)
 {
@@ -196,7 +195,7 @@ int cmd_explain(int argc, char **argv)
 {
     const char *model = NULL, *labels_file = NULL, *out_png = NULL, *save = NULL, *method = "gradcam";
     const char *target = "top1", *target_output = NULL, *norm = "image";
-    const char *layers[MAX_LAYERS];
+    const char *layers[GCAM_MAX_LAYERS];
     int n_layers = 0, raw = 0, json = 0, quiet = 0, cmap = 0;
     long top = 5, repeat = 1, threads = 0, target_index = -1, count;
     double alpha = 0.5, fv;
@@ -213,7 +212,7 @@ int cmd_explain(int argc, char **argv)
         else if (!strcmp(a, "--method")) { if (!(method = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--layer")) {
             if (!(v = cli_value(argc, argv, &i))) return 2;
-            if (n_layers == MAX_LAYERS) return cli_usage(USAGE, "at most %d --layer", MAX_LAYERS);
+            if (n_layers == GCAM_MAX_LAYERS) return cli_usage(USAGE, "at most %d --layer", GCAM_MAX_LAYERS);
             layers[n_layers++] = v;
         } else if (!strcmp(a, "--target")) { if (!(target = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--labels")) { if (!(labels_file = cli_value(argc, argv, &i))) return 2; }

@@ -264,10 +264,14 @@ typedef enum {
  * the step `what` (e.g. "scorecam").  Called from the explaining thread. */
 typedef void (*gcam_progress_fn)(void *user, const char *what, int64_t done, int64_t total);
 
+/* The most layers one explanation may average (gcam_explain_opts.layers). */
+#define GCAM_MAX_LAYERS 16
+
 typedef struct gcam_explain_opts {
     int method;                /* gcam_method */
     const char *const *layers; /* tensor or node names; NULL or n_layers 0 = automatic */
-    int n_layers;              /* several layers: mean of the per-layer normalised maps */
+    int n_layers;              /* several layers (at most GCAM_MAX_LAYERS): mean of the
+                                  per-layer normalised maps */
     int64_t target_class;      /* class index; -1 = top-1 */
     const char *target_output; /* any tensor of the model; NULL = the first graph output */
     int counterfactual;        /* explain -score: what argues against the class */
@@ -320,8 +324,8 @@ GCAM_API const float *gcam_explanation_raw(const gcam_explanation *x, int *h, in
 /* The explained element of the target tensor, and its score (logit or probability). */
 GCAM_API int64_t gcam_explanation_target(const gcam_explanation *x);
 GCAM_API float gcam_explanation_score(const gcam_explanation *x);
-/* The layer tensor names used (i < n), owned by x; 0 layers for the
- * input-gradient methods. */
+/* The layer tensor names used (i < n), owned by x (copies: valid after the
+ * model is freed); 0 layers for the input-gradient methods. */
 GCAM_API int gcam_explanation_num_layers(const gcam_explanation *x);
 GCAM_API const char *gcam_explanation_layer(const gcam_explanation *x, int i);
 /* Milliseconds spent in "forward", "backward" and "cam" (everything after the

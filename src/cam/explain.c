@@ -11,7 +11,6 @@
 #include "cam/cam.h"
 #include "image/image.h"
 
-#define MAX_LAYERS 16
 #define MAX_SIDES 256
 
 struct gcam_explanation {
@@ -20,7 +19,7 @@ struct gcam_explanation {
     int64_t target;
     float score;
     int n_layers;
-    const char *layers[MAX_LAYERS];
+    char *layers[GCAM_MAX_LAYERS]; /* copies of the tensor names */
     double t_forward, t_backward, t_cam;
 };
 
@@ -103,6 +102,7 @@ void gcam_explanation_free(gcam_explanation *x)
     if (!x) return;
     free(x->map);
     free(x->raw);
+    for (int i = 0; i < x->n_layers; i++) free(x->layers[i]);
     free(x);
 }
 
@@ -277,7 +277,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     if (!x) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     gcam_bwd_plan bp;
     memset(&bp, 0, sizeof bp);
-    int n_layers = 0, layer_ts[MAX_LAYERS], head_y[MAX_LAYERS];
+    int n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
     if (fl & M_LAYER) {
         n_layers = o->n_layers > 0 && o->layers ? o->n_layers : 1;
         for (int i = 0; i < n_layers && !rc; i++) {
@@ -295,7 +295,8 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
                 rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' has batch %lld, not 1", tn, (long long)A->dims[0]);
             bp.layers[i] = layer_ts[i] = t;
             head_y[i] = -1;
-            x->layers[i] = A->name;
+            if (!rc && !(x->layers[i] = gcam_strdup(A->name)))
+                rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         }
     }
     x->n_layers = n_layers;
@@ -536,7 +537,7 @@ int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts
     if (input->ndim != 4 || input->dims[0] != 1)
         return gcam_errf(&m->err, GCAM_E_SHAPE, "explain needs one NCHW image (batch 1), got a %d-D input", input->ndim);
     if (input->dtype != GCAM_FLOAT32) return gcam_errf(&m->err, GCAM_E_DTYPE, "explain needs a float32 input");
-    if (opts->n_layers > MAX_LAYERS) return gcam_errf(&m->err, GCAM_E_ARG, "at most %d layers", MAX_LAYERS);
+    if (opts->n_layers > GCAM_MAX_LAYERS) return gcam_errf(&m->err, GCAM_E_ARG, "at most %d layers", GCAM_MAX_LAYERS);
     const int fl = METHOD_FLAGS[opts->method];
     if ((fl & M_RGB) && input->dims[1] < 1) return gcam_errf(&m->err, GCAM_E_SHAPE, "the input has no channels");
     if (opts->eigen_smooth && !(fl & M_LAYER))

@@ -95,7 +95,7 @@ int gcam_graph_forward(gcam_graph *g, gcam_err *e);
 typedef struct gcam_bwd_plan {
     int target;
     int n_layers;
-    int layers[16];
+    int layers[GCAM_MAX_LAYERS];
     int input_grad;
     unsigned char *on_path; /* per node: runs backward */
     unsigned char *needs_grad; /* per tensor: gradient buffer needed */

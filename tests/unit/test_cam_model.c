@@ -163,6 +163,22 @@ GCAM_TEST(cam_refused_without_gap_linear_head)
 
 /* The suffix plan computes what the network computes, batched, with the
  * skip connection fed from the prefix. */
+/* An explanation's layer names are its own: readable after the model is freed. */
+GCAM_TEST(cam_explanation_outlives_model)
+{
+    gcam_model *m = residual_model();
+    gcam_array x = input();
+    gcam_explanation *ex = NULL;
+    CHECK_OK(gcam_explain(m, &x, NULL, &ex), m);
+    CHECK(ex && gcam_explanation_num_layers(ex) == 1);
+    char name[256];
+    snprintf(name, sizeof name, "%s", ex ? gcam_explanation_layer(ex, 0) : "");
+    gcam_model_free(m);
+    /* under ASan, reading a name that pointed into the graph is a use-after-free */
+    CHECK(ex && !strcmp(gcam_explanation_layer(ex, 0), name) && name[0]);
+    gcam_explanation_free(ex);
+}
+
 GCAM_TEST(cam_suffix_matches_network)
 {
     gcam_model *m = residual_model();
