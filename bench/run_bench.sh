@@ -1,6 +1,7 @@
 #!/bin/bash
 # Side-by-side benchmark: gradcam against PyTorch 1.13 (Debian's python3-torch,
-# whose convolutions are the same oneDNN 2.6), same machine, same run, same
+# whose convolutions are the same oneDNN 2.6) and onnxruntime (npm's
+# onnxruntime-node, bench/ort_bench.js), same machine, same run, same
 # thread count, same seeded weights (tools/make_parity_fixtures.py).
 #
 #   bash bench/run_bench.sh [BUILD_DIR]          (make bench)
@@ -39,6 +40,9 @@ PIN=()
 [ -n "${BENCH_CPUS:-}" ] && PIN=(taskset -c "$BENCH_CPUS")
 
 cmake --build "$BUILD" --target gradcam gcam_bench sgemm_peak -j "$(nproc)" >/dev/null
+# onnxruntime (npm's onnxruntime-node, cached outside git by tools/ort_setup.sh):
+# the forward pass to beat; the columns are left out when it cannot be had
+ORT=$(bash "$ROOT/tools/ort_setup.sh" 2>/dev/null) || ORT=""
 # fixtures (model.onnx, input.npy) are generated once and cached
 $PY "$ROOT/tools/make_parity_fixtures.py" --out "$FIX" --models "$MODELS" --threads "$THREADS" >/dev/null
 
@@ -55,6 +59,11 @@ for m in ${MODELS//,/ }; do
     --threads "$THREADS" --warmup "$WARMUP" --repeat "$REPEAT" >"$RAW/$m.ours.json"
   "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" --fixtures "$FIX" \
     --cache "$OUT/torch" --warmup "$WARMUP" --repeat "$REPEAT" >"$RAW/$m.torch.json"
+  rm -f "$RAW/$m.ort.json"
+  if [ -n "$ORT" ]; then
+    "${PIN[@]}" node "$ROOT/bench/ort_bench.js" --ort "$ORT" --model "$FIX/$m/model.onnx" --input "$FIX/$m/input.npy" \
+      --threads "$THREADS" --warmup "$WARMUP" --repeat "$REPEAT" >"$RAW/$m.ort.json" || rm -f "$RAW/$m.ort.json"
+  fi
   # peak resident memory of one Grad-CAM, process start to end
   rss_kb "$RAW/$m.ours.rss" "${PIN[@]}" "$BUILD/gradcam" explain --model "$FIX/$m/model.onnx" \
     --input-tensor "$FIX/$m/input.npy" --layer "$layer" --threads "$THREADS" --quiet >/dev/null
@@ -131,6 +140,18 @@ for m in models.split(","):
         r(o["gradcam_ms_median"], o["forward_ms_median"]), o["load_ms"], o.get("plan_ms", 0), t["load_ms"],
         ro, rt, r(ro, rt)))
 print()
+ort = [m for m in models.split(",") if os.path.exists(os.path.join(raw, m + ".ort.json"))]
+if ort:
+    print("onnxruntime %s (%s intra-op threads, sequential, all graph optimisations), same input:" % (J(ort[0] + ".ort.json")["ort"], threads))
+    print()
+    print("| model | forward ms ours | onnxruntime | ours/ort | Grad-CAM ms ours | Grad-CAM ours / ort forward |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for m in ort:
+        o, a = J(m + ".ours.json"), J(m + ".ort.json")
+        print("| %s | %.1f | %.1f | %s | %.1f | %s |" % (m, o["forward_ms_median"], a["forward_ms_median"],
+              r(o["forward_ms_median"], a["forward_ms_median"]), o["gradcam_ms_median"],
+              r(o["gradcam_ms_median"], a["forward_ms_median"])))
+    print()
 for m, (g, gb) in gf.items():
     print("- %s forward: %.0f GFLOP/s achieved (median run), %.0f%% of the sgemm peak; best run %.0f GFLOP/s, %.0f%%"
           % (m, g, 100 * g / peak, gb, 100 * gb / peak))

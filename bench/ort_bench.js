@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// ort_bench.js - onnxruntime's forward time on the same model and input as
+// gcam_bench, for `make bench` (bench/run_bench.sh).
+//
+//   node bench/ort_bench.js --ort NODE_MODULES --model M.onnx --input X.npy \
+//        [--threads 2] [--warmup 3] [--repeat 10]
+//
+// Session: intra-op threads as given, one inter-op thread, sequential
+// execution, every graph optimisation (onnxruntime's defaults for a CPU
+// server).  Prints JSON: forward_ms (each timed run), forward_ms_median,
+// load_ms, the onnxruntime version.  The input is float32 and feeds the
+// model's first input.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf(name);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
+}
+
+function readF32Npy(file) {
+  const b = fs.readFileSync(file);
+  if (b.toString('latin1', 0, 6) !== '\x93NUMPY') throw new Error(`${file}: not a .npy file`);
+  const hlen = b[6] === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  const hoff = b[6] === 1 ? 10 : 12;
+  const hdr = b.toString('latin1', hoff, hoff + hlen);
+  if (!/'descr':\s*'<f4'/.test(hdr)) throw new Error(`${file}: float32 input expected, header ${hdr.trim()}`);
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(hdr)[1].split(',').map(s => s.trim()).filter(s => s).map(Number);
+  const n = shape.reduce((a, v) => a * v, 1);
+  const data = new Float32Array(n);
+  new Uint8Array(data.buffer).set(b.subarray(hoff + hlen, hoff + hlen + 4 * n));
+  return { data, shape };
+}
+
+const median = xs => { const s = [...xs].sort((a, b) => a - b); const k = s.length >> 1; return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2; };
+
+async function main() {
+  const ortDir = arg('--ort'), model = arg('--model'), input = arg('--input');
+  if (!ortDir || !model || !input) throw new Error('usage: ort_bench.js --ort DIR --model M.onnx --input X.npy');
+  const threads = +arg('--threads', 2), warmup = +arg('--warmup', 3), repeat = +arg('--repeat', 10);
+  const ort = require(path.join(path.resolve(ortDir), 'onnxruntime-node'));
+  const t0 = process.hrtime.bigint();
+  const sess = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+  });
+  const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const x = readF32Npy(input);
+  const feeds = { [sess.inputNames[0]]: new ort.Tensor('float32', x.data, x.shape) };
+  for (let i = 0; i < warmup; i++) await sess.run(feeds);
+  const times = [];
+  for (let i = 0; i < repeat; i++) {
+    const t = process.hrtime.bigint();
+    await sess.run(feeds);
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  const pkg = JSON.parse(fs.readFileSync(path.join(path.resolve(ortDir), 'onnxruntime-node', 'package.json')));
+  console.log(JSON.stringify({ ort: pkg.version, threads, forward_ms: times, forward_ms_median: median(times), load_ms: loadMs }));
+}
+
+main().catch(e => { console.error(`ort_bench: ${e.message}`); process.exit(1); });
