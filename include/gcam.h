@@ -1,6 +1,49 @@
-/* gcam.h - Grad-CAM explanations for ONNX image models, in C.  (manual: see below)
+/* gcam.h - Grad-CAM explanations for ONNX image models, in C.
  *
- * This header is being filled in; the status list is stable.
+ * libgcam loads an ONNX model, plans its execution once per input shape, runs
+ * it forward, back-propagates the gradient of a target score to the layers a
+ * method needs (activations only, only along the path between them), and
+ * turns activations and gradients into a heatmap: Grad-CAM and its variants,
+ * input-gradient maps, guided maps.  It decodes PNG/JPEG photos, preprocesses
+ * them the way the model expects, and draws overlays.  Every formula is in
+ * docs/methods.md.
+ *
+ * A complete program (examples/explain.c; link with -lgcam, or pkg-config
+ * gcam, or find_package(gcam) and gcam::gcam):
+ *
+ *     gcam_model *m = NULL; gcam_photo *photo = NULL;
+ *     gcam_array x = {0}; gcam_explanation *ex = NULL;
+ *     int rc = gcam_model_load("resnet50.onnx", &m);
+ *     if (!rc) rc = gcam_photo_load(m, "cat.jpg", NULL, &photo, &x); // decode + preprocess
+ *     if (!rc) rc = gcam_explain(m, &x, NULL, &ex);                  // Grad-CAM, top-1, auto layer
+ *     if (!rc) rc = gcam_save_overlay(m, photo, ex, "jet", 0.5f, "cat_cam.png");
+ *     if (rc) fprintf(stderr, "%s\n", m ? gcam_model_errmsg(m) : gcam_status_str(rc));
+ *     int h, w;
+ *     const float *map = ex ? gcam_explanation_map(ex, &h, &w) : NULL; // h x w in [0, 1]
+ *     gcam_explanation_free(ex); gcam_array_free(&x); gcam_photo_free(photo); gcam_model_free(m);
+ *
+ * Conventions, for every call below:
+ *  - Status: a function that can fail returns 0 (GCAM_OK) or a negative code
+ *    from GCAM_STATUS_LIST; gcam_status_str() names it.  The one-line message
+ *    saying what and where (file, node, tensor, option) is on the model
+ *    handle: gcam_model_errmsg(m), valid until the next call on m.
+ *  - Ownership: constructors take an out-pointer and the caller frees the
+ *    result with the matching *_free; freeing NULL is a harmless no-op.
+ *    Pointers a call returns "owned by m" (names, views of tensors, layer
+ *    lists) stay valid until the next run, explain or free of m, as each call
+ *    says; "owned by x" means until x is freed, even after m is.
+ *  - Threads: a model handle is used by one thread at a time; different
+ *    handles (even of the same file) may run concurrently.  OpenMP's team
+ *    size is process-wide (gcam_model_set_threads).
+ *  - The library never exits or aborts on bad input, reads no environment
+ *    variable (settings are per handle: gcam_model_set_option) and writes
+ *    nothing to stdout; stderr only when a setting asks for it.
+ *  - Arrays are dense and C-ordered (gcam_array); images are N x C x H x W or
+ *    N x H x W x C float32, as the model's input declares.
+ *
+ * Sections: status codes; arrays; models (load, settings, inputs, run,
+ * tensors); profile; layers; explanations (methods, options, results);
+ * images (photos, preprocessing, overlays); .npy files; version.
  */
 #ifndef GCAM_H
 #define GCAM_H
