@@ -670,6 +670,9 @@ int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
         TRY(make_reorder(&f->dst_out, dst_md, &y_md, 0), "output reorder");
         if (f->dst_out.pad > pad) pad = f->dst_out.pad;
     }
+    if (f->src_in.p || f->dst_out.p) /* for conv-verbose: the layout changes around the kernel */
+        snprintf(f->impl + strlen(f->impl), sizeof f->impl - strlen(f->impl), "%s%s", f->src_in.p ? " +reorder-in" : "",
+                 f->dst_out.p ? " +reorder-out" : "");
     size_t at = 0;
     if (f->src_in.p) {
         f->src_off = at;
