@@ -138,6 +138,29 @@ double gcam_explanation_time_ms(const gcam_explanation *x, const char *phase)
     return -1;
 }
 
+/* A weighted target: score sum(w * y) over batch item 0, seed w (negated
+ * for counterfactual, as the one-hot seed is through seed_value). */
+static int weighted_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y, int64_t *target,
+                           float *score, float **seed)
+{
+    int64_t n = gcam_numel(y), n1 = y->ndim && y->dims[0] > 0 ? n / y->dims[0] : n;
+    if (o->n_target_weights != n1)
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "target weights have %lld elements, '%s' has %lld per image",
+                         (long long)o->n_target_weights, y->name, (long long)n1);
+    float *s = calloc((size_t)n, sizeof(float));
+    if (!s) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    const float *v = gcam_f32(y);
+    double sum = 0.0;
+    for (int64_t i = 0; i < n1; i++) {
+        s[i] = o->counterfactual ? -o->target_weights[i] : o->target_weights[i];
+        sum += (double)o->target_weights[i] * v[i];
+    }
+    *target = -1;
+    *score = (float)sum;
+    *seed = s;
+    return GCAM_OK;
+}
+
 /* Picks the explained element and builds the backward seed (NULL = one-hot). */
 static int make_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y, int64_t *target,
                        float *score, float **seed)
@@ -147,6 +170,7 @@ static int make_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y
     /* classes run along the last axis of batch item 0 */
     int64_t C = y->ndim ? y->dims[y->ndim - 1] : 1;
     if (C > n) C = n;
+    if (o->target_weights) return weighted_target(m, o, y, target, score, seed);
     int64_t t = o->target_class;
     int64_t limit = o->target_output ? n : C;
     if (t < 0) {
@@ -543,6 +567,12 @@ int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts
     if (opts->eigen_smooth && !(fl & M_LAYER))
         return gcam_errf(&m->err, GCAM_E_ARG, "eigen smoothing applies to the layer CAM methods, not %s",
                          gcam_method_name(opts->method));
+    if (opts->target_weights && (opts->target_softmax || opts->n_target_weights < 1))
+        return gcam_errf(&m->err, GCAM_E_ARG, opts->target_softmax ? "target weights and target_softmax exclude each other"
+                                                                    : "target weights need n_target_weights >= 1");
+    if (opts->target_weights && (opts->method == GCAM_METHOD_CAM || opts->scorecam_baseline))
+        return gcam_errf(&m->err, GCAM_E_ARG, "target weights need a single class for %s",
+                         opts->scorecam_baseline ? "the Score-CAM baseline (a class probability)" : "cam (a classifier row)");
     if (opts->batch_size < 0 || opts->max_channels < 0 || opts->ig_steps < 0 || opts->sg_samples < 0 ||
         !(opts->sg_noise >= 0))
         return gcam_errf(&m->err, GCAM_E_ARG, "batch size, channel count, steps, samples and noise must not be negative");
