@@ -54,6 +54,8 @@ if [ "$QUICK" -eq 0 ]; then
   fi
   stage methods $PY "$ROOT/tests/parity/run_methods.py" --gradcam "$BUILD/gradcam" --fixtures "$FIX" --models "$SMALL"
   stage parity $PY "$ROOT/tests/parity/run_parity.py" --gradcam "$BUILD/gradcam" --fixtures "$FIX" --forward --explain
+  # the Python package, installed offline into a venv (issue 14)
+  stage python bash "$ROOT/tools/run_python_tests.sh" "$BUILD" --parity-fixtures="$FIX"
 fi
 rm -rf "$LOG"
 echo "=== summary"
