@@ -38,6 +38,9 @@ stage install bash "$ROOT/tools/test_install.sh" "$BUILD"
 if [ -f "$ROOT/tests/cli/test_cli.sh" ]; then
   stage cli bash "$ROOT/tests/cli/test_cli.sh" "$BUILD/gradcam"
 fi
+if [ -f "$ROOT/tests/cli/test_batch.sh" ]; then
+  stage batch bash "$ROOT/tests/cli/test_batch.sh" "$BUILD/gradcam"
+fi
 if [ "$QUICK" -eq 0 ]; then
   FIX="$ROOT/tests/parity/fixtures"
   echo "=== parity fixtures (PyTorch; cached in $FIX)"
