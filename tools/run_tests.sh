@@ -57,6 +57,8 @@ if [ "$QUICK" -eq 0 ]; then
   fi
   stage methods $PY "$ROOT/tests/parity/run_methods.py" --gradcam "$BUILD/gradcam" --fixtures "$FIX" --models "$SMALL"
   stage parity $PY "$ROOT/tests/parity/run_parity.py" --gradcam "$BUILD/gradcam" --fixtures "$FIX" --forward --explain
+  # gradcam batch on a one-node Slurm cluster: array, kill, resume, merge (issue 14)
+  stage slurm bash "$ROOT/tests/slurm/test_slurm.sh" "$BUILD/gradcam" 300
   # the Python package, installed offline into a venv (issue 14)
   stage python bash "$ROOT/tools/run_python_tests.sh" "$BUILD" --parity-fixtures="$FIX"
 fi
