@@ -14,6 +14,8 @@ typedef struct batch_item {
     char *label;       /* manifest's label column (a class name), NULL if none */
     double box[4];     /* manifest's x0,y0,x1,y1 (image pixels) when has_box */
     int has_box;
+    int shared;        /* another item has the same key (a manifest with one row per
+                          box or class): its output names carry the item's index */
 } batch_item;
 
 typedef struct batch_list {
@@ -30,6 +32,8 @@ int batch_list_dir(const char *dir, batch_list *out);
 int batch_list_glob(const char *pattern, batch_list *out);
 int batch_list_manifest(const char *file, batch_list *out);
 void batch_list_free(batch_list *l);
+/* sets `shared` on items whose key repeats; 0 or -1 (out of memory) */
+int batch_list_mark_shared(batch_list *l);
 /* FNV-1a over the keys in order: shards of one run agree on it */
 uint64_t batch_list_hash(const batch_list *l);
 
@@ -45,7 +49,8 @@ int batch_json_box(const char *line, const char *key, double box[4]);
 /* ---- OUT (batch_store.c) ---- */
 /* mkdir -p of path's parent folders (not the last component) */
 int batch_mkdirs(const char *path);
-/* OUT-relative name of an item's map or overlay: "maps/<key>.npy"; ".." and
+/* OUT-relative name of an item's map or overlay: "maps/<key>.npy" (the caller
+ * adds ".<index>" before the suffix for a shared key); ".." and
  * a leading "/" in the key become "__" and "" so that it stays inside OUT */
 char *batch_out_name(const char *prefix, const char *key, const char *suffix);
 /* Reads the completed lines of a shard's results: marks done[index] for each

@@ -121,3 +121,23 @@ uint64_t batch_list_hash(const batch_list *l)
         }
     return h;
 }
+
+static const batch_list *sort_list; /* qsort has no context argument */
+
+static int cmp_index(const void *a, const void *b)
+{
+    return strcmp(sort_list->v[*(const int *)a].key, sort_list->v[*(const int *)b].key);
+}
+
+int batch_list_mark_shared(batch_list *l)
+{
+    int *ix = malloc(sizeof(int) * (size_t)(l->n + 1));
+    if (!ix) return -1;
+    for (int i = 0; i < l->n; i++) ix[i] = i;
+    sort_list = l;
+    qsort(ix, (size_t)l->n, sizeof *ix, cmp_index);
+    for (int i = 1; i < l->n; i++)
+        if (!strcmp(l->v[ix[i]].key, l->v[ix[i - 1]].key)) l->v[ix[i]].shared = l->v[ix[i - 1]].shared = 1;
+    free(ix);
+    return 0;
+}

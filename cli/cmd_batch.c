@@ -31,7 +31,8 @@ static const char *HELP =
     "                      paths relative to the manifest's folder; target: class index or name,\n"
     "                      else label (a class name), else --target\n"
     "  --out OUT           results.jsonl (results.I-of-N.jsonl with --shard), maps/<image>.npy,\n"
-    "                      overlays/<image>.png; one JSON line per item: index, image, target, label,\n"
+    "                      overlays/<image>.png (<image>.<index>.npy when a manifest lists an image\n"
+    "                      more than once); one JSON line per item: index, image, target, label,\n"
     "                      score, top, layer, method, map, overlay, time_ms, error (null or a message)\n"
     "  --save-npy          write each map (float32 H x W at the model input's size)\n"
     "  --overlay           write each map over its photo (PNG), as `explain --out`\n"
@@ -183,15 +184,18 @@ static void json_top(FILE *f, const batch_ctx *c)
 }
 
 /* writes the map / overlay under their final names (atomically); sets rel names */
-static int write_outputs(batch_ctx *c, const batch_item *it, const gcam_photo *ph, const gcam_explanation *ex,
-                         char **map_rel, char **ov_rel, char *err, size_t errlen)
+static int write_outputs(batch_ctx *c, const batch_item *it, int64_t index, const gcam_photo *ph,
+                         const gcam_explanation *ex, char **map_rel, char **ov_rel, char *err, size_t errlen)
 {
     const char *what[2] = {"maps", "overlays"};
     int want[2] = {c->o->save_npy, c->o->overlay && gcam_explanation_channels(ex) == 1};
     char **rel[2] = {map_rel, ov_rel};
     for (int k = 0; k < 2; k++) {
         if (!want[k]) continue;
-        *rel[k] = batch_out_name(what[k], it->key, k ? ".png" : ".npy");
+        char suffix[48];
+        if (it->shared) snprintf(suffix, sizeof suffix, ".%lld%s", (long long)index, k ? ".png" : ".npy");
+        else snprintf(suffix, sizeof suffix, "%s", k ? ".png" : ".npy");
+        if (!(*rel[k] = batch_out_name(what[k], it->key, suffix))) return snprintf(err, errlen, "out of memory"), 1;
         char path[4096], tmp[4200];
         snprintf(path, sizeof path, "%s/%s", c->o->out, *rel[k]);
         snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", path, (long)getpid(), k ? ".png" : ".npy");
@@ -242,7 +246,7 @@ static int explain_item(batch_ctx *c, const batch_item *it, int64_t index, decod
         if (ex && c->o->aug && gcam_model_run(c->m, NULL, &d->x, 1)) /* top-k of the image itself */
             snprintf(d->err, sizeof d->err, "%s", gcam_model_errmsg(c->m));
         t1 = now_ms();
-        if (ex && !d->err[0]) write_outputs(c, it, d->photo, ex, &map_rel, &ov_rel, d->err, sizeof d->err);
+        if (ex && !d->err[0]) write_outputs(c, it, index, d->photo, ex, &map_rel, &ov_rel, d->err, sizeof d->err);
     }
     double t2 = now_ms();
     int ok = ex && !d->err[0];
@@ -376,7 +380,7 @@ int cmd_batch(int argc, char **argv)
     int rc = 0;
     if (parse_args(argc, argv, &o, &rc)) return rc;
     batch_list l = {0};
-    if (list_items(&o, &l)) return batch_list_free(&l), 1;
+    if (list_items(&o, &l) || batch_list_mark_shared(&l)) return batch_list_free(&l), 1;
     char results[4096], probe[4200];
     if (o.shards > 1) snprintf(results, sizeof results, "%s/results.%d-of-%d.jsonl", o.out, o.shard, o.shards);
     else snprintf(results, sizeof results, "%s/results.jsonl", o.out);

@@ -128,7 +128,24 @@ for r, l in zip(rows, lines):
     assert l["target"] == names.index(r["label"]) and l["label"] == r["label"], (l["target"], r["label"])
     assert l["box"] == [float(r[k]) for k in ("x0", "y0", "x1", "y1")]
 PY
-cp "$ROOT/models/samples/"scene_0[12].png "$T/" && printf '{"image": "scene_01.png", "target": 3}\n{"image": "scene_02.png", "target": "Sneaker", "box": [1, 2, 30, 40]}\n{"image": "missing.png"}\n' > "$T/m.jsonl"
+cp "$ROOT/models/samples/"scene_0[12].png "$T/" && check csv_maps_distinct "$PY" - "$T/csv" <<'PY'
+import json, os, sys
+l = [json.loads(x) for x in open(os.path.join(sys.argv[1], "results.jsonl"))]
+maps = [x["map"] for x in l]
+assert len(set(maps)) == len(maps), "one map per row, even for an image listed twice"
+PY
+S="$ROOT/models/samples"
+"$BIN" eval --model "$MODEL" --images "$S" --boxes "$S/boxes.csv" --json "$T/ev_a.json" --quiet >/dev/null 2>&1
+check eval_results_run "$BIN" eval --model "$MODEL" --images "$S" --boxes "$S/boxes.csv" --results "$T/csv/results.jsonl" --json "$T/ev_b.json" --quiet
+check eval_results_same_metrics "$PY" - "$T/ev_a.json" "$T/ev_b.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["methods"] == b["methods"] and a["items"] == b["items"], "eval from results.jsonl differs"
+PY
+if "$BIN" eval --model "$MODEL" --images "$S" --boxes "$S/boxes.csv" --results "$T/one/results.jsonl" --quiet 2>"$T/err" >/dev/null; then
+  bad eval_results_missing_map
+else grep -q "no map for image" "$T/err" && ok eval_results_missing_map || bad eval_results_missing_map "$(cat "$T/err")"; fi
+printf '{"image": "scene_01.png", "target": 3}\n{"image": "scene_02.png", "target": "Sneaker", "box": [1, 2, 30, 40]}\n{"image": "missing.png"}\n' > "$T/m.jsonl"
 check manifest_jsonl B --manifest "$T/m.jsonl" --out "$T/jl"
 check manifest_jsonl_targets "$PY" - "$T/jl" <<'PY'
 import json, os, sys
