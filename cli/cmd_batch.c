@@ -42,11 +42,9 @@ static const char *HELP =
     "  --resume            keep the complete result lines of OUT and do only the rest\n"
     "  --merge OUT         check the N shards of OUT (each item exactly once) and write OUT/results.jsonl\n";
 
-#define MAX_LAYERS 16
-
 typedef struct {
     const char *model, *images, *glob, *manifest, *out, *method, *target, *labels_file, *colormap;
-    const char *layers[MAX_LAYERS];
+    const char *layers[GCAM_MAX_LAYERS];
     int n_layers, save_npy, overlay, resume, quiet, shard, shards, eigen, aug;
     long top, batch, threads;
     double alpha;
@@ -105,7 +103,7 @@ static int parse_args(int argc, char **argv, batch_opts *o, int *rc_out)
         if (sv) { if (!(*sv = cli_value(argc, argv, &i))) return *rc_out = 2; }
         else if (!strcmp(a, "--layer")) {
             if (!(v = cli_value(argc, argv, &i))) return *rc_out = 2;
-            if (o->n_layers == MAX_LAYERS) return *rc_out = cli_usage(USAGE, "at most %d --layer", MAX_LAYERS);
+            if (o->n_layers == GCAM_MAX_LAYERS) return *rc_out = cli_usage(USAGE, "at most %d --layer", GCAM_MAX_LAYERS);
             o->layers[o->n_layers++] = v;
         } else if (!strcmp(a, "--save-npy")) o->save_npy = 1;
         else if (!strcmp(a, "--overlay")) o->overlay = 1;
@@ -408,7 +406,7 @@ int cmd_batch(int argc, char **argv)
     if (c.fd >= 0) close(c.fd);
     free(todo);
     cli_free_labels(c.labels, c.n_labels > 0 ? c.n_labels : 0);
-    gcam_model_free(c.m);
+    cli_free_model(c.m);
     batch_list_free(&l);
     return rc;
 }
