@@ -72,9 +72,13 @@ class Model:
             raise GradCAMError(self.errmsg(), rc)
 
     def close(self):
-        if getattr(self, "_h", None):
-            lib().gcam_model_free(self._h)
+        h = getattr(self, "_h", None)
+        if h:
             self._h = ctypes.c_void_p()
+            try:
+                lib().gcam_model_free(h)
+            except Exception:  # interpreter shutdown: the library may already be gone
+                pass
 
     def __del__(self):
         self.close()
