@@ -45,7 +45,7 @@ static const char *HELP =
 typedef struct {
     const char *model, *images, *glob, *manifest, *out, *method, *target, *labels_file, *colormap;
     const char *layers[GCAM_MAX_LAYERS];
-    int n_layers, save_npy, overlay, resume, quiet, shard, shards, eigen, aug;
+    int n_layers, save_npy, overlay, resume, quiet, shard, shards, sharded, eigen, aug;
     long top, batch, threads;
     double alpha;
     cli_input_opts io;
@@ -114,6 +114,7 @@ static int parse_args(int argc, char **argv, batch_opts *o, int *rc_out)
         else if (!strcmp(a, "--shard")) {
             if (!(v = cli_value(argc, argv, &i))) return *rc_out = 2;
             if (parse_shard(v, &o->shard, &o->shards)) return *rc_out = cli_usage(USAGE, "bad --shard '%s' (I/N, 0 <= I < N <= 4096)", v);
+            o->sharded = 1;
         } else if (!strcmp(a, "--alpha")) {
             if (!(v = cli_value(argc, argv, &i))) return *rc_out = 2;
             if (cli_parse_float(v, &o->alpha) || !(o->alpha >= 0 && o->alpha <= 1)) return *rc_out = cli_usage(USAGE, "bad --alpha '%s' (0..1)", v);
@@ -380,7 +381,7 @@ int cmd_batch(int argc, char **argv)
     batch_list l = {0};
     if (list_items(&o, &l) || batch_list_mark_shared(&l)) return batch_list_free(&l), 1;
     char results[4096], probe[4200];
-    if (o.shards > 1) snprintf(results, sizeof results, "%s/results.%d-of-%d.jsonl", o.out, o.shard, o.shards);
+    if (o.sharded) snprintf(results, sizeof results, "%s/results.%d-of-%d.jsonl", o.out, o.shard, o.shards);
     else snprintf(results, sizeof results, "%s/results.jsonl", o.out);
     snprintf(probe, sizeof probe, "%s/x", o.out);
     if (batch_mkdirs(probe)) return batch_list_free(&l), cli_fail("cannot create '%s'", o.out);
@@ -395,7 +396,7 @@ int cmd_batch(int argc, char **argv)
     if (!(c.m = cli_load_model(o.model, (int)o.threads))) rc = 1;
     if (!rc && (c.n_labels = cli_load_labels(o.labels_file, c.m, &c.labels)) < 0) rc = 1;
     if (!rc) todo = pending_items(&o, &l, results, &n, &mine, &rc);
-    if (!rc && o.shards > 1 && batch_write_shard_info(o.out, o.shard, o.shards, l.n, mine, batch_list_hash(&l)))
+    if (!rc && o.sharded && batch_write_shard_info(o.out, o.shard, o.shards, l.n, mine, batch_list_hash(&l)))
         rc = cli_fail("cannot write the shard description in '%s'", o.out);
     if (!rc && (c.fd = open_results(&o, results)) < 0) rc = 1;
     double t0 = now_ms();

@@ -129,9 +129,13 @@ class BaseCAM:
     def forward(self, input_tensor, targets=None, eigen_smooth=False, aug_smooth=False):
         x = as_nchw(input_tensor)
         self._ensure_model(x)
+        if targets is not None and len(targets) == 1 and x.shape[0] > 1:
+            # one target for the whole batch (pytorch-grad-cam would zip it with the first
+            # image only and leave the others without a gradient)
+            targets = list(targets) * x.shape[0]
         if targets is not None and len(targets) != x.shape[0]:
-            raise ValueError("%d targets for %d images: give one target per image (or None for the top class)"
-                             % (len(targets), x.shape[0]))
+            raise ValueError("%d targets for %d images: give one target per image, one for all, "
+                             "or None for each image's top class" % (len(targets), x.shape[0]))
         opts = self._opts(eigen_smooth, aug_smooth)
         names = [t.encode() for t in self.target_layers]
         layers_c = (ctypes.c_char_p * max(1, len(names)))(*names)

@@ -83,6 +83,14 @@ def test_batch_equals_one_by_one(demo_model):
     assert not np.array_equal(batch[0], batch[1])
 
 
+def test_one_target_for_the_batch(demo_model, gradcam_bin, tmp_path):
+    x = demo_input(9, n=2)
+    maps = GradCAM(model=demo_model, target_layers=[LAYER])(input_tensor=x, targets=[ClassifierOutputTarget(7)])
+    assert maps.shape == (2, 96, 96)
+    for i in range(2):
+        assert np.array_equal(maps[i], cli_map(gradcam_bin, tmp_path, demo_model, x[i:i + 1], "gradcam", LAYER, 7))
+
+
 def test_top_class_when_targets_none(demo_model):
     x = demo_input(5)
     model = gradcam.Model(demo_model)
@@ -116,7 +124,7 @@ def test_errors_carry_the_library_message(demo_model, tmp_path):
         cam(input_tensor=demo_input(), targets=[ClassifierOutputTarget(10 ** 6)])
     assert "out of range" in str(e.value)
     with pytest.raises(ValueError):
-        cam(input_tensor=demo_input(n=2), targets=[ClassifierOutputTarget(1)])
+        cam(input_tensor=demo_input(n=3), targets=[ClassifierOutputTarget(1)] * 2)
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x07garbage")
     with pytest.raises(gradcam.GradCAMError):

@@ -91,6 +91,11 @@ cp -r "$T/sh" "$T/miss" && rm "$T/miss/results.jsonl" "$T/miss/shard.2-of-3.json
 if B --merge "$T/miss" 2>"$T/err"; then bad merge_refuses_missing_shard
 else grep -q "shard 2 of 3 never started" "$T/err" && ok merge_refuses_missing_shard || bad merge_refuses_missing_shard "$(cat "$T/err")"; fi
 
+check shard_0_of_1 B --images "$T/imgs" --out "$T/s1" --save-npy --shard 0/1
+[ -f "$T/s1/results.0-of-1.jsonl" ] && [ ! -e "$T/s1/results.jsonl" ] && ok shard_0_of_1_name || bad shard_0_of_1_name "$(ls "$T/s1")"
+check merge_0_of_1 B --merge "$T/s1"
+check merge_0_of_1_equals_one_run "$PY" "$T/same.py" "$T/one" "$T/s1"
+
 # ---- a killed shard: torn last line, a map whose line was never written ----
 cp -r "$T/sh" "$T/kill" && rm "$T/kill/results.jsonl"
 R="$T/kill/results.0-of-3.jsonl"
