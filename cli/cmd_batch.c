@@ -36,8 +36,9 @@ static const char *HELP =
     "                      score, top, layer, method, map, overlay, time_ms, error (null or a message)\n"
     "  --save-npy          write each map (float32 H x W at the model input's size)\n"
     "  --overlay           write each map over its photo (PNG), as `explain --out`\n"
-    "  --batch N           images decoded, explained and written per pass (default 1); the library\n"
-    "                      explains one image per call, so N groups the phases (see docs)\n"
+    "  --batch N           images per pass (default 1): one forward and one backward pass for all N\n"
+    "                      when the model's batch is symbolic and the method a gradient layer CAM or\n"
+    "                      eigencam (gcam_explain_batch), else one image at a time\n"
     "  --shard I/N         only the items whose index modulo N is I (0 <= I < N)\n"
     "  --resume            keep the complete result lines of OUT and do only the rest\n"
     "  --merge OUT         check the N shards of OUT (each item exactly once) and write OUT/results.jsonl\n";
@@ -150,16 +151,15 @@ static int64_t resolve_target(const batch_ctx *c, const char *t, char *err, size
     return -2;
 }
 
-static void json_top(FILE *f, const batch_ctx *c)
+static void json_top(FILE *f, const batch_ctx *c, const gcam_explanation *ex)
 {
-    gcam_array y;
+    int64_t C;
+    const float *s = gcam_explanation_output(ex, &C);
     fputs(", \"top\": [", f);
-    if (gcam_model_tensor(c->m, gcam_model_output_name(c->m, 0), &y) || y.dtype != GCAM_FLOAT32 || !y.ndim) {
+    if (!s || C < 1) {
         fputc(']', f);
         return;
     }
-    int64_t C = y.dims[y.ndim - 1];
-    const float *s = y.data;
     double mx = -INFINITY, sum = 0;
     for (int64_t k = 0; k < C; k++) mx = s[k] > mx ? s[k] : mx;
     for (int64_t k = 0; k < C; k++) sum += exp(s[k] - mx);
@@ -224,29 +224,21 @@ static int write_outputs(batch_ctx *c, const batch_item *it, int64_t index, cons
 typedef struct {
     gcam_photo *photo;
     gcam_array x;
-    double decode_ms;
+    double decode_ms, explain_ms;
+    int64_t target; /* resolved class, -1 = top-1 */
     char err[1024];
 } decoded;
 
-/* explains one decoded item and appends its line; 1 if the item has an error, -1 if the line could not be written */
-static int explain_item(batch_ctx *c, const batch_item *it, int64_t index, decoded *d)
+/* writes one item's files and appends its line (ex NULL: d->err says why); takes ex.
+ * 1 if the item has an error, -1 if the line could not be written */
+static int finish_item(batch_ctx *c, const batch_item *it, int64_t index, decoded *d, gcam_explanation *ex)
 {
     char *line = NULL, *map_rel = NULL, *ov_rel = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&line, &len);
-    gcam_explanation *ex = NULL;
     gcam_explain_opts eo = c->eo;
-    double t0 = now_ms(), t1 = t0;
-    if (!d->err[0]) {
-        eo.target_class = resolve_target(c, it->target ? it->target : it->label ? it->label : c->o->target, d->err,
-                                         sizeof d->err);
-        if (eo.target_class >= -1 && gcam_explain(c->m, &d->x, &eo, &ex))
-            snprintf(d->err, sizeof d->err, "%s", gcam_model_errmsg(c->m));
-        if (ex && c->o->aug && gcam_model_run(c->m, NULL, &d->x, 1)) /* top-k of the image itself */
-            snprintf(d->err, sizeof d->err, "%s", gcam_model_errmsg(c->m));
-        t1 = now_ms();
-        if (ex && !d->err[0]) write_outputs(c, it, index, d->photo, ex, &map_rel, &ov_rel, d->err, sizeof d->err);
-    }
+    double t1 = now_ms(), t0 = t1 - d->explain_ms;
+    if (ex && !d->err[0]) write_outputs(c, it, index, d->photo, ex, &map_rel, &ov_rel, d->err, sizeof d->err);
     double t2 = now_ms();
     int ok = ex && !d->err[0];
     fprintf(f, "{\"index\": %lld, \"image\": ", (long long)index);
@@ -257,7 +249,7 @@ static int explain_item(batch_ctx *c, const batch_item *it, int64_t index, decod
         if (t >= 0 && t < c->n_labels) cli_json_str(f, c->labels[t]);
         else fputs("null", f);
         fprintf(f, ", \"score\": %.6g", gcam_explanation_score(ex));
-        json_top(f, c);
+        json_top(f, c, ex);
         fputs(", \"layer\": ", f);
         if (gcam_explanation_num_layers(ex)) cli_json_str(f, gcam_explanation_layer(ex, 0));
         else fputs("null", f);
@@ -325,24 +317,88 @@ static int64_t *pending_items(const batch_opts *o, const batch_list *l, const ch
     return v;
 }
 
+/* One item alone: its explanation, or NULL with d->err set. */
+static gcam_explanation *explain_one(batch_ctx *c, decoded *d)
+{
+    gcam_explain_opts eo = c->eo;
+    gcam_explanation *ex = NULL;
+    double t0 = now_ms();
+    eo.target_class = d->target;
+    if (gcam_explain(c->m, &d->x, &eo, &ex)) snprintf(d->err, sizeof d->err, "%s", gcam_model_errmsg(c->m));
+    d->explain_ms = now_ms() - t0;
+    return ex;
+}
+
+/* The decoded items of one pass (those without an error) stacked into one
+ * N x C x H x W input for gcam_explain_batch; any failure there (one bad
+ * target fails the whole call) is retried item by item, so that an error
+ * stays with its item.  ex[k] NULL with d[k].err set on failure. */
+static void explain_pass(batch_ctx *c, decoded *d, int nb, gcam_explanation **ex)
+{
+    int idx[4096], n = 0;
+    for (int k = 0; k < nb; k++) {
+        ex[k] = NULL;
+        if (!d[k].err[0]) idx[n++] = k;
+    }
+    size_t item = n ? (size_t)(d[idx[0]].x.dims[1] * d[idx[0]].x.dims[2] * d[idx[0]].x.dims[3]) : 0;
+    float *stack = n > 1 ? malloc(sizeof(float) * item * (size_t)n) : NULL;
+    int64_t targets[4096];
+    gcam_explanation *out[4096];
+    int ok = stack != NULL;
+    for (int j = 0; j < n && ok; j++) {
+        const gcam_array *x = &d[idx[j]].x;
+        ok = x->ndim == 4 && (size_t)(x->dims[1] * x->dims[2] * x->dims[3]) == item && x->dims[0] == 1;
+        if (ok) memcpy(stack + (size_t)j * item, x->data, sizeof(float) * item);
+        targets[j] = d[idx[j]].target;
+    }
+    gcam_array all = n ? d[idx[0]].x : (gcam_array){0};
+    all.dims[0] = n;
+    all.data = stack;
+    double t0 = now_ms();
+    if (ok && gcam_explain_batch(c->m, &all, &c->eo, targets, out) == GCAM_OK) {
+        double each = (now_ms() - t0) / n;
+        for (int j = 0; j < n; j++) {
+            ex[idx[j]] = out[j];
+            d[idx[j]].explain_ms = each;
+        }
+    } else {
+        for (int j = 0; j < n; j++) ex[idx[j]] = explain_one(c, &d[idx[j]]);
+    }
+    free(stack);
+}
+
+static void decode_pass(batch_ctx *c, const batch_list *l, const int64_t *todo, decoded *d, int nb)
+{
+    for (int k = 0; k < nb; k++) {
+        const batch_item *it = &l->v[todo[k]];
+        double t0 = now_ms();
+        memset(&d[k], 0, sizeof d[k]);
+        d[k].target = resolve_target(c, it->target ? it->target : it->label ? it->label : c->o->target, d[k].err,
+                                     sizeof d[k].err);
+        if (!d[k].err[0] && gcam_photo_load(c->m, it->path, &c->o->io.pp, &d[k].photo, &d[k].x))
+            snprintf(d[k].err, sizeof d[k].err, "%s", gcam_model_errmsg(c->m));
+        d[k].decode_ms = now_ms() - t0;
+    }
+}
+
 static int run_items(batch_ctx *c, const batch_list *l, const int64_t *todo, int64_t n, int64_t *errors)
 {
     decoded *d = calloc((size_t)c->o->batch, sizeof *d);
-    if (!d) return cli_fail("out of memory");
+    gcam_explanation **ex = calloc((size_t)c->o->batch, sizeof *ex);
+    if (!d || !ex) {
+        free(d);
+        free(ex);
+        return cli_fail("out of memory");
+    }
     progress p = {.on = !c->o->quiet, .tty = isatty(2), .start = now_ms(), .total = n};
     int rc = 0;
     for (int64_t b0 = 0; b0 < n && !rc; b0 += c->o->batch) {
         int nb = (int)(n - b0 < c->o->batch ? n - b0 : c->o->batch);
-        for (int k = 0; k < nb; k++) { /* decode the pass */
-            const batch_item *it = &l->v[todo[b0 + k]];
-            double t0 = now_ms();
-            memset(&d[k], 0, sizeof d[k]);
-            if (gcam_photo_load(c->m, it->path, &c->o->io.pp, &d[k].photo, &d[k].x))
-                snprintf(d[k].err, sizeof d[k].err, "%s", gcam_model_errmsg(c->m));
-            d[k].decode_ms = now_ms() - t0;
-        }
-        for (int k = 0; k < nb; k++) { /* explain and write it */
-            int r = rc ? 0 : explain_item(c, &l->v[todo[b0 + k]], todo[b0 + k], &d[k]);
+        decode_pass(c, l, todo + b0, d, nb);
+        if (nb > 1) explain_pass(c, d, nb, ex);
+        else ex[0] = d[0].err[0] ? NULL : explain_one(c, &d[0]);
+        for (int k = 0; k < nb; k++) { /* write, in listing order */
+            int r = rc ? (gcam_explanation_free(ex[k]), 0) : finish_item(c, &l->v[todo[b0 + k]], todo[b0 + k], &d[k], ex[k]);
             if (r < 0) rc = 1;
             *errors += r > 0;
             gcam_photo_free(d[k].photo);
@@ -352,6 +408,7 @@ static int run_items(batch_ctx *c, const batch_list *l, const int64_t *todo, int
     }
     if (!rc) progress_show(&p, n, *errors, 1);
     free(d);
+    free(ex);
     return rc;
 }
 

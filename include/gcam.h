@@ -427,6 +427,27 @@ GCAM_API int gcam_npy_save(gcam_model *m, const char *path, const gcam_array *a)
 /* Frees a->data (allocated by this library) and zeroes a. */
 GCAM_API void gcam_array_free(gcam_array *a);
 
+/* ---- batches (issue 14: gradcam batch) ---------------------------------------
+ * Explains the N images of input (N x C x H x W float32) into out[0..N-1]
+ * (caller's array of N pointers; each freed with gcam_explanation_free),
+ * image i for targets[i] (targets NULL: o->target_class for all; -1: the
+ * image's top-1).  In one forward and one backward pass when it can: the
+ * model's input batch is symbolic, the method is a gradient layer CAM
+ * (gradcam, gradcam++, xgradcam, hirescam, gradcam-elementwise, layercam,
+ * eigengradcam) or eigencam, and o asks for none of aug_smooth,
+ * target_softmax, target_weights, target_output; otherwise (and when the
+ * batched plan fails, e.g. a graph that pins the batch or the memory limit)
+ * one gcam_explain per image.  The batched maps equal gcam_explain's up to
+ * float32 rounding (batched kernels, and no linear-head shortcut for
+ * Grad-CAM); time_ms splits the passes evenly.  On failure every out[i] is
+ * NULL and gcam_model_errmsg(m) says why. */
+GCAM_API int gcam_explain_batch(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o,
+                                const int64_t *targets, gcam_explanation **out);
+/* The explained image's values of the target tensor as its forward pass gave
+ * them (one batch item: a classifier's class scores, for top-k), *n their
+ * count; the unaugmented input's with aug_smooth.  Owned by x. */
+GCAM_API const float *gcam_explanation_output(const gcam_explanation *x, int64_t *n);
+
 /* ---- bindings (issue 14: the Python package) ---------------------------------
  * sizeof(gcam_explain_opts) as this library was built, so that a binding that
  * mirrors the struct (python/gradcam/_lib.py) can refuse a library whose

@@ -80,6 +80,35 @@ for k in la:
 PY
 check batch4_equals_batch1 "$PY" "$T/same.py" "$T/one" "$T/b4"
 
+# ---- --batch 8 on a model with a symbolic batch: one forward/backward per pass ----
+"$PY" - "$MODEL" "$T/dyn.onnx" <<'PY'
+import sys, onnx
+m = onnx.load(sys.argv[1])
+for v in list(m.graph.input) + list(m.graph.output):
+    v.type.tensor_type.shape.dim[0].dim_param = "N"
+onnx.save(m, sys.argv[2])
+PY
+check run_dyn_batch1 "$BIN" batch --model "$T/dyn.onnx" --quiet --images "$T/imgs" --out "$T/d1" --save-npy
+check run_dyn_batch8 "$BIN" batch --model "$T/dyn.onnx" --quiet --images "$T/imgs" --out "$T/d8" --save-npy --batch 8
+check dyn_batch8_one_pass_same_maps "$PY" - "$T/d1" "$T/d8" <<'PY'
+import json, os, sys
+import numpy as np
+a, b = sys.argv[1], sys.argv[2]
+la = {l["image"]: l for l in map(json.loads, open(os.path.join(a, "results.jsonl")))}
+lb = [json.loads(l) for l in open(os.path.join(b, "results.jsonl"))]
+for y in lb:
+    x = la[y["image"]]
+    assert (x["target"], x["error"], x["layer"]) == (y["target"], y["error"], y["layer"]), y["image"]
+    if x["map"]:
+        d = np.abs(np.load(os.path.join(a, x["map"])) - np.load(os.path.join(b, y["map"]))).max()
+        assert d < 1e-5, (y["image"], d)
+        assert abs(x["score"] - y["score"]) < 1e-4 * (1 + abs(x["score"]))
+        assert [t["class"] for t in x["top"]] == [t["class"] for t in y["top"]]
+# gcam_explain_batch splits a pass's time evenly: the first pass's good items report one value
+first = [l["time_ms"]["explain"] for l in lb[:8] if l["error"] is None]
+assert len(first) > 1 and len(set(first)) == 1, first
+PY
+
 # ---- shards + merge ----
 for i in 0 1 2; do B --images "$T/imgs" --out "$T/sh" --save-npy --shard $i/3 || bad shard_$i; done
 check merge B --merge "$T/sh"

@@ -1,4 +1,7 @@
-/* test_target_weights.c - gcam_explain_opts.target_weights (issue 14):
+/* test_target_weights.c - issue 14's library additions.
+ * gcam_explain_batch: N images in one pass equal N gcam_explain calls (within
+ * float32 rounding), per-image targets, the fallback loop bit for bit.
+ * gcam_explain_opts.target_weights:
  * score = sum(w * y).  A one-hot weight vector must give exactly the map and
  * score of target_class (the seed is the same vector, reached another way);
  * the raw Grad-CAM map before ReLU is linear in the seed, so a mix of two
@@ -23,7 +26,7 @@ static void tw_fill(float *v, int n, double phase, double scale)
 
 /* x -> Conv 3x3 -> Relu ("act") -> Conv 1x1 ("act2", so Grad-CAM takes the
  * ordinary backward path, not the linear-head shortcut) -> GAP -> Flatten -> Gemm */
-static gcam_model *tw_model(void)
+static gcam_model *tw_model_shape(const char *input_shape)
 {
     float w1[TW_K * TW_CIN * 9], b1[TW_K], w2[TW_K * TW_K], b2[TW_K], wf[TW_CLASSES * TW_K], bf[TW_CLASSES];
     tw_fill(w1, TW_K * TW_CIN * 9, 0.2, 0.6);
@@ -33,7 +36,7 @@ static gcam_model *tw_model(void)
     tw_fill(wf, TW_CLASSES * TW_K, 0.9, 1.0);
     tw_fill(bf, TW_CLASSES, 1.4, 0.3);
     ob *b = ob_new(13);
-    ob_input(b, "x", OB_F32, "1,2,5,5");
+    ob_input(b, "x", OB_F32, input_shape);
     ob_init_f32(b, "w1", 4, (int64_t[]){TW_K, TW_CIN, 3, 3}, w1);
     ob_init_f32(b, "b1", 1, (int64_t[]){TW_K}, b1);
     ob_init_f32(b, "w2", 4, (int64_t[]){TW_K, TW_K, 1, 1}, w2);
@@ -54,6 +57,8 @@ static gcam_model *tw_model(void)
     ob_load(b, &m);
     return m;
 }
+
+static gcam_model *tw_model(void) { return tw_model_shape("1,2,5,5"); }
 
 static float TW_X[TW_CIN * TW_S * TW_S];
 
@@ -173,4 +178,94 @@ GCAM_TEST(colormap_table_public)
     CHECK(gcam_colormap_table("gray", rgb) == GCAM_OK && rgb[3 * 77] == 77);
     CHECK(gcam_colormap_table("nope", rgb) == GCAM_E_ARG);
     CHECK(gcam_colormap_table(NULL, rgb) == GCAM_E_ARG);
+}
+
+/* N images: item b is the test input scaled and shifted, so each differs */
+static void tw_batch(float *x, int n)
+{
+    tw_input();
+    for (int b = 0; b < n; b++)
+        for (int i = 0; i < TW_CIN * TW_S * TW_S; i++) x[b * TW_CIN * TW_S * TW_S + i] = TW_X[i] * (1.0f + 0.3f * b) - 0.1f * b;
+}
+
+static void check_batch_vs_single(const char *shape, int method, int exact)
+{
+    enum { NB = 3 };
+    gcam_model *m = tw_model_shape(shape);
+    CHECK(m != NULL);
+    static float xb[NB * TW_CIN * TW_S * TW_S];
+    tw_batch(xb, NB);
+    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {NB, TW_CIN, TW_S, TW_S}, .data = xb};
+    gcam_explain_opts o;
+    gcam_explain_opts_default(&o);
+    static const char *layers[1] = {"act"};
+    o.method = method;
+    o.layers = layers;
+    o.n_layers = 1;
+    const int64_t targets[NB] = {2, -1, 0};
+    gcam_explanation *out[NB];
+    int rc = gcam_explain_batch(m, &x, &o, targets, out);
+    CHECK_MSG(rc == GCAM_OK, "%s %s: %s", shape, gcam_method_name(method), gcam_model_errmsg(m));
+    /* one pass: the pass times are split evenly, so every item reports the same */
+    if (!rc && !exact)
+        CHECK(gcam_explanation_time_ms(out[0], "forward") == gcam_explanation_time_ms(out[2], "forward"));
+    for (int b = 0; b < NB && !rc; b++) {
+        gcam_array one = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, TW_CIN, TW_S, TW_S},
+                          .data = xb + b * TW_CIN * TW_S * TW_S};
+        gcam_explain_opts ob = o;
+        ob.target_class = targets[b];
+        gcam_explanation *ref = NULL;
+        CHECK(gcam_explain(m, &one, &ob, &ref) == GCAM_OK);
+        if (!ref) continue;
+        CHECK(gcam_explanation_target(out[b]) == gcam_explanation_target(ref));
+        CHECK_NEAR(gcam_explanation_score(out[b]), gcam_explanation_score(ref), 1e-5);
+        int64_t no, nr;
+        const float *yo = gcam_explanation_output(out[b], &no), *yr = gcam_explanation_output(ref, &nr);
+        CHECK(no == TW_CLASSES && nr == TW_CLASSES);
+        for (int k = 0; k < TW_CLASSES && no == nr; k++) CHECK_NEAR(yo[k], yr[k], 1e-5);
+        CHECK(!strcmp(gcam_explanation_layer(out[b], 0), "act"));
+        int h, w;
+        const float *a = gcam_explanation_map(out[b], &h, &w), *r = gcam_explanation_map(ref, NULL, NULL);
+        double d = 0, mx = 0;
+        for (int p = 0; p < h * w; p++) {
+            d = fmax(d, fabs(a[p] - r[p]));
+            mx = fmax(mx, r[p]);
+        }
+        CHECK(mx > 0.5); /* a real map */
+        CHECK_MSG(exact ? d == 0 : d < 1e-5, "%s %s item %d: max diff %g", shape, gcam_method_name(method), b, d);
+        gcam_explanation_free(ref);
+        gcam_explanation_free(out[b]);
+    }
+    gcam_model_free(m);
+}
+
+GCAM_TEST(explain_batch_one_pass_equals_single)
+{
+    const int methods[] = {GCAM_METHOD_GRADCAM, GCAM_METHOD_GRADCAM_PP, GCAM_METHOD_LAYERCAM, GCAM_METHOD_EIGENCAM,
+                           GCAM_METHOD_HIRESCAM};
+    for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++) check_batch_vs_single("N,2,5,5", methods[k], 0);
+}
+
+GCAM_TEST(explain_batch_fallback_is_gcam_explain)
+{
+    check_batch_vs_single("1,2,5,5", GCAM_METHOD_GRADCAM, 1);  /* fixed batch: the loop */
+    check_batch_vs_single("N,2,5,5", GCAM_METHOD_SCORECAM, 1); /* not batchable: the loop */
+}
+
+GCAM_TEST(explain_batch_errors)
+{
+    gcam_model *m = tw_model_shape("N,2,5,5");
+    static float xb[2 * TW_CIN * TW_S * TW_S];
+    tw_batch(xb, 2);
+    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {2, TW_CIN, TW_S, TW_S}, .data = xb};
+    gcam_explanation *out[2] = {(gcam_explanation *)1, (gcam_explanation *)1};
+    const int64_t bad[2] = {0, 99};
+    CHECK(gcam_explain_batch(m, &x, NULL, bad, out) == GCAM_E_RANGE);
+    CHECK(out[0] == NULL && out[1] == NULL);
+    CHECK(strstr(gcam_model_errmsg(m), "99") != NULL);
+    gcam_array x3 = x;
+    x3.ndim = 3;
+    CHECK(gcam_explain_batch(m, &x3, NULL, NULL, out) == GCAM_E_SHAPE);
+    CHECK(gcam_explain_batch(m, &x, NULL, NULL, NULL) == GCAM_E_ARG);
+    gcam_model_free(m);
 }
