@@ -77,3 +77,18 @@ def test_matches_torch(model, case_id, fixtures):
         ours = maps[0]
     ok, (r, d, key) = close_enough(ours, entry, mdir)
     assert ok, "%s %s: pearson %.6f max|diff| %.4g (vs %s)" % (model, case_id, r, d, key)
+
+
+@pytest.mark.parametrize("model", ("resnet18",))
+def test_batched_pass_equals_per_image(model, fixtures):
+    """cam.batched: one gcam_explain_batch pass over 3 images equals 3 calls."""
+    mdir, doc, _ = load_case(fixtures, model, "gradcam")
+    x = np.load(os.path.join(mdir, "input.npy"))
+    xb = np.concatenate([x, x[:, :, ::-1].copy(), 0.5 * x]).astype(np.float32)
+    cam = gradcam.GradCAM(model=os.path.join(mdir, "model.onnx"), target_layers=[doc["layer"]])
+    targets = [ClassifierOutputTarget(c) for c in (doc["class"], 3, 500)]
+    one = cam(input_tensor=xb, targets=targets)
+    cam.batched = True
+    batched = cam(input_tensor=xb, targets=targets)
+    assert batched.shape == one.shape == (3, x.shape[2], x.shape[3])
+    assert np.abs(batched - one).max() < 1e-5
