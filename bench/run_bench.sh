@@ -111,6 +111,34 @@ if [ "$CAMS" -eq 1 ]; then
   rss_kb "$RAW/scorecam.resnet50.ours.rss" "${PIN[@]}" "$BUILD/gradcam" explain --model "$FIX/resnet50/model.onnx" \
     --input-tensor "$FIX/resnet50/input.npy" --method scorecam --threads "$THREADS" --quiet >/dev/null
 fi
+# the Python package (python/, ctypes over libgcam.so) against torch on resnet18:
+# Grad-CAM, Score-CAM, Ablation-CAM (batch 32 both sides); BENCH_PYTHON=0 skips it
+PYB=$PY
+[ -x "$BUILD/pyenv/bin/python" ] && PYB=$BUILD/pyenv/bin/python  # the installed copy (tools/run_python_tests.sh)
+if [ "${BENCH_PYTHON:-1}" -eq 1 ]; then
+  $PY "$ROOT/tools/make_parity_fixtures.py" --out "$FIX" --models resnet18 --threads "$THREADS" >/dev/null
+  lay=$(json "$FIX/resnet18/manifest.json" layer)
+  for meth in gradcam scorecam ablationcam; do
+    echo "bench: python package $meth (resnet18)" >&2
+    reps=$REPEAT; [ "$meth" = scorecam ] && reps=1; [ "$meth" = ablationcam ] && reps=3
+    "${PIN[@]}" $PYB "$ROOT/bench/python_bench.py" --model "$FIX/resnet18/model.onnx" --input "$FIX/resnet18/input.npy" \
+      --layer "$lay" --method "$meth" --batch-size 32 --threads "$THREADS" --warmup 1 --repeat $reps >"$RAW/py.$meth.json"
+    "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model resnet18 --threads "$THREADS" --fixtures "$FIX" \
+      --cache "$OUT/torch" --method "$meth" --batch-size 32 --mode gradcam --warmup 1 --repeat $reps >"$RAW/py.$meth.torch.json"
+  done
+fi
+# gradcam batch throughput, --batch 1 vs --batch 8, on the throughput images (resnet50)
+if [ "$NIMG" -gt 0 ]; then
+  for b in 1 8; do
+    echo "bench: gradcam batch --batch $b ($NIMG images)" >&2
+    rm -rf "$OUT/batch.$b"
+    t0=$(date +%s.%N)
+    "${PIN[@]}" "$BUILD/gradcam" batch --model "$FIX/resnet50/model.onnx" --images "$OUT/images" --out "$OUT/batch.$b" \
+      --batch $b --threads "$THREADS" --save-npy --quiet
+    t1=$(date +%s.%N)
+    echo "{\"images\": $NIMG, \"images_s\": $(echo "$t1 - $t0" | bc)}" >"$RAW/batch.$b.json"
+  done
+fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 $PY - "$RAW" "$MODELS" "$NIMG" "$load_start" "$load_end" "$BUILD/gradcam" "$THREADS" "$OMP_WAIT_POLICY" "$CAMS" <<'EOF'
@@ -168,4 +196,17 @@ if cams == "1":
         print("- %s, %s, batch 32: ours %.0f ms, torch %.0f ms: %.1fx faster"
               % (name, m, o["gradcam_ms_median"], t["gradcam_ms_median"], t["gradcam_ms_median"] / o["gradcam_ms_median"]))
     print("- Score-CAM, resnet50, peak RSS of one `gradcam explain --method scorecam`: %.0f MB" % rss("scorecam.resnet50.ours.rss"))
+if os.path.exists(os.path.join(raw, "py.gradcam.json")):
+    for meth, name in (("gradcam", "Grad-CAM"), ("scorecam", "Score-CAM"), ("ablationcam", "Ablation-CAM")):
+        o, t = J("py.%s.json" % meth), J("py.%s.torch.json" % meth)
+        print("- Python package (`gradcam.%s`), resnet18: %.0f ms, torch (pytorch-grad-cam's definition) %.0f ms: "
+              "package/torch time %s" % ({"gradcam": "GradCAM", "scorecam": "ScoreCAM", "ablationcam": "AblationCAM"}[meth],
+                                          o["gradcam_ms_median"], t["gradcam_ms_median"],
+                                          r(o["gradcam_ms_median"], t["gradcam_ms_median"])))
+if int(nimg) and os.path.exists(os.path.join(raw, "batch.1.json")):
+    b1, b8 = J("batch.1.json"), J("batch.8.json")
+    s1, s8 = b1["images"] / b1["images_s"], b8["images"] / b8["images_s"]
+    print("- `gradcam batch` (resnet50, %d photos, .npy maps): --batch 1 %.2f img/s (%.2f per core), --batch 8 %.2f img/s "
+          "(%.2f per core): ratio %.2f (the library explains one image per call; --batch groups the phases)"
+          % (b1["images"], s1, s1 / int(threads), s8, s8 / int(threads), s8 / s1))
 EOF

@@ -46,4 +46,5 @@ int cmd_classify(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 #endif

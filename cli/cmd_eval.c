@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "eval/eval.h"
+#include "eval_results.h"
 #include "input.h"
 
 static const char *USAGE =
@@ -24,6 +25,7 @@ static const char *USAGE =
     "             [--faithfulness] [--baseline blur|constant[:V]] [--sigma S] [--steps N]\n"
     "             [--score softmax|sigmoid|logit] [--threshold F] [--iou F] [--tolerance PX]\n"
     "             [--layer NAME]... [--labels FILE] [--json OUT.json] [--threads N] [--quiet]\n"
+    "             [--results OUT/results.jsonl]\n"
     "             [preprocessing options]";
 
 static const char *HELP =
@@ -45,6 +47,8 @@ static const char *HELP =
     "  --iou F               IoU for a correct localisation (default 0.5)\n"
     "  --tolerance PX        pointing-game tolerance in model-input pixels (default 0)\n"
     "  --json OUT.json       summary and per-item results\n"
+    "  --results FILE.jsonl  the maps of a `gradcam batch --save-npy` run (matched by image file name,\n"
+    "                        class and method) instead of explaining again\n"
     "  --quiet               no progress bar and no notes on stderr\n";
 
 #define MAX_METHODS 32
@@ -238,7 +242,7 @@ typedef struct {
 int cmd_eval(int argc, char **argv)
 {
     const char *model = NULL, *images_arg = NULL, *boxes_file = NULL, *methods_arg = "gradcam";
-    const char *json_file = NULL, *labels_file = NULL, *baseline_arg = "blur", *score_arg = NULL;
+    const char *json_file = NULL, *labels_file = NULL, *baseline_arg = "blur", *score_arg = NULL, *results_file = NULL;
     const char *layers[GCAM_MAX_LAYERS];
     int n_layers = 0, faith = 0, quiet = 0;
     long steps = 100, threads = 0;
@@ -256,6 +260,7 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--method")) { if (!(methods_arg = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--json")) { if (!(json_file = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--labels")) { if (!(labels_file = cli_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(a, "--results")) { if (!(results_file = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--baseline")) { if (!(baseline_arg = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--score")) { if (!(score_arg = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--layer")) {
@@ -381,6 +386,8 @@ int cmd_eval(int argc, char **argv)
         }
     }
 
+    eval_results results = {0};
+    if (!rc && results_file) rc = eval_results_load(results_file, &results);
     gcam_explain_opts eo;
     gcam_explain_opts_default(&eo);
     eo.layers = n_layers ? layers : NULL;
@@ -514,24 +521,36 @@ int cmd_eval(int argc, char **argv)
                 eo.progress_user = &sc;
                 eo.target_class = c->cls;
                 gcam_explanation *ex = NULL;
-                if (gcam_explain(m, &x, &eo, &ex)) { rc = cli_fail("%s: %s", path, gcam_model_errmsg(m)); break; }
+                gcam_array loaded = {0}; /* --results: the batch run's map */
                 int mh, mw;
-                const float *map = gcam_explanation_map(ex, &mh, &mw);
-                if (gcam_explanation_channels(ex) != 1) {
+                const float *map;
+                if (results_file) {
+                    if ((rc = eval_results_map(&results, m, base, c->cls, method_names[mi], &loaded))) break;
+                    map = loaded.data;
+                    mh = (int)loaded.dims[0];
+                    mw = (int)loaded.dims[1];
+                } else {
+                    if (gcam_explain(m, &x, &eo, &ex)) { rc = cli_fail("%s: %s", path, gcam_model_errmsg(m)); break; }
+                    map = gcam_explanation_map(ex, &mh, &mw);
+                }
+                if (ex && gcam_explanation_channels(ex) != 1) {
                     rc = cli_fail("--method %s gives a %d-channel map; eval measures one-channel maps",
                                   method_names[mi], gcam_explanation_channels(ex));
                     gcam_explanation_free(ex);
+                    gcam_array_free(&loaded);
                     break;
                 }
                 if (mh != H || mw != W) {
                     rc = cli_fail("%s: the map is %dx%d, the input %dx%d", path, mh, mw, H, W);
                     gcam_explanation_free(ex);
+                    gcam_array_free(&loaded);
                     break;
                 }
                 if (n_items == cap_items) {
                     int nc = cap_items ? cap_items * 2 : 64;
                     item *nv = realloc(items, sizeof *nv * (size_t)nc);
-                    if (!nv) { rc = cli_fail("out of memory"); gcam_explanation_free(ex); break; }
+                    if (!nv) { rc = cli_fail("out of memory"); gcam_explanation_free(ex);
+                    gcam_array_free(&loaded); break; }
                     items = nv;
                     cap_items = nc;
                 }
@@ -552,7 +571,8 @@ int cmd_eval(int argc, char **argv)
                     it->energy = gcam_eval_energy(map, H, W, c->boxes_map, nm);
                     gcam_ebox pb;
                     int64_t np = gcam_eval_cam_box(map, H, W, thr, &pb);
-                    if (np < 0) { rc = cli_fail("out of memory"); gcam_explanation_free(ex); break; }
+                    if (np < 0) { rc = cli_fail("out of memory"); gcam_explanation_free(ex);
+                    gcam_array_free(&loaded); break; }
                     it->pred_pixels = np;
                     it->iou = np ? gcam_eval_best_iou(&pb, c->boxes_map, nm) : 0;
                     it->loc_ok = np && it->iou >= iou_min;
@@ -577,10 +597,12 @@ int cmd_eval(int argc, char **argv)
                     if (frc) {
                         rc = cli_fail("%s: %s", path, frc == GCAM_E_NOMEM ? "out of memory" : gcam_model_errmsg(m));
                         gcam_explanation_free(ex);
+                    gcam_array_free(&loaded);
                         break;
                     }
                 }
                 gcam_explanation_free(ex);
+                    gcam_array_free(&loaded);
                 pg.done++;
             }
         }
@@ -791,6 +813,7 @@ int cmd_eval(int argc, char **argv)
     free(curve);
     gcam_boxes_free(&boxes);
     cli_free_labels(labels, n_labels);
+    eval_results_free(&results);
     cli_free_model(m);
     strlist_free(&imgs);
     return rc;

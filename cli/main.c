@@ -13,6 +13,7 @@ static const struct {
     {"classify", cmd_classify, "top-K classes of an image or tensor"},
     {"layers", cmd_layers, "4-D activations of a model, automatic Grad-CAM layer marked"},
     {"run", cmd_run, "run any model on .npy inputs, save any tensor"},
+    {"batch", cmd_batch, "explain a dataset: folder/glob/manifest, --shard I/N, --resume, --merge"},
     {"eval", cmd_eval, "how good are the maps: pointing game, localisation, deletion/insertion"},
 };
 

@@ -342,6 +342,15 @@ typedef struct gcam_explain_opts {
     uint64_t seed;             /* SmoothGrad noise and the uniform IG baseline */
     gcam_progress_fn progress; /* NULL: silent */
     void *progress_user;
+    /* ---- weighted targets (issue 14: the Python package) ----
+     * target_weights != NULL: the explained score is sum_i w_i * y_i over one
+     * batch item of the target tensor (n_target_weights must equal its element
+     * count), e.g. pytorch-grad-cam's SemanticSegmentationTarget, a mask on one
+     * class plane of a segmentation output.  target_class is then ignored,
+     * target_softmax must be 0; counterfactual negates the score as usual.
+     * Borrowed: read during gcam_explain only. */
+    const float *target_weights;
+    int64_t n_target_weights;
 } gcam_explain_opts;
 
 /* method gradcam, automatic layer, top-1, logit, ReLU, per-image normalisation */
@@ -364,7 +373,8 @@ GCAM_API int gcam_explanation_channels(const gcam_explanation *x);
  * methods, the map before normalisation at the input's resolution (channels
  * x h x w for the 3-channel ones). */
 GCAM_API const float *gcam_explanation_raw(const gcam_explanation *x, int *h, int *w);
-/* The explained element of the target tensor, and its score (logit or probability). */
+/* The explained element of the target tensor (-1 with target_weights), and
+ * its score (logit, probability, or the weighted sum). */
 GCAM_API int64_t gcam_explanation_target(const gcam_explanation *x);
 GCAM_API float gcam_explanation_score(const gcam_explanation *x);
 /* The layer tensor names used (i < n), owned by x (copies: valid after the
@@ -416,6 +426,38 @@ GCAM_API int gcam_npy_load(gcam_model *m, const char *path, gcam_array *a);
 GCAM_API int gcam_npy_save(gcam_model *m, const char *path, const gcam_array *a);
 /* Frees a->data (allocated by this library) and zeroes a. */
 GCAM_API void gcam_array_free(gcam_array *a);
+
+/* ---- batches (issue 14: gradcam batch) ---------------------------------------
+ * Explains the N images of input (N x C x H x W float32) into out[0..N-1]
+ * (caller's array of N pointers; each freed with gcam_explanation_free),
+ * image i for targets[i] (targets NULL: o->target_class for all; -1: the
+ * image's top-1).  In one forward and one backward pass when it can: the
+ * model's input batch is symbolic, the method is a gradient layer CAM
+ * (gradcam, gradcam++, xgradcam, hirescam, gradcam-elementwise, layercam,
+ * eigengradcam) or eigencam, and o asks for none of aug_smooth,
+ * target_softmax, target_weights, target_output; otherwise (and when the
+ * batched plan fails, e.g. a graph that pins the batch or the memory limit)
+ * one gcam_explain per image.  The batched maps equal gcam_explain's up to
+ * float32 rounding (batched kernels, and no linear-head shortcut for
+ * Grad-CAM); time_ms splits the passes evenly.  On failure every out[i] is
+ * NULL and gcam_model_errmsg(m) says why. */
+GCAM_API int gcam_explain_batch(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o,
+                                const int64_t *targets, gcam_explanation **out);
+/* The explained image's values of the target tensor as its forward pass gave
+ * them (one batch item: a classifier's class scores, for top-k), *n their
+ * count; the unaugmented input's with aug_smooth.  Owned by x. */
+GCAM_API const float *gcam_explanation_output(const gcam_explanation *x, int64_t *n);
+
+/* ---- bindings (issue 14: the Python package) ---------------------------------
+ * sizeof(gcam_explain_opts) as this library was built, so that a binding that
+ * mirrors the struct (python/gradcam/_lib.py) can refuse a library whose
+ * layout differs from its own instead of passing it a misread struct. */
+GCAM_API size_t gcam_explain_opts_sizeof(void);
+/* Copies the 256-entry RGB table of a colormap ("jet", "turbo", "viridis",
+ * "inferno", "gray"; OpenCV's applyColorMap tables, RGB order) into rgb
+ * (768 bytes, caller's).  Entry (int)(255 * v) colours heat v in [0, 1].
+ * GCAM_E_ARG for an unknown name or a NULL pointer. */
+GCAM_API int gcam_colormap_table(const char *name, uint8_t rgb[768]);
 
 /* Version and build description, e.g. "0.1.0 (gemm: onednn-sgemm, simd: avx512)". */
 GCAM_API const char *gcam_version(void);

@@ -38,6 +38,9 @@ stage install bash "$ROOT/tools/test_install.sh" "$BUILD"
 if [ -f "$ROOT/tests/cli/test_cli.sh" ]; then
   stage cli bash "$ROOT/tests/cli/test_cli.sh" "$BUILD/gradcam"
 fi
+if [ -f "$ROOT/tests/cli/test_batch.sh" ]; then
+  stage batch bash "$ROOT/tests/cli/test_batch.sh" "$BUILD/gradcam"
+fi
 if [ "$QUICK" -eq 0 ]; then
   FIX="$ROOT/tests/parity/fixtures"
   echo "=== parity fixtures (PyTorch; cached in $FIX)"
@@ -54,6 +57,10 @@ if [ "$QUICK" -eq 0 ]; then
   fi
   stage methods $PY "$ROOT/tests/parity/run_methods.py" --gradcam "$BUILD/gradcam" --fixtures "$FIX" --models "$SMALL"
   stage parity $PY "$ROOT/tests/parity/run_parity.py" --gradcam "$BUILD/gradcam" --fixtures "$FIX" --forward --explain
+  # gradcam batch on a one-node Slurm cluster: array, kill, resume, merge (issue 14)
+  stage slurm bash "$ROOT/tests/slurm/test_slurm.sh" "$BUILD/gradcam" 300
+  # the Python package, installed offline into a venv (issue 14)
+  stage python bash "$ROOT/tools/run_python_tests.sh" "$BUILD" --parity-fixtures="$FIX"
 fi
 rm -rf "$LOG"
 echo "=== summary"

@@ -21,7 +21,26 @@ struct gcam_explanation {
     int n_layers;
     char *layers[GCAM_MAX_LAYERS]; /* copies of the tensor names */
     double t_forward, t_backward, t_cam;
+    float *output;      /* the explained image's item of the target tensor */
+    int64_t n_output;
 };
+
+/* Keeps batch item b of the target tensor y (after the forward pass) in x. */
+static int keep_output(gcam_model *m, gcam_explanation *x, const gcam_tensor *y, int64_t b)
+{
+    int64_t n = gcam_numel(y), n1 = y->ndim && y->dims[0] > 0 ? n / y->dims[0] : n;
+    free(x->output);
+    if (!(x->output = malloc(sizeof(float) * (size_t)(n1 ? n1 : 1)))) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    memcpy(x->output, gcam_f32(y) + b * n1, sizeof(float) * (size_t)n1);
+    x->n_output = n1;
+    return GCAM_OK;
+}
+
+const float *gcam_explanation_output(const gcam_explanation *x, int64_t *n)
+{
+    if (n) *n = x ? x->n_output : 0;
+    return x ? x->output : NULL;
+}
 
 /* ---- the method table ------------------------------------------------------------ */
 
@@ -102,6 +121,7 @@ void gcam_explanation_free(gcam_explanation *x)
     if (!x) return;
     free(x->map);
     free(x->raw);
+    free(x->output);
     for (int i = 0; i < x->n_layers; i++) free(x->layers[i]);
     free(x);
 }
@@ -138,6 +158,29 @@ double gcam_explanation_time_ms(const gcam_explanation *x, const char *phase)
     return -1;
 }
 
+/* A weighted target: score sum(w * y) over batch item 0, seed w (negated
+ * for counterfactual, as the one-hot seed is through seed_value). */
+static int weighted_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y, int64_t *target,
+                           float *score, float **seed)
+{
+    int64_t n = gcam_numel(y), n1 = y->ndim && y->dims[0] > 0 ? n / y->dims[0] : n;
+    if (o->n_target_weights != n1)
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "target weights have %lld elements, '%s' has %lld per image",
+                         (long long)o->n_target_weights, y->name, (long long)n1);
+    float *s = calloc((size_t)n, sizeof(float));
+    if (!s) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    const float *v = gcam_f32(y);
+    double sum = 0.0;
+    for (int64_t i = 0; i < n1; i++) {
+        s[i] = o->counterfactual ? -o->target_weights[i] : o->target_weights[i];
+        sum += (double)o->target_weights[i] * v[i];
+    }
+    *target = -1;
+    *score = (float)sum;
+    *seed = s;
+    return GCAM_OK;
+}
+
 /* Picks the explained element and builds the backward seed (NULL = one-hot). */
 static int make_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y, int64_t *target,
                        float *score, float **seed)
@@ -147,6 +190,7 @@ static int make_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y
     /* classes run along the last axis of batch item 0 */
     int64_t C = y->ndim ? y->dims[y->ndim - 1] : 1;
     if (C > n) C = n;
+    if (o->target_weights) return weighted_target(m, o, y, target, score, seed);
     int64_t t = o->target_class;
     int64_t limit = o->target_output ? n : C;
     if (t < 0) {
@@ -184,14 +228,15 @@ static int make_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y
 /* The raw map of one layer (h x w floats), before ReLU and normalisation;
  * head_y >= 0: Grad-CAM's weights come from the gradient at that linear
  * layer's output (headsum.c), the layer itself has none. */
-static int layer_map(gcam_cam_ctx *c, int layer_t, int head_y, float *cam)
+static int layer_map(gcam_cam_ctx *c, int layer_t, int head_y, int64_t item, float *cam)
 {
     gcam_graph *g = c->g;
     int method = c->o->method;
     const gcam_tensor *At = &g->tensors[layer_t];
-    const float *A = gcam_f32(At);
-    const float *dA = (METHOD_FLAGS[method] & M_LAYER_GRAD) && head_y < 0 ? gcam_f32(&g->grads[layer_t]) : NULL;
     int64_t K = At->dims[1], HW = At->dims[2] * At->dims[3];
+    const float *A = gcam_f32(At) + item * K * HW; /* item: the batch item (gcam_explain_batch) */
+    const float *dA = (METHOD_FLAGS[method] & M_LAYER_GRAD) && head_y < 0 ? gcam_f32(&g->grads[layer_t]) + item * K * HW
+                                                                         : NULL;
     float *M = malloc(sizeof(float) * (size_t)(K * HW + 1)), *w = malloc(sizeof(float) * (size_t)(K + 1));
     if (!M || !w) {
         free(M);
@@ -264,6 +309,66 @@ static int set_raw(gcam_explanation *x, const float *src, int channels, int h, i
 
 /* ---- one explanation of one input ------------------------------------------------- */
 
+/* The layers of o (or the automatic one) as tensor ids, checked to be 4-D
+ * float activations of `batch` items; their names copied into x. */
+static int resolve_layers(gcam_model *m, const gcam_explain_opts *o, int64_t batch, int *layer_ts, int *head_y,
+                          int *n_layers, gcam_explanation *x)
+{
+    gcam_graph *g = m->g;
+    int rc = GCAM_OK, n = o->n_layers > 0 && o->layers ? o->n_layers : 1;
+    for (int i = 0; i < n && !rc; i++) {
+        const char *name = o->n_layers > 0 && o->layers ? o->layers[i] : "auto";
+        const char *tn;
+        rc = gcam_model_resolve_layer(m, name, &tn);
+        if (rc) break;
+        int t = gcam_graph_find(g, tn);
+        gcam_tensor *A = &g->tensors[t];
+        if (A->ndim != 4 || A->dtype != GCAM_DT_F32)
+            rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is not a 4-D float activation (see `gradcam layers`)", tn);
+        else if (A->flags & GCAM_TF_CONST)
+            rc = gcam_errf(&m->err, GCAM_E_ARG, "layer '%s' is a constant, not an activation", tn);
+        else if (A->dims[0] != batch)
+            rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' has batch %lld, not %lld", tn, (long long)A->dims[0],
+                           (long long)batch);
+        layer_ts[i] = t;
+        head_y[i] = -1;
+        if (!rc && !(x->layers[i] = gcam_strdup(A->name))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    }
+    *n_layers = n;
+    x->n_layers = n;
+    return rc;
+}
+
+/* The layer maps of batch item `item` into x (map, raw), as pytorch-grad-cam's
+ * compute_cam_per_layer + aggregate_multi_layers; x->map is H x W, zeroed. */
+static int layer_maps(gcam_cam_ctx *cx, const int *layer_ts, const int *head_y, int n_layers, int64_t item,
+                      gcam_explanation *x, float *up)
+{
+    const gcam_explain_opts *o = cx->o;
+    int rc = GCAM_OK, rgb = (METHOD_FLAGS[o->method] & M_RGB) != 0;
+    for (int i = 0; i < n_layers && !rc; i++) {
+        gcam_tensor *A = &cx->g->tensors[layer_ts[i]];
+        int h = (int)A->dims[2], w = (int)A->dims[3];
+        float *cam = malloc(sizeof(float) * (size_t)h * w);
+        if (!cam) return gcam_errf(cx->err, GCAM_E_NOMEM, "out of memory");
+        rc = layer_map(cx, layer_ts[i], head_y[i], item, cam);
+        if (!rc && i == 0 && !rgb) {
+            float *r = malloc(sizeof(float) * (size_t)h * w);
+            if (!r) rc = gcam_errf(cx->err, GCAM_E_NOMEM, "out of memory");
+            else {
+                memcpy(r, cam, sizeof(float) * (size_t)h * w);
+                if (!o->no_relu) gcam_cam_relu(r, (int64_t)h * w);
+                if (set_raw(x, r, 1, h, w)) rc = gcam_errf(cx->err, GCAM_E_NOMEM, "out of memory");
+                free(r);
+            }
+        }
+        if (!rc) accumulate(o, cam, h, w, up, x->map, x->h, x->w, n_layers);
+        free(cam);
+    }
+    if (!rc && n_layers) finish_gray(o, x->map, (int64_t)x->h * x->w);
+    return rc;
+}
+
 static int explain_once(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o,
                         gcam_explanation **out)
 {
@@ -278,28 +383,8 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     gcam_bwd_plan bp;
     memset(&bp, 0, sizeof bp);
     int n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
-    if (fl & M_LAYER) {
-        n_layers = o->n_layers > 0 && o->layers ? o->n_layers : 1;
-        for (int i = 0; i < n_layers && !rc; i++) {
-            const char *name = o->n_layers > 0 && o->layers ? o->layers[i] : "auto";
-            const char *tn;
-            rc = gcam_model_resolve_layer(m, name, &tn);
-            if (rc) break;
-            int t = gcam_graph_find(g, tn);
-            gcam_tensor *A = &g->tensors[t];
-            if (A->ndim != 4 || A->dtype != GCAM_DT_F32)
-                rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is not a 4-D float activation (see `gradcam layers`)", tn);
-            else if (A->flags & GCAM_TF_CONST)
-                rc = gcam_errf(&m->err, GCAM_E_ARG, "layer '%s' is a constant, not an activation", tn);
-            else if (A->dims[0] != 1)
-                rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' has batch %lld, not 1", tn, (long long)A->dims[0]);
-            bp.layers[i] = layer_ts[i] = t;
-            head_y[i] = -1;
-            if (!rc && !(x->layers[i] = gcam_strdup(A->name)))
-                rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-        }
-    }
-    x->n_layers = n_layers;
+    if (fl & M_LAYER) rc = resolve_layers(m, o, 1, layer_ts, head_y, &n_layers, x);
+    for (int i = 0; i < n_layers; i++) bp.layers[i] = layer_ts[i];
     /* Grad-CAM through a flattening linear head: the backward stops at its output */
     for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_GRADCAM; i++)
         if ((head_y[i] = gcam_cam_head_find(g, layer_ts[i])) >= 0) bp.layers[i] = head_y[i];
@@ -349,6 +434,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     double t1 = gcam_now_ms();
     float *seed = NULL;
     if (!rc) rc = make_target(m, o, &g->tensors[target_t], &x->target, &x->score, &seed);
+    if (!rc) rc = keep_output(m, x, &g->tensors[target_t], 0);
     float seed_value = o->counterfactual ? -1.0f : 1.0f;
     /* the ordinary backward pass (guided-backprop alone needs only the guided one) */
     if (!rc && (fl & (M_LAYER_GRAD | M_INPUT_GRAD)) && o->method != GCAM_METHOD_GUIDED_BACKPROP)
@@ -379,26 +465,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     float *up = NULL;
     if (!rc && !(up = malloc(sizeof(float) * (size_t)HW))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     /* layer maps (and Guided Grad-CAM's Grad-CAM part) */
-    for (int i = 0; i < n_layers && !rc; i++) {
-        gcam_tensor *A = &g->tensors[layer_ts[i]];
-        int h = (int)A->dims[2], w = (int)A->dims[3];
-        float *cam = malloc(sizeof(float) * (size_t)h * w);
-        if (!cam) { rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory"); break; }
-        rc = layer_map(&cx, layer_ts[i], head_y[i], cam);
-        if (!rc && i == 0 && !(fl & M_RGB)) {
-            float *r = malloc(sizeof(float) * (size_t)h * w);
-            if (!r) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-            else {
-                memcpy(r, cam, sizeof(float) * (size_t)h * w);
-                if (!o->no_relu) gcam_cam_relu(r, (int64_t)h * w);
-                if (set_raw(x, r, 1, h, w)) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-                free(r);
-            }
-        }
-        if (!rc) accumulate(o, cam, h, w, up, x->map, H, W, n_layers);
-        free(cam);
-    }
-    if (!rc && n_layers) finish_gray(o, x->map, HW);
+    if (!rc) rc = layer_maps(&cx, layer_ts, head_y, n_layers, 0, x, up);
     /* input-gradient maps */
     if (!rc && (o->method == GCAM_METHOD_SALIENCY || (fl & M_BATCHED))) {
         float *raw = malloc(sizeof(float) * (size_t)HW);
@@ -454,6 +521,37 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     }
     *out = x;
     return GCAM_OK;
+}
+
+/* Each item's maps after the batched passes; copies the layer names of out[0]. */
+static int batch_maps(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o, const int *layer_ts,
+                      const int *head_y, int n_layers, gcam_explanation **out, double t_fwd, double t_bwd)
+{
+    int H = (int)input->dims[2], W = (int)input->dims[3];
+    int64_t HW = (int64_t)H * W;
+    gcam_cam_ctx cx = {.g = m->g, .err = &m->err, .o = o, .input_t = m->g->inputs[0], .C = input->dims[1], .H = H,
+                       .W = W, .batch = 1, .headsum = &m->headsum};
+    float *up = malloc(sizeof(float) * (size_t)HW);
+    int rc = up ? GCAM_OK : gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    for (int64_t b = 0; b < input->dims[0] && !rc; b++) {
+        double t0 = gcam_now_ms();
+        gcam_explanation *x = out[b];
+        x->h = H;
+        x->w = W;
+        x->channels = 1;
+        x->n_layers = n_layers;
+        for (int i = 0; i < n_layers && !rc && b; i++)
+            if (!(x->layers[i] = gcam_strdup(out[0]->layers[i]))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        if (!rc && !(x->map = calloc((size_t)HW, sizeof(float)))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        cx.target = x->target;
+        cx.score = o->counterfactual ? -x->score : x->score;
+        if (!rc) rc = layer_maps(&cx, layer_ts, head_y, n_layers, b, x, up);
+        x->t_forward = t_fwd;
+        x->t_backward = t_bwd;
+        x->t_cam = gcam_now_ms() - t0;
+    }
+    free(up);
+    return rc;
 }
 
 /* ---- augmentation smoothing ---------------------------------------------------------
@@ -520,6 +618,136 @@ static int explain_augmented(gcam_model *m, const gcam_array *input, const gcam_
     return GCAM_OK;
 }
 
+/* ---- a batch in one forward and one backward pass (gcam_explain_batch) -------------
+ * The layer CAMs read only the layer's activations and their gradient, item by
+ * item, and the seeds of the N items' scores sit in disjoint parts of the
+ * target tensor, so one backward pass from the sum of the N scores gives each
+ * item its own gradient (nothing in an inference graph mixes batch items). */
+static int batchable(const gcam_explain_opts *o)
+{
+    int fl = METHOD_FLAGS[o->method];
+    return (fl == (M_LAYER | M_LAYER_GRAD) || o->method == GCAM_METHOD_EIGENCAM) && !o->aug_smooth &&
+           !o->target_softmax && !o->target_weights && !o->target_output;
+}
+
+/* Item b's target (given, or its top-1) and score, from the forward pass's output. */
+static int item_target(gcam_model *m, const gcam_tensor *y, int64_t b, int64_t n1, int64_t want, int64_t *t,
+                       float *score)
+{
+    const float *v = gcam_f32(y) + b * n1;
+    int64_t C = y->ndim ? y->dims[y->ndim - 1] : 1;
+    C = C > n1 ? n1 : C;
+    if (want >= C)
+        return gcam_errf(&m->err, GCAM_E_RANGE, "target %lld is out of range: '%s' has %lld classes", (long long)want,
+                         y->name, (long long)C);
+    *t = want;
+    if (want < 0)
+        for (int64_t i = *t = 0; i < C; i++)
+            if (v[i] > v[*t]) *t = i;
+    *score = v[*t];
+    return GCAM_OK;
+}
+
+static int explain_batched(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o, const int64_t *targets,
+                           gcam_explanation **out)
+{
+    gcam_graph *g = m->g;
+    const int fl = METHOD_FLAGS[o->method];
+    const int64_t N = input->dims[0];
+    int rc = gcam_model_bind_input(m, 0, input), n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
+    if (!rc) rc = gcam_model_ensure_planned(m);
+    gcam_explanation *first = rc ? NULL : calloc(1, sizeof *first);
+    if (!rc && !first) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    if (!rc) rc = resolve_layers(m, o, N, layer_ts, head_y, &n_layers, first);
+    int target_t = rc ? -1 : gcam_graph_find(g, gcam_model_output_name(m, 0)), input_t = g->inputs[0];
+    gcam_bwd_plan bp;
+    memset(&bp, 0, sizeof bp);
+    bp.target = target_t;
+    bp.n_layers = (fl & M_LAYER_GRAD) ? n_layers : 0;
+    for (int i = 0; i < n_layers; i++) bp.layers[i] = layer_ts[i];
+    if (!rc && (target_t < 0 || g->tensors[target_t].dtype != GCAM_DT_F32 || g->tensors[target_t].dims[0] != N))
+        rc = gcam_errf(&m->err, GCAM_E_ARG, "the first output is not a float tensor of batch %lld", (long long)N);
+    if (!rc && (fl & M_LAYER_GRAD)) {
+        rc = gcam_bwd_prepare(g, &bp, &m->err);
+        g->grads_plan_id = 0;
+    } else if (!rc) {
+        for (int t = 0; t < g->n_tensors; t++) g->tensors[t].flags &= ~GCAM_TF_BKEEP;
+        g->tensors[target_t].flags |= GCAM_TF_BKEEP;
+        g->planned = 0;
+    }
+    for (int i = 0; i < n_layers && !rc; i++) g->tensors[layer_ts[i]].flags |= GCAM_TF_BKEEP;
+    if (!rc) rc = gcam_model_ensure_planned(m);
+    double t0 = gcam_now_ms();
+    if (!rc) {
+        memcpy(g->tensors[input_t].data, input->data, gcam_tensor_bytes(&g->tensors[input_t]));
+        rc = gcam_graph_forward(g, &m->err);
+    }
+    double t1 = gcam_now_ms();
+    const gcam_tensor *y = rc ? NULL : &g->tensors[target_t];
+    int64_t n = rc ? 0 : gcam_numel(y), n1 = n / (N ? N : 1);
+    float *seed = rc ? NULL : calloc((size_t)(n ? n : 1), sizeof(float));
+    if (!rc && !seed) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    for (int64_t b = 0; b < N && !rc; b++) {
+        if (!(out[b] = b ? calloc(1, sizeof **out) : first)) { rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory"); break; }
+        if (!b) first = NULL;
+        gcam_explanation *x = out[b];
+        rc = item_target(m, y, b, n1, targets ? targets[b] : o->target_class, &x->target, &x->score);
+        if (!rc) rc = keep_output(m, x, y, b);
+        if (!rc) seed[b * n1 + x->target] = o->counterfactual ? -1.0f : 1.0f;
+    }
+    if (!rc && (fl & M_LAYER_GRAD)) rc = gcam_bwd_run(g, &bp, seed, 0, 1.0f, 0, &m->err);
+    double t2 = gcam_now_ms();
+    rc = rc ? rc : batch_maps(m, input, o, layer_ts, head_y, n_layers, out, (t1 - t0) / N, (t2 - t1) / N);
+    free(seed);
+    gcam_bwd_release(&bp);
+    gcam_explanation_free(first);
+    if (rc)
+        for (int64_t b = 0; b < N; b++) {
+            gcam_explanation_free(out[b]);
+            out[b] = NULL;
+        }
+    return rc;
+}
+
+int gcam_explain_batch(gcam_model *m, const gcam_array *input, const gcam_explain_opts *opts, const int64_t *targets,
+                       gcam_explanation **out)
+{
+    if (!m || !m->g || !input || !out) return GCAM_E_ARG;
+    if (input->ndim != 4 || input->dims[0] < 1 || input->dtype != GCAM_FLOAT32)
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "explain_batch needs an N x C x H x W float32 input");
+    int64_t N = input->dims[0];
+    for (int64_t b = 0; b < N; b++) out[b] = NULL;
+    gcam_explain_opts def;
+    if (!opts) {
+        gcam_explain_opts_default(&def);
+        opts = &def;
+    }
+    int64_t decl[GCAM_MAX_NDIM];
+    int rc = -1;
+    /* one pass when the input's batch is symbolic and the method allows it; a
+     * failure there (a graph that pins the batch, memory) falls back to the loop */
+    if (N > 1 && m->g->n_inputs == 1 && gcam_model_input_shape(m, 0, decl) == 4 && decl[0] < 0 &&
+        opts->method >= 0 && opts->method < GCAM_METHOD_COUNT && batchable(opts) &&
+        opts->n_layers <= GCAM_MAX_LAYERS)
+        rc = explain_batched(m, input, opts, targets, out);
+    if (rc == GCAM_OK) return GCAM_OK;
+    gcam_array one = *input;
+    one.dims[0] = 1;
+    int64_t item = gcam_dims_numel_checked(input->dims + 1, 3);
+    gcam_explain_opts o = *opts;
+    rc = GCAM_OK;
+    for (int64_t b = 0; b < N && !rc; b++) {
+        one.data = (float *)input->data + b * item;
+        if (targets) o.target_class = targets[b];
+        rc = gcam_explain(m, &one, &o, &out[b]);
+    }
+    for (int64_t b = 0; rc && b < N; b++) {
+        gcam_explanation_free(out[b]);
+        out[b] = NULL;
+    }
+    return rc;
+}
+
 int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts *opts,
                  gcam_explanation **out)
 {
@@ -543,6 +771,12 @@ int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts
     if (opts->eigen_smooth && !(fl & M_LAYER))
         return gcam_errf(&m->err, GCAM_E_ARG, "eigen smoothing applies to the layer CAM methods, not %s",
                          gcam_method_name(opts->method));
+    if (opts->target_weights && (opts->target_softmax || opts->n_target_weights < 1))
+        return gcam_errf(&m->err, GCAM_E_ARG, opts->target_softmax ? "target weights and target_softmax exclude each other"
+                                                                    : "target weights need n_target_weights >= 1");
+    if (opts->target_weights && (opts->method == GCAM_METHOD_CAM || opts->scorecam_baseline))
+        return gcam_errf(&m->err, GCAM_E_ARG, "target weights need a single class for %s",
+                         opts->scorecam_baseline ? "the Score-CAM baseline (a class probability)" : "cam (a classifier row)");
     if (opts->batch_size < 0 || opts->max_channels < 0 || opts->ig_steps < 0 || opts->sg_samples < 0 ||
         !(opts->sg_noise >= 0))
         return gcam_errf(&m->err, GCAM_E_ARG, "batch size, channel count, steps, samples and noise must not be negative");

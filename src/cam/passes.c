@@ -20,7 +20,7 @@ static double item_softmax(const gcam_cam_ctx *c, const float *item, int64_t n1,
     for (int64_t i = 0; i < C; i++) sum += exp(item[i] - mx);
     if (mx_out) *mx_out = mx;
     if (sum_out) *sum_out = sum;
-    double p = c->target < C ? exp(item[c->target] - mx) / sum : 0.0;
+    double p = c->target >= 0 && c->target < C ? exp(item[c->target] - mx) / sum : 0.0;
     return isfinite(p) ? p : 0.0;
 }
 
@@ -32,6 +32,11 @@ float gcam_cam_item_prob(const gcam_cam_ctx *c, const float *item, int64_t n1)
 
 float gcam_cam_item_score(const gcam_cam_ctx *c, const float *item, int64_t n1)
 {
+    if (c->o->target_weights) { /* sum(w * y), checked against n1 by explain.c */
+        double s = 0.0;
+        for (int64_t i = 0; i < n1 && i < c->o->n_target_weights; i++) s += (double)c->o->target_weights[i] * item[i];
+        return (float)(c->o->counterfactual ? -s : s);
+    }
     if (c->o->target_softmax) return gcam_cam_item_prob(c, item, n1);
     float v = item[c->target];
     return c->o->counterfactual ? -v : v;
@@ -41,6 +46,10 @@ void gcam_cam_item_seed(const gcam_cam_ctx *c, const float *item, int64_t n1, fl
 {
     float sign = c->o->counterfactual ? -1.0f : 1.0f;
     memset(seed, 0, sizeof(float) * (size_t)n1);
+    if (c->o->target_weights) {
+        for (int64_t i = 0; i < n1 && i < c->o->n_target_weights; i++) seed[i] = c->o->target_weights[i] * sign;
+        return;
+    }
     if (!c->o->target_softmax) {
         seed[c->target] = sign;
         return;
