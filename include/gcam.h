@@ -94,10 +94,18 @@ GCAM_API const char *gcam_status_str(int status);
  * A plain description of a dense, C-order array.  Data types use the ONNX codes. */
 #define GCAM_MAX_NDIM 8
 #define GCAM_FLOAT32 1
+#define GCAM_UINT8 2
+#define GCAM_INT8 3
+#define GCAM_INT32 6
 #define GCAM_INT64 7
+#define GCAM_BOOL 9 /* one byte per element, 0 or 1 */
 
+/* float32 is the one floating type inside: a model's float16 and float64
+ * tensors (weights, inputs, outputs, Cast targets) are converted to float32
+ * when loaded, so its inputs take and its outputs give float32.  Integer and
+ * bool tensors keep their type. */
 typedef struct gcam_array {
-    int dtype;                     /* GCAM_FLOAT32 or GCAM_INT64 */
+    int dtype;                     /* GCAM_FLOAT32, GCAM_INT64, GCAM_INT32, GCAM_INT8, GCAM_UINT8 or GCAM_BOOL */
     int ndim;
     int64_t dims[GCAM_MAX_NDIM];
     void *data;

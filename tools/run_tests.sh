@@ -30,7 +30,8 @@ stage() { # name, command...
 }
 
 stage unit "$BUILD/gcam_tests"
-stage conformance "$BUILD/gcam_conformance" /usr/share/libonnx-testdata/data/node
+TD=/usr/share/libonnx-testdata/data
+stage conformance "$BUILD/gcam_conformance" $TD/node $TD/pytorch-converted $TD/pytorch-operator $TD/simple
 if [ -x "$BUILD/example_explain" ]; then
   stage example bash "$ROOT/tools/run_example.sh" "$BUILD"
 fi

@@ -8,6 +8,7 @@
 #include "cam/cam.h"
 #include "kernels/conv_fast.h"
 #include "kernels/cpu.h"
+#include "kernels/dtype.h"
 
 static gcam_model *model_new(void)
 {
@@ -205,8 +206,8 @@ int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
 {
     gcam_graph *g = m->g;
     gcam_tensor *t = &g->tensors[g->inputs[i]];
-    if (t->dtype != GCAM_DT_F32 && t->dtype != GCAM_DT_I64)
-        return gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "input '%s': dtype %s not supported (float32 and int64 only)",
+    if (!gcam_dt_stored(t->dtype))
+        return gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "input '%s': dtype %s not supported",
                          t->name, gcam_dtype_name(t->dtype));
     if (a->dtype != t->dtype)
         return gcam_errf(&m->err, GCAM_E_DTYPE, "input '%s': got %s, the model expects %s", t->name,
@@ -238,9 +239,10 @@ int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
         for (int d = 0; d < a->ndim; d++) t->dims[d] = a->dims[d];
         g->planned = 0;
     }
-    if (t->dtype == GCAM_DT_I64) {
-        /* int64 inputs feed shapes (Reshape, Slice, ...): they are bound by
-         * value, folded into the plan, and a new value re-plans */
+    if (t->dtype != GCAM_DT_F32) {
+        /* integer and bool inputs feed shapes, indices and masks (Reshape,
+         * Slice, Where, ...): they are bound by value, folded into the plan,
+         * and a new value re-plans */
         size_t bytes = gcam_tensor_bytes(t);
         if (changed || !t->data || memcmp(t->data, a->data, bytes)) {
             if (t->flags & GCAM_TF_OWNED) free(t->data);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "graph/graph.h"
+#include "kernels/dtype.h"
 #include "onnx.pb-c.h"
 
 /* The whole file, memory-mapped (read-only, pre-faulted) where possible:
@@ -156,7 +157,8 @@ static int read_external(const Onnx__TensorProto *tp, const char *dir, unsigned 
     return GCAM_OK;
 }
 
-/* TensorProto -> gcam_tensor (dims, dtype, owned data).  F16 becomes F32. */
+/* TensorProto -> gcam_tensor (dims, dtype, owned data).  float16 and float64
+ * become float32 (the engine's one float type, see gcam_internal.h). */
 static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t, gcam_err *e)
 {
     const char *tn = tp->name ? tp->name : "";
@@ -169,7 +171,7 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
         return gcam_errf(e, GCAM_E_RANGE, "tensor '%s': absurd dimensions", tn);
     int src = tp->has_data_type ? tp->data_type : 0;
     size_t es = gcam_dtype_size(src);
-    if (es == 0) return gcam_errf(e, GCAM_E_UNSUPPORTED, "tensor '%s': data type %d not supported", tn, src);
+    if (es == 0) return gcam_errf(e, GCAM_E_UNSUPPORTED, "tensor '%s': data type %s (%d) not supported", tn, gcam_dtype_name(src), src);
     size_t want = (size_t)n * es;
     unsigned char *raw = NULL;
     int raw_owned = 0;
@@ -182,7 +184,7 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
             return gcam_errf(e, GCAM_E_PARSE, "tensor '%s': raw_data has %zu bytes, expected %zu", tn, tp->raw_data.len, want);
         raw = tp->raw_data.data;
     }
-    int dst = src == GCAM_DT_F16 ? GCAM_DT_F32 : src;
+    int dst = src == GCAM_DT_F16 || src == GCAM_DT_F64 ? GCAM_DT_F32 : src;
     size_t bytes = (size_t)n * gcam_dtype_size(dst);
     if (!raw) {
         /* typed fields: check the count before allocating, the dims alone may
@@ -193,8 +195,10 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
         case GCAM_DT_I64: have = tp->n_int64_data; break;
         case GCAM_DT_F64: have = tp->n_double_data; break;
         case GCAM_DT_F16: case GCAM_DT_I32: case GCAM_DT_U8: case GCAM_DT_I8: case GCAM_DT_BOOL:
+        case GCAM_DT_I16: case GCAM_DT_U16:
             have = tp->n_int32_data;
             break;
+        case GCAM_DT_U32: case GCAM_DT_U64: have = tp->n_uint64_data; break;
         default: have = 0;
         }
         if (have != (size_t)n)
@@ -224,6 +228,12 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
                     memcpy(&h, raw + 2 * i, 2);
                     ((float *)data)[i] = half_to_float(h);
                 }
+            } else if (src == GCAM_DT_F64) {
+                for (int64_t i = 0; i < n; i++) {
+                    double d;
+                    memcpy(&d, raw + 8 * i, 8);
+                    ((float *)data)[i] = (float)d;
+                }
             } else memcpy(data, raw, bytes);
         } else {
             /* typed fields */
@@ -240,7 +250,9 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
                 break;
             case GCAM_DT_F64:
                 have = tp->n_double_data;
-                if (have == (size_t)n) { if (bytes) memcpy(data, tp->double_data, bytes); } else bad = 1;
+                if (have == (size_t)n)
+                    for (int64_t i = 0; i < n; i++) ((float *)data)[i] = (float)tp->double_data[i];
+                else bad = 1;
                 break;
             case GCAM_DT_F16:
                 have = tp->n_int32_data;
@@ -252,10 +264,16 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
                 have = tp->n_int32_data;
                 if (have == (size_t)n) { if (bytes) memcpy(data, tp->int32_data, bytes); } else bad = 1;
                 break;
-            case GCAM_DT_U8: case GCAM_DT_I8: case GCAM_DT_BOOL:
+            case GCAM_DT_U8: case GCAM_DT_I8: case GCAM_DT_BOOL: case GCAM_DT_I16: case GCAM_DT_U16:
                 have = tp->n_int32_data;
                 if (have == (size_t)n)
-                    for (int64_t i = 0; i < n; i++) ((unsigned char *)data)[i] = (unsigned char)tp->int32_data[i];
+                    for (int64_t i = 0; i < n; i++) gcam_set_i(data, src, i, tp->int32_data[i]);
+                else bad = 1;
+                break;
+            case GCAM_DT_U32: case GCAM_DT_U64:
+                have = tp->n_uint64_data;
+                if (have == (size_t)n)
+                    for (int64_t i = 0; i < n; i++) gcam_set_i(data, src, i, (int64_t)tp->uint64_data[i]);
                 else bad = 1;
                 break;
             default:
@@ -339,6 +357,7 @@ static int set_value_info_shape(gcam_graph *g, int ti, int in_index, const Onnx_
     }
     const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
     t->dtype = tt->has_elem_type ? tt->elem_type : GCAM_DT_F32;
+    if (t->dtype == GCAM_DT_F16 || t->dtype == GCAM_DT_F64) t->dtype = GCAM_DT_F32; /* converted on input */
     if (!tt->shape) {
         t->ndim = -1; /* unknown rank: must come from the caller */
         return GCAM_OK;

@@ -1,30 +1,36 @@
-/* Cast to float32 or int64, the two types kernels compute with, from any
- * stored numeric type (float32/64, int8/32/64, uint8, bool: constants keep
- * their stored type and fold through here).  float -> int64 truncates toward
- * zero like C, and saturates out-of-range values (NaN -> 0) where C would be
- * undefined.  Gradient flows only through a float32 -> float32 cast. */
-#include "gcam_internal.h"
+/* Cast and CastLike: between float32 and every integer type and bool.
+ * float16 and float64 are float32 inside (gcam_internal.h): a cast to
+ * float16 rounds to float16's precision and range and stays float32, a cast
+ * to float64 is a float32 copy.  float -> integer truncates toward zero and
+ * saturates at int64's range (NaN -> 0) before wrapping to the target's
+ * width, where C would be undefined; -> bool is x != 0.  Strings and
+ * bfloat16 are out of scope.  Gradient flows only float -> float. */
+#include "kernels/dtype.h"
 
-static int supported_from(int dt)
+static int target_type(gcam_opctx *c, int *to)
 {
-    switch (dt) {
-    case GCAM_DT_F32: case GCAM_DT_F64: case GCAM_DT_I64: case GCAM_DT_I32:
-    case GCAM_DT_I8: case GCAM_DT_U8: case GCAM_DT_BOOL: return 1;
-    default: return 0;
+    if (!strcmp(c->node->op_type, "CastLike")) {
+        if (!c->in[1]) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "CastLike needs 2 inputs");
+        *to = c->in[1]->dtype;
+        return GCAM_OK;
     }
+    const gcam_attr *a = gcam_attr_find(c->node, "to");
+    if (!a || a->type != GCAM_ATTR_INT) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "missing 'to' attribute");
+    *to = (int)a->i;
+    return GCAM_OK;
 }
 
 static int cast_infer(gcam_opctx *c)
 {
     const gcam_tensor *x = c->in[0];
     gcam_tensor *y = c->out[0];
-    const gcam_attr *a = gcam_attr_find(c->node, "to");
-    if (!a || a->type != GCAM_ATTR_INT) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "missing 'to' attribute");
-    int to = (int)a->i;
-    if (!supported_from(x->dtype))
+    int to = 0, rc = target_type(c, &to);
+    if (rc) return rc;
+    if (!gcam_dt_stored(x->dtype))
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "cast from %s (%d) not supported", gcam_dtype_name(x->dtype),
                               x->dtype);
-    if (to != GCAM_DT_F32 && to != GCAM_DT_I64)
+    if (to == GCAM_DT_F16 || to == GCAM_DT_F64) to = GCAM_DT_F32;
+    if (!gcam_dt_stored(to))
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "cast to %s (%d) not supported", gcam_dtype_name(to), to);
     y->dtype = to;
     y->ndim = x->ndim;
@@ -32,32 +38,10 @@ static int cast_infer(gcam_opctx *c)
     return GCAM_OK;
 }
 
-static int64_t real_to_i64(double v)
+static int to_half(const gcam_node *n)
 {
-    if (v != v) return 0;
-    if (v >= 9223372036854775808.0) return INT64_MAX; /* 2^63 */
-    if (v < -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)v;
-}
-
-static int is_real(int dt) { return dt == GCAM_DT_F32 || dt == GCAM_DT_F64; }
-
-/* element i of x as a double (real types) */
-static double real_at(const gcam_tensor *x, int64_t i)
-{
-    return x->dtype == GCAM_DT_F32 ? (double)gcam_f32(x)[i] : ((const double *)x->data)[i];
-}
-
-/* element i of x as an int64 (integer and bool types) */
-static int64_t int_at(const gcam_tensor *x, int64_t i)
-{
-    switch (x->dtype) {
-    case GCAM_DT_I64: return gcam_i64(x)[i];
-    case GCAM_DT_I32: return ((const int32_t *)x->data)[i];
-    case GCAM_DT_I8: return ((const int8_t *)x->data)[i];
-    case GCAM_DT_BOOL: return ((const uint8_t *)x->data)[i] != 0;
-    default: return ((const uint8_t *)x->data)[i];
-    }
+    const gcam_attr *a = gcam_attr_find(n, "to");
+    return a && a->type == GCAM_ATTR_INT && a->i == GCAM_DT_F16;
 }
 
 static int cast_forward(gcam_opctx *c)
@@ -65,21 +49,31 @@ static int cast_forward(gcam_opctx *c)
     const gcam_tensor *x = c->in[0];
     gcam_tensor *y = c->out[0];
     int64_t n = gcam_numel(x);
+    const int half = to_half(c->node);
     if (x->dtype == y->dtype) {
         if (y->data != x->data && n) memcpy(y->data, x->data, gcam_tensor_bytes(x));
+        if (half)
+            for (int64_t i = 0; i < n; i++) gcam_f32(y)[i] = gcam_round_f16(gcam_f32(y)[i]);
     } else if (y->dtype == GCAM_DT_F32) {
-        float *d = gcam_f32(y);
-        for (int64_t i = 0; i < n; i++) d[i] = is_real(x->dtype) ? (float)real_at(x, i) : (float)int_at(x, i);
+        for (int64_t i = 0; i < n; i++) {
+            float v = (float)gcam_get_f(x->data, x->dtype, i);
+            gcam_f32(y)[i] = half ? gcam_round_f16(v) : v;
+        }
+    } else if (x->dtype == GCAM_DT_F32 && y->dtype != GCAM_DT_BOOL) {
+        for (int64_t i = 0; i < n; i++) gcam_set_i(y->data, y->dtype, i, gcam_get_i(x->data, x->dtype, i));
     } else {
-        int64_t *d = gcam_i64(y);
-        for (int64_t i = 0; i < n; i++) d[i] = is_real(x->dtype) ? real_to_i64(real_at(x, i)) : int_at(x, i);
+        for (int64_t i = 0; i < n; i++) {
+            if (y->dtype == GCAM_DT_BOOL) gcam_set_i(y->data, y->dtype, i, gcam_get_f(x->data, x->dtype, i) != 0);
+            else gcam_set_i(y->data, y->dtype, i, gcam_get_i(x->data, x->dtype, i));
+        }
     }
     return GCAM_OK;
 }
 
 static int cast_backward(gcam_opctx *c)
 {
-    /* only float -> float carries a gradient; int outputs have none */
+    /* only float -> float carries a gradient; int outputs have none.  The
+     * rounding of a cast to float16 passes the gradient straight through. */
     if (!c->din[0] || !c->dout[0] || c->in[0]->dtype != GCAM_DT_F32 || c->out[0]->dtype != GCAM_DT_F32)
         return GCAM_OK;
     float *dx = gcam_f32(c->din[0]);
@@ -91,6 +85,13 @@ static int cast_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_Cast = {
     .op_type = "Cast",
+    .infer = cast_infer,
+    .forward = cast_forward,
+    .backward = cast_backward,
+};
+
+const gcam_op gcam_op_CastLike = {
+    .op_type = "CastLike",
     .infer = cast_infer,
     .forward = cast_forward,
     .backward = cast_backward,

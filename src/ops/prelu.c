@@ -16,6 +16,14 @@ static const gcam_binary_kernels prelu_k = {.f32 = prelu_row_f32, .da = prelu_dx
 
 static int prelu_infer(gcam_opctx *c)
 {
+    /* Before opset 7 a 1-D slope of C values is per channel (axis 1), not
+     * broadcast from the right: give the constant its [C,1,...] shape */
+    gcam_tensor *sl = c->in[1];
+    if (c->node->opset && c->node->opset < 7 && sl->ndim == 1 && (sl->flags & GCAM_TF_CONST) &&
+        c->in[0]->ndim > 2 && sl->dims[0] == c->in[0]->dims[1] && sl->dims[0] > 1) {
+        sl->ndim = c->in[0]->ndim - 1;
+        for (int d = 1; d < sl->ndim; d++) sl->dims[d] = 1;
+    }
     int rc = gcam_binary_infer(c, 0);
     if (rc) return rc;
     const gcam_tensor *x = c->in[0], *s = c->in[1], *y = c->out[0];

@@ -58,7 +58,9 @@ size_t gcam_dtype_size(int dtype)
     switch (dtype) {
     case GCAM_DT_F32: return 4;
     case GCAM_DT_I64: return 8;
-    case GCAM_DT_I32: return 4;
+    case GCAM_DT_I32: case GCAM_DT_U32: return 4;
+    case GCAM_DT_I16: case GCAM_DT_U16: return 2;
+    case GCAM_DT_U64: return 8;
     case GCAM_DT_U8: case GCAM_DT_I8: case GCAM_DT_BOOL: return 1;
     case GCAM_DT_F16: return 2;
     case GCAM_DT_F64: return 8;
@@ -77,6 +79,12 @@ const char *gcam_dtype_name(int dtype)
     case GCAM_DT_BOOL: return "bool";
     case GCAM_DT_F16: return "float16";
     case GCAM_DT_F64: return "float64";
+    case GCAM_DT_I16: return "int16";
+    case GCAM_DT_U16: return "uint16";
+    case GCAM_DT_U32: return "uint32";
+    case GCAM_DT_U64: return "uint64";
+    case 8: return "string";
+    case 16: return "bfloat16";
     default: return "unknown";
     }
 }

@@ -666,7 +666,7 @@ GCAM_TEST(shape_cast)
     CHECK(tn_fd_check(t, 1e-3) == 0);
     tn_free(t);
 
-    /* stored types constants keep: int32, bool, double */
+    /* stored types constants keep: int32, bool (float64 is float32 once loaded) */
     t = tn_new("Cast", 13);
     tn_attr_int(t, "to", GCAM_DT_I64);
     raw_input(t, GCAM_DT_I32, (int64_t[]){3}, 1, (int32_t[]){-5, 0, 70000});
@@ -681,16 +681,37 @@ GCAM_TEST(shape_cast)
     tn_free(t);
     t = tn_new("Cast", 13);
     tn_attr_int(t, "to", GCAM_DT_I64);
-    raw_input(t, GCAM_DT_F64, (int64_t[]){3}, 1, (double[]){-2.7, 1e300, 0.0 / 0.0});
+    tn_input_f32(t, (int64_t[]){3}, 1, (float[]){-2.7f, 1e30f, 0.0f / 0.0f}, 1);
     CHECK(tn_run(t) == 0);
     CHECK(i64out(t, 0)[0] == -2 && i64out(t, 0)[1] == INT64_MAX && i64out(t, 0)[2] == 0);
     tn_free(t);
 
     t = tn_new("Cast", 13);
     tn_attr_int(t, "to", GCAM_DT_F16);
-    tn_input_f32(t, (int64_t[]){2}, 1, NULL, 0);
-    CHECK(tn_run(t) == GCAM_E_UNSUPPORTED);
-    CHECK(strstr(t->err.msg, "float16") != NULL);
+    /* float16 is float32 inside: the values are rounded to float16's grid,
+     * ties to even, overflow to inf */
+    tn_input_f32(t, (int64_t[]){5}, 1, (float[]){1.0f + 1.0f / 4096, 1.0f + 3.0f / 4096, 70000.0f, 1e-8f, -0.1f}, 0);
+    CHECK(tn_run(t) == 0);
+    CHECK(t->out[0]->dtype == GCAM_DT_F32);
+    CHECK(tn_out(t, 0)[0] == 1.0f && tn_out(t, 0)[1] == 1.0f + 1.0f / 1024 && isinf(tn_out(t, 0)[2]));
+    CHECK(tn_out(t, 0)[3] == 0.0f && fabsf(tn_out(t, 0)[4] + 0.0999755859375f) == 0.0f);
+    tn_free(t);
+
+    /* every integer target wraps to its width; bool is x != 0 */
+    t = tn_new("Cast", 13);
+    tn_attr_int(t, "to", GCAM_DT_U8);
+    tn_input_f32(t, (int64_t[]){3}, 1, (float[]){300.7f, -1.0f, 5.9f}, 1);
+    CHECK(tn_run(t) == 0);
+    CHECK(t->out[0]->dtype == GCAM_DT_U8);
+    CHECK(((uint8_t *)t->out[0]->data)[0] == 44 && ((uint8_t *)t->out[0]->data)[1] == 255 &&
+          ((uint8_t *)t->out[0]->data)[2] == 5);
+    tn_free(t);
+    t = tn_new("Cast", 13);
+    tn_attr_int(t, "to", GCAM_DT_BOOL);
+    tn_input_f32(t, (int64_t[]){3}, 1, (float[]){0.0f, -0.5f, 2.0f}, 1);
+    CHECK(tn_run(t) == 0);
+    CHECK(((uint8_t *)t->out[0]->data)[0] == 0 && ((uint8_t *)t->out[0]->data)[1] == 1 &&
+          ((uint8_t *)t->out[0]->data)[2] == 1);
     tn_free(t);
 }
 
