@@ -45,3 +45,37 @@ void gcam_bstrides(const int64_t *yd, int yn, const int64_t *xd, int xn, int64_t
         s *= xd[k];
     }
 }
+
+int gcam_bcast_infer_n(gcam_opctx *c, int first, int count, gcam_tensor *y)
+{
+    int64_t d[GCAM_MAX_DIMS];
+    int nd = 0, any = 0;
+    for (int k = first; k < first + count; k++) {
+        const gcam_tensor *x = c->in[k];
+        if (!x) continue;
+        if (!any) {
+            nd = x->ndim;
+            memcpy(d, x->dims, sizeof(int64_t) * (size_t)nd);
+            any = 1;
+            continue;
+        }
+        int64_t o[GCAM_MAX_DIMS];
+        int no;
+        if (gcam_broadcast_shape(d, nd, x->dims, x->ndim, o, &no))
+            return gcam_node_errf(c, GCAM_E_SHAPE, "input %d does not broadcast with the others", k);
+        nd = no;
+        memcpy(d, o, sizeof(int64_t) * (size_t)nd);
+    }
+    if (!any) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "no inputs");
+    y->ndim = nd;
+    memcpy(y->dims, d, sizeof(int64_t) * (size_t)nd);
+    return GCAM_OK;
+}
+
+void gcam_bcast_grad(float *dx, const gcam_tensor *x, const gcam_tensor *y, const float *g, const float *w)
+{
+    int64_t s[GCAM_MAX_DIMS];
+    gcam_bstrides(y->dims, y->ndim, x->dims, x->ndim, s);
+    for (int64_t i = 0, n = gcam_numel(y); i < n; i++)
+        dx[gcam_boff(i, y->dims, y->ndim, s)] += w ? w[i] * g[i] : g[i];
+}

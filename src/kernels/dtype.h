@@ -101,4 +101,14 @@ static inline int64_t gcam_boff(int64_t i, const int64_t *yd, int yn, const int6
     return off;
 }
 
+
+/* y's dims = numpy broadcast of the inputs c->in[first .. first+count-1]
+ * (NULL ones skipped); a node error when they do not broadcast. */
+int gcam_bcast_infer_n(gcam_opctx *c, int first, int count, gcam_tensor *y);
+
+/* Accumulates g (y-shaped, float32) into dx (x-shaped): dx[boff(i)] += w(i) g[i],
+ * the gradient of an operand broadcast to y; w NULL = 1. */
+void gcam_bcast_grad(float *dx, const gcam_tensor *x, const gcam_tensor *y, const float *g,
+                     const float *w);
+
 #endif

@@ -2,6 +2,7 @@
  * loop, the broadcast walk, and the sum over broadcast dims that turns an
  * output gradient into the gradient of a broadcast operand.  See elementwise.h. */
 #include "kernels/elementwise.h"
+#include "kernels/dtype.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,7 +415,7 @@ int gcam_binary_infer(gcam_opctx *c, int allow_i64)
     if (a->dtype != b->dtype)
         return gcam_node_errf(c, GCAM_E_DTYPE, "operand dtypes differ (%s and %s)",
                               gcam_dtype_name(a->dtype), gcam_dtype_name(b->dtype));
-    if (a->dtype != GCAM_DT_F32 && !(allow_i64 && a->dtype == GCAM_DT_I64))
+    if (a->dtype != GCAM_DT_F32 && !(allow_i64 && gcam_dt_is_int(a->dtype)))
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported (float32%s only)",
                               gcam_dtype_name(a->dtype), allow_i64 ? " and int64" : "");
     c->out[0]->dtype = a->dtype;
@@ -437,6 +438,18 @@ static void nhwc_dims(const gcam_tensor *x, int64_t d[4])
 int gcam_binary_forward(gcam_opctx *c, const gcam_binary_kernels *k, const void *bdata)
 {
     gcam_tensor *a = c->in[0], *b = c->in[1], *y = c->out[0];
+    if (y->dtype != GCAM_DT_F32 && y->dtype != GCAM_DT_I64) {
+        if (!k->si)
+            return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported", gcam_dtype_name(y->dtype));
+        int64_t sa[GCAM_MAX_DIMS], sb[GCAM_MAX_DIMS];
+        gcam_bstrides(y->dims, y->ndim, a->dims, a->ndim, sa);
+        gcam_bstrides(y->dims, y->ndim, b->dims, b->ndim, sb);
+        for (int64_t i = 0, n = gcam_numel(y); i < n; i++)
+            gcam_set_i(y->data, y->dtype, i,
+                       k->si(gcam_get_i(a->data, a->dtype, gcam_boff(i, y->dims, y->ndim, sa)),
+                             gcam_get_i(b->data, b->dtype, gcam_boff(i, y->dims, y->ndim, sb))));
+        return GCAM_OK;
+    }
     gcam_bin_row_fn fn = y->dtype == GCAM_DT_I64 ? k->i64 : k->f32;
     if (!fn)
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported",

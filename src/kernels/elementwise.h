@@ -148,6 +148,9 @@ int gcam_expand_add(float *dst, const int64_t *dd, int dn, const float *src, con
 typedef struct gcam_binary_kernels {
     gcam_bin_row_fn f32; /* forward for F32 operands */
     gcam_bin_row_fn i64; /* forward for I64 operands; NULL = F32 only */
+    /* forward for the narrower integer types (int32, uint8, ...), element by
+     * element through int64, wrapping to the type's width; NULL = none */
+    int64_t (*si)(int64_t a, int64_t b);
     gcam_bin_row_fn da;  /* backward: out[i] += dL/da contribution; NULL = no gradient */
     gcam_bin_row_fn db;
     /* Nonzero when dL/da is this constant times dy (Add: 1, Sub: 1 and -1):
@@ -157,7 +160,8 @@ typedef struct gcam_binary_kernels {
 
 /* Output shape: numpy broadcast of in[0] and in[1].  Sets only ndim/dims. */
 int gcam_binary_shape(gcam_opctx *c);
-/* Full infer: shape, dtype (both F32, or both I64 when allow_i64), bscratch. */
+/* Full infer: shape, dtype (both F32, or both I64 - or both another integer
+ * type - when allow_i64), bscratch. */
 int gcam_binary_infer(gcam_opctx *c, int allow_i64);
 /* Bytes of backward scratch: one output-sized F32 buffer if an operand broadcasts. */
 size_t gcam_binary_grad_scratch(const gcam_opctx *c);

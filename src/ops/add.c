@@ -10,7 +10,7 @@ GCAM_BINARY_ROW_F32(add, add_f)
 GCAM_BINARY_ROW_I64(add, add_i)
 
 static const gcam_binary_kernels add_k = {
-    .f32 = add_row_f32, .i64 = add_row_i64, .da_linear = 1.0f, .db_linear = 1.0f};
+    .f32 = add_row_f32, .i64 = add_row_i64, .si = add_i, .da_linear = 1.0f, .db_linear = 1.0f};
 
 static int add_infer(gcam_opctx *c) { return gcam_binary_infer(c, 1); }
 

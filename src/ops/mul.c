@@ -14,7 +14,7 @@ GCAM_BINARY_ROW_GRAD(mul_da)
 GCAM_BINARY_ROW_GRAD(mul_db)
 
 static const gcam_binary_kernels mul_k = {
-    .f32 = mul_row_f32, .i64 = mul_row_i64, .da = mul_da_row, .db = mul_db_row};
+    .f32 = mul_row_f32, .i64 = mul_row_i64, .si = mul_i, .da = mul_da_row, .db = mul_db_row};
 
 GCAM_BINARY_OP(mul, 1)
 

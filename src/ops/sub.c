@@ -9,7 +9,7 @@ GCAM_BINARY_ROW_F32(sub, sub_f)
 GCAM_BINARY_ROW_I64(sub, sub_i)
 
 static const gcam_binary_kernels sub_k = {
-    .f32 = sub_row_f32, .i64 = sub_row_i64, .da_linear = 1.0f, .db_linear = -1.0f};
+    .f32 = sub_row_f32, .i64 = sub_row_i64, .si = sub_i, .da_linear = 1.0f, .db_linear = -1.0f};
 
 GCAM_BINARY_OP(sub, 1)
 
