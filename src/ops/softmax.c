@@ -6,7 +6,11 @@
  * Both are outer x len x inner with a group of len elements at stride inner:
  * old semantics are the special case inner = 1.
  *
- * Backward: dx = y * (dy - sum(dy * y)) per group. */
+ * Backward: dx = y * (dy - sum(dy * y)) per group.
+ *
+ * LogSoftmax and Hardmax share the groups: LogSoftmax y = x - max - log(sum
+ * exp(x - max)), dx = dy - exp(y) sum(dy); Hardmax is 1 at the first
+ * maximum of each group, 0 elsewhere, and passes a zero gradient. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -139,4 +143,70 @@ const gcam_op gcam_op_Softmax = {
     .infer = softmax_infer,
     .forward = softmax_forward,
     .backward = softmax_backward,
+};
+
+/* LogSoftmax and Hardmax, one group at a time */
+static int logsoftmax_forward(gcam_opctx *c)
+{
+    softmax_geom g = {1, 1, 1};
+    int rc = softmax_geometry(c, &g);
+    if (rc) return rc;
+    const float *x = gcam_f32(c->in[0]);
+    float *y = gcam_f32(c->out[0]);
+    const int hard = c->node->op_type[0] == 'H';
+    for (int64_t o = 0; o < g.outer; o++)
+        for (int64_t k = 0; k < g.inner; k++) {
+            const int64_t base = o * g.len * g.inner + k;
+            float m = -INFINITY;
+            int64_t arg = 0;
+            for (int64_t j = 0; j < g.len; j++)
+                if (x[base + j * g.inner] > m) {
+                    m = x[base + j * g.inner];
+                    arg = j;
+                }
+            if (hard) {
+                for (int64_t j = 0; j < g.len; j++) y[base + j * g.inner] = j == arg ? 1.0f : 0.0f;
+                continue;
+            }
+            double s = 0.0;
+            for (int64_t j = 0; j < g.len; j++) s += exp((double)x[base + j * g.inner] - m);
+            const float ls = (float)log(s);
+            for (int64_t j = 0; j < g.len; j++) y[base + j * g.inner] = x[base + j * g.inner] - m - ls;
+        }
+    return GCAM_OK;
+}
+
+static int logsoftmax_backward(gcam_opctx *c)
+{
+    if (!c->din[0] || !c->dout[0] || c->node->op_type[0] == 'H') return GCAM_OK;
+    softmax_geom g = {1, 1, 1};
+    int rc = softmax_geometry(c, &g);
+    if (rc) return rc;
+    const float *y = gcam_f32(c->out[0]), *dy = gcam_f32(c->dout[0]);
+    float *dx = gcam_f32(c->din[0]);
+    for (int64_t o = 0; o < g.outer; o++)
+        for (int64_t k = 0; k < g.inner; k++) {
+            const int64_t base = o * g.len * g.inner + k;
+            double s = 0.0;
+            for (int64_t j = 0; j < g.len; j++) s += dy[base + j * g.inner];
+            for (int64_t j = 0; j < g.len; j++) {
+                const int64_t i = base + j * g.inner;
+                dx[i] += dy[i] - expf(y[i]) * (float)s;
+            }
+        }
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_LogSoftmax = {
+    .op_type = "LogSoftmax",
+    .infer = softmax_infer,
+    .forward = logsoftmax_forward,
+    .backward = logsoftmax_backward,
+};
+
+const gcam_op gcam_op_Hardmax = {
+    .op_type = "Hardmax",
+    .infer = softmax_infer,
+    .forward = logsoftmax_forward,
+    .backward = logsoftmax_backward,
 };
