@@ -24,7 +24,7 @@ static int arg_infer(gcam_opctx *c)
     gcam_tensor *y = c->out[0];
     if (x->dtype != GCAM_DT_F32 && !gcam_dt_is_int(x->dtype))
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported", gcam_dtype_name(x->dtype));
-    int64_t o, l, i, axis;
+    int64_t o = 0, l = 0, i = 0, axis = 0;
     int rc = arg_geom(c, &o, &l, &i, &axis);
     if (rc) return rc;
     if (l == 0) return gcam_node_errf(c, GCAM_E_SHAPE, "reduction over an empty axis");
@@ -40,7 +40,7 @@ static int arg_infer(gcam_opctx *c)
 static int arg_forward(gcam_opctx *c)
 {
     const gcam_tensor *x = c->in[0];
-    int64_t outer, len, inner, axis;
+    int64_t outer = 0, len = 0, inner = 0, axis = 0;
     int rc = arg_geom(c, &outer, &len, &inner, &axis);
     if (rc) return rc;
     const int mx = c->node->op_type[3] == 'M' && c->node->op_type[4] == 'a', last = gcam_attr_int(c->node, "select_last_index", 0) != 0;

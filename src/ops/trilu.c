@@ -19,7 +19,7 @@ static int trilu_infer(gcam_opctx *c)
 {
     const gcam_tensor *x = c->in[0];
     if (x->ndim < 2) return gcam_node_errf(c, GCAM_E_SHAPE, "input of rank %d (at least 2)", x->ndim);
-    int64_t k;
+    int64_t k = 0;
     int rc = trilu_k(c, &k);
     if (rc) return rc;
     c->out[0]->dtype = x->dtype;
@@ -39,7 +39,7 @@ static int kept(const gcam_opctx *c, int64_t i, int64_t k)
 static int trilu_forward(gcam_opctx *c)
 {
     const gcam_tensor *x = c->in[0];
-    int64_t k;
+    int64_t k = 0;
     int rc = trilu_k(c, &k);
     if (rc) return rc;
     const size_t es = gcam_dtype_size(x->dtype);
@@ -54,7 +54,7 @@ static int trilu_forward(gcam_opctx *c)
 static int trilu_backward(gcam_opctx *c)
 {
     if (!c->din[0] || !c->dout[0]) return GCAM_OK;
-    int64_t k;
+    int64_t k = 0;
     int rc = trilu_k(c, &k);
     if (rc) return rc;
     float *dx = gcam_f32(c->din[0]);
