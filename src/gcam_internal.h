@@ -212,6 +212,13 @@ typedef struct gcam_opctx {
     gcam_err *err;
 } gcam_opctx;
 
+/* Input k of the node, or NULL when omitted or past the node's input count
+ * (c->in holds only n_in valid entries during forward/backward). */
+static inline gcam_tensor *gcam_in(const gcam_opctx *c, int k)
+{
+    return k < c->node->n_in ? c->in[k] : NULL;
+}
+
 /* Prepends "<prefix>: " to e->msg (e.g. the file name). */
 void gcam_err_prefix(gcam_err *e, const char *prefix);
 

@@ -10,8 +10,8 @@
 static int target_type(gcam_opctx *c, int *to)
 {
     if (!strcmp(c->node->op_type, "CastLike")) {
-        if (!c->in[1]) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "CastLike needs 2 inputs");
-        *to = c->in[1]->dtype;
+        if (!gcam_in(c, 1)) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "CastLike needs 2 inputs");
+        *to = gcam_in(c, 1)->dtype;
         return GCAM_OK;
     }
     const gcam_attr *a = gcam_attr_find(c->node, "to");

@@ -15,7 +15,7 @@ static int which(const gcam_node *n)
 
 static int compare_infer(gcam_opctx *c)
 {
-    const gcam_tensor *a = c->in[0], *b = c->in[1];
+    const gcam_tensor *a = c->in[0], *b = gcam_in(c, 1);
     if (!a || !b) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "needs 2 inputs");
     if (a->dtype != b->dtype)
         return gcam_node_errf(c, GCAM_E_DTYPE, "operand dtypes differ (%s and %s)", gcam_dtype_name(a->dtype),
@@ -28,7 +28,7 @@ static int compare_infer(gcam_opctx *c)
 
 static int compare_forward(gcam_opctx *c)
 {
-    const gcam_tensor *a = c->in[0], *b = c->in[1];
+    const gcam_tensor *a = c->in[0], *b = gcam_in(c, 1);
     gcam_tensor *y = c->out[0];
     int64_t sa[GCAM_MAX_DIMS], sb[GCAM_MAX_DIMS];
     gcam_bstrides(y->dims, y->ndim, a->dims, a->ndim, sa);

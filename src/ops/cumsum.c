@@ -6,7 +6,7 @@
 static int cs_axis(gcam_opctx *c, int64_t *axis)
 {
     int64_t v[1];
-    int n = gcam_const_ints(c, c->in[1], "axis", v, 1);
+    int n = gcam_const_ints(c, gcam_in(c, 1), "axis", v, 1);
     if (n < 0) return n;
     if (n != 1) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "axis must be a scalar");
     int r = c->in[0]->ndim;

@@ -8,7 +8,7 @@ static int expand_infer(gcam_opctx *c)
     const gcam_tensor *x = c->in[0];
     gcam_tensor *y = c->out[0];
     int64_t d[GCAM_MAX_DIMS], o[GCAM_MAX_DIMS];
-    int nd = gcam_const_ints(c, c->in[1], "shape", d, GCAM_MAX_DIMS), no;
+    int nd = gcam_const_ints(c, gcam_in(c, 1), "shape", d, GCAM_MAX_DIMS), no;
     if (nd < 0) return nd;
     if (!gcam_dt_stored(x->dtype)) return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported", gcam_dtype_name(x->dtype));
     if (gcam_broadcast_shape(x->dims, x->ndim, d, nd, o, &no))

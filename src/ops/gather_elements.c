@@ -46,7 +46,7 @@ static int check(gcam_opctx *c, const gcam_tensor *x, const gcam_tensor *ix, int
 
 static int ge_infer(gcam_opctx *c)
 {
-    const gcam_tensor *x = c->in[0], *ix = c->in[1];
+    const gcam_tensor *x = c->in[0], *ix = gcam_in(c, 1);
     int axis = 0, rc;
     if (ix->dtype != GCAM_DT_I64 && ix->dtype != GCAM_DT_I32) return gcam_node_errf(c, GCAM_E_DTYPE, "indices must be int64 or int32");
     if ((rc = axis_of(c, x->ndim, &axis)) || (rc = check(c, x, ix, axis))) return rc;
@@ -56,14 +56,14 @@ static int ge_infer(gcam_opctx *c)
     y->ndim = x->ndim;
     memcpy(y->dims, scatter ? x->dims : ix->dims, sizeof x->dims);
     c->node->bscratch = scatter ? (size_t)gcam_numel(x) : 0;
-    if (scatter && (!c->in[2] || c->in[2]->dtype != x->dtype || c->in[2]->ndim != ix->ndim))
+    if (scatter && (!gcam_in(c, 2) || gcam_in(c, 2)->dtype != x->dtype || gcam_in(c, 2)->ndim != ix->ndim))
         return gcam_node_errf(c, GCAM_E_SHAPE, "updates must match the indices' shape and the data's type");
     return GCAM_OK;
 }
 
 static int ge_forward(gcam_opctx *c)
 {
-    const gcam_tensor *x = c->in[0], *ix = c->in[1];
+    const gcam_tensor *x = c->in[0], *ix = gcam_in(c, 1);
     gcam_tensor *y = c->out[0];
     int axis = 0, rc;
     if ((rc = axis_of(c, x->ndim, &axis))) return rc;
@@ -76,7 +76,7 @@ static int ge_forward(gcam_opctx *c)
             memcpy((char *)y->data + (size_t)i * es, (const char *)x->data + (size_t)target(x, ix, axis, i) * es, es);
         return GCAM_OK;
     }
-    const gcam_tensor *u = c->in[2];
+    const gcam_tensor *u = gcam_in(c, 2);
     const char *red = gcam_attr_str(c->node, "reduction", "none");
     if (y->data != x->data) memcpy(y->data, x->data, gcam_tensor_bytes(x));
     for (int64_t i = 0; i < n; i++) {
@@ -94,7 +94,7 @@ static int ge_forward(gcam_opctx *c)
 
 static int ge_backward(gcam_opctx *c)
 {
-    const gcam_tensor *x = c->in[0], *ix = c->in[1];
+    const gcam_tensor *x = c->in[0], *ix = gcam_in(c, 1);
     if (!c->dout[0]) return GCAM_OK;
     int axis = 0, rc;
     if ((rc = axis_of(c, x->ndim, &axis))) return rc;

@@ -12,7 +12,7 @@ typedef struct nd_geom {
 
 static int nd_geometry(gcam_opctx *c, nd_geom *g)
 {
-    const gcam_tensor *x = c->in[0], *ix = c->in[1];
+    const gcam_tensor *x = c->in[0], *ix = gcam_in(c, 1);
     const int b = (int)gcam_attr_int(c->node, "batch_dims", 0);
     if (ix->dtype != GCAM_DT_I64 && ix->dtype != GCAM_DT_I32) return gcam_node_errf(c, GCAM_E_DTYPE, "indices must be int64 or int32");
     if (ix->ndim < 1 || b < 0 || b >= ix->ndim || b > x->ndim) return gcam_node_errf(c, GCAM_E_SHAPE, "bad batch_dims %d", b);
@@ -35,7 +35,7 @@ static int nd_geometry(gcam_opctx *c, nd_geom *g)
 /* element offset in data of slice j (of batch bi), or -1 out of range */
 static int64_t slice_off(const gcam_opctx *c, const nd_geom *g, int64_t bi, int64_t j)
 {
-    const gcam_tensor *x = c->in[0], *ix = c->in[1];
+    const gcam_tensor *x = c->in[0], *ix = gcam_in(c, 1);
     const int b = (int)gcam_attr_int(c->node, "batch_dims", 0);
     int64_t off = 0;
     const int64_t base = (bi * g->n_per_batch + j) * g->q;
@@ -49,7 +49,7 @@ static int64_t slice_off(const gcam_opctx *c, const nd_geom *g, int64_t bi, int6
 
 static int nd_infer(gcam_opctx *c)
 {
-    const gcam_tensor *x = c->in[0], *ix = c->in[1];
+    const gcam_tensor *x = c->in[0], *ix = gcam_in(c, 1);
     gcam_tensor *y = c->out[0];
     nd_geom g;
     int rc = nd_geometry(c, &g);
@@ -90,7 +90,7 @@ static int nd_forward(gcam_opctx *c)
                 memcpy((char *)y->data + (size_t)at * row, (const char *)x->data + (size_t)off * es, row);
                 continue;
             }
-            const gcam_tensor *u = c->in[2];
+            const gcam_tensor *u = gcam_in(c, 2);
             if (!strcmp(red, "none")) {
                 memcpy((char *)y->data + (size_t)off * es, (const char *)u->data + (size_t)at * row, row);
                 continue;

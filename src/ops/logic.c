@@ -6,9 +6,9 @@ static int logic_infer(gcam_opctx *c)
 {
     const int unary = !strcmp(c->node->op_type, "Not"), n = unary ? 1 : 2;
     for (int k = 0; k < n; k++) {
-        if (!c->in[k]) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "needs %d input%s", n, n > 1 ? "s" : "");
-        if (c->in[k]->dtype != GCAM_DT_BOOL)
-            return gcam_node_errf(c, GCAM_E_DTYPE, "input %d is %s, not bool", k, gcam_dtype_name(c->in[k]->dtype));
+        if (!gcam_in(c, k)) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "needs %d input%s", n, n > 1 ? "s" : "");
+        if (gcam_in(c, k)->dtype != GCAM_DT_BOOL)
+            return gcam_node_errf(c, GCAM_E_DTYPE, "input %d is %s, not bool", k, gcam_dtype_name(gcam_in(c, k)->dtype));
     }
     c->out[0]->dtype = GCAM_DT_BOOL;
     return gcam_bcast_infer_n(c, 0, n, c->out[0]);
@@ -16,7 +16,7 @@ static int logic_infer(gcam_opctx *c)
 
 static int logic_forward(gcam_opctx *c)
 {
-    const gcam_tensor *a = c->in[0], *b = c->in[1];
+    const gcam_tensor *a = c->in[0], *b = gcam_in(c, 1);
     gcam_tensor *y = c->out[0];
     const char *t = c->node->op_type;
     const int op = t[0]; /* 'A'nd, 'O'r, 'X'or, 'N'ot */

@@ -9,7 +9,7 @@
 
 static int mod_infer(gcam_opctx *c)
 {
-    const gcam_tensor *a = c->in[0], *b = c->in[1];
+    const gcam_tensor *a = c->in[0], *b = gcam_in(c, 1);
     if (a->dtype != b->dtype) return gcam_node_errf(c, GCAM_E_DTYPE, "operand dtypes differ");
     if (a->dtype != GCAM_DT_F32 && !gcam_dt_is_int(a->dtype))
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported", gcam_dtype_name(a->dtype));
@@ -19,7 +19,7 @@ static int mod_infer(gcam_opctx *c)
 
 static int mod_forward(gcam_opctx *c)
 {
-    const gcam_tensor *a = c->in[0], *b = c->in[1];
+    const gcam_tensor *a = c->in[0], *b = gcam_in(c, 1);
     gcam_tensor *y = c->out[0];
     const int cmod = gcam_attr_int(c->node, "fmod", 0) != 0;
     int64_t sa[GCAM_MAX_DIMS], sb[GCAM_MAX_DIMS];
@@ -44,7 +44,7 @@ static int mod_forward(gcam_opctx *c)
 
 static int mod_backward(gcam_opctx *c)
 {
-    const gcam_tensor *a = c->in[0], *b = c->in[1], *y = c->out[0];
+    const gcam_tensor *a = c->in[0], *b = gcam_in(c, 1), *y = c->out[0];
     if (!c->dout[0]) return GCAM_OK;
     const int cmod = gcam_attr_int(c->node, "fmod", 0) != 0;
     const float *dy = gcam_f32(c->dout[0]);

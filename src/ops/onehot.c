@@ -8,7 +8,7 @@
 
 static int oh_depth(gcam_opctx *c, int64_t *depth)
 {
-    const gcam_tensor *d = c->in[1];
+    const gcam_tensor *d = gcam_in(c, 1);
     if (!(d->flags & GCAM_TF_CONST) || !d->data || gcam_numel(d) != 1)
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "depth must be a constant scalar");
     *depth = (int64_t)gcam_get_f(d->data, d->dtype, 0);
@@ -18,7 +18,7 @@ static int oh_depth(gcam_opctx *c, int64_t *depth)
 
 static int oh_infer(gcam_opctx *c)
 {
-    const gcam_tensor *ix = c->in[0], *v = c->in[2];
+    const gcam_tensor *ix = c->in[0], *v = gcam_in(c, 2);
     int64_t depth = 0;
     int rc = oh_depth(c, &depth);
     if (rc) return rc;
@@ -36,7 +36,7 @@ static int oh_infer(gcam_opctx *c)
 
 static int oh_forward(gcam_opctx *c)
 {
-    const gcam_tensor *ix = c->in[0], *v = c->in[2];
+    const gcam_tensor *ix = c->in[0], *v = gcam_in(c, 2);
     gcam_tensor *y = c->out[0];
     int64_t depth = 0;
     int rc = oh_depth(c, &depth);

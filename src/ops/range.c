@@ -16,7 +16,7 @@ static int range_count(gcam_opctx *c, int64_t *n)
     }
     const int dt = c->in[0]->dtype;
     if (dt != GCAM_DT_F32 && !gcam_dt_is_int(dt)) return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported", gcam_dtype_name(dt));
-    double s = gcam_get_f(c->in[0]->data, dt, 0), l = gcam_get_f(c->in[1]->data, dt, 0), d = gcam_get_f(c->in[2]->data, dt, 0);
+    double s = gcam_get_f(c->in[0]->data, dt, 0), l = gcam_get_f(gcam_in(c, 1)->data, dt, 0), d = gcam_get_f(gcam_in(c, 2)->data, dt, 0);
     if (d == 0) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "delta is 0");
     double m = ceil((l - s) / d);
     if (!(m < (double)((int64_t)1 << 40))) return gcam_node_errf(c, GCAM_E_RANGE, "range of %g elements", m);
@@ -41,10 +41,10 @@ static int range_forward(gcam_opctx *c)
     gcam_tensor *y = c->out[0];
     const int dt = y->dtype;
     if (dt == GCAM_DT_F32) {
-        const float s = gcam_f32(c->in[0])[0], d = gcam_f32(c->in[2])[0];
+        const float s = gcam_f32(c->in[0])[0], d = gcam_f32(gcam_in(c, 2))[0];
         for (int64_t i = 0; i < y->dims[0]; i++) gcam_f32(y)[i] = s + (float)i * d;
     } else {
-        const int64_t s = gcam_get_i(c->in[0]->data, dt, 0), d = gcam_get_i(c->in[2]->data, dt, 0);
+        const int64_t s = gcam_get_i(c->in[0]->data, dt, 0), d = gcam_get_i(gcam_in(c, 2)->data, dt, 0);
         for (int64_t i = 0; i < y->dims[0]; i++) gcam_set_i(y->data, dt, i, s + i * d);
     }
     return GCAM_OK;

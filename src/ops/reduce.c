@@ -72,8 +72,8 @@ static int reduce_plan(gcam_opctx *c, unsigned *mask, int64_t *kd, int64_t *coun
     int64_t axes[GCAM_MAX_DIMS];
     int64_t n = p->n_axes < 0 ? 0 : p->n_axes;
     memcpy(axes, p->axes, sizeof axes);
-    if (c->node->n_in > 1 && c->in[1]) {
-        int k = gcam_const_ints(c, c->in[1], "axes", axes, GCAM_MAX_DIMS);
+    if (c->node->n_in > 1 && gcam_in(c, 1)) {
+        int k = gcam_const_ints(c, gcam_in(c, 1), "axes", axes, GCAM_MAX_DIMS);
         if (k < 0) return k;
         n = k;
     }

@@ -7,7 +7,7 @@ static int tile_infer(gcam_opctx *c)
     const gcam_tensor *x = c->in[0];
     gcam_tensor *y = c->out[0];
     int64_t r[GCAM_MAX_DIMS];
-    int nr = gcam_const_ints(c, c->in[1], "repeats", r, GCAM_MAX_DIMS);
+    int nr = gcam_const_ints(c, gcam_in(c, 1), "repeats", r, GCAM_MAX_DIMS);
     if (nr < 0) return nr;
     if (nr != x->ndim) return gcam_node_errf(c, GCAM_E_SHAPE, "%d repeats for rank %d", nr, x->ndim);
     y->dtype = x->dtype;

@@ -9,7 +9,7 @@
 static int tk_geom(gcam_opctx *c, int64_t *k, int64_t *axis)
 {
     int64_t v[1];
-    int n = gcam_const_ints(c, c->in[1], "k", v, 1);
+    int n = gcam_const_ints(c, gcam_in(c, 1), "k", v, 1);
     if (n < 0) return n;
     int r = c->in[0]->ndim;
     int64_t a = gcam_attr_int(c->node, "axis", -1);

@@ -6,9 +6,9 @@
 static int trilu_k(gcam_opctx *c, int64_t *k)
 {
     *k = 0;
-    if (c->node->n_in > 1 && c->in[1]) {
+    if (c->node->n_in > 1 && gcam_in(c, 1)) {
         int64_t v[1];
-        int n = gcam_const_ints(c, c->in[1], "k", v, 1);
+        int n = gcam_const_ints(c, gcam_in(c, 1), "k", v, 1);
         if (n < 0) return n;
         if (n == 1) *k = v[0];
     }

@@ -5,7 +5,7 @@
 
 static int where_infer(gcam_opctx *c)
 {
-    const gcam_tensor *m = c->in[0], *a = c->in[1], *b = c->in[2];
+    const gcam_tensor *m = c->in[0], *a = gcam_in(c, 1), *b = gcam_in(c, 2);
     if (!m || !a || !b) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "needs 3 inputs");
     if (m->dtype != GCAM_DT_BOOL) return gcam_node_errf(c, GCAM_E_DTYPE, "condition is %s, not bool", gcam_dtype_name(m->dtype));
     if (a->dtype != b->dtype)
@@ -17,7 +17,7 @@ static int where_infer(gcam_opctx *c)
 
 static int where_forward(gcam_opctx *c)
 {
-    const gcam_tensor *m = c->in[0], *a = c->in[1], *b = c->in[2];
+    const gcam_tensor *m = c->in[0], *a = gcam_in(c, 1), *b = gcam_in(c, 2);
     gcam_tensor *y = c->out[0];
     int64_t sm[GCAM_MAX_DIMS], sa[GCAM_MAX_DIMS], sb[GCAM_MAX_DIMS];
     gcam_bstrides(y->dims, y->ndim, m->dims, m->ndim, sm);

@@ -1,0 +1,238 @@
+/* Index, permutation and scan ops, and ConvTranspose: values against
+ * by-hand references, gradients against finite differences. */
+#include <stdlib.h>
+
+#include "op_harness.h"
+#include "test.h"
+
+static const int64_t *i64o(tnode *t, int k) { return (const int64_t *)t->out[k]->data; }
+
+GCAM_TEST(logsoftmax_hardmax_argmax)
+{
+    float x[6] = {0.1f, 2.0f, -1.0f, 3.0f, 3.0f, 0.5f};
+    tnode *t = tn_new("LogSoftmax", 13);
+    tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+    CHECK(tn_run(t) == 0);
+    for (int r = 0; r < 2; r++) {
+        double s = 0;
+        for (int j = 0; j < 3; j++) s += exp(x[r * 3 + j]);
+        for (int j = 0; j < 3; j++) CHECK(fabs(tn_out(t, 0)[r * 3 + j] - (x[r * 3 + j] - log(s))) < 1e-6);
+    }
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
+    /* opset < 13: [2,3] flattened at axis 0 is one group of 6 */
+    t = tn_new("LogSoftmax", 11);
+    tn_attr_int(t, "axis", 0);
+    tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+    CHECK(tn_run(t) == 0);
+    double s = 0;
+    for (int j = 0; j < 6; j++) s += exp(x[j]);
+    CHECK(fabs(tn_out(t, 0)[5] - (x[5] - log(s))) < 1e-6);
+    tn_free(t);
+    t = tn_new("Hardmax", 13);
+    tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+    CHECK(tn_run(t) == 0);
+    const float hm[6] = {0, 1, 0, 1, 0, 0}; /* first maximum wins the tie */
+    CHECK(tn_maxdiff(tn_out(t, 0), hm, 6) == 0.0);
+    tn_free(t);
+    for (int last = 0; last < 2; last++) {
+        t = tn_new("ArgMax", 13);
+        tn_attr_int(t, "axis", 1);
+        tn_attr_int(t, "keepdims", 0);
+        tn_attr_int(t, "select_last_index", last);
+        tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+        CHECK(tn_run(t) == 0);
+        CHECK(t->out[0]->ndim == 1 && i64o(t, 0)[0] == 1 && i64o(t, 0)[1] == (last ? 1 : 0));
+        tn_free(t);
+    }
+    t = tn_new("ArgMin", 13);
+    tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+    CHECK(tn_run(t) == 0);
+    CHECK(t->out[0]->ndim == 2 && t->out[0]->dims[0] == 1 && i64o(t, 0)[0] == 0 && i64o(t, 0)[2] == 0);
+    tn_free(t);
+}
+
+GCAM_TEST(trilu_cumsum_topk)
+{
+    float x[12];
+    for (int i = 0; i < 12; i++) x[i] = (float)(i + 1) * (i % 2 ? -0.5f : 0.7f);
+    for (int up = 0; up < 2; up++) {
+        tnode *t = tn_new("Trilu", 14);
+        tn_attr_int(t, "upper", up);
+        tn_input_f32(t, (int64_t[]){3, 4}, 2, x, 0);
+        tn_input_i64(t, NULL, 0, (int64_t[]){1});
+        CHECK(tn_run(t) == 0);
+        for (int r = 0; r < 3; r++)
+            for (int col = 0; col < 4; col++) {
+                int keep = up ? col - r >= 1 : col - r <= 1;
+                CHECK_MSG(tn_out(t, 0)[r * 4 + col] == (keep ? x[r * 4 + col] : 0.0f), "upper %d [%d,%d]", up, r, col);
+            }
+        CHECK(tn_fd_check(t, 1e-3) == 0);
+        tn_free(t);
+    }
+    for (int mode = 0; mode < 4; mode++) { /* exclusive x reverse */
+        int excl = mode & 1, rev = mode >> 1;
+        tnode *t = tn_new("CumSum", 14);
+        tn_attr_int(t, "exclusive", excl);
+        tn_attr_int(t, "reverse", rev);
+        tn_input_f32(t, (int64_t[]){3, 4}, 2, x, 0);
+        tn_input_i64(t, NULL, 0, (int64_t[]){-1});
+        CHECK(tn_run(t) == 0);
+        for (int r = 0; r < 3; r++)
+            for (int j = 0; j < 4; j++) {
+                double s = 0;
+                for (int q = 0; q < 4; q++) {
+                    int in = rev ? (excl ? q > j : q >= j) : (excl ? q < j : q <= j);
+                    if (in) s += x[r * 4 + q];
+                }
+                CHECK_MSG(fabs(tn_out(t, 0)[r * 4 + j] - s) < 1e-5, "excl %d rev %d [%d,%d]", excl, rev, r, j);
+            }
+        CHECK(tn_fd_check(t, 1e-3) == 0);
+        tn_free(t);
+    }
+    tnode *t = tn_new("TopK", 11);
+    tn_outputs(t, 2);
+    tn_input_f32(t, (int64_t[]){3, 4}, 2, x, 0);
+    tn_input_i64(t, (int64_t[]){1}, 1, (int64_t[]){2});
+    CHECK(tn_run(t) == 0);
+    /* row 0 = 0.7 -1 2.1 -2: top two 2.1 (2), 0.7 (0) */
+    CHECK(tn_out(t, 0)[0] == x[2] && tn_out(t, 0)[1] == x[0] && i64o(t, 1)[0] == 2 && i64o(t, 1)[1] == 0);
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
+}
+
+GCAM_TEST(gather_scatter_elements_and_nd)
+{
+    const float x[6] = {1, 2, 3, 4, 5, 6};
+    tnode *t = tn_new("GatherElements", 13);
+    tn_attr_int(t, "axis", 1);
+    tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+    tn_input_i64(t, (int64_t[]){2, 2}, 2, (int64_t[]){2, 2, -3, 1}); /* repeated index: gradient adds */
+    CHECK(tn_run(t) == 0);
+    const float wg[4] = {3, 3, 4, 5};
+    CHECK(tn_maxdiff(tn_out(t, 0), wg, 4) == 0.0);
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
+
+    const char *red[2] = {"none", "add"};
+    for (int r = 0; r < 2; r++) {
+        t = tn_new("ScatterElements", 18);
+        tn_attr_int(t, "axis", 0);
+        tn_attr_str(t, "reduction", red[r]);
+        tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+        tn_input_i64(t, (int64_t[]){1, 3}, 2, (int64_t[]){1, 0, 1});
+        tn_input_f32(t, (int64_t[]){1, 3}, 2, (float[]){10, 20, 30}, 0);
+        CHECK(tn_run(t) == 0);
+        const float wn[6] = {1, 20, 3, 10, 5, 30}, wa[6] = {1, 22, 3, 14, 5, 36};
+        CHECK_MSG(tn_maxdiff(tn_out(t, 0), r ? wa : wn, 6) == 0.0, "reduction %s", red[r]);
+        CHECK_MSG(tn_fd_check(t, 1e-3) == 0, "reduction %s gradient", red[r]);
+        tn_free(t);
+    }
+
+    t = tn_new("GatherND", 13);
+    tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+    tn_input_i64(t, (int64_t[]){2, 1}, 2, (int64_t[]){1, 1});
+    CHECK(tn_run(t) == 0);
+    const float wnd[6] = {4, 5, 6, 4, 5, 6};
+    CHECK(t->out[0]->ndim == 2 && t->out[0]->dims[1] == 3 && tn_maxdiff(tn_out(t, 0), wnd, 6) == 0.0);
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
+    t = tn_new("ScatterND", 13);
+    tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+    tn_input_i64(t, (int64_t[]){2, 2}, 2, (int64_t[]){0, 2, 1, 0});
+    tn_input_f32(t, (int64_t[]){2}, 1, (float[]){-7, -8}, 0);
+    CHECK(tn_run(t) == 0);
+    const float wsn[6] = {1, 2, -7, -8, 5, 6};
+    CHECK(tn_maxdiff(tn_out(t, 0), wsn, 6) == 0.0);
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
+    /* an index past the end is an error, not a wild read */
+    t = tn_new("GatherElements", 13);
+    tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+    tn_input_i64(t, (int64_t[]){1, 1}, 2, (int64_t[]){2});
+    CHECK(tn_run(t) == GCAM_E_RANGE);
+    tn_free(t);
+}
+
+GCAM_TEST(depth_space_round_trip)
+{
+    float x[32];
+    for (int i = 0; i < 32; i++) x[i] = (float)i;
+    const char *modes[2] = {"DCR", "CRD"};
+    for (int m = 0; m < 2; m++) {
+        tnode *t = tn_new("DepthToSpace", 13);
+        tn_attr_int(t, "blocksize", 2);
+        tn_attr_str(t, "mode", modes[m]);
+        tn_input_f32(t, (int64_t[]){1, 8, 2, 2}, 4, x, 0);
+        CHECK(tn_run(t) == 0);
+        CHECK(t->out[0]->dims[1] == 2 && t->out[0]->dims[2] == 4);
+        /* y[0, c, 2h+i, 2w+j] = x[0, DCR: (i*2+j)*2+c / CRD: c*4+i*2+j, h, w] */
+        for (int c = 0; c < 2; c++)
+            for (int h = 0; h < 4; h++)
+                for (int w = 0; w < 4; w++) {
+                    int i = h % 2, j = w % 2, ch = m ? c * 4 + i * 2 + j : (i * 2 + j) * 2 + c;
+                    CHECK(tn_out(t, 0)[(c * 4 + h) * 4 + w] == x[(ch * 2 + h / 2) * 2 + w / 2]);
+                }
+        CHECK(tn_fd_check(t, 1e-3) == 0);
+        if (m == 0) { /* SpaceToDepth undoes DCR */
+            tnode *u = tn_new("SpaceToDepth", 13);
+            tn_attr_int(u, "blocksize", 2);
+            tn_input_f32(u, t->out[0]->dims, 4, tn_out(t, 0), 0);
+            CHECK(tn_run(u) == 0);
+            CHECK(tn_maxdiff(tn_out(u, 0), x, 32) == 0.0);
+            CHECK(tn_fd_check(u, 1e-3) == 0);
+            tn_free(u);
+        }
+        tn_free(t);
+    }
+}
+
+/* ConvTranspose by its definition: every input element scatters its kernel */
+static void ref_convt(const float *x, const float *w, const float *b, float *y, int N, int C, int H, int W, int M,
+                      int G, int KH, int KW, int sh, int sw, int dh, int dw, int ph, int pw, int OH, int OW)
+{
+    int cg = C / G, mg = M / G;
+    for (int i = 0; i < N * M * OH * OW; i++) y[i] = b ? b[(i / (OH * OW)) % M] : 0;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int h = 0; h < H; h++)
+                for (int v = 0; v < W; v++)
+                    for (int m = 0; m < mg; m++)
+                        for (int kh = 0; kh < KH; kh++)
+                            for (int kw = 0; kw < KW; kw++) {
+                                int oh = h * sh - ph + kh * dh, ow = v * sw - pw + kw * dw;
+                                if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
+                                int mo = (c / cg) * mg + m;
+                                y[((n * M + mo) * OH + oh) * OW + ow] +=
+                                    x[((n * C + c) * H + h) * W + v] * w[((c * mg + m) * KH + kh) * KW + kw];
+                            }
+}
+
+GCAM_TEST(convtranspose_against_definition_and_gradient)
+{
+    /* groups 2, stride (2,3), dilation (1,2), pads (1,0,1,1), output_padding (1,0) */
+    const int N = 2, C = 4, H = 3, W = 4, M = 6, G = 2, KH = 3, KW = 2;
+    float x[N * C * H * W], w[C * (M / G) * KH * KW], b[M];
+    unsigned s = 5;
+    for (int i = 0; i < N * C * H * W; i++) x[i] = (float)((s = s * 1103515245u + 12345u) >> 16 & 1023) / 512.0f - 1;
+    for (int i = 0; i < C * (M / G) * KH * KW; i++) w[i] = (float)((s = s * 1103515245u + 12345u) >> 16 & 1023) / 512.0f - 1;
+    for (int i = 0; i < M; i++) b[i] = 0.1f * (float)i;
+    tnode *t = tn_new("ConvTranspose", 11);
+    tn_attr_int(t, "group", G);
+    tn_attr_ints(t, "strides", 2, (int64_t[]){2, 3});
+    tn_attr_ints(t, "dilations", 2, (int64_t[]){1, 2});
+    tn_attr_ints(t, "pads", 4, (int64_t[]){1, 0, 1, 1});
+    tn_attr_ints(t, "output_padding", 2, (int64_t[]){1, 0});
+    tn_input_f32(t, (int64_t[]){N, C, H, W}, 4, x, 0);
+    tn_input_f32(t, (int64_t[]){C, M / G, KH, KW}, 4, w, 1);
+    tn_input_f32(t, (int64_t[]){M}, 1, b, 1);
+    CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+    const int OH = 2 * (H - 1) + 1 + (KH - 1) * 1 + 1 - 2, OW = 3 * (W - 1) + 0 + (KW - 1) * 2 + 1 - 1;
+    CHECK(t->out[0]->dims[1] == M && t->out[0]->dims[2] == OH && t->out[0]->dims[3] == OW);
+    float *ref = malloc(sizeof(float) * N * M * OH * OW);
+    ref_convt(x, w, b, ref, N, C, H, W, M, G, KH, KW, 2, 3, 1, 2, 1, 0, OH, OW);
+    CHECK(tn_maxdiff(tn_out(t, 0), ref, N * M * OH * OW) < 1e-5);
+    free(ref);
+    CHECK(tn_fd_check(t, 2e-3) == 0);
+    tn_free(t);
+}
