@@ -1,0 +1,102 @@
+/* InstanceNormalization, GroupNormalization (18 and 21), MVN, LpNormalization
+ * and LRN: values against by-hand statistics in double, gradients against
+ * finite differences. */
+#include <stdlib.h>
+
+#include "op_harness.h"
+#include "test.h"
+
+static void fill(float *x, int n, unsigned s)
+{
+    for (int i = 0; i < n; i++) x[i] = (float)((s = s * 1103515245u + 12345u) >> 16 & 1023) / 256.0f - 2.0f;
+}
+
+/* (x - mean) / sqrt(var + eps) over x[i0 .. i0+len) */
+static double standard(const float *x, int i0, int len, int i, double eps)
+{
+    double m = 0, v = 0;
+    for (int k = 0; k < len; k++) m += x[i0 + k];
+    m /= len;
+    for (int k = 0; k < len; k++) v += (x[i0 + k] - m) * (x[i0 + k] - m);
+    v /= len;
+    return (x[i] - m) / sqrt(v + eps);
+}
+
+GCAM_TEST(instance_and_group_norm)
+{
+    enum { N = 2, C = 4, S = 6 };
+    float x[N * C * S], sc[C] = {1.5f, -0.5f, 2.0f, 0.7f}, bi[C] = {0.1f, 0.2f, -0.3f, 0.4f};
+    fill(x, N * C * S, 3);
+    for (int kind = 0; kind < 3; kind++) { /* instance; group 18 (2 groups, per-group affine); group 21 */
+        tnode *t = tn_new(kind == 0 ? "InstanceNormalization" : "GroupNormalization", kind == 2 ? 21 : 18);
+        const int G = kind ? 2 : C, na = kind == 1 ? G : C;
+        if (kind) tn_attr_int(t, "num_groups", G);
+        tn_attr_float(t, "epsilon", 1e-3f);
+        tn_input_f32(t, (int64_t[]){N, C, 2, 3}, 4, x, 0);
+        tn_input_f32(t, (int64_t[]){na}, 1, sc, 1);
+        tn_input_f32(t, (int64_t[]){na}, 1, bi, 1);
+        CHECK_MSG(tn_run(t) == 0, "kind %d: %s", kind, t->err.msg);
+        const int len = C / G * S;
+        for (int i = 0; i < N * C * S; i++) {
+            int grp = i / len, ch = (i / S) % C, a = kind == 1 ? ch / (C / G) : ch;
+            double r = standard(x, grp * len, len, i, 1e-3) * sc[a] + bi[a];
+            CHECK_MSG(fabs(tn_out(t, 0)[i] - r) < 1e-5, "kind %d [%d] = %g, want %g", kind, i, tn_out(t, 0)[i], r);
+        }
+        CHECK_MSG(tn_fd_check(t, 3e-3) == 0, "kind %d gradient", kind);
+        tn_free(t);
+    }
+    tnode *t = tn_new("MeanVarianceNormalization", 13);
+    tn_input_f32(t, (int64_t[]){N, C, 2, 3}, 4, x, 0);
+    CHECK(tn_run(t) == 0);
+    /* default axes 0, 2, 3: each channel over the batch and space */
+    for (int ch = 0; ch < C; ch++) {
+        double m = 0, v = 0;
+        for (int n = 0; n < N; n++)
+            for (int s = 0; s < S; s++) m += x[(n * C + ch) * S + s];
+        m /= N * S;
+        for (int n = 0; n < N; n++)
+            for (int s = 0; s < S; s++) v += pow(x[(n * C + ch) * S + s] - m, 2);
+        v /= N * S;
+        int i = (1 * C + ch) * S + 2;
+        CHECK(fabs(tn_out(t, 0)[i] - (x[i] - m) / (sqrt(v) + 1e-9)) < 1e-5);
+    }
+    CHECK(tn_fd_check(t, 3e-3) == 0);
+    tn_free(t);
+}
+
+GCAM_TEST(lp_normalization_and_lrn)
+{
+    float x[24];
+    fill(x, 24, 9);
+    for (int p = 1; p <= 2; p++) {
+        tnode *t = tn_new("LpNormalization", 1);
+        tn_attr_int(t, "p", p);
+        tn_attr_int(t, "axis", 1);
+        tn_input_f32(t, (int64_t[]){2, 3, 4}, 3, x, 0);
+        CHECK(tn_run(t) == 0);
+        for (int a = 0; a < 2; a++)
+            for (int k = 0; k < 4; k++) {
+                double s = 0;
+                for (int j = 0; j < 3; j++) s += p == 1 ? fabs(x[a * 12 + j * 4 + k]) : pow(x[a * 12 + j * 4 + k], 2);
+                if (p == 2) s = sqrt(s);
+                CHECK(fabs(tn_out(t, 0)[a * 12 + 4 + k] - x[a * 12 + 4 + k] / s) < 1e-6);
+            }
+        CHECK_MSG(tn_fd_check(t, 3e-3) == 0, "p %d gradient", p);
+        tn_free(t);
+    }
+    tnode *t = tn_new("LRN", 13);
+    tn_attr_int(t, "size", 3);
+    tn_attr_float(t, "alpha", 0.5f);
+    tn_attr_float(t, "beta", 0.75f);
+    tn_attr_float(t, "bias", 2.0f);
+    tn_input_f32(t, (int64_t[]){1, 4, 2, 3}, 4, x, 0);
+    CHECK(tn_run(t) == 0);
+    for (int ch = 0; ch < 4; ch++) {
+        double s = 0;
+        for (int q = ch - 1; q <= ch + 1; q++)
+            if (q >= 0 && q < 4) s += pow(x[q * 6 + 5], 2);
+        CHECK(fabs(tn_out(t, 0)[ch * 6 + 5] - x[ch * 6 + 5] / pow(2.0 + 0.5 / 3 * s, 0.75)) < 1e-6);
+    }
+    CHECK(tn_fd_check(t, 3e-3) == 0);
+    tn_free(t);
+}
