@@ -251,6 +251,10 @@ enum {
      * fused residual operand, which has the output's layout); see
      * gcam_opctx.defer / nhwc_ok */
     GCAM_OPF_LAYOUT = 1 << 4,
+    /* an integer output that carries a float32 gradient all the same
+     * (QuantizeLinear's straight-through estimator): the backward plan gives
+     * it a float gradient buffer of its shape */
+    GCAM_OPF_STRAIGHT_THROUGH = 1 << 5,
 };
 
 /* What a GCAM_OPF_LAYOUT node takes (gcam_opctx.nhwc_ok), weakest first. */

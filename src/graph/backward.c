@@ -49,8 +49,15 @@ int gcam_bwd_prepare(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
             rc = gcam_errf(e, GCAM_E_ARG, "the target '%s' does not depend on layer '%s'",
                            g->tensors[bp->target].name, g->tensors[bp->layers[i]].name);
     int changed = 0;
+    /* integer tensors made by a straight-through op carry a float gradient */
+    unsigned char *st = calloc((size_t)nt + 1, 1);
+    if (!st) rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    for (int i = 0; i < nn && st; i++)
+        if (g->nodes[i].op && (g->nodes[i].op->flags & GCAM_OPF_STRAIGHT_THROUGH))
+            for (int k = 0; k < g->nodes[i].n_out; k++)
+                if (g->nodes[i].out[k] >= 0) st[g->nodes[i].out[k]] = 1;
     for (int t = 0; t < nt; t++) {
-        bp->needs_grad[t] = from[t] && to[t] && g->tensors[t].dtype == GCAM_DT_F32 &&
+        bp->needs_grad[t] = from[t] && to[t] && (g->tensors[t].dtype == GCAM_DT_F32 || (st && st[t])) &&
                             !(g->tensors[t].flags & GCAM_TF_INIT);
         if (g->tensors[t].flags & GCAM_TF_BKEEP) {
             g->tensors[t].flags &= ~GCAM_TF_BKEEP;
@@ -77,6 +84,7 @@ int gcam_bwd_prepare(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
     }
     for (int i = 0; i < bp->n_layers; i++) g->tensors[bp->layers[i]].flags |= GCAM_TF_BKEEP;
     g->tensors[bp->target].flags |= GCAM_TF_BKEEP;
+    free(st);
     free(from);
     free(to);
     if (changed) g->planned = 0;
@@ -133,7 +141,9 @@ static int plan_grads(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
         r[nr].t = t;
         r[nr].first = born[t];
         r[nr].last = dies[t];
-        r[nr].size = gcam_align64(gcam_tensor_bytes(&g->tensors[t]));
+        gcam_tensor as_float = g->tensors[t]; /* gradients are float32 whatever the tensor's type */
+        as_float.dtype = GCAM_DT_F32;
+        r[nr].size = gcam_align64(gcam_tensor_bytes(&as_float));
         nr++;
     }
     size_t total = gcam_assign_offsets(r, nr);
@@ -154,6 +164,7 @@ static int plan_grads(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
     for (int i = 0; i < nr; i++) {
         gcam_tensor *gt = &g->grads[r[i].t];
         *gt = g->tensors[r[i].t];
+        gt->dtype = GCAM_DT_F32;
         gt->flags = 0;
         gt->data = g->grad_arena + r[i].off;
     }
