@@ -239,7 +239,7 @@ int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
         for (int d = 0; d < a->ndim; d++) t->dims[d] = a->dims[d];
         g->planned = 0;
     }
-    if (t->dtype != GCAM_DT_F32 || a->ndim == 0) {
+    if (t->dtype != GCAM_DT_F32 || a->ndim == 0 || (t->flags & GCAM_TF_BYVALUE)) {
         /* integer, bool and scalar inputs feed shapes, indices and masks
          * (Reshape, Slice, Where, Range, ...): they are bound by value,
          * folded into the plan, and a new value re-plans */

@@ -142,9 +142,28 @@ int gcam_setting(const gcam_settings *s, gcam_option o)
     return d.v[o];
 }
 
+/* Marks graph inputs read only as parameters (Resize/Upsample scales and
+ * sizes, input 1 and later) GCAM_TF_BYVALUE: their values decide shapes. */
+static void mark_parameter_inputs(gcam_graph *g)
+{
+    for (int i = 0; i < g->n_inputs; i++) {
+        int t = g->inputs[i], param = 0, data = 0;
+        for (int k = 0; k < g->n_nodes; k++) {
+            const gcam_node *n = &g->nodes[k];
+            for (int j = 0; j < n->n_in; j++) {
+                if (n->in[j] != t) continue;
+                if (j >= 1 && (!strcmp(n->op_type, "Resize") || !strcmp(n->op_type, "Upsample"))) param = 1;
+                else data = 1;
+            }
+        }
+        if (param && !data) g->tensors[t].flags |= GCAM_TF_BYVALUE;
+    }
+}
+
 int gcam_graph_finish(gcam_graph *g, gcam_err *e)
 {
     gcam_settings_default(&g->settings);
+    mark_parameter_inputs(g);
     /* resolve every op first, then report all unsupported ones at once */
     char list[900] = "";
     int n_bad = 0;

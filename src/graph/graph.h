@@ -18,6 +18,9 @@ enum {
      * plan's GCAM_TF_NHWC on it: the planner may store it channels last
      * like any activation (plan.c).  Set by gcam_suffix_new_ex. */
     GCAM_TF_FEED_ANY = 1 << 9,
+    /* A float graph input that only parameterises ops (Resize's scales):
+     * bound by value and folded like integer inputs (graph.c) */
+    GCAM_TF_BYVALUE = 1 << 10,
 };
 
 /* A tensor's lifetime in steps, and its place in an arena (plan.c). */

@@ -12,8 +12,13 @@
  * transposed passes in reverse order: each output gradient is scattered back
  * with the forward weights (linear) or to its source element (nearest).
  *
- * Not supported: cubic, tf_crop_and_resize (so roi is ignored), antialias
- * when an axis shrinks, and linear on non-float data.  Nearest works for any
+ * Cubic (Keys' kernel with cubic_coeff_a, exclude_outside renormalising
+ * the taps that fall outside) reads 4 taps per output, edge-clamped.
+ * Upsample (opsets 7-9, deprecated in 10) is Resize with asymmetric
+ * coordinates and floor rounding, scales from its attribute (7) or input 1.
+ *
+ * Not supported: tf_crop_and_resize (so roi is ignored), antialias when an
+ * axis shrinks, and linear/cubic on non-float data.  Nearest works for any
  * element type. */
 #include <math.h>
 #include <stdlib.h>
@@ -21,13 +26,23 @@
 #include "gcam_internal.h"
 #include "kernels/resize.h"
 
-enum { RS_NEAREST, RS_LINEAR };
+enum { RS_NEAREST, RS_LINEAR, RS_CUBIC };
+
+/* cubic: four taps per output */
+typedef struct rs_tap4 {
+    int64_t i[4];
+    float w[4];
+} rs_tap4;
 enum { KEEP_STRETCH, KEEP_NOT_LARGER, KEEP_NOT_SMALLER };
 
 typedef struct resize_params {
     int mode, coord, nearest, antialias, keep;
     int naxes; /* -1: scales/sizes cover every axis */
     int64_t axes[GCAM_MAX_DIMS];
+    float cubic_a;
+    int exclude_outside;
+    int n_attr_scales; /* Upsample-7: scales attribute */
+    float attr_scales[GCAM_MAX_DIMS];
 } resize_params;
 
 typedef struct rs_plan {
@@ -42,7 +57,7 @@ typedef struct rs_plan {
 
 static int node_err(gcam_node *n, gcam_err *e, int code, const char *what, const char *val)
 {
-    return gcam_errf(e, code, "node '%s' (Resize): %s '%s' not supported", n->name ? n->name : "", what, val);
+    return gcam_errf(e, code, "node '%s' (%s): %s '%s' not supported", n->name ? n->name : "", n->op_type, what, val);
 }
 
 static int resize_init(gcam_node *n, gcam_err *e)
@@ -51,9 +66,22 @@ static int resize_init(gcam_node *n, gcam_err *e)
     const char *s = gcam_attr_str(n, "mode", "nearest");
     if (!strcmp(s, "nearest")) p.mode = RS_NEAREST;
     else if (!strcmp(s, "linear") || !strcmp(s, "bilinear")) p.mode = RS_LINEAR;
+    else if (!strcmp(s, "cubic")) p.mode = RS_CUBIC;
     else return node_err(n, e, GCAM_E_UNSUPPORTED, "mode", s);
+    p.cubic_a = gcam_attr_float(n, "cubic_coeff_a", -0.75f);
+    p.exclude_outside = gcam_attr_int(n, "exclude_outside", 0) != 0;
 
-    if (n->opset < 11) {
+    if (!strcmp(n->op_type, "Upsample")) {
+        p.coord = GCAM_COORD_ASYMMETRIC;
+        p.nearest = GCAM_NEAREST_FLOOR;
+        const gcam_attr *sa = gcam_attr_find(n, "scales");
+        if (n->opset < 9) {
+            if (!sa || sa->type != GCAM_ATTR_FLOATS || sa->n > GCAM_MAX_DIMS)
+                return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (Upsample): scales attribute missing", n->name ? n->name : "");
+            p.n_attr_scales = sa->n;
+            memcpy(p.attr_scales, sa->floats, sizeof(float) * (size_t)sa->n);
+        }
+    } else if (n->opset < 11) {
         /* Resize-10 had no attributes for these; onnxruntime's behaviour */
         p.coord = GCAM_COORD_ASYMMETRIC;
         p.nearest = GCAM_NEAREST_SIMPLE;
@@ -103,6 +131,8 @@ static int is_identity(const resize_params *p, int64_t in, int64_t out, double s
     for (int64_t j = 0; j < out; j++) {
         if (p->mode == RS_NEAREST) {
             if (gcam_resize_nearest_index(p->coord, p->nearest, j, scale, in, out) != j) return 0;
+        } else if (p->mode == RS_CUBIC) {
+            if (gcam_resize_coord(p->coord, j, scale, in, out) != (double)j) return 0;
         } else {
             gcam_lerp_tap t = gcam_resize_linear_tap(p->coord, j, scale, in, out);
             if (t.i0 != j || t.w1 != 0.0f) return 0;
@@ -136,8 +166,11 @@ static int plan(gcam_opctx *c, rs_plan *pl)
         pl->in[d] = pl->out[d] = x->dims[d];
         pl->scale[d] = 1.0;
     }
-    const gcam_tensor *scales = opt_in(c, c->node->opset < 11 ? 1 : 2);
-    const gcam_tensor *sizes = c->node->opset < 11 ? NULL : opt_in(c, 3);
+    gcam_tensor attr_scales = {.dtype = GCAM_DT_F32, .ndim = 1, .dims = {p->n_attr_scales},
+                               .data = (void *)p->attr_scales, .flags = GCAM_TF_CONST};
+    const int legacy = c->node->opset < 11 || !strcmp(c->node->op_type, "Upsample");
+    const gcam_tensor *scales = p->n_attr_scales ? &attr_scales : opt_in(c, legacy ? 1 : 2);
+    const gcam_tensor *sizes = legacy ? NULL : opt_in(c, 3);
     if (scales && sizes) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "both scales and sizes given");
     if (!scales && !sizes) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "neither scales nor sizes given");
     const gcam_tensor *given = scales ? scales : sizes;
@@ -206,7 +239,7 @@ static int plan(gcam_opctx *c, rs_plan *pl)
     for (int k = 0; k < pl->npass; k++) {
         int d = pl->pass_axis[k];
         pl->tab_off[k] = pl->tab_bytes;
-        pl->tab_bytes += (size_t)pl->out[d] * sizeof(gcam_lerp_tap);
+        pl->tab_bytes += (size_t)pl->out[d] * (p->mode == RS_CUBIC ? sizeof(rs_tap4) : sizeof(gcam_lerp_tap));
         cur[d] = pl->out[d];
         if (k < pl->npass - 1) { /* the result of every pass but the last is an intermediate */
             size_t b = (size_t)gcam_dims_numel_checked(cur, r) * es;
@@ -225,8 +258,9 @@ static int resize_infer(gcam_opctx *c)
     const resize_params *p = c->node->params;
     if (!gcam_dtype_size(x->dtype))
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "dtype %s not supported", gcam_dtype_name(x->dtype));
-    if (p->mode == RS_LINEAR && x->dtype != GCAM_DT_F32)
-        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "linear resize of %s not supported", gcam_dtype_name(x->dtype));
+    if (p->mode != RS_NEAREST && x->dtype != GCAM_DT_F32)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "%s resize of %s not supported", p->mode == RS_LINEAR ? "linear" : "cubic",
+                              gcam_dtype_name(x->dtype));
     rs_plan pl;
     int rc = plan(c, &pl);
     if (rc) return rc;
@@ -238,11 +272,39 @@ static int resize_infer(gcam_opctx *c)
     return GCAM_OK;
 }
 
+/* Keys' cubic taps of output x: offsets -1..2 around floor(x'), clamped to
+ * the edge; with exclude_outside the taps outside get 0 and the rest are
+ * renormalised (the ONNX reference). */
+static rs_tap4 cubic_tap(const resize_params *p, int64_t x, double scale, int64_t in, int64_t out)
+{
+    const double xs = gcam_resize_coord(p->coord, x, scale, in, out), i0 = floor(xs), t = xs - i0, A = p->cubic_a;
+    const double d[4] = {t + 1, t, 1 - t, 2 - t};
+    rs_tap4 r;
+    double sum = 0;
+    for (int k = 0; k < 4; k++) {
+        const double u = d[k];
+        double w = u <= 1 ? ((A + 2) * u - (A + 3)) * u * u + 1 : ((A * u - 5 * A) * u + 8 * A) * u - 4 * A;
+        int64_t i = (int64_t)i0 - 1 + k;
+        if (p->exclude_outside && (i < 0 || i >= in)) w = 0;
+        r.i[k] = i < 0 ? 0 : i >= in ? in - 1 : i;
+        r.w[k] = (float)w;
+        sum += w;
+    }
+    if (p->exclude_outside && sum != 0)
+        for (int k = 0; k < 4; k++) r.w[k] = (float)(r.w[k] / sum);
+    return r;
+}
+
 /* Fills the tap table of every pass (nearest: i0 is the source index). */
 static void build_tables(const resize_params *p, const rs_plan *pl, char *scratch)
 {
     for (int k = 0; k < pl->npass; k++) {
         int d = pl->pass_axis[k];
+        if (p->mode == RS_CUBIC) {
+            rs_tap4 *t4 = (rs_tap4 *)(scratch + pl->tab_off[k]);
+            for (int64_t j = 0; j < pl->out[d]; j++) t4[j] = cubic_tap(p, j, pl->scale[d], pl->in[d], pl->out[d]);
+            continue;
+        }
         gcam_lerp_tap *t = (gcam_lerp_tap *)(scratch + pl->tab_off[k]);
         for (int64_t j = 0; j < pl->out[d]; j++) {
             if (p->mode == RS_LINEAR) {
@@ -295,7 +357,20 @@ static int resize_forward(gcam_opctx *c)
         char *dst = k == pl.npass - 1 ? (char *)y->data : buf[k % 2];
         int64_t outer, inner, il = pl.in[d], ol = pl.out[d];
         pass_view(&pl, k, &outer, &inner);
-        if (p->mode == RS_LINEAR) {
+        if (p->mode == RS_CUBIC) {
+            const rs_tap4 *t4 = (const rs_tap4 *)t;
+            const float *s = (const float *)src;
+            float *o = (float *)dst;
+            for (int64_t b = 0; b < outer; b++)
+                for (int64_t j = 0; j < ol; j++) {
+                    float *dj = o + (b * ol + j) * inner;
+                    for (int64_t e = 0; e < inner; e++) dj[e] = 0.0f;
+                    for (int q = 0; q < 4; q++) {
+                        const float *sq = s + (b * il + t4[j].i[q]) * inner, w = t4[j].w[q];
+                        for (int64_t e = 0; e < inner; e++) dj[e] += w * sq[e];
+                    }
+                }
+        } else if (p->mode == RS_LINEAR) {
             const float *s = (const float *)src;
             float *o = (float *)dst;
 #pragma omp parallel for schedule(static) if (outer * ol * inner > 65536)
@@ -343,6 +418,18 @@ static int resize_backward(gcam_opctx *c)
         pass_view(&pl, k, &outer, &inner);
         float *gi = k == 0 ? dx : buf[(k - 1) % 2];
         if (k > 0) memset(gi, 0, (size_t)(outer * il * inner) * sizeof(float));
+        if (p->mode == RS_CUBIC) {
+            const rs_tap4 *t4 = (const rs_tap4 *)t;
+            for (int64_t b = 0; b < outer; b++)
+                for (int64_t j = 0; j < ol; j++) {
+                    const float *gj = g + (b * ol + j) * inner;
+                    for (int q = 0; q < 4; q++) {
+                        float *dq = gi + (b * il + t4[j].i[q]) * inner, w = t4[j].w[q];
+                        for (int64_t e = 0; e < inner; e++) dq[e] += w * gj[e];
+                    }
+                }
+            continue;
+        }
         /* rows b are independent: each writes only its own [il, inner] block */
 #pragma omp parallel for schedule(static) if (outer * ol * inner > 65536)
         for (int64_t b = 0; b < outer; b++)
@@ -360,6 +447,14 @@ static int resize_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_Resize = {
     .op_type = "Resize",
+    .init = resize_init,
+    .infer = resize_infer,
+    .forward = resize_forward,
+    .backward = resize_backward,
+};
+
+const gcam_op gcam_op_Upsample = {
+    .op_type = "Upsample",
     .init = resize_init,
     .infer = resize_infer,
     .forward = resize_forward,

@@ -328,6 +328,12 @@ GCAM_TEST(resize_opset10_and_opset18_forms)
 GCAM_TEST(resize_unsupported_cases)
 {
     tnode *t = with_scales("cubic", NULL, (int64_t[]){1, 1, 2, 2}, 4, x2x2, (float[]){1, 1, 2, 2});
+    tn_free(t); /* cubic on int64 data: no */
+    t = tn_new("Resize", 13);
+    tn_attr_str(t, "mode", "cubic");
+    tn_input_i64(t, (int64_t[]){1, 1, 2, 2}, 4, (int64_t[]){1, 2, 3, 4});
+    tn_input_none(t);
+    tn_input_f32(t, (int64_t[]){4}, 1, (float[]){1, 1, 2, 2}, 1);
     CHECK(tn_run(t) == GCAM_E_UNSUPPORTED);
     CHECK(strstr(t->err.msg, "cubic") != NULL);
     tn_free(t);
@@ -403,4 +409,43 @@ GCAM_TEST(resize_bilinear_kernel)
             CHECK_MSG(diff < 1e-5, "%s %lldx%lld -> %lldx%lld: diff %g", names[m], (long long)ih, (long long)iw,
                       (long long)oh, (long long)ow, diff);
         }
+}
+
+GCAM_TEST(resize_cubic_and_upsample)
+{
+    /* cubic, align_corners, 4 -> 7 along W: interior outputs against Keys'
+     * kernel by hand, and the gradient against finite differences */
+    float x[8] = {0.5f, -1, 2, 0.25f, 1.5f, 0.75f, -0.5f, 3};
+    tnode *t = tn_new("Resize", 13);
+    tn_attr_str(t, "mode", "cubic");
+    tn_attr_str(t, "coordinate_transformation_mode", "align_corners");
+    tn_input_f32(t, (int64_t[]){1, 1, 2, 4}, 4, x, 0);
+    tn_input_none(t);
+    tn_input_none(t);
+    tn_input_i64(t, (int64_t[]){4}, 1, (int64_t[]){1, 1, 2, 7});
+    CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+    CHECK(t->out[0]->dims[3] == 7);
+    for (int j = 0; j < 7; j++) {
+        double xs = j * 3.0 / 6.0, i0 = floor(xs), u = xs - i0, A = -0.75, r = 0;
+        for (int k = -1; k <= 2; k++) {
+            double d = fabs(u - k), w = d <= 1 ? ((A + 2) * d - (A + 3)) * d * d + 1 : ((A * d - 5 * A) * d + 8 * A) * d - 4 * A;
+            int i = (int)i0 + k;
+            i = i < 0 ? 0 : i > 3 ? 3 : i;
+            r += w * x[i];
+        }
+        CHECK_MSG(fabs(tn_out(t, 0)[j] - r) < 1e-5, "cubic [%d] = %g, want %g", j, tn_out(t, 0)[j], r);
+    }
+    CHECK(tn_fd_check(t, 2e-3) == 0);
+    tn_free(t);
+
+    /* Upsample-7: nearest with the scales attribute, y[i] = x[floor(i / 2)] */
+    t = tn_new("Upsample", 7);
+    tn_attr_floats(t, "scales", 4, (float[]){1, 1, 2, 2});
+    tn_input_f32(t, (int64_t[]){1, 1, 2, 4}, 4, x, 0);
+    CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+    CHECK(t->out[0]->dims[2] == 4 && t->out[0]->dims[3] == 8);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 8; j++) CHECK(tn_out(t, 0)[i * 8 + j] == x[(i / 2) * 4 + j / 2]);
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
 }
