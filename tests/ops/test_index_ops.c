@@ -236,3 +236,42 @@ GCAM_TEST(convtranspose_against_definition_and_gradient)
     CHECK(tn_fd_check(t, 2e-3) == 0);
     tn_free(t);
 }
+
+GCAM_TEST(einsum_equations_and_gradient)
+{
+    float a[24], b[24];
+    for (int i = 0; i < 24; i++) {
+        a[i] = 0.1f * (float)((i * 7) % 11) - 0.4f;
+        b[i] = 0.2f * (float)((i * 5) % 9) - 0.7f;
+    }
+    /* batched matmul: [2,3,4] x [2,4,3] */
+    tnode *t = tn_new("Einsum", 12);
+    tn_attr_str(t, "equation", "bij,bjk->bik");
+    tn_input_f32(t, (int64_t[]){2, 3, 4}, 3, a, 0);
+    tn_input_f32(t, (int64_t[]){2, 4, 3}, 3, b, 0);
+    CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+    for (int n = 0; n < 2; n++)
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 3; k++) {
+                double s = 0;
+                for (int j = 0; j < 4; j++) s += a[(n * 3 + i) * 4 + j] * b[(n * 4 + j) * 3 + k];
+                CHECK(fabs(tn_out(t, 0)[(n * 3 + i) * 3 + k] - s) < 1e-5);
+            }
+    CHECK(tn_fd_check(t, 2e-3) == 0);
+    tn_free(t);
+    /* ellipsis transpose and an implicit-output trace-like sum */
+    t = tn_new("Einsum", 12);
+    tn_attr_str(t, "equation", "...ij->...ji");
+    tn_input_f32(t, (int64_t[]){2, 3, 4}, 3, a, 0);
+    CHECK(tn_run(t) == 0);
+    CHECK(t->out[0]->dims[1] == 4 && t->out[0]->dims[2] == 3 && tn_out(t, 0)[1 * 12 + 2 * 3 + 1] == a[1 * 12 + 1 * 4 + 2]);
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
+    t = tn_new("Einsum", 12);
+    tn_attr_str(t, "equation", "ii");
+    tn_input_f32(t, (int64_t[]){3, 3}, 2, b, 0);
+    CHECK(tn_run(t) == 0);
+    CHECK(t->out[0]->ndim == 0 && fabsf(tn_out(t, 0)[0] - (b[0] + b[4] + b[8])) < 1e-6f);
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
+}
