@@ -8,9 +8,11 @@
  * Gradient (PyTorch clamp convention): dy passes where lo <= x <= hi, i.e. at
  * the bounds themselves too.  If a bound is a non-constant input it receives
  * the sum of dy over the elements it clipped.  With min 0 (ReLU6) guided
- * backprop applies the ReLU rule on top: dx = dy where 0 < x <= hi and dy > 0. */
+ * backprop applies the ReLU rule on top: dx = dy where 0 < x <= hi and dy > 0.
+ * Integer tensors clip exactly, with bounds of their own type. */
 #include <float.h>
 
+#include "kernels/dtype.h"
 #include "kernels/elementwise.h"
 
 static int clip_init(gcam_node *n, gcam_err *e)
@@ -23,8 +25,35 @@ static int clip_init(gcam_node *n, gcam_err *e)
     return GCAM_OK;
 }
 
+/* Clip of an integer tensor (bounds of its type, or its range): exact */
+static int clip_infer_int(gcam_opctx *c)
+{
+    const gcam_tensor *x = c->in[0];
+    for (int i = 1; i < c->node->n_in && i < 3; i++)
+        if (c->in[i] && (c->in[i]->dtype != x->dtype || gcam_numel(c->in[i]) != 1))
+            return gcam_node_errf(c, GCAM_E_DTYPE, "bounds must be scalars of the input's type");
+    c->out[0]->dtype = x->dtype;
+    c->out[0]->ndim = x->ndim;
+    memcpy(c->out[0]->dims, x->dims, sizeof x->dims);
+    return GCAM_OK;
+}
+
+static int clip_forward_int(gcam_opctx *c)
+{
+    const gcam_tensor *x = c->in[0];
+    const gcam_tensor *lo = gcam_in(c, 1), *hi = gcam_in(c, 2);
+    for (int64_t i = 0, n = gcam_numel(x); i < n; i++) {
+        int64_t v = gcam_get_i(x->data, x->dtype, i);
+        if (lo && v < gcam_get_i(lo->data, lo->dtype, 0)) v = gcam_get_i(lo->data, lo->dtype, 0);
+        if (hi && v > gcam_get_i(hi->data, hi->dtype, 0)) v = gcam_get_i(hi->data, hi->dtype, 0);
+        gcam_set_i(c->out[0]->data, x->dtype, i, v);
+    }
+    return GCAM_OK;
+}
+
 static int clip_infer(gcam_opctx *c)
 {
+    if (gcam_dt_is_int(c->in[0]->dtype)) return clip_infer_int(c);
     for (int i = 1; i < c->node->n_in && i < 3; i++) {
         const gcam_tensor *b = c->in[i];
         if (!b) continue;
@@ -70,6 +99,7 @@ GCAM_UNARY_KERNELS(clip, clip_f, clip_grad)
 
 static int clip_forward(gcam_opctx *c)
 {
+    if (c->in[0]->dtype != GCAM_DT_F32) return clip_forward_int(c);
     gcam_ew_params p = clip_bounds(c);
     return gcam_unary_forward(c, clip_fwd_rows, &p);
 }
