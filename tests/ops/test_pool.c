@@ -401,3 +401,37 @@ GCAM_TEST(op_globalmaxpool)
     CHECK(tn_fd_check(t, 2e-3) == 0);
     tn_free(t);
 }
+
+GCAM_TEST(lppool_and_global_lppool)
+{
+    float x[2 * 3 * 4];
+    for (int i = 0; i < 24; i++) x[i] = 0.25f * (float)((i * 5) % 13) - 1.3f;
+    tnode *t = tn_new("LpPool", 18);
+    tn_attr_int(t, "p", 3);
+    tn_attr_ints(t, "kernel_shape", 2, (int64_t[]){2, 2});
+    tn_attr_ints(t, "pads", 4, (int64_t[]){1, 0, 0, 1});
+    tn_input_f32(t, (int64_t[]){1, 2, 3, 4}, 4, x, 0);
+    CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+    CHECK(t->out[0]->dims[2] == 3 && t->out[0]->dims[3] == 4);
+    for (int ch = 0; ch < 2; ch++)
+        for (int oh = 0; oh < 3; oh++)
+            for (int ow = 0; ow < 4; ow++) {
+                double s = 0;
+                for (int kh = 0; kh < 2; kh++)
+                    for (int kw = 0; kw < 2; kw++) {
+                        int ih = oh - 1 + kh, iw = ow + kw;
+                        if (ih >= 0 && ih < 3 && iw < 4) s += pow(fabs(x[(ch * 3 + ih) * 4 + iw]), 3);
+                    }
+                CHECK(fabs(tn_out(t, 0)[(ch * 3 + oh) * 4 + ow] - pow(s, 1.0 / 3)) < 1e-5);
+            }
+    CHECK(tn_fd_check(t, 3e-3) == 0);
+    tn_free(t);
+    t = tn_new("GlobalLpPool", 2);
+    tn_input_f32(t, (int64_t[]){1, 2, 3, 4}, 4, x, 0);
+    CHECK(tn_run(t) == 0);
+    double s = 0;
+    for (int i = 12; i < 24; i++) s += (double)x[i] * x[i];
+    CHECK(t->out[0]->dims[2] == 1 && fabs(tn_out(t, 0)[1] - sqrt(s)) < 1e-5);
+    CHECK(tn_fd_check(t, 3e-3) == 0);
+    tn_free(t);
+}
