@@ -191,3 +191,41 @@ GCAM_TEST(constantofshape_range_size)
     CHECK(t->out[0]->ndim == 0 && ((int64_t *)t->out[0]->data)[0] == 30);
     tn_free(t);
 }
+
+GCAM_TEST(compress_reversesequence_bitshift_windows)
+{
+    const float x[6] = {1, 2, 3, 4, 5, 6};
+    tnode *t = tn_new("Compress", 11);
+    tn_attr_int(t, "axis", 1);
+    tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+    typed_input(t, GCAM_DT_BOOL, (int64_t[]){2}, 1, (uint8_t[]){0, 1}); /* shorter than the axis */
+    CHECK(tn_run(t) == 0);
+    CHECK(t->out[0]->dims[1] == 1 && tn_out(t, 0)[0] == 2 && tn_out(t, 0)[1] == 5);
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
+
+    t = tn_new("ReverseSequence", 10);
+    tn_attr_int(t, "time_axis", 1);
+    tn_attr_int(t, "batch_axis", 0);
+    tn_input_f32(t, (int64_t[]){2, 3}, 2, x, 0);
+    tn_input_i64(t, (int64_t[]){2}, 1, (int64_t[]){2, 3});
+    CHECK(tn_run(t) == 0);
+    const float wr[6] = {2, 1, 3, 6, 5, 4};
+    CHECK(tn_maxdiff(tn_out(t, 0), wr, 6) == 0.0);
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
+
+    t = tn_new("BitShift", 11);
+    tn_attr_str(t, "direction", "LEFT");
+    typed_input(t, GCAM_DT_U8, (int64_t[]){3}, 1, (uint8_t[]){1, 3, 200});
+    typed_input(t, GCAM_DT_U8, (int64_t[]){1}, 1, (uint8_t[]){2});
+    CHECK(tn_run(t) == 0);
+    CHECK(((uint8_t *)t->out[0]->data)[0] == 4 && ((uint8_t *)t->out[0]->data)[1] == 12 && ((uint8_t *)t->out[0]->data)[2] == 32);
+    tn_free(t);
+
+    t = tn_new("HannWindow", 17);
+    tn_input_i64(t, NULL, 0, (int64_t[]){4});
+    CHECK(tn_run(t) == 0);
+    CHECK(fabsf(tn_out(t, 0)[0]) < 1e-7f && fabsf(tn_out(t, 0)[1] - 0.5f) < 1e-6f && fabsf(tn_out(t, 0)[2] - 1.0f) < 1e-6f);
+    tn_free(t);
+}
