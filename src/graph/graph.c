@@ -116,7 +116,8 @@ static int required_inputs(const gcam_node *n)
         {"Mod", 2}, {"CastLike", 2}, {"ConvTranspose", 2}, {"GatherElements", 2}, {"ScatterElements", 3},
         {"Scatter", 3}, {"GatherND", 2}, {"ScatterND", 3}, {"QuantizeLinear", 2}, {"DequantizeLinear", 2},
         {"OneHot", 3}, {"TopK", 2}, {"CumSum", 2}, {"InstanceNormalization", 3}, {"GroupNormalization", 3},
-        {"Compress", 2}, {"BitShift", 2},
+        {"Compress", 2}, {"BitShift", 2}, {"MatMulInteger", 2}, {"ConvInteger", 2}, {"QLinearMatMul", 8},
+        {"QLinearConv", 8},
     };
     const char *op = n->op_type;
     if (!strcmp(op, "Slice")) return n->opset >= 10 ? 3 : 1;
