@@ -117,7 +117,7 @@ static int required_inputs(const gcam_node *n)
         {"Scatter", 3}, {"GatherND", 2}, {"ScatterND", 3}, {"QuantizeLinear", 2}, {"DequantizeLinear", 2},
         {"OneHot", 3}, {"TopK", 2}, {"CumSum", 2}, {"InstanceNormalization", 3}, {"GroupNormalization", 3},
         {"Compress", 2}, {"BitShift", 2}, {"MatMulInteger", 2}, {"ConvInteger", 2}, {"QLinearMatMul", 8},
-        {"QLinearConv", 8},
+        {"QLinearConv", 8}, {"NonMaxSuppression", 2},
     };
     const char *op = n->op_type;
     if (!strcmp(op, "Slice")) return n->opset >= 10 ? 3 : 1;
@@ -143,8 +143,20 @@ int gcam_setting(const gcam_settings *s, gcam_option o)
     return d.v[o];
 }
 
-/* Marks graph inputs read only as parameters (Resize/Upsample scales and
- * sizes, input 1 and later) GCAM_TF_BYVALUE: their values decide shapes. */
+/* The first input slot of op whose values decide the output's shape (a
+ * float graph input read only there is bound by value), or -1. */
+static int shape_param_slot(const char *op)
+{
+    static const struct { const char *op; int slot; } t[] = {
+        {"Resize", 1}, {"Upsample", 1}, {"NonMaxSuppression", 0}, {"Unique", 0}, {"Range", 0}, {"OneHot", 1},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(op, t[i].op)) return t[i].slot;
+    return -1;
+}
+
+/* Marks graph inputs read only where their values decide shapes (Resize's
+ * scales, NonMaxSuppression's boxes, ...) GCAM_TF_BYVALUE. */
 static void mark_parameter_inputs(gcam_graph *g)
 {
     for (int i = 0; i < g->n_inputs; i++) {
@@ -153,7 +165,8 @@ static void mark_parameter_inputs(gcam_graph *g)
             const gcam_node *n = &g->nodes[k];
             for (int j = 0; j < n->n_in; j++) {
                 if (n->in[j] != t) continue;
-                if (j >= 1 && (!strcmp(n->op_type, "Resize") || !strcmp(n->op_type, "Upsample"))) param = 1;
+                int slot = shape_param_slot(n->op_type);
+                if (slot >= 0 && j >= slot) param = 1;
                 else data = 1;
             }
         }
