@@ -35,3 +35,32 @@ GCAM_TEST(method_list_complete)
     CHECK(gcam_method_flags(GCAM_METHOD_COUNT) == 0 && gcam_method_parse("nope") == -1);
     CHECK(gcam_method_flags(GCAM_METHOD_SCORECAM) == GCAM_MF_LAYER);
 }
+
+/* docs/ops.md has one table row "| Name | ..." per op of ops.def, and no
+ * row for an op the table lacks (rows of other tables start with a
+ * lower-case word or are listed in the out-of-scope section). */
+GCAM_TEST(registry_ops_doc_matches_table)
+{
+    FILE *f = fopen(GCAM_SOURCE_DIR "/docs/ops.md", "r");
+    CHECK_MSG(f != NULL, "cannot open docs/ops.md");
+    static char doc[1 << 17];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = 0;
+    for (int i = 0; i < gcam_op_count(); i++) {
+        char key[96];
+        snprintf(key, sizeof key, "\n| %s | ", gcam_op_name_at(i));
+        CHECK_MSG(strstr(doc, key) != NULL, "docs/ops.md has no row for %s", gcam_op_name_at(i));
+    }
+    /* the other way: every "| Name | <digit>" row is an op of the table */
+    const char *section = strstr(doc, "| op | opsets |"), *end = section ? strstr(section, "\n## ") : NULL;
+    CHECK(section && end);
+    int rows = 0;
+    for (const char *p = strstr(section, "\n| "); p && p < end; p = strstr(p + 1, "\n| ")) {
+        char name[96];
+        if (sscanf(p, "\n| %95[A-Za-z0-9] |", name) != 1) continue;
+        rows++;
+        CHECK_MSG(gcam_op_lookup(name) != NULL, "docs/ops.md lists %s, which ops.def lacks", name);
+    }
+    CHECK_MSG(rows == gcam_op_count(), "docs/ops.md has %d rows for %d ops", rows, gcam_op_count());
+}
