@@ -60,6 +60,9 @@ int cmd_layers(int argc, char **argv)
         }
         if (json) printf("]\n");
         else printf("%d layers; * marks the automatic Grad-CAM layer (--layer auto)\n", n);
+        if (!json && gcam_model_float_conversions(m))
+            printf("note: %d float16/float64 tensors or casts are computed as float32 (converted when loaded)\n",
+                   gcam_model_float_conversions(m));
     }
     cli_free_model(m);
     return rc;

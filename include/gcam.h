@@ -188,6 +188,11 @@ GCAM_API int gcam_model_keep(gcam_model *m, const char *tensor_name);
  * change (symbolic dims such as a dynamic batch are bound here). */
 GCAM_API int gcam_model_run(gcam_model *m, const char *const *names, const gcam_array *inputs, int n);
 
+/* How many of the model's tensors (initializers, Constant values, declared
+ * inputs and outputs) and Cast targets are float16 or float64: the engine
+ * computes them as float32 (they are converted when loaded).  0 for NULL. */
+GCAM_API int gcam_model_float_conversions(const gcam_model *m);
+
 /* A view of a tensor after gcam_model_run (graph outputs, kept tensors,
  * initializers).  out->data points into m and is valid until the next run. */
 GCAM_API int gcam_model_tensor(gcam_model *m, const char *name, gcam_array *out);

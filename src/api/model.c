@@ -305,6 +305,8 @@ int gcam_model_run(gcam_model *m, const char *const *names, const gcam_array *in
     return rc;
 }
 
+int gcam_model_float_conversions(const gcam_model *m) { return m && m->g ? m->g->n_f16_f64 : 0; }
+
 int gcam_model_tensor(gcam_model *m, const char *name, gcam_array *out)
 {
     if (!m || !m->g || !out) return GCAM_E_ARG;

@@ -46,6 +46,7 @@ typedef struct gcam_graph {
     char ***input_dim_param; /* [input][dim] symbolic name or NULL */
     int n_meta;
     char **meta_key, **meta_val;
+    int n_f16_f64; /* float16/float64 tensors and casts, computed as float32 (load.c) */
     char *dir;           /* model folder, for external data */
     char *path;
     /* name -> tensor index hash (open addressing) */

@@ -379,6 +379,14 @@ static int set_value_info_shape(gcam_graph *g, int ti, int in_index, const Onnx_
     return GCAM_OK;
 }
 
+/* a graph input or output declared float16 or float64 */
+static int declared_f16_f64(const Onnx__ValueInfoProto *vi)
+{
+    if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type) return 0;
+    const int t = vi->type->tensor_type->elem_type;
+    return t == GCAM_DT_F16 || t == GCAM_DT_F64;
+}
+
 static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gcam_err *e)
 {
     Onnx__GraphProto *gp = m->graph;
@@ -404,6 +412,7 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
         int ti = gcam_graph_add_tensor(g, tp->name);
         if (ti < 0) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
         if ((rc = convert_tensor(tp, dir, &g->tensors[ti], e))) return rc;
+        g->n_f16_f64 += tp->data_type == GCAM_DT_F16 || tp->data_type == GCAM_DT_F64;
     }
     /* graph inputs that are not initializers */
     g->inputs = calloc(gp->n_input + 1, sizeof(int));
@@ -424,6 +433,7 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
         if (!g->input_dim_param[k]) return GCAM_E_NOMEM;
         g->tensors[ti].flags |= GCAM_TF_INPUT;
         if ((rc = set_value_info_shape(g, ti, k, gp->input[i], e))) return rc;
+        g->n_f16_f64 += declared_f16_f64(gp->input[i]);
     }
     /* nodes */
     g->nodes = calloc(gp->n_node + 1, sizeof(gcam_node));
@@ -444,6 +454,9 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
         n->attr = calloc(np->n_attribute + 1, sizeof(gcam_attr));
         if (!n->name || !n->op_type || !n->in || !n->out || !n->attr) return GCAM_E_NOMEM;
         for (size_t a = 0; a < np->n_attribute; a++) {
+            const Onnx__AttributeProto *ap = np->attribute[a];
+            g->n_f16_f64 += (ap->t && (ap->t->data_type == GCAM_DT_F16 || ap->t->data_type == GCAM_DT_F64)) ||
+                            (ap->name && !strcmp(ap->name, "to") && (ap->i == GCAM_DT_F16 || ap->i == GCAM_DT_F64));
             n->n_attr++;
             if ((rc = convert_attr(np->attribute[a], &n->attr[a], dir, e))) {
                 if (rc == GCAM_E_NOMEM) return gcam_errf(e, rc, "out of memory");
@@ -482,6 +495,7 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
         int ti = gp->output[i]->name ? gcam_graph_find(g, gp->output[i]->name) : -1;
         if (ti < 0) return gcam_errf(e, GCAM_E_INVALID_MODEL, "graph output '%s' is never produced", gp->output[i]->name ? gp->output[i]->name : "");
         g->tensors[ti].flags |= GCAM_TF_OUTPUT | GCAM_TF_KEEP;
+        g->n_f16_f64 += declared_f16_f64(gp->output[i]);
         g->outputs[g->n_outputs++] = ti;
     }
     return gcam_graph_finish(g, e);

@@ -65,6 +65,8 @@ GCAM_TEST(float16_and_float64_become_float32)
     ob_output(b, "y", OB_F64, NULL);
     gcam_model *m = NULL;
     CHECK_MSG(ob_load(b, &m) == 0, "%s", gcam_model_errmsg(m));
+    /* the float64 initializer, the two casts and the float64 output */
+    CHECK(gcam_model_float_conversions(m) == 4);
     gcam_array in = {.dtype = GCAM_FLOAT32, .ndim = 1, .dims = {3}, .data = (float[]){1.0f + 1.0f / 4096, 2.0f, 3.0f}};
     CHECK_MSG(gcam_model_run(m, NULL, &in, 1) == 0, "%s", gcam_model_errmsg(m));
     gcam_array y;
