@@ -113,7 +113,7 @@ typedef struct gcam_attr {
     int type;
     int64_t i;
     float f;
-    char *s;          /* STRING, NUL-terminated */
+    char *s;          /* STRING, NUL-terminated; STRINGS joined by '\n' (n = count) */
     int64_t *ints;    /* INTS */
     float *floats;    /* FLOATS */
     int n;            /* element count for INTS/FLOATS */

@@ -117,7 +117,7 @@ static int required_inputs(const gcam_node *n)
         {"Scatter", 3}, {"GatherND", 2}, {"ScatterND", 3}, {"QuantizeLinear", 2}, {"DequantizeLinear", 2},
         {"OneHot", 3}, {"TopK", 2}, {"CumSum", 2}, {"InstanceNormalization", 3}, {"GroupNormalization", 3},
         {"Compress", 2}, {"BitShift", 2}, {"MatMulInteger", 2}, {"ConvInteger", 2}, {"QLinearMatMul", 8},
-        {"QLinearConv", 8}, {"NonMaxSuppression", 2},
+        {"QLinearConv", 8}, {"NonMaxSuppression", 2}, {"RNN", 3}, {"GRU", 3}, {"LSTM", 3},
     };
     const char *op = n->op_type;
     if (!strcmp(op, "Slice")) return n->opset >= 10 ? 3 : 1;
@@ -199,7 +199,10 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
             if (k >= n->n_in || n->in[k] < 0)
                 return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s): required input %d of %d is missing",
                                  n->name, n->op_type, k + 1, need);
-        if (n->n_out < 1 || n->out[0] < 0)
+        /* recurrent layers may leave Y unnamed and give only Y_h / Y_c */
+        int any_out = 0, rnn = !strcmp(n->op_type, "RNN") || !strcmp(n->op_type, "GRU") || !strcmp(n->op_type, "LSTM");
+        for (int k = 0; k < n->n_out; k++) any_out |= n->out[k] >= 0;
+        if (n->n_out < 1 || (n->out[0] < 0 && !(rnn && any_out)))
             return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s) has no output", n->name, n->op_type);
     }
 

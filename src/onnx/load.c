@@ -306,6 +306,21 @@ static int convert_attr(Onnx__AttributeProto *ap, gcam_attr *a, const char *dir,
         if (ap->s.len) memcpy(a->s, ap->s.data, ap->s.len);
         a->s[ap->s.len] = 0;
         break;
+    case GCAM_ATTR_STRINGS: {
+        size_t len = 1;
+        for (size_t i = 0; i < ap->n_strings; i++) len += ap->strings[i].len + 1;
+        a->s = malloc(len);
+        if (!a->s) return GCAM_E_NOMEM;
+        size_t k = 0;
+        for (size_t i = 0; i < ap->n_strings; i++) {
+            if (i) a->s[k++] = '\n';
+            if (ap->strings[i].len) memcpy(a->s + k, ap->strings[i].data, ap->strings[i].len);
+            k += ap->strings[i].len;
+        }
+        a->s[k] = 0;
+        a->n = (int)ap->n_strings;
+        break;
+    }
     case GCAM_ATTR_INTS:
         a->n = (int)ap->n_ints;
         a->ints = malloc(sizeof(int64_t) * (ap->n_ints ? ap->n_ints : 1));

@@ -1,0 +1,222 @@
+/* Recurrent layers: RNN, GRU, LSTM (opsets 7-21), forward, reverse or
+ * bidirectional, layout 0 ([seq, batch, in]) or 1 ([batch, seq, in], opset
+ * 14), optional bias, sequence_lens, initial states, LSTM peepholes and
+ * input_forget, clip, GRU linear_before_reset, and the gate activations
+ * by name (Sigmoid, Tanh, Relu, HardSigmoid, LeakyRelu, ThresholdedRelu,
+ * ScaledTanh, Affine, Elu, Softsign, Softplus with activation_alpha/beta).
+ * Outputs Y [seq, dirs, batch, hidden] (layout 1: [batch, seq, dirs,
+ * hidden]), Y_h and (LSTM) Y_c; steps past a sequence's length give 0 in Y
+ * and leave the state as it was.  Gate math in float32 with plain loops:
+ * recognisers' LSTMs are small.  No gradient (text recognisers are not
+ * what Grad-CAM explains); a path through one fails with a clear error. */
+#include <math.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "kernels/dtype.h"
+
+enum { K_RNN, K_GRU, K_LSTM };
+#define RNN_MAX_ACT 6
+
+typedef struct rnn_cfg {
+    int kind, dirs, layout, n_gates;
+    int64_t seq, batch, in, hid;
+    int act[RNN_MAX_ACT];
+    float alpha[RNN_MAX_ACT], beta[RNN_MAX_ACT];
+    float clip;
+    int lbr, input_forget;
+} rnn_cfg;
+
+static const char *const act_names[] = {"Sigmoid", "Tanh", "Relu", "HardSigmoid", "LeakyRelu", "ThresholdedRelu",
+                                        "ScaledTanh", "Affine", "Elu", "Softsign", "Softplus"};
+
+static float act_apply(int a, float x, float al, float be)
+{
+    switch (a) {
+    case 0: return 1.0f / (1.0f + expf(-x));
+    case 1: return tanhf(x);
+    case 2: return x > 0 ? x : 0;
+    case 3: { float v = al * x + be; return v < 0 ? 0 : v > 1 ? 1 : v; }
+    case 4: return x >= 0 ? x : al * x;
+    case 5: return x > al ? x : 0;
+    case 6: return al * tanhf(be * x);
+    case 7: return al * x + be;
+    case 8: return x >= 0 ? x : al * expm1f(x);
+    case 9: return x / (1 + fabsf(x));
+    default: return log1pf(expf(x));
+    }
+}
+
+static int rnn_config(gcam_opctx *c, rnn_cfg *k)
+{
+    const char *t = c->node->op_type;
+    memset(k, 0, sizeof *k);
+    k->kind = t[0] == 'R' ? K_RNN : t[0] == 'G' ? K_GRU : K_LSTM;
+    k->n_gates = k->kind == K_RNN ? 1 : k->kind == K_GRU ? 3 : 4;
+    const char *dir = gcam_attr_str(c->node, "direction", "forward");
+    k->dirs = !strcmp(dir, "bidirectional") ? 2 : 1;
+    if (strcmp(dir, "forward") && strcmp(dir, "reverse") && k->dirs == 1)
+        return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "direction '%s'", dir);
+    k->layout = (int)gcam_attr_int(c->node, "layout", 0);
+    const gcam_tensor *x = c->in[0], *w = gcam_in(c, 1), *r = gcam_in(c, 2);
+    if (x->dtype != GCAM_DT_F32 || !w || !r || x->ndim != 3 || w->ndim != 3 || r->ndim != 3)
+        return gcam_node_errf(c, GCAM_E_SHAPE, "X, W, R must be float32 of rank 3");
+    k->seq = x->dims[k->layout ? 1 : 0];
+    k->batch = x->dims[k->layout ? 0 : 1];
+    k->in = x->dims[2];
+    k->hid = gcam_attr_int(c->node, "hidden_size", r->dims[2]);
+    if (w->dims[0] != k->dirs || w->dims[1] != k->n_gates * k->hid || w->dims[2] != k->in || r->dims[2] != k->hid)
+        return gcam_node_errf(c, GCAM_E_SHAPE, "W/R shapes do not match hidden_size %lld", (long long)k->hid);
+    /* default activations: RNN Tanh; GRU Sigmoid, Tanh; LSTM Sigmoid, Tanh, Tanh (per direction) */
+    const int per = k->kind == K_RNN ? 1 : k->kind == K_GRU ? 2 : 3;
+    const gcam_attr *an = gcam_attr_find(c->node, "activations");
+    const gcam_attr *aa = gcam_attr_find(c->node, "activation_alpha"), *ab = gcam_attr_find(c->node, "activation_beta");
+    const char *p = an && an->type == GCAM_ATTR_STRINGS ? an->s : NULL;
+    if (p && an->n != per * k->dirs) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "%d activations for %d", an->n, per * k->dirs);
+    for (int i = 0; i < per * k->dirs && i < RNN_MAX_ACT; i++) {
+        int q = i % per;
+        k->act[i] = k->kind == K_RNN ? 1 : q == 0 ? 0 : 1;
+        if (p) {
+            const char *e = strchr(p, '\n');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            k->act[i] = -1;
+            for (int a = 0; a < (int)(sizeof act_names / sizeof act_names[0]); a++)
+                if (strlen(act_names[a]) == len && !strncasecmp(p, act_names[a], len)) k->act[i] = a;
+            if (k->act[i] < 0) return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "activation '%.*s' not supported", (int)len, p);
+            p = e ? e + 1 : p + len;
+        }
+        /* the defaults of the parameterised activations (ONNX's table) */
+        static const float dal[] = {0, 0, 0, 0.2f, 0.01f, 1.0f, 1.0f, 1.0f, 1.0f, 0, 0};
+        static const float dbe[] = {0, 0, 0, 0.5f, 0, 0, 1.0f, 0, 0, 0, 0};
+        k->alpha[i] = aa && aa->type == GCAM_ATTR_FLOATS && i < aa->n ? aa->floats[i] : dal[k->act[i]];
+        k->beta[i] = ab && ab->type == GCAM_ATTR_FLOATS && i < ab->n ? ab->floats[i] : dbe[k->act[i]];
+    }
+    k->clip = gcam_attr_float(c->node, "clip", 0.0f);
+    k->lbr = (int)gcam_attr_int(c->node, "linear_before_reset", 0);
+    k->input_forget = (int)gcam_attr_int(c->node, "input_forget", 0);
+    return GCAM_OK;
+}
+
+static int rnn_infer(gcam_opctx *c)
+{
+    rnn_cfg k;
+    int rc = rnn_config(c, &k);
+    if (rc) return rc;
+    for (int o = 0; o < c->node->n_out && o < 3; o++) {
+        gcam_tensor *y = c->out[o];
+        if (!y) continue;
+        y->dtype = GCAM_DT_F32;
+        if (o == 0) {
+            y->ndim = 4;
+            int64_t d[4] = {k.seq, k.dirs, k.batch, k.hid}, d1[4] = {k.batch, k.seq, k.dirs, k.hid};
+            memcpy(y->dims, k.layout ? d1 : d, sizeof d);
+        } else {
+            y->ndim = 3;
+            int64_t d[3] = {k.dirs, k.batch, k.hid}, d1[3] = {k.batch, k.dirs, k.hid};
+            memcpy(y->dims, k.layout ? d1 : d, sizeof d);
+        }
+    }
+    c->node->scratch = (size_t)(k.batch * k.hid * (6 + k.n_gates)) * sizeof(float);
+    return GCAM_OK;
+}
+
+static float clipv(const rnn_cfg *k, float v) { return k->clip > 0 ? (v < -k->clip ? -k->clip : v > k->clip ? k->clip : v) : v; }
+
+static int rnn_forward(gcam_opctx *c)
+{
+    rnn_cfg k;
+    int rc = rnn_config(c, &k);
+    if (rc) return rc;
+    const float *X = gcam_f32(c->in[0]), *W = gcam_f32(gcam_in(c, 1)), *R = gcam_f32(gcam_in(c, 2));
+    const gcam_tensor *bt = gcam_in(c, 3), *lt = gcam_in(c, 4), *h0 = gcam_in(c, 5), *c0 = gcam_in(c, 6), *pt = gcam_in(c, 7);
+    const int64_t H = k.hid, G = k.n_gates, Bn = k.batch, I = k.in;
+    const int per = k.kind == K_RNN ? 1 : k.kind == K_GRU ? 2 : 3;
+    float *h = c->scratch, *cs = h + Bn * H, *hn = cs + Bn * H, *gates = hn + Bn * H, *tmp = gates + Bn * H * G;
+    gcam_tensor *Y = c->out[0], *Yh = c->node->n_out > 1 ? c->out[1] : NULL, *Yc = c->node->n_out > 2 ? c->out[2] : NULL;
+    const char *dir = gcam_attr_str(c->node, "direction", "forward");
+    for (int d = 0; d < k.dirs; d++) {
+        const int rev = !strcmp(dir, "reverse") || d == 1;
+        const float *Wd = W + d * G * H * I, *Rd = R + d * G * H * H;
+        const float *Wb = bt ? gcam_f32(bt) + d * 2 * G * H : NULL, *Rb = Wb ? Wb + G * H : NULL;
+        const float *P = pt ? gcam_f32(pt) + d * 3 * H : NULL;
+        for (int64_t b = 0; b < Bn; b++)
+            for (int64_t j = 0; j < H; j++) {
+                h[b * H + j] = h0 ? gcam_f32(h0)[(d * Bn + b) * H + j] : 0.0f;
+                cs[b * H + j] = c0 ? gcam_f32(c0)[(d * Bn + b) * H + j] : 0.0f;
+            }
+        for (int64_t s = 0; s < k.seq; s++) {
+            const int64_t t = rev ? k.seq - 1 - s : s;
+            for (int64_t b = 0; b < Bn; b++) {
+                const int64_t len = lt ? gcam_get_i(lt->data, lt->dtype, b) : k.seq;
+                const int live = rev ? t < len : t < len;
+                const float *xt = X + (k.layout ? b * k.seq + t : t * Bn + b) * I;
+                float *hb = h + b * H, *cb = cs + b * H, *g = gates + b * H * G;
+                if (live) {
+                    /* gates = x W^T + h R^T + biases (GRU's hidden gate handled below) */
+                    for (int64_t q = 0; q < G * H; q++) {
+                        double v = Wb ? Wb[q] : 0;
+                        for (int64_t i = 0; i < I; i++) v += (double)xt[i] * Wd[q * I + i];
+                        const int gru_h = k.kind == K_GRU && q >= 2 * H;
+                        double rv = Rb ? Rb[q] : 0;
+                        if (!gru_h)
+                            for (int64_t i = 0; i < H; i++) rv += (double)hb[i] * Rd[q * H + i];
+                        g[q] = (float)(v + (gru_h ? 0 : rv));
+                        if (gru_h) tmp[q - 2 * H] = (float)(Rb ? Rb[q] : 0); /* Rbh, reset applied below */
+                    }
+                    const int a0 = d * per;
+                    if (k.kind == K_RNN) {
+                        for (int64_t j = 0; j < H; j++) hn[b * H + j] = act_apply(k.act[a0], clipv(&k, g[j]), k.alpha[a0], k.beta[a0]);
+                    } else if (k.kind == K_GRU) {
+                        float *z = g, *r = g + H, *hh = g + 2 * H;
+                        for (int64_t j = 0; j < H; j++) {
+                            z[j] = act_apply(k.act[a0], clipv(&k, z[j]), k.alpha[a0], k.beta[a0]);
+                            r[j] = act_apply(k.act[a0], clipv(&k, r[j]), k.alpha[a0], k.beta[a0]);
+                        }
+                        for (int64_t j = 0; j < H; j++) {
+                            double rh = 0;
+                            const float *Rh = Rd + (2 * H + j) * H;
+                            if (k.lbr) {
+                                for (int64_t i = 0; i < H; i++) rh += (double)hb[i] * Rh[i];
+                                rh = r[j] * (rh + tmp[j]);
+                            } else {
+                                for (int64_t i = 0; i < H; i++) rh += (double)(r[i] * hb[i]) * Rh[i];
+                                rh += tmp[j];
+                            }
+                            const float cand = act_apply(k.act[a0 + 1], clipv(&k, (float)(hh[j] + rh)), k.alpha[a0 + 1], k.beta[a0 + 1]);
+                            hn[b * H + j] = (1 - z[j]) * cand + z[j] * hb[j];
+                        }
+                    } else { /* LSTM gates i, o, f, c */
+                        for (int64_t j = 0; j < H; j++) {
+                            float gi = g[j], go = g[H + j], gf = g[2 * H + j], gc = g[3 * H + j];
+                            if (P) { gi += P[j] * cb[j]; gf += P[2 * H + j] * cb[j]; }
+                            gi = act_apply(k.act[a0], clipv(&k, gi), k.alpha[a0], k.beta[a0]);
+                            gf = k.input_forget ? 1 - gi : act_apply(k.act[a0], clipv(&k, gf), k.alpha[a0], k.beta[a0]);
+                            gc = act_apply(k.act[a0 + 1], clipv(&k, gc), k.alpha[a0 + 1], k.beta[a0 + 1]);
+                            const float cn = gf * cb[j] + gi * gc;
+                            if (P) go += P[H + j] * cn;
+                            go = act_apply(k.act[a0], clipv(&k, go), k.alpha[a0], k.beta[a0]);
+                            tmp[j] = cn;
+                            hn[b * H + j] = go * act_apply(k.act[a0 + 2], cn, k.alpha[a0 + 2], k.beta[a0 + 2]);
+                        }
+                        for (int64_t j = 0; j < H; j++) cb[j] = tmp[j];
+                    }
+                    for (int64_t j = 0; j < H; j++) hb[j] = hn[b * H + j];
+                }
+                if (!Y) continue;
+                float *yt = gcam_f32(Y) + (k.layout ? ((b * k.seq + t) * k.dirs + d) * H : ((t * k.dirs + d) * Bn + b) * H);
+                for (int64_t j = 0; j < H; j++) yt[j] = live ? hb[j] : 0.0f;
+            }
+        }
+        for (int64_t b = 0; b < Bn; b++)
+            for (int64_t j = 0; j < H; j++) {
+                const int64_t o = k.layout ? (b * k.dirs + d) * H + j : (d * Bn + b) * H + j;
+                if (Yh) gcam_f32(Yh)[o] = h[b * H + j];
+                if (Yc) gcam_f32(Yc)[o] = cs[b * H + j];
+            }
+    }
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_RNN = {.op_type = "RNN", .infer = rnn_infer, .forward = rnn_forward};
+const gcam_op gcam_op_GRU = {.op_type = "GRU", .infer = rnn_infer, .forward = rnn_forward};
+const gcam_op gcam_op_LSTM = {.op_type = "LSTM", .infer = rnn_infer, .forward = rnn_forward};
