@@ -275,3 +275,32 @@ GCAM_TEST(einsum_equations_and_gradient)
     CHECK(tn_fd_check(t, 1e-3) == 0);
     tn_free(t);
 }
+
+GCAM_TEST(gridsample_values_and_gradient)
+{
+    float x[2 * 3 * 4], g[1 * 2 * 3 * 2];
+    for (int i = 0; i < 24; i++) x[i] = 0.3f * (float)((i * 7) % 10) - 1.0f;
+    for (int i = 0; i < 12; i++) g[i] = 0.37f * (float)((i * 5) % 7) - 1.1f; /* some outside [-1, 1] */
+    const char *modes[3] = {"bilinear", "nearest", "bicubic"}, *pads[3] = {"zeros", "border", "reflection"};
+    for (int m = 0; m < 3; m++)
+        for (int p = 0; p < 3; p++) {
+            tnode *t = tn_new("GridSample", 16);
+            tn_attr_str(t, "mode", modes[m]);
+            tn_attr_str(t, "padding_mode", pads[p]);
+            tn_input_f32(t, (int64_t[]){1, 2, 3, 4}, 4, x, 0);
+            tn_input_f32(t, (int64_t[]){1, 2, 3, 2}, 4, g, 1);
+            CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+            CHECK(t->out[0]->dims[1] == 2 && t->out[0]->dims[2] == 2 && t->out[0]->dims[3] == 3);
+            CHECK_MSG(tn_fd_check(t, 2e-3) == 0, "%s/%s gradient", modes[m], pads[p]);
+            tn_free(t);
+        }
+    /* bilinear, align_corners=0, zeros: the grid point (0, 0) is the image
+     * centre, the mean of the four middle pixels of the 3x4 plane's row... by hand */
+    tnode *t = tn_new("GridSample", 16);
+    tn_input_f32(t, (int64_t[]){1, 1, 3, 4}, 4, x, 0);
+    tn_input_f32(t, (int64_t[]){1, 1, 1, 2}, 4, (float[]){0.0f, 0.0f}, 1);
+    CHECK(tn_run(t) == 0);
+    /* x' = ((0 + 1) * 4 - 1) / 2 = 1.5, y' = ((0 + 1) * 3 - 1) / 2 = 1: row 1, columns 1 and 2 */
+    CHECK(fabsf(tn_out(t, 0)[0] - 0.5f * (x[5] + x[6])) < 1e-6f);
+    tn_free(t);
+}
