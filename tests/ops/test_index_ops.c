@@ -304,3 +304,31 @@ GCAM_TEST(gridsample_values_and_gradient)
     CHECK(fabsf(tn_out(t, 0)[0] - 0.5f * (x[5] + x[6])) < 1e-6f);
     tn_free(t);
 }
+
+GCAM_TEST(maxunpool_and_det)
+{
+    tnode *t = tn_new("MaxUnpool", 11);
+    tn_attr_ints(t, "kernel_shape", 2, (int64_t[]){2, 2});
+    tn_attr_ints(t, "strides", 2, (int64_t[]){2, 2});
+    tn_input_f32(t, (int64_t[]){1, 1, 2, 2}, 4, (float[]){5, 6, 7, 8}, 0);
+    tn_input_i64(t, (int64_t[]){1, 1, 2, 2}, 4, (int64_t[]){5, 7, 13, 15});
+    CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+    CHECK(t->out[0]->dims[2] == 4 && t->out[0]->dims[3] == 4);
+    float want[16] = {0};
+    want[5] = 5, want[7] = 6, want[13] = 7, want[15] = 8;
+    CHECK(tn_maxdiff(tn_out(t, 0), want, 16) == 0.0);
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
+
+    const float a[2 * 9] = {2, -1, 0.5f, 1, 3, 0, -2, 1, 1.5f, /* and a second 3x3 */ 1, 2, 3, 0, 1, 4, 5, 6, 0};
+    t = tn_new("Det", 11);
+    tn_input_f32(t, (int64_t[]){2, 3, 3}, 3, a, 0);
+    CHECK(tn_run(t) == 0);
+    for (int b = 0; b < 2; b++) {
+        const float *m = a + 9 * b;
+        double d = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
+        CHECK_MSG(fabs(tn_out(t, 0)[b] - d) < 1e-5, "det %d = %g, want %g", b, tn_out(t, 0)[b], d);
+    }
+    CHECK(tn_fd_check(t, 2e-3) == 0);
+    tn_free(t);
+}
