@@ -117,7 +117,7 @@ static int required_inputs(const gcam_node *n)
         {"Scatter", 3}, {"GatherND", 2}, {"ScatterND", 3}, {"QuantizeLinear", 2}, {"DequantizeLinear", 2},
         {"OneHot", 3}, {"TopK", 2}, {"CumSum", 2}, {"InstanceNormalization", 3}, {"GroupNormalization", 3},
         {"Compress", 2}, {"BitShift", 2}, {"MatMulInteger", 2}, {"ConvInteger", 2}, {"QLinearMatMul", 8},
-        {"QLinearConv", 8}, {"NonMaxSuppression", 2}, {"RNN", 3}, {"GRU", 3}, {"LSTM", 3}, {"MaxUnpool", 2}, {"GridSample", 2},
+        {"QLinearConv", 8}, {"NonMaxSuppression", 2}, {"RNN", 3}, {"GRU", 3}, {"LSTM", 3}, {"MaxUnpool", 2}, {"GridSample", 2}, {"RoiAlign", 3},
     };
     const char *op = n->op_type;
     if (!strcmp(op, "Slice")) return n->opset >= 10 ? 3 : 1;

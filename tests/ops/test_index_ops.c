@@ -332,3 +332,25 @@ GCAM_TEST(maxunpool_and_det)
     CHECK(tn_fd_check(t, 2e-3) == 0);
     tn_free(t);
 }
+
+GCAM_TEST(roialign_gradient)
+{
+    float x[1 * 2 * 5 * 6];
+    for (int i = 0; i < 60; i++) x[i] = 0.1f * (float)((i * 13) % 17) - 0.8f + 0.001f * (float)i; /* no ties */
+    const char *modes[2] = {"avg", "max"};
+    for (int m = 0; m < 2; m++) {
+        tnode *t = tn_new("RoiAlign", 16);
+        tn_attr_str(t, "mode", modes[m]);
+        tn_attr_int(t, "output_height", 2);
+        tn_attr_int(t, "output_width", 3);
+        tn_attr_int(t, "sampling_ratio", 2);
+        tn_attr_float(t, "spatial_scale", 0.5f);
+        tn_input_f32(t, (int64_t[]){1, 2, 5, 6}, 4, x, 0);
+        tn_input_f32(t, (int64_t[]){2, 4}, 2, (float[]){1.0f, 2.0f, 9.0f, 7.5f, 0.0f, 0.0f, 4.4f, 3.3f}, 1);
+        tn_input_i64(t, (int64_t[]){2}, 1, (int64_t[]){0, 0});
+        CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+        CHECK(t->out[0]->dims[0] == 2 && t->out[0]->dims[1] == 2 && t->out[0]->dims[2] == 2 && t->out[0]->dims[3] == 3);
+        CHECK_MSG(tn_fd_check(t, 3e-3) == 0, "%s gradient", modes[m]);
+        tn_free(t);
+    }
+}
