@@ -3,6 +3,8 @@
  * (int64, flat over N x C x spatial; storage_order 0 = row-major, 1 =
  * column-major over the spatial dims, as onnxruntime writes them).
  *
+ * uint8/int8 inputs (8-bit images) pool exactly in their own type.
+ *
  * Padding never wins: windows only look at real input elements.  On ties the
  * first maximum in scan order wins, in forward and backward alike.
  *
@@ -12,6 +14,7 @@
  * A 2-D pool without Indices and dilation may run channels last
  * (GCAM_TF_NHWC on X and Y together, chosen by the planner between convs):
  * the same scan order and comparisons, a vector of channels at a time. */
+#include "kernels/dtype.h"
 #include "kernels/im2col.h"
 
 #include <float.h>
@@ -42,7 +45,45 @@ static int maxpool_init(gcam_node *n, gcam_err *e)
 static int maxpool_geom(gcam_opctx *c, gcam_win *w)
 {
     const maxpool_params *p = c->node->params;
+    const gcam_tensor *x = c->in[0];
+    if (x->dtype == GCAM_DT_U8 || x->dtype == GCAM_DT_I8) { /* 8-bit images: the same windows */
+        gcam_tensor as_float = *x;
+        as_float.dtype = GCAM_DT_F32;
+        gcam_tensor *saved = c->in[0];
+        c->in[0] = &as_float;
+        int rc = gcam_pool_geom(c, &p->win, w);
+        c->in[0] = saved;
+        return rc;
+    }
     return gcam_pool_geom(c, &p->win, w);
+}
+
+/* MaxPool of uint8/int8 data (values only, exact): the window scan of
+ * window_argmax on the integer values. */
+static int maxpool_forward_int(gcam_opctx *c, const gcam_win *w)
+{
+    const gcam_tensor *x = c->in[0];
+    gcam_tensor *y = c->out[0];
+    const int64_t planes = x->dims[0] * x->dims[1];
+    for (int64_t pl = 0; pl < planes; pl++)
+        for (int64_t o = 0; o < w->out_size; o++) {
+            const int64_t oc[3] = {o / (w->out[1] * w->out[2]), (o / w->out[2]) % w->out[1], o % w->out[2]};
+            int64_t best = INT64_MIN, any = 0;
+            for (int64_t t = 0; t < w->k_size; t++) {
+                const int64_t kc[3] = {t / (w->k[1] * w->k[2]), (t / w->k[2]) % w->k[1], t % w->k[2]};
+                int64_t ic[3], in = 1;
+                for (int i = 0; i < 3; i++) {
+                    ic[i] = oc[i] * w->s[i] - w->pb[i] + kc[i] * w->d[i];
+                    in &= ic[i] >= 0 && ic[i] < w->in[i];
+                }
+                if (!in) continue;
+                const int64_t v = gcam_get_i(x->data, x->dtype, pl * w->in_size + (ic[0] * w->in[1] + ic[1]) * w->in[2] + ic[2]);
+                if (!any || v > best) best = v;
+                any = 1;
+            }
+            gcam_set_i(y->data, y->dtype, pl * w->out_size + o, any ? best : 0);
+        }
+    return GCAM_OK;
 }
 
 /* The case maxpool_plane_2d and maxpool_nhwc cover. */
@@ -58,11 +99,12 @@ static int maxpool_infer(gcam_opctx *c)
     int rc = maxpool_geom(c, &w);
     if (rc) return rc;
     const gcam_tensor *x = c->in[0];
-    c->nhwc_ok = plain_2d(c, &w) ? GCAM_NHWC_TIED : GCAM_NHWC_NO;
+    c->nhwc_ok = plain_2d(c, &w) && x->dtype == GCAM_DT_F32 ? GCAM_NHWC_TIED : GCAM_NHWC_NO;
     for (int o = 0; o < c->node->n_out && o < 2; o++) {
         gcam_tensor *y = c->out[o];
         if (!y) continue;
-        y->dtype = o == 0 ? GCAM_DT_F32 : GCAM_DT_I64;
+        y->dtype = o == 0 ? x->dtype : GCAM_DT_I64;
+        if (o == 1 && x->dtype != GCAM_DT_F32) return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "Indices of a %s pool not supported", gcam_dtype_name(x->dtype));
         y->ndim = x->ndim;
         y->dims[0] = x->dims[0];
         y->dims[1] = x->dims[1];
@@ -198,6 +240,7 @@ static int maxpool_forward(gcam_opctx *c)
     if (rc) return rc;
     const maxpool_params *p = c->node->params;
     const gcam_tensor *x = c->in[0];
+    if (x->dtype != GCAM_DT_F32) return maxpool_forward_int(c, &w);
     const float *xd = gcam_f32(x);
     float *y = gcam_f32(c->out[0]);
     int64_t *ind = c->node->n_out > 1 && c->out[1] ? gcam_i64(c->out[1]) : NULL;

@@ -17,13 +17,17 @@
  * Upsample (opsets 7-9, deprecated in 10) is Resize with asymmetric
  * coordinates and floor rounding, scales from its attribute (7) or input 1.
  *
- * Not supported: tf_crop_and_resize (so roi is ignored), antialias when an
- * axis shrinks, and linear/cubic on non-float data.  Nearest works for any
- * element type. */
+ * tf_crop_and_resize samples the constant roi box (normalised start and
+ * end per axis); an output whose coordinate falls outside the input gets
+ * extrapolation_value, pass by pass as the reference recursion does.
+ *
+ * Not supported: antialias when an axis shrinks, and linear/cubic on
+ * non-float data.  Nearest works for any element type. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "gcam_internal.h"
+#include "kernels/dtype.h"
 #include "kernels/resize.h"
 
 enum { RS_NEAREST, RS_LINEAR, RS_CUBIC };
@@ -37,6 +41,8 @@ enum { KEEP_STRETCH, KEEP_NOT_LARGER, KEEP_NOT_SMALLER };
 
 typedef struct resize_params {
     int mode, coord, nearest, antialias, keep;
+    int crop;     /* tf_crop_and_resize */
+    float extrap; /* its value outside the box */
     int naxes; /* -1: scales/sizes cover every axis */
     int64_t axes[GCAM_MAX_DIMS];
     float cubic_a;
@@ -49,6 +55,7 @@ typedef struct rs_plan {
     int nd;
     int64_t in[GCAM_MAX_DIMS], out[GCAM_MAX_DIMS];
     double scale[GCAM_MAX_DIMS];
+    double roi_lo[GCAM_MAX_DIMS], roi_hi[GCAM_MAX_DIMS]; /* tf_crop_and_resize box per axis */
     int npass;
     int pass_axis[GCAM_MAX_DIMS]; /* axes that change, last axis first */
     size_t tab_off[GCAM_MAX_DIMS];
@@ -69,6 +76,7 @@ static int resize_init(gcam_node *n, gcam_err *e)
     else if (!strcmp(s, "cubic")) p.mode = RS_CUBIC;
     else return node_err(n, e, GCAM_E_UNSUPPORTED, "mode", s);
     p.cubic_a = gcam_attr_float(n, "cubic_coeff_a", -0.75f);
+    p.extrap = gcam_attr_float(n, "extrapolation_value", 0.0f);
     p.exclude_outside = gcam_attr_int(n, "exclude_outside", 0) != 0;
 
     if (!strcmp(n->op_type, "Upsample")) {
@@ -93,6 +101,7 @@ static int resize_init(gcam_node *n, gcam_err *e)
         else if (!strcmp(s, "pytorch_half_pixel")) p.coord = GCAM_COORD_PYTORCH_HALF_PIXEL;
         else if (!strcmp(s, "tf_half_pixel_for_nn")) p.coord = GCAM_COORD_TF_HALF_PIXEL_FOR_NN;
         else if (!strcmp(s, "half_pixel_symmetric")) p.coord = GCAM_COORD_HALF_PIXEL_SYMMETRIC;
+        else if (!strcmp(s, "tf_crop_and_resize")) p.crop = 1;
         else return node_err(n, e, GCAM_E_UNSUPPORTED, "coordinate_transformation_mode", s);
 
         s = gcam_attr_str(n, "nearest_mode", "round_prefer_floor");
@@ -127,7 +136,7 @@ static const gcam_tensor *opt_in(gcam_opctx *c, int i)
 
 static int is_identity(const resize_params *p, int64_t in, int64_t out, double scale)
 {
-    if (in != out) return 0;
+    if (in != out || p->crop) return 0;
     for (int64_t j = 0; j < out; j++) {
         if (p->mode == RS_NEAREST) {
             if (gcam_resize_nearest_index(p->coord, p->nearest, j, scale, in, out) != j) return 0;
@@ -222,6 +231,19 @@ static int plan(gcam_opctx *c, rs_plan *pl)
                 pl->out[a] = (int64_t)floor(common * (double)pl->in[a] + 0.5);
             }
     }
+    for (int d = 0; d < r; d++) {
+        pl->roi_lo[d] = 0;
+        pl->roi_hi[d] = 1;
+    }
+    if (p->crop) {
+        const gcam_tensor *roi = opt_in(c, 1);
+        if (!roi || !(roi->flags & GCAM_TF_CONST) || !roi->data || roi->dtype != GCAM_DT_F32 || gcam_numel(roi) != 2 * na)
+            return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "tf_crop_and_resize needs a constant float roi of %d values", 2 * na);
+        for (int i = 0; i < na; i++) {
+            pl->roi_lo[axes[i]] = gcam_f32(roi)[i];
+            pl->roi_hi[axes[i]] = gcam_f32(roi)[na + i];
+        }
+    }
     if (p->antialias && p->mode == RS_LINEAR)
         for (int d = 0; d < r; d++)
             if (pl->out[d] < pl->in[d])
@@ -275,9 +297,35 @@ static int resize_infer(gcam_opctx *c)
 /* Keys' cubic taps of output x: offsets -1..2 around floor(x'), clamped to
  * the edge; with exclude_outside the taps outside get 0 and the rest are
  * renormalised (the ONNX reference). */
+/* tf_crop_and_resize's source coordinate of output x (the box [lo, hi] of
+ * the normalised input) */
+static double crop_coord(double lo, double hi, int64_t x, int64_t in, int64_t out)
+{
+    return out > 1 ? lo * (double)(in - 1) + (double)x * (hi - lo) * (double)(in - 1) / (double)(out - 1)
+                   : 0.5 * (lo + hi) * (double)(in - 1);
+}
+
+static int64_t round_nearest(int mode, double v)
+{
+    const double f = floor(v);
+    switch (mode) {
+    case GCAM_NEAREST_FLOOR: return (int64_t)f;
+    case GCAM_NEAREST_CEIL: return (int64_t)ceil(v);
+    case GCAM_NEAREST_ROUND_PREFER_CEIL: return (int64_t)(v - f >= 0.5 ? f + 1 : f);
+    default: return (int64_t)(v - f > 0.5 ? f + 1 : f);
+    }
+}
+
+static rs_tap4 cubic_tap_at(const resize_params *p, double xs, int64_t in);
+
 static rs_tap4 cubic_tap(const resize_params *p, int64_t x, double scale, int64_t in, int64_t out)
 {
-    const double xs = gcam_resize_coord(p->coord, x, scale, in, out), i0 = floor(xs), t = xs - i0, A = p->cubic_a;
+    return cubic_tap_at(p, gcam_resize_coord(p->coord, x, scale, in, out), in);
+}
+
+static rs_tap4 cubic_tap_at(const resize_params *p, double xs, int64_t in)
+{
+    const double i0 = floor(xs), t = xs - i0, A = p->cubic_a;
     const double d[4] = {t + 1, t, 1 - t, 2 - t};
     rs_tap4 r;
     double sum = 0;
@@ -300,6 +348,34 @@ static void build_tables(const resize_params *p, const rs_plan *pl, char *scratc
 {
     for (int k = 0; k < pl->npass; k++) {
         int d = pl->pass_axis[k];
+        if (p->crop) { /* taps from the box; -1 marks an output outside the input */
+            for (int64_t j = 0; j < pl->out[d]; j++) {
+                const int64_t in = pl->in[d];
+                const double xs = crop_coord(pl->roi_lo[d], pl->roi_hi[d], j, in, pl->out[d]);
+                const int outside = xs < 0 || xs > (double)(in - 1);
+                if (p->mode == RS_CUBIC) {
+                    rs_tap4 *t4 = (rs_tap4 *)(scratch + pl->tab_off[k]);
+                    t4[j] = cubic_tap_at(p, xs, in);
+                    if (outside) t4[j].i[0] = -1;
+                    continue;
+                }
+                gcam_lerp_tap *t = (gcam_lerp_tap *)(scratch + pl->tab_off[k]);
+                if (p->mode == RS_LINEAR) {
+                    const int64_t f = (int64_t)floor(xs);
+                    t[j].i0 = f < 0 ? 0 : f > in - 1 ? in - 1 : f;
+                    t[j].i1 = t[j].i0 + 1 < in ? t[j].i0 + 1 : in - 1;
+                    t[j].w1 = (float)(xs - (double)f);
+                    t[j].w0 = 1.0f - t[j].w1;
+                } else {
+                    int64_t q = round_nearest(p->nearest, xs);
+                    t[j].i0 = t[j].i1 = q < 0 ? 0 : q > in - 1 ? in - 1 : q;
+                    t[j].w0 = 1.0f;
+                    t[j].w1 = 0.0f;
+                }
+                if (outside) t[j].i0 = -1;
+            }
+            continue;
+        }
         if (p->mode == RS_CUBIC) {
             rs_tap4 *t4 = (rs_tap4 *)(scratch + pl->tab_off[k]);
             for (int64_t j = 0; j < pl->out[d]; j++) t4[j] = cubic_tap(p, j, pl->scale[d], pl->in[d], pl->out[d]);
@@ -364,8 +440,8 @@ static int resize_forward(gcam_opctx *c)
             for (int64_t b = 0; b < outer; b++)
                 for (int64_t j = 0; j < ol; j++) {
                     float *dj = o + (b * ol + j) * inner;
-                    for (int64_t e = 0; e < inner; e++) dj[e] = 0.0f;
-                    for (int q = 0; q < 4; q++) {
+                    for (int64_t e = 0; e < inner; e++) dj[e] = t4[j].i[0] < 0 ? p->extrap : 0.0f;
+                    for (int q = 0; q < 4 && t4[j].i[0] >= 0; q++) {
                         const float *sq = s + (b * il + t4[j].i[q]) * inner, w = t4[j].w[q];
                         for (int64_t e = 0; e < inner; e++) dj[e] += w * sq[e];
                     }
@@ -376,6 +452,10 @@ static int resize_forward(gcam_opctx *c)
 #pragma omp parallel for schedule(static) if (outer * ol * inner > 65536)
             for (int64_t b = 0; b < outer; b++)
                 for (int64_t j = 0; j < ol; j++) {
+                    if (t[j].i0 < 0) { /* tf_crop_and_resize outside the input */
+                        for (int64_t e = 0; e < inner; e++) o[(b * ol + j) * inner + e] = p->extrap;
+                        continue;
+                    }
                     const float *s0 = s + (b * il + t[j].i0) * inner, *s1 = s + (b * il + t[j].i1) * inner;
                     float *dj = o + (b * ol + j) * inner, w0 = t[j].w0, w1 = t[j].w1;
                     for (int64_t e = 0; e < inner; e++) dj[e] = w0 * s0[e] + w1 * s1[e];
@@ -383,8 +463,13 @@ static int resize_forward(gcam_opctx *c)
         } else {
             size_t row = (size_t)inner * es;
             for (int64_t b = 0; b < outer; b++)
-                for (int64_t j = 0; j < ol; j++)
+                for (int64_t j = 0; j < ol; j++) {
+                    if (t[j].i0 < 0) {
+                        for (int64_t e = 0; e < inner; e++) gcam_set_f(dst, x->dtype, (b * ol + j) * inner + e, p->extrap);
+                        continue;
+                    }
                     memcpy(dst + (b * ol + j) * row, src + (b * il + t[j].i0) * row, row);
+                }
         }
     }
     return GCAM_OK;
@@ -423,7 +508,7 @@ static int resize_backward(gcam_opctx *c)
             for (int64_t b = 0; b < outer; b++)
                 for (int64_t j = 0; j < ol; j++) {
                     const float *gj = g + (b * ol + j) * inner;
-                    for (int q = 0; q < 4; q++) {
+                    for (int q = 0; q < 4 && t4[j].i[0] >= 0; q++) {
                         float *dq = gi + (b * il + t4[j].i[q]) * inner, w = t4[j].w[q];
                         for (int64_t e = 0; e < inner; e++) dq[e] += w * gj[e];
                     }
@@ -434,6 +519,7 @@ static int resize_backward(gcam_opctx *c)
 #pragma omp parallel for schedule(static) if (outer * ol * inner > 65536)
         for (int64_t b = 0; b < outer; b++)
             for (int64_t j = 0; j < ol; j++) {
+                if (t[j].i0 < 0) continue; /* extrapolated: no gradient */
                 const float *gj = g + (b * ol + j) * inner;
                 float *d0 = gi + (b * il + t[j].i0) * inner, *d1 = gi + (b * il + t[j].i1) * inner;
                 float w0 = t[j].w0, w1 = t[j].w1;

@@ -338,6 +338,7 @@ GCAM_TEST(resize_unsupported_cases)
     CHECK(strstr(t->err.msg, "cubic") != NULL);
     tn_free(t);
 
+    /* tf_crop_and_resize without its roi */
     t = with_scales("linear", "tf_crop_and_resize", (int64_t[]){1, 1, 2, 2}, 4, x2x2, (float[]){1, 1, 2, 2});
     CHECK(tn_run(t) == GCAM_E_UNSUPPORTED);
     tn_free(t);
@@ -446,6 +447,28 @@ GCAM_TEST(resize_cubic_and_upsample)
     CHECK(t->out[0]->dims[2] == 4 && t->out[0]->dims[3] == 8);
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 8; j++) CHECK(tn_out(t, 0)[i * 8 + j] == x[(i / 2) * 4 + j / 2]);
+    CHECK(tn_fd_check(t, 1e-3) == 0);
+    tn_free(t);
+}
+
+GCAM_TEST(resize_tf_crop_and_resize)
+{
+    /* 1x4 row, box [0.25, 1.25] along W sampled at 3 points: x' = 0.75,
+     * 2.25, 3.75 -> the last is outside [0, 3]: extrapolation_value */
+    float x[4] = {1, 3, 7, 15};
+    tnode *t = tn_new("Resize", 13);
+    tn_attr_str(t, "mode", "linear");
+    tn_attr_str(t, "coordinate_transformation_mode", "tf_crop_and_resize");
+    tn_attr_float(t, "extrapolation_value", -9.0f);
+    tn_input_f32(t, (int64_t[]){1, 4}, 2, x, 0);
+    tn_input_f32(t, (int64_t[]){4}, 1, (float[]){0, 0.25f, 1, 1.25f}, 1);
+    tn_input_none(t);
+    tn_input_i64(t, (int64_t[]){2}, 1, (int64_t[]){1, 3});
+    CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+    const float want[3] = {1 + 0.75f * 2, 7 + 0.25f * 8, -9.0f};
+    CHECK_MSG(fabsf(tn_out(t, 0)[0] - want[0]) < 1e-6f && fabsf(tn_out(t, 0)[2] - want[2]) < 1e-6f, "%g %g %g",
+              tn_out(t, 0)[0], tn_out(t, 0)[1], tn_out(t, 0)[2]);
+    CHECK(fabsf(tn_out(t, 0)[1] - want[1]) < 1e-6f);
     CHECK(tn_fd_check(t, 1e-3) == 0);
     tn_free(t);
 }
