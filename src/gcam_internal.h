@@ -39,11 +39,12 @@ enum {
     GCAM_DT_I16 = 5,
     GCAM_DT_U32 = 12,
     GCAM_DT_U64 = 13,
+    GCAM_DT_BF16 = 16, /* only at load: becomes float32 like float16 */
 };
 /* How types flow (docs/ops.md): float32 is the one floating type kernels
  * compute with; float16 and float64 tensors (initializers, inputs, Cast
  * targets) are converted to float32 when loaded, so they never reach an op.
- * Integer and bool tensors keep their own type and storage (int64_t,
+ * (bfloat16 likewise.)  Integer and bool tensors keep their own type and storage (int64_t,
  * int32_t, int8_t, uint8_t for uint8 and bool, ...); shape, index, mask and
  * comparison ops read and write them through src/kernels/dtype.h. */
 size_t gcam_dtype_size(int dtype); /* 0 for unsupported */

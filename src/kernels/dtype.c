@@ -32,6 +32,16 @@ float gcam_round_f16(float v)
     return r;
 }
 
+float gcam_round_bf16(float v)
+{
+    uint32_t b;
+    memcpy(&b, &v, 4);
+    if ((b & 0x7f800000u) == 0x7f800000u && (b & 0x007fffffu)) b |= 0x00400000u; /* NaN stays NaN */
+    b &= 0xffff0000u;
+    memcpy(&v, &b, 4);
+    return v;
+}
+
 void gcam_bstrides(const int64_t *yd, int yn, const int64_t *xd, int xn, int64_t *strides)
 {
     int64_t s = 1;

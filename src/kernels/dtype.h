@@ -85,6 +85,10 @@ static inline void gcam_set_f(void *p, int dt, int64_t i, double v)
 /* float32 -> float16 -> float32: the value a float16 tensor would hold
  * (round to nearest even, overflow to inf), for Cast to float16 */
 float gcam_round_f16(float v);
+/* the value a bfloat16 tensor would hold: the top 16 bits, truncated, as
+ * ONNX 1.12's reference Cast and its test data (newer ONNX rounds to
+ * nearest even) */
+float gcam_round_bf16(float v);
 
 /* Broadcast walk: the offsets into each of n operands (dims od[k], rank on[k])
  * of output element i of dims yd (rank yn), numpy rules.  Precompute strides

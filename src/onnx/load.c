@@ -184,7 +184,7 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
             return gcam_errf(e, GCAM_E_PARSE, "tensor '%s': raw_data has %zu bytes, expected %zu", tn, tp->raw_data.len, want);
         raw = tp->raw_data.data;
     }
-    int dst = src == GCAM_DT_F16 || src == GCAM_DT_F64 ? GCAM_DT_F32 : src;
+    int dst = src == GCAM_DT_F16 || src == GCAM_DT_F64 || src == GCAM_DT_BF16 ? GCAM_DT_F32 : src;
     size_t bytes = (size_t)n * gcam_dtype_size(dst);
     if (!raw) {
         /* typed fields: check the count before allocating, the dims alone may
@@ -194,7 +194,7 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
         case GCAM_DT_F32: have = tp->n_float_data; break;
         case GCAM_DT_I64: have = tp->n_int64_data; break;
         case GCAM_DT_F64: have = tp->n_double_data; break;
-        case GCAM_DT_F16: case GCAM_DT_I32: case GCAM_DT_U8: case GCAM_DT_I8: case GCAM_DT_BOOL:
+        case GCAM_DT_F16: case GCAM_DT_BF16: case GCAM_DT_I32: case GCAM_DT_U8: case GCAM_DT_I8: case GCAM_DT_BOOL:
         case GCAM_DT_I16: case GCAM_DT_U16:
             have = tp->n_int32_data;
             break;
@@ -222,7 +222,14 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
             return gcam_errf(e, GCAM_E_NOMEM, "tensor '%s': out of memory", tn);
         }
         if (raw) {
-            if (src == GCAM_DT_F16) {
+            if (src == GCAM_DT_BF16) {
+                for (int64_t i = 0; i < n; i++) {
+                    uint16_t h;
+                    memcpy(&h, raw + 2 * i, 2);
+                    uint32_t bits = (uint32_t)h << 16;
+                    memcpy((float *)data + i, &bits, 4);
+                }
+            } else if (src == GCAM_DT_F16) {
                 for (int64_t i = 0; i < n; i++) {
                     uint16_t h;
                     memcpy(&h, raw + 2 * i, 2);
@@ -252,6 +259,15 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
                 have = tp->n_double_data;
                 if (have == (size_t)n)
                     for (int64_t i = 0; i < n; i++) ((float *)data)[i] = (float)tp->double_data[i];
+                else bad = 1;
+                break;
+            case GCAM_DT_BF16:
+                have = tp->n_int32_data;
+                if (have == (size_t)n)
+                    for (int64_t i = 0; i < n; i++) {
+                        uint32_t bits = (uint32_t)(uint16_t)tp->int32_data[i] << 16;
+                        memcpy((float *)data + i, &bits, 4);
+                    }
                 else bad = 1;
                 break;
             case GCAM_DT_F16:
@@ -372,7 +388,7 @@ static int set_value_info_shape(gcam_graph *g, int ti, int in_index, const Onnx_
     }
     const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
     t->dtype = tt->has_elem_type ? tt->elem_type : GCAM_DT_F32;
-    if (t->dtype == GCAM_DT_F16 || t->dtype == GCAM_DT_F64) t->dtype = GCAM_DT_F32; /* converted on input */
+    if (t->dtype == GCAM_DT_F16 || t->dtype == GCAM_DT_F64 || t->dtype == GCAM_DT_BF16) t->dtype = GCAM_DT_F32; /* converted on input */
     if (!tt->shape) {
         t->ndim = -1; /* unknown rank: must come from the caller */
         return GCAM_OK;
@@ -399,7 +415,7 @@ static int declared_f16_f64(const Onnx__ValueInfoProto *vi)
 {
     if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type) return 0;
     const int t = vi->type->tensor_type->elem_type;
-    return t == GCAM_DT_F16 || t == GCAM_DT_F64;
+    return t == GCAM_DT_F16 || t == GCAM_DT_F64 || t == GCAM_DT_BF16;
 }
 
 static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gcam_err *e)
@@ -427,7 +443,7 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
         int ti = gcam_graph_add_tensor(g, tp->name);
         if (ti < 0) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
         if ((rc = convert_tensor(tp, dir, &g->tensors[ti], e))) return rc;
-        g->n_f16_f64 += tp->data_type == GCAM_DT_F16 || tp->data_type == GCAM_DT_F64;
+        g->n_f16_f64 += tp->data_type == GCAM_DT_F16 || tp->data_type == GCAM_DT_F64 || tp->data_type == GCAM_DT_BF16;
     }
     /* graph inputs that are not initializers */
     g->inputs = calloc(gp->n_input + 1, sizeof(int));
@@ -470,8 +486,8 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
         if (!n->name || !n->op_type || !n->in || !n->out || !n->attr) return GCAM_E_NOMEM;
         for (size_t a = 0; a < np->n_attribute; a++) {
             const Onnx__AttributeProto *ap = np->attribute[a];
-            g->n_f16_f64 += (ap->t && (ap->t->data_type == GCAM_DT_F16 || ap->t->data_type == GCAM_DT_F64)) ||
-                            (ap->name && !strcmp(ap->name, "to") && (ap->i == GCAM_DT_F16 || ap->i == GCAM_DT_F64));
+            g->n_f16_f64 += (ap->t && (ap->t->data_type == GCAM_DT_F16 || ap->t->data_type == GCAM_DT_F64 || ap->t->data_type == GCAM_DT_BF16)) ||
+                            (ap->name && !strcmp(ap->name, "to") && (ap->i == GCAM_DT_F16 || ap->i == GCAM_DT_F64 || ap->i == GCAM_DT_BF16));
             n->n_attr++;
             if ((rc = convert_attr(np->attribute[a], &n->attr[a], dir, e))) {
                 if (rc == GCAM_E_NOMEM) return gcam_errf(e, rc, "out of memory");

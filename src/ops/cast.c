@@ -1,10 +1,10 @@
 /* Cast and CastLike: between float32 and every integer type and bool.
- * float16 and float64 are float32 inside (gcam_internal.h): a cast to
- * float16 rounds to float16's precision and range and stays float32, a cast
- * to float64 is a float32 copy.  float -> integer truncates toward zero and
+ * float16, bfloat16 and float64 are float32 inside (gcam_internal.h): a
+ * cast to float16 or bfloat16 rounds to its precision and range and stays
+ * float32, a cast to float64 is a float32 copy.  float -> integer truncates toward zero and
  * saturates at int64's range (NaN -> 0) before wrapping to the target's
- * width, where C would be undefined; -> bool is x != 0.  Strings and
- * bfloat16 are out of scope.  Gradient flows only float -> float. */
+ * width, where C would be undefined; -> bool is x != 0.  Strings are out
+ * of scope.  Gradient flows only float -> float. */
 #include "kernels/dtype.h"
 
 static int target_type(gcam_opctx *c, int *to)
@@ -29,7 +29,7 @@ static int cast_infer(gcam_opctx *c)
     if (!gcam_dt_stored(x->dtype))
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "cast from %s (%d) not supported", gcam_dtype_name(x->dtype),
                               x->dtype);
-    if (to == GCAM_DT_F16 || to == GCAM_DT_F64) to = GCAM_DT_F32;
+    if (to == GCAM_DT_F16 || to == GCAM_DT_F64 || to == GCAM_DT_BF16) to = GCAM_DT_F32;
     if (!gcam_dt_stored(to))
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "cast to %s (%d) not supported", gcam_dtype_name(to), to);
     y->dtype = to;
@@ -38,11 +38,14 @@ static int cast_infer(gcam_opctx *c)
     return GCAM_OK;
 }
 
+/* the 16-bit float type a Cast rounds to (float16, bfloat16), or 0 */
 static int to_half(const gcam_node *n)
 {
     const gcam_attr *a = gcam_attr_find(n, "to");
-    return a && a->type == GCAM_ATTR_INT && a->i == GCAM_DT_F16;
+    return a && a->type == GCAM_ATTR_INT && (a->i == GCAM_DT_F16 || a->i == GCAM_DT_BF16) ? (int)a->i : 0;
 }
+
+static float round_to(int half, float v) { return half == GCAM_DT_BF16 ? gcam_round_bf16(v) : half ? gcam_round_f16(v) : v; }
 
 static int cast_forward(gcam_opctx *c)
 {
@@ -53,11 +56,11 @@ static int cast_forward(gcam_opctx *c)
     if (x->dtype == y->dtype) {
         if (y->data != x->data && n) memcpy(y->data, x->data, gcam_tensor_bytes(x));
         if (half)
-            for (int64_t i = 0; i < n; i++) gcam_f32(y)[i] = gcam_round_f16(gcam_f32(y)[i]);
+            for (int64_t i = 0; i < n; i++) gcam_f32(y)[i] = round_to(half, gcam_f32(y)[i]);
     } else if (y->dtype == GCAM_DT_F32) {
         for (int64_t i = 0; i < n; i++) {
             float v = (float)gcam_get_f(x->data, x->dtype, i);
-            gcam_f32(y)[i] = half ? gcam_round_f16(v) : v;
+            gcam_f32(y)[i] = round_to(half, v);
         }
     } else if (x->dtype == GCAM_DT_F32 && y->dtype != GCAM_DT_BOOL) {
         for (int64_t i = 0; i < n; i++) gcam_set_i(y->data, y->dtype, i, gcam_get_i(x->data, x->dtype, i));

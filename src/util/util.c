@@ -62,7 +62,7 @@ size_t gcam_dtype_size(int dtype)
     case GCAM_DT_I16: case GCAM_DT_U16: return 2;
     case GCAM_DT_U64: return 8;
     case GCAM_DT_U8: case GCAM_DT_I8: case GCAM_DT_BOOL: return 1;
-    case GCAM_DT_F16: return 2;
+    case GCAM_DT_F16: case GCAM_DT_BF16: return 2;
     case GCAM_DT_F64: return 8;
     default: return 0;
     }
@@ -84,7 +84,7 @@ const char *gcam_dtype_name(int dtype)
     case GCAM_DT_U32: return "uint32";
     case GCAM_DT_U64: return "uint64";
     case 8: return "string";
-    case 16: return "bfloat16";
+    case GCAM_DT_BF16: return "bfloat16";
     default: return "unknown";
     }
 }

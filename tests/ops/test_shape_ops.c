@@ -697,6 +697,14 @@ GCAM_TEST(shape_cast)
     CHECK(tn_out(t, 0)[3] == 0.0f && fabsf(tn_out(t, 0)[4] + 0.0999755859375f) == 0.0f);
     tn_free(t);
 
+    /* bfloat16: the top 16 bits (truncated, as ONNX 1.12's reference) */
+    t = tn_new("Cast", 13);
+    tn_attr_int(t, "to", 16);
+    tn_input_f32(t, (int64_t[]){2}, 1, (float[]){0.81910545f, -3.0f}, 1);
+    CHECK(tn_run(t) == 0);
+    CHECK(t->out[0]->dtype == GCAM_DT_F32 && tn_out(t, 0)[0] == 0.81640625f && tn_out(t, 0)[1] == -3.0f);
+    tn_free(t);
+
     /* every integer target wraps to its width; bool is x != 0 */
     t = tn_new("Cast", 13);
     tn_attr_int(t, "to", GCAM_DT_U8);
