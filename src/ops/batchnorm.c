@@ -17,6 +17,10 @@ static int bn_check(gcam_opctx *c, int64_t *N, int64_t *C, int64_t *S)
     if (n->n_in < 5) return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "needs 5 inputs, has %d", n->n_in);
     if (gcam_attr_int(n, "training_mode", 0) != 0)
         return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "training_mode=1 is not supported (inference only)");
+    if (n->opset < 7 && gcam_attr_int(n, "is_test", 1) == 0)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "is_test=0 (training, opset %d) is not supported (inference only)", n->opset);
+    if (n->opset < 9 && gcam_attr_int(n, "spatial", 1) == 0)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "spatial=0 (statistics per element, opset %d) is not supported", n->opset);
     for (int i = 1; i < n->n_out; i++)
         if (c->out[i])
             return gcam_node_errf(c, GCAM_E_UNSUPPORTED,
