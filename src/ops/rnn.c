@@ -122,91 +122,133 @@ static int rnn_infer(gcam_opctx *c)
 
 static float clipv(const rnn_cfg *k, float v) { return k->clip > 0 ? (v < -k->clip ? -k->clip : v > k->clip ? k->clip : v) : v; }
 
+static float act(const rnn_cfg *k, int i, float v) { return act_apply(k->act[i], v, k->alpha[i], k->beta[i]); }
+
+/* One direction's weights and the scratch of a step. */
+typedef struct rnn_dir {
+    const float *W, *R, *Wb, *Rb, *P; /* [G*H, I], [G*H, H], biases [G*H] (or NULL), peepholes [3H] */
+    int a0;                           /* index of its first activation */
+    float *gates, *tmp;               /* [G*H], [H] */
+} rnn_dir;
+
+/* gates = x W^T + h R^T + Wb + Rb; GRU's hidden gate gets x W^T + Wb only
+ * (its recurrent part depends on the reset gate), tmp = its Rb */
+static void rnn_gates(const rnn_cfg *k, const rnn_dir *d, const float *xt, const float *h)
+{
+    const int64_t H = k->hid, I = k->in;
+    for (int64_t q = 0; q < k->n_gates * H; q++) {
+        const int gru_h = k->kind == K_GRU && q >= 2 * H;
+        double v = d->Wb ? d->Wb[q] : 0;
+        for (int64_t i = 0; i < I; i++) v += (double)xt[i] * d->W[q * I + i];
+        if (gru_h) {
+            d->tmp[q - 2 * H] = d->Rb ? d->Rb[q] : 0.0f;
+        } else {
+            v += d->Rb ? d->Rb[q] : 0;
+            for (int64_t i = 0; i < H; i++) v += (double)h[i] * d->R[q * H + i];
+        }
+        d->gates[q] = (float)v;
+    }
+}
+
+/* GRU: z, r, then h~ = g(x Wh + (r . h) Rh + Rbh + Wbh), or with
+ * linear_before_reset g(x Wh + Wbh + r . (h Rh + Rbh)); h' = (1 - z) h~ + z h */
+static void gru_cell(const rnn_cfg *k, const rnn_dir *d, const float *h, float *hn)
+{
+    const int64_t H = k->hid;
+    float *z = d->gates, *r = d->gates + H, *hh = d->gates + 2 * H;
+    for (int64_t j = 0; j < H; j++) {
+        z[j] = act(k, d->a0, clipv(k, z[j]));
+        r[j] = act(k, d->a0, clipv(k, r[j]));
+    }
+    for (int64_t j = 0; j < H; j++) {
+        const float *Rh = d->R + (2 * H + j) * H;
+        double rh = 0;
+        if (k->lbr) {
+            for (int64_t i = 0; i < H; i++) rh += (double)h[i] * Rh[i];
+            rh = r[j] * (rh + d->tmp[j]);
+        } else {
+            for (int64_t i = 0; i < H; i++) rh += (double)(r[i] * h[i]) * Rh[i];
+            rh += d->tmp[j];
+        }
+        const float cand = act(k, d->a0 + 1, clipv(k, (float)(hh[j] + rh)));
+        hn[j] = (1 - z[j]) * cand + z[j] * h[j];
+    }
+}
+
+/* LSTM gates i, o, f, c with optional peepholes and input_forget; updates cs */
+static void lstm_cell(const rnn_cfg *k, const rnn_dir *d, float *cs, float *hn)
+{
+    const int64_t H = k->hid;
+    const float *g = d->gates, *P = d->P;
+    for (int64_t j = 0; j < H; j++) {
+        float gi = g[j], go = g[H + j], gf = g[2 * H + j], gc = g[3 * H + j];
+        if (P) {
+            gi += P[j] * cs[j];
+            gf += P[2 * H + j] * cs[j];
+        }
+        gi = act(k, d->a0, clipv(k, gi));
+        gf = k->input_forget ? 1 - gi : act(k, d->a0, clipv(k, gf));
+        gc = act(k, d->a0 + 1, clipv(k, gc));
+        const float cn = gf * cs[j] + gi * gc;
+        if (P) go += P[H + j] * cn;
+        go = act(k, d->a0, clipv(k, go));
+        d->tmp[j] = cn;
+        hn[j] = go * act(k, d->a0 + 2, cn);
+    }
+    for (int64_t j = 0; j < H; j++) cs[j] = d->tmp[j];
+}
+
+/* Runs direction dir over the sequence: states h, cs ([B, H]) in and out;
+ * Y (may be NULL) gets every step's h, 0 past a sequence's length. */
+static void rnn_direction(gcam_opctx *c, const rnn_cfg *k, const rnn_dir *d, int dir, int rev, float *h, float *cs,
+                          float *hn)
+{
+    const gcam_tensor *lt = gcam_in(c, 4);
+    const float *X = gcam_f32(c->in[0]);
+    gcam_tensor *Y = c->out[0];
+    const int64_t H = k->hid, Bn = k->batch, I = k->in;
+    for (int64_t s = 0; s < k->seq; s++) {
+        const int64_t t = rev ? k->seq - 1 - s : s;
+        for (int64_t b = 0; b < Bn; b++) {
+            const int64_t len = lt ? gcam_get_i(lt->data, lt->dtype, b) : k->seq;
+            const int live = t < len;
+            float *hb = h + b * H;
+            if (live) {
+                rnn_gates(k, d, X + (k->layout ? b * k->seq + t : t * Bn + b) * I, hb);
+                if (k->kind == K_RNN)
+                    for (int64_t j = 0; j < H; j++) hn[j] = act(k, d->a0, clipv(k, d->gates[j]));
+                else if (k->kind == K_GRU) gru_cell(k, d, hb, hn);
+                else lstm_cell(k, d, cs + b * H, hn);
+                memcpy(hb, hn, sizeof(float) * (size_t)H);
+            }
+            if (!Y) continue;
+            float *yt = gcam_f32(Y) + (k->layout ? ((b * k->seq + t) * k->dirs + dir) * H : ((t * k->dirs + dir) * Bn + b) * H);
+            for (int64_t j = 0; j < H; j++) yt[j] = live ? hb[j] : 0.0f;
+        }
+    }
+}
+
 static int rnn_forward(gcam_opctx *c)
 {
     rnn_cfg k;
     int rc = rnn_config(c, &k);
     if (rc) return rc;
-    const float *X = gcam_f32(c->in[0]), *W = gcam_f32(gcam_in(c, 1)), *R = gcam_f32(gcam_in(c, 2));
-    const gcam_tensor *bt = gcam_in(c, 3), *lt = gcam_in(c, 4), *h0 = gcam_in(c, 5), *c0 = gcam_in(c, 6), *pt = gcam_in(c, 7);
+    const gcam_tensor *bt = gcam_in(c, 3), *h0 = gcam_in(c, 5), *c0 = gcam_in(c, 6), *pt = gcam_in(c, 7);
     const int64_t H = k.hid, G = k.n_gates, Bn = k.batch, I = k.in;
     const int per = k.kind == K_RNN ? 1 : k.kind == K_GRU ? 2 : 3;
     float *h = c->scratch, *cs = h + Bn * H, *hn = cs + Bn * H, *gates = hn + Bn * H, *tmp = gates + Bn * H * G;
-    gcam_tensor *Y = c->out[0], *Yh = c->node->n_out > 1 ? c->out[1] : NULL, *Yc = c->node->n_out > 2 ? c->out[2] : NULL;
+    gcam_tensor *Yh = c->node->n_out > 1 ? c->out[1] : NULL, *Yc = c->node->n_out > 2 ? c->out[2] : NULL;
     const char *dir = gcam_attr_str(c->node, "direction", "forward");
     for (int d = 0; d < k.dirs; d++) {
-        const int rev = !strcmp(dir, "reverse") || d == 1;
-        const float *Wd = W + d * G * H * I, *Rd = R + d * G * H * H;
-        const float *Wb = bt ? gcam_f32(bt) + d * 2 * G * H : NULL, *Rb = Wb ? Wb + G * H : NULL;
-        const float *P = pt ? gcam_f32(pt) + d * 3 * H : NULL;
-        for (int64_t b = 0; b < Bn; b++)
-            for (int64_t j = 0; j < H; j++) {
-                h[b * H + j] = h0 ? gcam_f32(h0)[(d * Bn + b) * H + j] : 0.0f;
-                cs[b * H + j] = c0 ? gcam_f32(c0)[(d * Bn + b) * H + j] : 0.0f;
-            }
-        for (int64_t s = 0; s < k.seq; s++) {
-            const int64_t t = rev ? k.seq - 1 - s : s;
-            for (int64_t b = 0; b < Bn; b++) {
-                const int64_t len = lt ? gcam_get_i(lt->data, lt->dtype, b) : k.seq;
-                const int live = rev ? t < len : t < len;
-                const float *xt = X + (k.layout ? b * k.seq + t : t * Bn + b) * I;
-                float *hb = h + b * H, *cb = cs + b * H, *g = gates + b * H * G;
-                if (live) {
-                    /* gates = x W^T + h R^T + biases (GRU's hidden gate handled below) */
-                    for (int64_t q = 0; q < G * H; q++) {
-                        double v = Wb ? Wb[q] : 0;
-                        for (int64_t i = 0; i < I; i++) v += (double)xt[i] * Wd[q * I + i];
-                        const int gru_h = k.kind == K_GRU && q >= 2 * H;
-                        double rv = Rb ? Rb[q] : 0;
-                        if (!gru_h)
-                            for (int64_t i = 0; i < H; i++) rv += (double)hb[i] * Rd[q * H + i];
-                        g[q] = (float)(v + (gru_h ? 0 : rv));
-                        if (gru_h) tmp[q - 2 * H] = (float)(Rb ? Rb[q] : 0); /* Rbh, reset applied below */
-                    }
-                    const int a0 = d * per;
-                    if (k.kind == K_RNN) {
-                        for (int64_t j = 0; j < H; j++) hn[b * H + j] = act_apply(k.act[a0], clipv(&k, g[j]), k.alpha[a0], k.beta[a0]);
-                    } else if (k.kind == K_GRU) {
-                        float *z = g, *r = g + H, *hh = g + 2 * H;
-                        for (int64_t j = 0; j < H; j++) {
-                            z[j] = act_apply(k.act[a0], clipv(&k, z[j]), k.alpha[a0], k.beta[a0]);
-                            r[j] = act_apply(k.act[a0], clipv(&k, r[j]), k.alpha[a0], k.beta[a0]);
-                        }
-                        for (int64_t j = 0; j < H; j++) {
-                            double rh = 0;
-                            const float *Rh = Rd + (2 * H + j) * H;
-                            if (k.lbr) {
-                                for (int64_t i = 0; i < H; i++) rh += (double)hb[i] * Rh[i];
-                                rh = r[j] * (rh + tmp[j]);
-                            } else {
-                                for (int64_t i = 0; i < H; i++) rh += (double)(r[i] * hb[i]) * Rh[i];
-                                rh += tmp[j];
-                            }
-                            const float cand = act_apply(k.act[a0 + 1], clipv(&k, (float)(hh[j] + rh)), k.alpha[a0 + 1], k.beta[a0 + 1]);
-                            hn[b * H + j] = (1 - z[j]) * cand + z[j] * hb[j];
-                        }
-                    } else { /* LSTM gates i, o, f, c */
-                        for (int64_t j = 0; j < H; j++) {
-                            float gi = g[j], go = g[H + j], gf = g[2 * H + j], gc = g[3 * H + j];
-                            if (P) { gi += P[j] * cb[j]; gf += P[2 * H + j] * cb[j]; }
-                            gi = act_apply(k.act[a0], clipv(&k, gi), k.alpha[a0], k.beta[a0]);
-                            gf = k.input_forget ? 1 - gi : act_apply(k.act[a0], clipv(&k, gf), k.alpha[a0], k.beta[a0]);
-                            gc = act_apply(k.act[a0 + 1], clipv(&k, gc), k.alpha[a0 + 1], k.beta[a0 + 1]);
-                            const float cn = gf * cb[j] + gi * gc;
-                            if (P) go += P[H + j] * cn;
-                            go = act_apply(k.act[a0], clipv(&k, go), k.alpha[a0], k.beta[a0]);
-                            tmp[j] = cn;
-                            hn[b * H + j] = go * act_apply(k.act[a0 + 2], cn, k.alpha[a0 + 2], k.beta[a0 + 2]);
-                        }
-                        for (int64_t j = 0; j < H; j++) cb[j] = tmp[j];
-                    }
-                    for (int64_t j = 0; j < H; j++) hb[j] = hn[b * H + j];
-                }
-                if (!Y) continue;
-                float *yt = gcam_f32(Y) + (k.layout ? ((b * k.seq + t) * k.dirs + d) * H : ((t * k.dirs + d) * Bn + b) * H);
-                for (int64_t j = 0; j < H; j++) yt[j] = live ? hb[j] : 0.0f;
-            }
+        rnn_dir rd = {gcam_f32(gcam_in(c, 1)) + d * G * H * I, gcam_f32(gcam_in(c, 2)) + d * G * H * H,
+                      bt ? gcam_f32(bt) + d * 2 * G * H : NULL, NULL, pt ? gcam_f32(pt) + d * 3 * H : NULL, d * per,
+                      gates, tmp};
+        rd.Rb = rd.Wb ? rd.Wb + G * H : NULL;
+        for (int64_t i = 0; i < Bn * H; i++) {
+            h[i] = h0 ? gcam_f32(h0)[d * Bn * H + i] : 0.0f;
+            cs[i] = c0 ? gcam_f32(c0)[d * Bn * H + i] : 0.0f;
         }
+        rnn_direction(c, &k, &rd, d, !strcmp(dir, "reverse") || d == 1, h, cs, hn);
         for (int64_t b = 0; b < Bn; b++)
             for (int64_t j = 0; j < H; j++) {
                 const int64_t o = k.layout ? (b * k.dirs + d) * H + j : (d * Bn + b) * H + j;

@@ -100,3 +100,46 @@ GCAM_TEST(lp_normalization_and_lrn)
     CHECK(tn_fd_check(t, 3e-3) == 0);
     tn_free(t);
 }
+
+/* A bidirectional LSTM is a forward and a reverse one side by side: each
+ * half of Y and Y_h equals the single-direction run with that half's weights. */
+GCAM_TEST(lstm_bidirectional_is_forward_plus_reverse)
+{
+    enum { T = 4, B = 2, I = 3, H = 2 };
+    float x[T * B * I], w[2 * 4 * H * I], r[2 * 4 * H * H], bias[2 * 8 * H];
+    fill(x, T * B * I, 1);
+    fill(w, 2 * 4 * H * I, 2);
+    fill(r, 2 * 4 * H * H, 3);
+    fill(bias, 2 * 8 * H, 4);
+    for (int i = 0; i < 2 * 4 * H * H; i++) r[i] *= 0.3f;
+    float ybi[T * 2 * B * H], yh[2 * B * H];
+    tnode *t = tn_new("LSTM", 14);
+    tn_attr_str(t, "direction", "bidirectional");
+    tn_attr_int(t, "hidden_size", H);
+    tn_outputs(t, 2);
+    tn_input_f32(t, (int64_t[]){T, B, I}, 3, x, 1);
+    tn_input_f32(t, (int64_t[]){2, 4 * H, I}, 3, w, 1);
+    tn_input_f32(t, (int64_t[]){2, 4 * H, H}, 3, r, 1);
+    tn_input_f32(t, (int64_t[]){2, 8 * H}, 2, bias, 1);
+    CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+    memcpy(ybi, tn_out(t, 0), sizeof ybi);
+    memcpy(yh, tn_out(t, 1), sizeof yh);
+    tn_free(t);
+    for (int d = 0; d < 2; d++) {
+        t = tn_new("LSTM", 14);
+        tn_attr_str(t, "direction", d ? "reverse" : "forward");
+        tn_attr_int(t, "hidden_size", H);
+        tn_outputs(t, 2);
+        tn_input_f32(t, (int64_t[]){T, B, I}, 3, x, 1);
+        tn_input_f32(t, (int64_t[]){1, 4 * H, I}, 3, w + d * 4 * H * I, 1);
+        tn_input_f32(t, (int64_t[]){1, 4 * H, H}, 3, r + d * 4 * H * H, 1);
+        tn_input_f32(t, (int64_t[]){1, 8 * H}, 2, bias + d * 8 * H, 1);
+        CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+        for (int s = 0; s < T; s++)
+            for (int k = 0; k < B * H; k++) CHECK(tn_out(t, 0)[s * B * H + k] == ybi[(s * 2 + d) * B * H + k]);
+        for (int k = 0; k < B * H; k++) CHECK(tn_out(t, 1)[k] == yh[d * B * H + k]);
+        /* the last state is the last step's output (forward) or the first's (reverse) */
+        for (int k = 0; k < B * H; k++) CHECK(tn_out(t, 1)[k] == tn_out(t, 0)[(d ? 0 : T - 1) * B * H + k]);
+        tn_free(t);
+    }
+}
