@@ -1,6 +1,7 @@
 /* npy.c - NumPy .npy reader/writer (format versions 1.0, 2.0, 3.0).
- * Only little-endian float32 ('<f4') and int64 ('<i8'), C order: anything
- * else is rejected with a message naming the dtype. */
+ * Little-endian, C order, the engine's stored types: float32, int64/32/16/8,
+ * uint64/32/16/8 and bool; anything else (float64, float16, big-endian, ...)
+ * is rejected with a message naming the dtype. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +43,28 @@ static const char *descr_name(const char *d)
     return NULL;
 }
 
+/* descr <-> dtype, the first spelling of each type is the one written */
+static const struct { const char *descr; int dtype; } npy_types[] = {
+    {"<f4", GCAM_DT_F32}, {"f4", GCAM_DT_F32}, {"<i8", GCAM_DT_I64}, {"i8", GCAM_DT_I64},
+    {"<i4", GCAM_DT_I32}, {"<i2", GCAM_DT_I16}, {"|i1", GCAM_DT_I8}, {"i1", GCAM_DT_I8},
+    {"<u8", GCAM_DT_U64}, {"<u4", GCAM_DT_U32}, {"<u2", GCAM_DT_U16}, {"|u1", GCAM_DT_U8}, {"u1", GCAM_DT_U8},
+    {"|b1", GCAM_DT_BOOL}, {"b1", GCAM_DT_BOOL}, {"?", GCAM_DT_BOOL},
+};
+
+static int npy_dtype(const char *descr)
+{
+    for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
+        if (!strcmp(descr, npy_types[i].descr)) return npy_types[i].dtype;
+    return 0;
+}
+
+static const char *npy_descr(int dtype)
+{
+    for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
+        if (npy_types[i].dtype == dtype) return npy_types[i].descr;
+    return NULL;
+}
+
 int gcam_npy_parse(const void *buf, size_t len, gcam_tensor *t, const char *what, gcam_err *e)
 {
     const unsigned char *b = buf;
@@ -74,11 +97,9 @@ int gcam_npy_parse(const void *buf, size_t len, gcam_tensor *t, const char *what
         descr[i] = 0;
         if (d >= hend) return gcam_errf(e, GCAM_E_PARSE, "%s: malformed .npy header (descr)", what);
     }
-    if (!strcmp(descr, "<f4") || !strcmp(descr, "f4")) t->dtype = GCAM_DT_F32;
-    else if (!strcmp(descr, "<i8") || !strcmp(descr, "i8")) t->dtype = GCAM_DT_I64;
-    else {
+    if (!(t->dtype = npy_dtype(descr))) {
         const char *nm = descr_name(descr);
-        return gcam_errf(e, GCAM_E_DTYPE, "%s: dtype '%s'%s%s%s not supported (need float32 '<f4' or int64 '<i8'; convert with .astype(np.float32))",
+        return gcam_errf(e, GCAM_E_DTYPE, "%s: dtype '%s'%s%s%s not supported (need float32 '<f4', an integer type or bool; convert with .astype(np.float32))",
                          what, descr, nm ? " (" : "", nm ? nm : "", nm ? ")" : "");
     }
     /* the header is not NUL-terminated: every comparison is bounded by hend */
@@ -150,7 +171,7 @@ int gcam_npy_read(const char *path, gcam_tensor *t, gcam_err *e)
 
 int gcam_npy_write(const char *path, int dtype, const int64_t *dims, int ndim, const void *data, gcam_err *e)
 {
-    const char *descr = dtype == GCAM_DT_F32 ? "<f4" : dtype == GCAM_DT_I64 ? "<i8" : NULL;
+    const char *descr = npy_descr(dtype);
     if (!descr) return gcam_errf(e, GCAM_E_DTYPE, "%s: cannot write dtype %s", path, gcam_dtype_name(dtype));
     char shape[256] = "";
     size_t sl = 0;

@@ -98,6 +98,15 @@ np.save(os.path.join(d, "x4.npy"), rng.random((1, 1, 4, 4)).astype(np.float32))
 
 with open(os.path.join(d, "garbage.onnx"), "wb") as f:
     f.write(b"\x0a\xff\xff\xff\xff\x0f this is not a model")
+# typed outputs: a bool mask, its int32 cast, and a uint8 input added in its own type
+save("typed", [
+    h.make_node("Greater", ["x", "zero"], ["mask"]),
+    h.make_node("Cast", ["mask"], ["mask_i32"], to=TP.INT32),
+    h.make_node("Add", ["u", "u"], ["u2"]),
+], [vi("x", TP.FLOAT, [1, 4]), vi("u", TP.UINT8, [3])],
+   [vi("mask", TP.BOOL, [1, 4]), vi("mask_i32", TP.INT32, [1, 4]), vi("u2", TP.UINT8, [3])],
+   [nh.from_array(np.zeros(1, np.float32), "zero")])
+np.save(os.path.join(d, "u8.npy"), np.array([1, 100, 200], np.uint8))
 with open(os.path.join(d, "notanimage.png"), "wb") as f:
     f.write(b"\x89PNG\r\n\x1a\n" + b"\x00" * 7)
 PYEOF
@@ -180,6 +189,19 @@ sys.exit(0 if a.shape == r.shape and a.dtype == np.float32 and np.allclose(a, r,
   ok run_output_matches_numpy
 else
   bad run_output_matches_numpy "exit $RC: $(head -c 300 "$T/run_ok.err")"
+fi
+
+if run run_typed 0 run --model typed.onnx --input x=x.npy --input u=u8.npy --output mask=mask.npy \
+     --output mask_i32=mask_i32.npy --output u2=u2.npy &&
+   "$PY" -c "
+import numpy as np, sys
+x = np.load('$T/x.npy'); m = np.load('$T/mask.npy'); i = np.load('$T/mask_i32.npy'); u = np.load('$T/u2.npy')
+ok = m.dtype == np.bool_ and i.dtype == np.int32 and u.dtype == np.uint8
+ok = ok and (m == (x > 0)).all() and (i == (x > 0)).all() and (u == np.array([2, 200, 144], np.uint8)).all()
+sys.exit(0 if ok else 1)"; then
+  ok run_outputs_keep_their_dtype
+else
+  bad run_outputs_keep_their_dtype "exit $RC: $(head -c 300 "$T/run_typed.err")"
 fi
 
 # ---- layers -----------------------------------------------------------------------------

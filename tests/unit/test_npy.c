@@ -50,6 +50,8 @@ GCAM_TEST(npy_round_trip)
         {GCAM_DT_F32, 0, {0}},          {GCAM_DT_F32, 1, {7}},          {GCAM_DT_F32, 4, {2, 3, 4, 5}},
         {GCAM_DT_I64, 0, {0}},          {GCAM_DT_I64, 1, {5}},          {GCAM_DT_I64, 4, {1, 2, 1, 3}},
         {GCAM_DT_F32, 1, {0}},          {GCAM_DT_F32, 2, {1000, 3}},
+        {GCAM_DT_I32, 2, {3, 4}},       {GCAM_DT_U8, 3, {2, 2, 3}},     {GCAM_DT_BOOL, 1, {9}},
+        {GCAM_DT_I8, 1, {5}},           {GCAM_DT_U16, 1, {4}},          {GCAM_DT_U64, 1, {2}},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         int64_t n = gcam_dims_numel_checked(cases[k].dims, cases[k].ndim);
@@ -58,7 +60,9 @@ GCAM_TEST(npy_round_trip)
         CHECK(data);
         for (int64_t i = 0; i < n; i++) {
             if (cases[k].dtype == GCAM_DT_F32) ((float *)data)[i] = (float)i * 0.5f - 3.25f;
-            else ((int64_t *)data)[i] = i * 1000000007LL - (i % 2 ? INT64_MAX / 3 : 0);
+            else if (cases[k].dtype == GCAM_DT_I64) ((int64_t *)data)[i] = i * 1000000007LL - (i % 2 ? INT64_MAX / 3 : 0);
+            else if (cases[k].dtype == GCAM_DT_BOOL) data[i] = (uint8_t)(i % 3 == 1);
+            else for (size_t b = 0; b < es; b++) data[(size_t)i * es + b] = (uint8_t)(i * 37 + b * 101 + 7);
         }
         char path[4200];
         snprintf(path, sizeof path, "%s/t%zu.npy", dir, k);
@@ -139,8 +143,8 @@ GCAM_TEST(npy_rejections)
     struct { const char *dict; int want; const char *needle; } cases[] = {
         {"{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", GCAM_E_DTYPE, "'<f8' (float64)"},
         {"{'descr': '>f4', 'fortran_order': False, 'shape': (4,), }", GCAM_E_DTYPE, "'>f4' (big-endian float32)"},
-        {"{'descr': '|b1', 'fortran_order': False, 'shape': (4,), }", GCAM_E_DTYPE, "'|b1' (bool)"},
-        {"{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }", GCAM_E_DTYPE, "'<i4'"},
+        {"{'descr': '<f2', 'fortran_order': False, 'shape': (4,), }", GCAM_E_DTYPE, "'<f2' (float16)"},
+        {"{'descr': '<c8', 'fortran_order': False, 'shape': (4,), }", GCAM_E_DTYPE, "'<c8' (complex64)"},
         {"{'descr': '>i8', 'fortran_order': False, 'shape': (4,), }", GCAM_E_DTYPE, "'>i8'"},
         {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (4,), }", GCAM_E_DTYPE, "dtype"},
         {"{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", GCAM_E_UNSUPPORTED, "Fortran"},
