@@ -555,6 +555,12 @@ static int fold_node(gcam_graph *g, gcam_node *n, gcam_opctx *c, gcam_err *e)
         if (n->out[k] < 0) continue;
         gcam_tensor *y = &g->tensors[n->out[k]];
         size_t b = gcam_tensor_bytes(y);
+        /* a constant the model computes (ConstantOfShape, Tile, Expand of
+         * constants) obeys the memory limit too: calloc would hand out an
+         * absurd size lazily and the op's writes would exhaust the machine */
+        if (b > gcam_mem_budget(g->mem_limit))
+            return gcam_errf(e, GCAM_E_NOMEM, "node '%s' (%s): constant output '%s' of %.1f MB is above the memory limit of %.1f MB",
+                             n->name, n->op_type, y->name, (double)b / 1048576.0, (double)gcam_mem_budget(g->mem_limit) / 1048576.0);
         y->data = calloc(b ? b : 1, 1);
         if (!y->data) return gcam_errf(e, GCAM_E_NOMEM, "out of memory folding '%s'", n->name);
         y->flags |= GCAM_TF_CONST | GCAM_TF_FOLDED | GCAM_TF_OWNED;

@@ -76,3 +76,24 @@ GCAM_TEST(float16_and_float64_become_float32)
     CHECK(v[0] == 0.5f && v[1] == -2.5f && fabsf(v[2] - 3e-3f) < 1e-9f); /* 1 + 2^-12 rounds to 1 in float16 */
     gcam_model_free(m);
 }
+
+GCAM_TEST(folded_constant_obeys_memory_limit)
+{
+    /* ConstantOfShape of a constant [65536, 65536] float: 16 GB computed at
+     * plan time must be refused like any activation, not calloc'd and filled */
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "1");
+    ob_init_i64(b, "shape", 1, (int64_t[]){2}, (int64_t[]){65536, 65536});
+    ob_node(b, "ConstantOfShape", "big", "shape", "c");
+    ob_node(b, "Identity", "id", "x", "y");
+    ob_output(b, "y", OB_F32, NULL);
+    ob_output(b, "c", OB_F32, NULL);
+    gcam_model *m = NULL;
+    CHECK_MSG(ob_load(b, &m) == 0, "%s", gcam_model_errmsg(m));
+    gcam_model_set_memory_limit(m, (size_t)64 << 20);
+    gcam_array in = {.dtype = GCAM_FLOAT32, .ndim = 1, .dims = {1}, .data = (float[]){1.0f}};
+    CHECK(gcam_model_run(m, NULL, &in, 1) == GCAM_E_NOMEM);
+    CHECK_MSG(strstr(gcam_model_errmsg(m), "'big' (ConstantOfShape)") && strstr(gcam_model_errmsg(m), "memory limit"),
+              "%s", gcam_model_errmsg(m));
+    gcam_model_free(m);
+}
