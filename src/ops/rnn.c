@@ -7,8 +7,12 @@
  * Outputs Y [seq, dirs, batch, hidden] (layout 1: [batch, seq, dirs,
  * hidden]), Y_h and (LSTM) Y_c; steps past a sequence's length give 0 in Y
  * and leave the state as it was.  Gate math in float32 with plain loops:
- * recognisers' LSTMs are small.  No gradient (text recognisers are not
- * what Grad-CAM explains); a path through one fails with a clear error. */
+ * recognisers' LSTMs are small.
+ *
+ * Backward (w.r.t. X, through time): per batch row and direction the
+ * forward steps are recomputed, recording each step's previous state and
+ * gate pre-activations, then walked in reverse with the recurrent gradients
+ * dh, dc; dY, dY_h and dY_c all enter.  A clipped gate passes nothing. */
 #include <math.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -117,6 +121,8 @@ static int rnn_infer(gcam_opctx *c)
         }
     }
     c->node->scratch = (size_t)(k.batch * k.hid * (6 + k.n_gates)) * sizeof(float);
+    /* backward: per step h_prev, c_prev, c, pre-activations (G*H) and GRU's u */
+    c->node->bscratch = (size_t)(k.seq * k.hid * (4 + k.n_gates) + k.hid * (8 + 2 * k.n_gates)) * sizeof(float);
     return GCAM_OK;
 }
 
@@ -259,6 +265,212 @@ static int rnn_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_RNN = {.op_type = "RNN", .infer = rnn_infer, .forward = rnn_forward};
-const gcam_op gcam_op_GRU = {.op_type = "GRU", .infer = rnn_infer, .forward = rnn_forward};
-const gcam_op gcam_op_LSTM = {.op_type = "LSTM", .infer = rnn_infer, .forward = rnn_forward};
+
+/* derivative of activation a at pre-activation x */
+static float act_grad(int a, float x, float al, float be)
+{
+    switch (a) {
+    case 0: { float s = 1.0f / (1.0f + expf(-x)); return s * (1 - s); }
+    case 1: { float t = tanhf(x); return 1 - t * t; }
+    case 2: return x > 0 ? 1.0f : 0.0f;
+    case 3: { float v = al * x + be; return v > 0 && v < 1 ? al : 0.0f; }
+    case 4: return x >= 0 ? 1.0f : al;
+    case 5: return x > al ? 1.0f : 0.0f;
+    case 6: { float t = tanhf(be * x); return al * be * (1 - t * t); }
+    case 7: return al;
+    case 8: return x >= 0 ? 1.0f : al * expf(x);
+    case 9: { float d = 1 + fabsf(x); return 1 / (d * d); }
+    default: return 1.0f / (1.0f + expf(-x));
+    }
+}
+
+/* gradient of act(clip(v)) w.r.t. v */
+static float dact(const rnn_cfg *k, int i, float v)
+{
+    if (k->clip > 0 && (v < -k->clip || v > k->clip)) return 0.0f;
+    return act_grad(k->act[i], v, k->alpha[i], k->beta[i]);
+}
+
+/* Step record of one batch row: h_prev, c_prev, c (LSTM), pre[G*H], u (GRU) */
+typedef struct rnn_rec {
+    float *h_prev, *c_prev, *c_new, *pre, *u;
+} rnn_rec;
+
+static rnn_rec rec_at(const rnn_cfg *k, float *base, int64_t s)
+{
+    const int64_t H = k->hid, per = (4 + k->n_gates) * H;
+    float *p = base + s * per;
+    return (rnn_rec){p, p + H, p + 2 * H, p + 3 * H, p + (3 + k->n_gates) * H};
+}
+
+/* Forward of one step for row b recording what backward needs; h, cs updated */
+static void step_record(const rnn_cfg *k, const rnn_dir *d, const float *xt, float *h, float *cs, rnn_rec r)
+{
+    const int64_t H = k->hid;
+    memcpy(r.h_prev, h, sizeof(float) * (size_t)H);
+    memcpy(r.c_prev, cs, sizeof(float) * (size_t)H);
+    rnn_gates(k, d, xt, h);
+    float *g = d->gates;
+    if (k->kind == K_RNN) {
+        for (int64_t j = 0; j < H; j++) {
+            r.pre[j] = g[j];
+            h[j] = act(k, d->a0, clipv(k, g[j]));
+        }
+        return;
+    }
+    if (k->kind == K_GRU) {
+        for (int64_t j = 0; j < 2 * H; j++) r.pre[j] = g[j];
+        for (int64_t j = 0; j < H; j++) {
+            const float rj = act(k, d->a0, clipv(k, g[H + j]));
+            const float *Rh = d->R + (2 * H + j) * H;
+            double u = 0;
+            if (k->lbr) {
+                for (int64_t i = 0; i < H; i++) u += (double)r.h_prev[i] * Rh[i];
+                u += d->tmp[j];
+                r.u[j] = (float)u;
+                r.pre[2 * H + j] = g[2 * H + j] + rj * (float)u;
+            } else {
+                for (int64_t i = 0; i < H; i++) u += (double)(act(k, d->a0, clipv(k, g[H + i])) * r.h_prev[i]) * Rh[i];
+                r.pre[2 * H + j] = g[2 * H + j] + (float)u + d->tmp[j];
+            }
+        }
+        for (int64_t j = 0; j < H; j++) {
+            const float zj = act(k, d->a0, clipv(k, g[j])), hh = act(k, d->a0 + 1, clipv(k, r.pre[2 * H + j]));
+            h[j] = (1 - zj) * hh + zj * r.h_prev[j];
+        }
+        return;
+    }
+    const float *P = d->P;
+    for (int64_t j = 0; j < H; j++) {
+        float pi = g[j] + (P ? P[j] * cs[j] : 0), pf = g[2 * H + j] + (P ? P[2 * H + j] * cs[j] : 0), pc = g[3 * H + j];
+        const float gi = act(k, d->a0, clipv(k, pi));
+        const float gf = k->input_forget ? 1 - gi : act(k, d->a0, clipv(k, pf));
+        const float cn = gf * cs[j] + gi * act(k, d->a0 + 1, clipv(k, pc));
+        const float po = g[H + j] + (P ? P[H + j] * cn : 0);
+        r.pre[j] = pi;
+        r.pre[H + j] = po;
+        r.pre[2 * H + j] = pf;
+        r.pre[3 * H + j] = pc;
+        r.c_new[j] = cn;
+        h[j] = act(k, d->a0, clipv(k, po)) * act(k, d->a0 + 2, cn);
+    }
+    memcpy(cs, r.c_new, sizeof(float) * (size_t)H);
+}
+
+/* Backward of one step: dh, dc (in: w.r.t. this step's outputs; out: w.r.t.
+ * its inputs h_prev, c_prev); dx accumulates x's gradient. */
+static void step_back(const rnn_cfg *k, const rnn_dir *d, rnn_rec r, float *dh, float *dc, float *dpre, float *dx)
+{
+    const int64_t H = k->hid, G = k->n_gates, I = k->in;
+    float *dhp = dpre + G * H; /* dh_prev accumulator, H */
+    for (int64_t j = 0; j < H; j++) dhp[j] = 0;
+    if (k->kind == K_RNN) {
+        for (int64_t j = 0; j < H; j++) dpre[j] = dh[j] * dact(k, d->a0, r.pre[j]);
+    } else if (k->kind == K_GRU) {
+        float *dz = dpre, *dr = dpre + H, *dhh = dpre + 2 * H;
+        for (int64_t j = 0; j < H; j++) {
+            const float zj = act(k, d->a0, clipv(k, r.pre[j])), hh = act(k, d->a0 + 1, clipv(k, r.pre[2 * H + j]));
+            dz[j] = dh[j] * (r.h_prev[j] - hh) * dact(k, d->a0, r.pre[j]);
+            dhh[j] = dh[j] * (1 - zj) * dact(k, d->a0 + 1, r.pre[2 * H + j]);
+            dhp[j] += dh[j] * zj;
+            dr[j] = 0;
+        }
+        for (int64_t j = 0; j < H; j++) { /* the hidden gate's recurrent part */
+            const float *Rh = d->R + (2 * H + j) * H;
+            if (k->lbr) {
+                const float rj = act(k, d->a0, clipv(k, r.pre[H + j]));
+                dr[j] += dhh[j] * r.u[j];
+                for (int64_t i = 0; i < H; i++) dhp[i] += dhh[j] * rj * Rh[i];
+            } else
+                for (int64_t i = 0; i < H; i++) {
+                    const float ri = act(k, d->a0, clipv(k, r.pre[H + i]));
+                    dr[i] += dhh[j] * Rh[i] * r.h_prev[i];
+                    dhp[i] += dhh[j] * Rh[i] * ri;
+                }
+        }
+        for (int64_t j = 0; j < H; j++) dr[j] *= dact(k, d->a0, r.pre[H + j]);
+    } else {
+        const float *P = d->P;
+        float *di = dpre, *dout = dpre + H, *df = dpre + 2 * H, *dg = dpre + 3 * H;
+        for (int64_t j = 0; j < H; j++) {
+            const float gi = act(k, d->a0, clipv(k, r.pre[j])), go = act(k, d->a0, clipv(k, r.pre[H + j]));
+            const float gf = k->input_forget ? 1 - gi : act(k, d->a0, clipv(k, r.pre[2 * H + j]));
+            const float gc = act(k, d->a0 + 1, clipv(k, r.pre[3 * H + j])), hc = act(k, d->a0 + 2, r.c_new[j]);
+            dout[j] = dh[j] * hc * dact(k, d->a0, r.pre[H + j]);
+            float dcj = dc[j] + dh[j] * go * act_grad(k->act[d->a0 + 2], r.c_new[j], k->alpha[d->a0 + 2], k->beta[d->a0 + 2]);
+            if (P) dcj += dout[j] * P[H + j];
+            float dgi = dcj * gc, dgf = dcj * r.c_prev[j];
+            if (k->input_forget) {
+                dgi -= dgf;
+                dgf = 0;
+            }
+            di[j] = dgi * dact(k, d->a0, r.pre[j]);
+            df[j] = k->input_forget ? 0.0f : dgf * dact(k, d->a0, r.pre[2 * H + j]);
+            dg[j] = dcj * gi * dact(k, d->a0 + 1, r.pre[3 * H + j]);
+            dc[j] = dcj * gf + (P ? di[j] * P[j] + df[j] * P[2 * H + j] : 0);
+        }
+    }
+    /* through the gate inputs x W^T and h R^T (GRU's hidden gate: x only) */
+    for (int64_t q = 0; q < G * H; q++) {
+        if (dpre[q] == 0) continue;
+        if (dx)
+            for (int64_t i = 0; i < I; i++) dx[i] += dpre[q] * d->W[q * I + i];
+        if (k->kind == K_GRU && q >= 2 * H) continue;
+        for (int64_t i = 0; i < H; i++) dhp[i] += dpre[q] * d->R[q * H + i];
+    }
+    memcpy(dh, dhp, sizeof(float) * (size_t)H);
+}
+
+static int rnn_backward(gcam_opctx *c)
+{
+    rnn_cfg k;
+    int rc = rnn_config(c, &k);
+    if (rc) return rc;
+    if (!c->din[0]) return GCAM_OK;
+    const gcam_tensor *bt = gcam_in(c, 3), *lt = gcam_in(c, 4), *h0 = gcam_in(c, 5), *c0 = gcam_in(c, 6), *pt = gcam_in(c, 7);
+    const int64_t H = k.hid, G = k.n_gates, Bn = k.batch, I = k.in, T = k.seq;
+    const int per = k.kind == K_RNN ? 1 : k.kind == K_GRU ? 2 : 3;
+    float *recs = c->scratch, *h = recs + T * (4 + G) * H, *cs = h + H, *dh = cs + H, *dc = dh + H, *gates = dc + H,
+          *tmp = gates + G * H, *dpre = tmp + H;
+    const float *X = gcam_f32(c->in[0]), *dY = c->dout[0] ? gcam_f32(c->dout[0]) : NULL;
+    const float *dYh = c->node->n_out > 1 && c->dout[1] ? gcam_f32(c->dout[1]) : NULL;
+    const float *dYc = c->node->n_out > 2 && c->dout[2] ? gcam_f32(c->dout[2]) : NULL;
+    float *dX = gcam_f32(c->din[0]);
+    const char *dir = gcam_attr_str(c->node, "direction", "forward");
+    for (int d = 0; d < k.dirs; d++) {
+        rnn_dir rd = {gcam_f32(gcam_in(c, 1)) + d * G * H * I, gcam_f32(gcam_in(c, 2)) + d * G * H * H,
+                      bt ? gcam_f32(bt) + d * 2 * G * H : NULL, NULL, pt ? gcam_f32(pt) + d * 3 * H : NULL, d * per,
+                      gates, tmp};
+        rd.Rb = rd.Wb ? rd.Wb + G * H : NULL;
+        const int rev = !strcmp(dir, "reverse") || d == 1;
+        for (int64_t b = 0; b < Bn; b++) {
+            const int64_t len = lt ? gcam_get_i(lt->data, lt->dtype, b) : T;
+            for (int64_t j = 0; j < H; j++) {
+                h[j] = h0 ? gcam_f32(h0)[(d * Bn + b) * H + j] : 0.0f;
+                cs[j] = c0 ? gcam_f32(c0)[(d * Bn + b) * H + j] : 0.0f;
+            }
+            for (int64_t s = 0; s < T; s++) { /* forward, recording the live steps */
+                const int64_t t = rev ? T - 1 - s : s;
+                if (t < len) step_record(&k, &rd, X + (k.layout ? b * T + t : t * Bn + b) * I, h, cs, rec_at(&k, recs, s));
+            }
+            for (int64_t j = 0; j < H; j++) {
+                const int64_t o = k.layout ? (b * k.dirs + d) * H + j : (d * Bn + b) * H + j;
+                dh[j] = dYh ? dYh[o] : 0.0f;
+                dc[j] = dYc ? dYc[o] : 0.0f;
+            }
+            for (int64_t s = T - 1; s >= 0; s--) {
+                const int64_t t = rev ? T - 1 - s : s;
+                if (t >= len) continue; /* state passed through, Y was 0 */
+                if (dY)
+                    for (int64_t j = 0; j < H; j++)
+                        dh[j] += dY[k.layout ? ((b * T + t) * k.dirs + d) * H + j : ((t * k.dirs + d) * Bn + b) * H + j];
+                step_back(&k, &rd, rec_at(&k, recs, s), dh, dc, dpre, dX + (k.layout ? b * T + t : t * Bn + b) * I);
+            }
+        }
+    }
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_RNN = {.op_type = "RNN", .infer = rnn_infer, .forward = rnn_forward, .backward = rnn_backward};
+const gcam_op gcam_op_GRU = {.op_type = "GRU", .infer = rnn_infer, .forward = rnn_forward, .backward = rnn_backward};
+const gcam_op gcam_op_LSTM = {.op_type = "LSTM", .infer = rnn_infer, .forward = rnn_forward, .backward = rnn_backward};

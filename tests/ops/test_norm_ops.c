@@ -143,3 +143,45 @@ GCAM_TEST(lstm_bidirectional_is_forward_plus_reverse)
         tn_free(t);
     }
 }
+
+/* Backward through time for RNN, GRU (both reset forms) and LSTM (bias,
+ * peepholes, bidirectional, sequence lengths) against finite differences
+ * of X, with every output (Y, Y_h, Y_c) in the loss. */
+GCAM_TEST(recurrent_layers_gradient)
+{
+    enum { T = 3, B = 2, I = 3, H = 2 };
+    float x[T * B * I], w[2 * 4 * H * I], r[2 * 4 * H * H], bias[2 * 8 * H], peep[2 * 3 * H];
+    fill(x, T * B * I, 11);
+    fill(w, 2 * 4 * H * I, 12);
+    fill(r, 2 * 4 * H * H, 13);
+    fill(bias, 2 * 8 * H, 14);
+    fill(peep, 2 * 3 * H, 15);
+    for (int i = 0; i < 2 * 4 * H * I; i++) w[i] *= 0.4f;
+    for (int i = 0; i < 2 * 4 * H * H; i++) r[i] *= 0.3f;
+    struct { const char *op; int gates, lbr, dirs, outs, peep, lens; } cases[] = {
+        {"RNN", 1, 0, 1, 2, 0, 0}, {"GRU", 3, 0, 2, 2, 0, 1}, {"GRU", 3, 1, 1, 2, 0, 0},
+        {"LSTM", 4, 0, 1, 3, 1, 0}, {"LSTM", 4, 0, 2, 3, 0, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int G = cases[k].gates, D = cases[k].dirs;
+        tnode *t = tn_new(cases[k].op, 14);
+        tn_attr_int(t, "hidden_size", H);
+        if (D == 2) tn_attr_str(t, "direction", "bidirectional");
+        if (cases[k].lbr) tn_attr_int(t, "linear_before_reset", 1);
+        tn_outputs(t, cases[k].outs);
+        tn_input_f32(t, (int64_t[]){T, B, I}, 3, x, 0);
+        tn_input_f32(t, (int64_t[]){D, G * H, I}, 3, w, 1);
+        tn_input_f32(t, (int64_t[]){D, G * H, H}, 3, r, 1);
+        tn_input_f32(t, (int64_t[]){D, 2 * G * H}, 2, bias, 1);
+        if (cases[k].lens) tn_input_i64(t, (int64_t[]){B}, 1, (int64_t[]){3, 2});
+        else if (cases[k].peep) tn_input_none(t);
+        if (cases[k].peep) {
+            tn_input_none(t);
+            tn_input_none(t);
+            tn_input_f32(t, (int64_t[]){D, 3 * H}, 2, peep, 1);
+        }
+        CHECK_MSG(tn_run(t) == 0, "%s: %s", cases[k].op, t->err.msg);
+        CHECK_MSG(tn_fd_check(t, 3e-3) == 0, "case %zu (%s) gradient", k, cases[k].op);
+        tn_free(t);
+    }
+}
