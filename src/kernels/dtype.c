@@ -44,6 +44,13 @@ float gcam_round_bf16(float v)
 
 void gcam_bstrides(const int64_t *yd, int yn, const int64_t *xd, int xn, int64_t *strides)
 {
+    int same = xn == yn && yn > 1;
+    for (int d = 0; same && d < yn; d++) same = xd[d] == yd[d];
+    if (same) { /* contiguous: gcam_boff(i) = i (the marker needs rank >= 2) */
+        strides[0] = -1;
+        for (int d = 1; d < yn; d++) strides[d] = 1;
+        return;
+    }
     int64_t s = 1;
     for (int d = yn - 1; d >= 0; d--) {
         int k = d - (yn - xn);

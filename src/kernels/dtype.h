@@ -92,10 +92,13 @@ float gcam_round_bf16(float v);
 
 /* Broadcast walk: the offsets into each of n operands (dims od[k], rank on[k])
  * of output element i of dims yd (rank yn), numpy rules.  Precompute strides
- * with gcam_bstrides; then gcam_boff gives one offset. */
+ * with gcam_bstrides; then gcam_boff gives one offset.  An operand of the
+ * output's own shape is marked (strides[0] = -1) so gcam_boff returns i with
+ * no division. */
 void gcam_bstrides(const int64_t *yd, int yn, const int64_t *xd, int xn, int64_t *strides);
 static inline int64_t gcam_boff(int64_t i, const int64_t *yd, int yn, const int64_t *strides)
 {
+    if (yn > 0 && strides[yn - 1] == 1 && strides[0] == -1) return i; /* see gcam_bstrides: same shape */
     int64_t off = 0;
     for (int d = yn - 1; d >= 0; d--) {
         int64_t q = yd[d] ? i / yd[d] : 0;
