@@ -152,8 +152,29 @@ static int is_identity(const resize_params *p, int64_t in, int64_t out, double s
 
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
 
+/* tf_crop_and_resize's box per axis from the constant roi input
+ * (starts, then ends, for the resized axes); [0, 1] elsewhere */
+static int crop_box(gcam_opctx *c, rs_plan *pl, const int64_t *axes, int na)
+{
+    const resize_params *p = c->node->params;
+    for (int d = 0; d < pl->nd; d++) {
+        pl->roi_lo[d] = 0;
+        pl->roi_hi[d] = 1;
+    }
+    if (!p->crop) return GCAM_OK;
+    const gcam_tensor *roi = opt_in(c, 1);
+    if (!roi || !(roi->flags & GCAM_TF_CONST) || !roi->data || roi->dtype != GCAM_DT_F32 || gcam_numel(roi) != 2 * na)
+        return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "tf_crop_and_resize needs a constant float roi of %d values", 2 * na);
+    for (int i = 0; i < na; i++) {
+        pl->roi_lo[axes[i]] = gcam_f32(roi)[i];
+        pl->roi_hi[axes[i]] = gcam_f32(roi)[na + i];
+    }
+    return GCAM_OK;
+}
+
 static int plan(gcam_opctx *c, rs_plan *pl)
 {
+    int rc;
     const resize_params *p = c->node->params;
     const gcam_tensor *x = c->in[0];
     int r = x->ndim;
@@ -231,19 +252,7 @@ static int plan(gcam_opctx *c, rs_plan *pl)
                 pl->out[a] = (int64_t)floor(common * (double)pl->in[a] + 0.5);
             }
     }
-    for (int d = 0; d < r; d++) {
-        pl->roi_lo[d] = 0;
-        pl->roi_hi[d] = 1;
-    }
-    if (p->crop) {
-        const gcam_tensor *roi = opt_in(c, 1);
-        if (!roi || !(roi->flags & GCAM_TF_CONST) || !roi->data || roi->dtype != GCAM_DT_F32 || gcam_numel(roi) != 2 * na)
-            return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "tf_crop_and_resize needs a constant float roi of %d values", 2 * na);
-        for (int i = 0; i < na; i++) {
-            pl->roi_lo[axes[i]] = gcam_f32(roi)[i];
-            pl->roi_hi[axes[i]] = gcam_f32(roi)[na + i];
-        }
-    }
+    if ((rc = crop_box(c, pl, axes, na))) return rc;
     if (p->antialias && p->mode == RS_LINEAR)
         for (int d = 0; d < r; d++)
             if (pl->out[d] < pl->in[d])
