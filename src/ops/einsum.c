@@ -5,7 +5,10 @@
  * element, so it costs the product of all label sizes - what exporters emit
  * (batched matmuls "bhid,bhjd->bhij", transposes, reductions) is small
  * enough for that.  Backward: input k's gradient is the same walk with dy in
- * place of the output and input k left out of the product. */
+ * place of the output and input k left out of the product.  Two-operand
+ * contractions without diagonals (Keras/tf2onnx attention's "abc,cde->abde",
+ * torch's "bhid,bhjd->bhij") run as batched GEMMs instead, forward and
+ * backward; the walk stays as their reference. */
 #include <ctype.h>
 #include <stdlib.h>
 
@@ -20,6 +23,8 @@ typedef struct ein_plan {
     int nd[EIN_MAX_IN + 1];                 /* rank of each input, then the output */
     int lab[EIN_MAX_IN + 1][GCAM_MAX_DIMS]; /* label of each dim */
     int64_t stride[EIN_MAX_IN + 1][EIN_MAX_LABELS]; /* element stride of each label (summed for repeats) */
+    unsigned char has[EIN_MAX_IN + 1][EIN_MAX_LABELS]; /* the label appears in the term */
+    int repeats; /* some term repeats a label (a diagonal) */
 } ein_plan;
 
 static int label_id(int ch)
@@ -129,6 +134,8 @@ static int ein_plan_of(gcam_opctx *c, ein_plan *pl)
             }
             int l = map[id];
             pl->lab[k][d] = l;
+            pl->repeats |= pl->has[k][l];
+            pl->has[k][l] = 1;
             if (k == pl->n_in) continue;
             int64_t s = c->in[k]->dims[d];
             if (pl->size[l] == 1) pl->size[l] = s;
@@ -145,6 +152,83 @@ static int ein_plan_of(gcam_opctx *c, ein_plan *pl)
     return GCAM_OK;
 }
 
+/* ---- two operands as batched GEMMs ----------------------------------------
+ * When every label is in at least two of A, B and the target T and none
+ * repeats within a term: labels in all three are the batch, in A and T the
+ * rows, in B and T the columns, in A and B the summed ones.  Each batch
+ * gathers A [M, K] and B [K, N] (any strides, broadcast included), runs one
+ * GEMM and adds C [M, N] into T. */
+typedef struct ein_gemm {
+    int64_t nb, M, N, K;
+    int cls[EIN_MAX_LABELS]; /* 0 batch, 1 row, 2 column, 3 summed */
+} ein_gemm;
+
+static int gemm_shape(const ein_plan *pl, int a, int b, int t, ein_gemm *g)
+{
+    if (pl->repeats) return 0;
+    g->nb = g->M = g->N = g->K = 1;
+    for (int l = 0; l < pl->n_labels; l++) {
+        const int ia = pl->has[a][l], ib = pl->has[b][l], it = pl->has[t][l];
+        int k = ia && ib && it ? 0 : ia && it ? 1 : ib && it ? 2 : ia && ib ? 3 : -1;
+        if (k < 0) return 0;
+        g->cls[l] = k;
+        *(k == 0 ? &g->nb : k == 1 ? &g->M : k == 2 ? &g->N : &g->K) *= pl->size[l];
+    }
+    return 1;
+}
+
+static size_t gemm_scratch(const ein_gemm *g)
+{
+    return (size_t)(g->M * g->K + g->K * g->N + g->M * g->N) * sizeof(float) +
+           (size_t)(3 * g->nb + 2 * (g->M + g->N + g->K)) * sizeof(int64_t);
+}
+
+/* offsets into operand x of every index of the labels of class k, in order */
+static void group_offsets(const ein_plan *pl, const ein_gemm *g, int x, int k, int64_t *off)
+{
+    int64_t idx[EIN_MAX_LABELS] = {0}, n = 1;
+    for (int l = 0; l < pl->n_labels; l++)
+        if (g->cls[l] == k) n *= pl->size[l];
+    for (int64_t i = 0; i < n; i++) {
+        int64_t o = 0;
+        for (int l = 0; l < pl->n_labels; l++)
+            if (g->cls[l] == k) o += idx[l] * pl->stride[x][l];
+        off[i] = o;
+        for (int l = pl->n_labels - 1; l >= 0; l--) {
+            if (g->cls[l] != k) continue;
+            if (++idx[l] < pl->size[l]) break;
+            idx[l] = 0;
+        }
+    }
+}
+
+/* T += contraction of A and B; operand index n_in is the output (or dy) */
+static void gemm_run(const ein_plan *pl, const ein_gemm *g, int a, int b, int t, const float *A, const float *B, float *T,
+                     void *scratch)
+{
+    float *As = scratch, *Bs = As + g->M * g->K, *Cs = Bs + g->K * g->N;
+    int64_t *ab = (int64_t *)(Cs + g->M * g->N), *bb = ab + g->nb, *tb = bb + g->nb;
+    int64_t *am = tb + g->nb, *ak = am + g->M, *bk = ak + g->K, *bn = bk + g->K, *tm = bn + g->N, *tn = tm + g->M;
+    group_offsets(pl, g, a, 0, ab);
+    group_offsets(pl, g, b, 0, bb);
+    group_offsets(pl, g, t, 0, tb);
+    group_offsets(pl, g, a, 1, am);
+    group_offsets(pl, g, a, 3, ak);
+    group_offsets(pl, g, b, 3, bk);
+    group_offsets(pl, g, b, 2, bn);
+    group_offsets(pl, g, t, 1, tm);
+    group_offsets(pl, g, t, 2, tn);
+    for (int64_t q = 0; q < g->nb; q++) {
+        for (int64_t i = 0; i < g->M; i++)
+            for (int64_t k = 0; k < g->K; k++) As[i * g->K + k] = A[ab[q] + am[i] + ak[k]];
+        for (int64_t k = 0; k < g->K; k++)
+            for (int64_t j = 0; j < g->N; j++) Bs[k * g->N + j] = B[bb[q] + bk[k] + bn[j]];
+        gcam_sgemm(0, 0, g->M, g->N, g->K, 1.0f, As, g->K, Bs, g->N, 0.0f, Cs, g->N);
+        for (int64_t i = 0; i < g->M; i++)
+            for (int64_t j = 0; j < g->N; j++) T[tb[q] + tm[i] + tn[j]] += Cs[i * g->N + j];
+    }
+}
+
 static int ein_infer(gcam_opctx *c)
 {
     ein_plan pl;
@@ -157,6 +241,17 @@ static int ein_infer(gcam_opctx *c)
     y->dtype = c->in[0]->dtype;
     y->ndim = pl.nd[pl.n_in];
     for (int d = 0; d < y->ndim; d++) y->dims[d] = pl.size[pl.lab[pl.n_in][d]];
+    /* the batched-GEMM path's buffers, for the forward and each input's gradient */
+    size_t need = 0;
+    const int ops3[3][3] = {{0, 1, 2}, {2, 1, 0}, {0, 2, 1}}; /* a, b, target (2 = the output) */
+    for (int q = 0; q < 3 && pl.n_in == 2 && y->dtype == GCAM_DT_F32; q++) {
+        ein_gemm g;
+        if (gemm_shape(&pl, ops3[q][0], ops3[q][1], ops3[q][2], &g)) {
+            size_t b = gemm_scratch(&g);
+            if (b > need) need = b;
+        }
+    }
+    c->node->scratch = c->node->bscratch = need;
     return GCAM_OK;
 }
 
@@ -196,7 +291,10 @@ static int ein_forward(gcam_opctx *c)
     int rc = ein_plan_of(c, &pl);
     if (rc) return rc;
     memset(c->out[0]->data, 0, gcam_tensor_bytes(c->out[0]));
-    walk(&pl, c, -1);
+    ein_gemm g;
+    if (pl.n_in == 2 && c->out[0]->dtype == GCAM_DT_F32 && c->scratch && gemm_shape(&pl, 0, 1, 2, &g))
+        gemm_run(&pl, &g, 0, 1, 2, gcam_f32(c->in[0]), gcam_f32(gcam_in(c, 1)), gcam_f32(c->out[0]), c->scratch);
+    else walk(&pl, c, -1);
     return GCAM_OK;
 }
 
@@ -206,8 +304,14 @@ static int ein_backward(gcam_opctx *c)
     ein_plan pl;
     int rc = ein_plan_of(c, &pl);
     if (rc) return rc;
-    for (int k = 0; k < pl.n_in; k++)
-        if (c->din[k]) walk(&pl, c, k);
+    for (int k = 0; k < pl.n_in; k++) {
+        if (!c->din[k]) continue;
+        ein_gemm g;
+        const int other = 1 - k; /* the gradient of input k: dy contracted with the other input */
+        if (pl.n_in == 2 && c->scratch && gemm_shape(&pl, 2, other, k, &g))
+            gemm_run(&pl, &g, 2, other, k, gcam_f32(c->dout[0]), gcam_f32(c->in[other]), gcam_f32(c->din[k]), c->scratch);
+        else walk(&pl, c, k);
+    }
     return GCAM_OK;
 }
 

@@ -354,3 +354,41 @@ GCAM_TEST(roialign_gradient)
         tn_free(t);
     }
 }
+
+/* Keras attention's "abc,cde->abde" and a broadcast batch ("bij,xjk->bik"
+ * with x of size 1) on the batched-GEMM path, against sums by hand */
+GCAM_TEST(einsum_gemm_path_matches_sums)
+{
+    float a[2 * 3 * 4], w[4 * 2 * 5];
+    for (int i = 0; i < 24; i++) a[i] = 0.1f * (float)((i * 7) % 13) - 0.6f;
+    for (int i = 0; i < 40; i++) w[i] = 0.05f * (float)((i * 11) % 17) - 0.4f;
+    tnode *t = tn_new("Einsum", 12);
+    tn_attr_str(t, "equation", "abc,cde->abde");
+    tn_input_f32(t, (int64_t[]){2, 3, 4}, 3, a, 0);
+    tn_input_f32(t, (int64_t[]){4, 2, 5}, 3, w, 0);
+    CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+    CHECK(t->node.scratch > 0); /* the GEMM path was planned */
+    for (int i = 0; i < 6; i++)
+        for (int de = 0; de < 10; de++) {
+            double s = 0;
+            for (int c = 0; c < 4; c++) s += a[i * 4 + c] * w[c * 10 + de];
+            CHECK(fabs(tn_out(t, 0)[i * 10 + de] - s) < 1e-5);
+        }
+    CHECK(tn_fd_check(t, 2e-3) == 0);
+    tn_free(t);
+    t = tn_new("Einsum", 12);
+    tn_attr_str(t, "equation", "bij,xjk->bik");
+    tn_input_f32(t, (int64_t[]){2, 3, 4}, 3, a, 0);
+    tn_input_f32(t, (int64_t[]){1, 4, 5}, 3, w, 0);
+    CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+    CHECK(t->out[0]->dims[0] == 2 && t->out[0]->dims[2] == 5);
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 5; k++) {
+                double s = 0;
+                for (int j = 0; j < 4; j++) s += a[(b * 3 + i) * 4 + j] * w[j * 5 + k];
+                CHECK(fabs(tn_out(t, 0)[(b * 3 + i) * 5 + k] - s) < 1e-5);
+            }
+    CHECK(tn_fd_check(t, 2e-3) == 0);
+    tn_free(t);
+}
