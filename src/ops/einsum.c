@@ -206,9 +206,10 @@ static void group_offsets(const ein_plan *pl, const ein_gemm *g, int x, int k, i
 static void gemm_run(const ein_plan *pl, const ein_gemm *g, int a, int b, int t, const float *A, const float *B, float *T,
                      void *scratch)
 {
-    float *As = scratch, *Bs = As + g->M * g->K, *Cs = Bs + g->K * g->N;
-    int64_t *ab = (int64_t *)(Cs + g->M * g->N), *bb = ab + g->nb, *tb = bb + g->nb;
+    /* the int64 offsets first: they need 8-byte alignment, the floats after them do not */
+    int64_t *ab = scratch, *bb = ab + g->nb, *tb = bb + g->nb;
     int64_t *am = tb + g->nb, *ak = am + g->M, *bk = ak + g->K, *bn = bk + g->K, *tm = bn + g->N, *tn = tm + g->M;
+    float *As = (float *)(tn + g->N), *Bs = As + g->M * g->K, *Cs = Bs + g->K * g->N;
     group_offsets(pl, g, a, 0, ab);
     group_offsets(pl, g, b, 0, bb);
     group_offsets(pl, g, t, 0, tb);
