@@ -36,6 +36,22 @@ static void dft1(const double *in, int64_t n, double *out, int64_t nout, int inv
     }
 }
 
+/* adjoint of dft1: gin[j] (complex, j < n) += sum_k gout[k] conj(w^{jk}) */
+static void dft1_adjoint(const double *gout, int64_t nout, int64_t n, double *gin, int inverse)
+{
+    const double sg = inverse ? 1.0 : -1.0, sc = inverse ? 1.0 / (double)n : 1.0;
+    for (int64_t j = 0; j < n; j++) {
+        double re = 0, im = 0;
+        for (int64_t k = 0; k < nout; k++) {
+            const double a = sg * 2 * M_PI * (double)((j * k) % n) / (double)n, cr = cos(a), ci = sin(a);
+            re += gout[2 * k] * cr + gout[2 * k + 1] * ci;
+            im += -gout[2 * k] * ci + gout[2 * k + 1] * cr;
+        }
+        gin[2 * j] = re * sc;
+        gin[2 * j + 1] = im * sc;
+    }
+}
+
 typedef struct dft_geom {
     int64_t axis, n_in, len, nout, outer, inner;
 } dft_geom;
@@ -78,7 +94,7 @@ static int dft_infer(gcam_opctx *c)
     memcpy(y->dims, c->in[0]->dims, sizeof y->dims);
     y->dims[g.axis] = g.nout;
     y->dims[y->ndim - 1] = 2;
-    c->node->scratch = (size_t)(2 * g.len + 2 * g.nout) * sizeof(double);
+    c->node->scratch = c->node->bscratch = (size_t)(2 * g.len + 2 * g.nout) * sizeof(double);
     return GCAM_OK;
 }
 
@@ -109,7 +125,34 @@ static int dft_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_DFT = {.op_type = "DFT", .infer = dft_infer, .forward = dft_forward};
+static int dft_backward(gcam_opctx *c)
+{
+    if (!c->din[0] || !c->dout[0]) return GCAM_OK;
+    dft_geom g = {0};
+    int rc = dft_geometry(c, &g);
+    if (rc) return rc;
+    const gcam_tensor *x = c->in[0];
+    const int64_t cx = x->dims[x->ndim - 1];
+    const int inv = gcam_attr_int(c->node, "inverse", 0) != 0;
+    double *gin = c->scratch, *gout = gin + 2 * g.len;
+    for (int64_t o = 0; o < g.outer; o++)
+        for (int64_t e = 0; e < g.inner; e++) {
+            for (int64_t k = 0; k < g.nout; k++) {
+                const float *dy = gcam_f32(c->dout[0]) + ((o * g.nout + k) * g.inner + e) * 2;
+                gout[2 * k] = dy[0];
+                gout[2 * k + 1] = dy[1];
+            }
+            dft1_adjoint(gout, g.nout, g.len, gin, inv);
+            for (int64_t j = 0; j < g.len && j < g.n_in; j++) { /* padding has no input; truncation drops the rest */
+                float *dx = gcam_f32(c->din[0]) + ((o * g.n_in + j) * g.inner + e) * cx;
+                dx[0] += (float)gin[2 * j];
+                if (cx == 2) dx[1] += (float)gin[2 * j + 1];
+            }
+        }
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_DFT = {.op_type = "DFT", .infer = dft_infer, .forward = dft_forward, .backward = dft_backward};
 
 /* ---- STFT ---- */
 typedef struct stft_geom {
@@ -147,7 +190,7 @@ static int stft_infer(gcam_opctx *c)
     y->dims[1] = g.frames;
     y->dims[2] = g.bins;
     y->dims[3] = 2;
-    c->node->scratch = (size_t)(2 * g.flen + 2 * g.bins) * sizeof(double);
+    c->node->scratch = c->node->bscratch = (size_t)(2 * g.flen + 2 * g.bins) * sizeof(double);
     return GCAM_OK;
 }
 
@@ -177,7 +220,34 @@ static int stft_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_STFT = {.op_type = "STFT", .infer = stft_infer, .forward = stft_forward};
+static int stft_backward(gcam_opctx *c)
+{
+    if (!c->din[0] || !c->dout[0]) return GCAM_OK;
+    stft_geom g = {0};
+    int rc = stft_geometry(c, &g);
+    if (rc) return rc;
+    const gcam_tensor *x = c->in[0], *w = gcam_in(c, 2);
+    const int64_t L = x->dims[1], cx = x->dims[2];
+    double *gin = c->scratch, *gout = gin + 2 * g.flen;
+    for (int64_t b = 0; b < x->dims[0]; b++)
+        for (int64_t f = 0; f < g.frames; f++) {
+            for (int64_t k = 0; k < g.bins; k++) {
+                const float *dy = gcam_f32(c->dout[0]) + ((b * g.frames + f) * g.bins + k) * 2;
+                gout[2 * k] = dy[0];
+                gout[2 * k + 1] = dy[1];
+            }
+            dft1_adjoint(gout, g.bins, g.flen, gin, 0);
+            for (int64_t j = 0; j < g.flen; j++) { /* frames overlap: gradients add */
+                float *dx = gcam_f32(c->din[0]) + (b * L + f * g.step + j) * cx;
+                const double wv = w ? gcam_f32(w)[j] : 1.0;
+                dx[0] += (float)(gin[2 * j] * wv);
+                if (cx == 2) dx[1] += (float)(gin[2 * j + 1] * wv);
+            }
+        }
+    return GCAM_OK;
+}
+
+const gcam_op gcam_op_STFT = {.op_type = "STFT", .infer = stft_infer, .forward = stft_forward, .backward = stft_backward};
 
 /* ---- MelWeightMatrix ---- */
 static int mel_params(gcam_opctx *c, int64_t *mel, int64_t *dft, int64_t *rate, double *lo, double *hi)

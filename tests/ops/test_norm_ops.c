@@ -185,3 +185,35 @@ GCAM_TEST(recurrent_layers_gradient)
         tn_free(t);
     }
 }
+
+/* DFT (real and complex input, onesided, inverse, dft_length padding) and
+ * STFT with a window: the adjoint-transform gradients against finite
+ * differences; the forward values are the conformance data's business. */
+GCAM_TEST(dft_stft_gradient)
+{
+    float x[2 * 6 * 2];
+    fill(x, 24, 21);
+    struct { int cx, onesided, inverse; int64_t len; } cases[] = {{1, 0, 0, 0}, {1, 1, 0, 8}, {2, 0, 1, 0}, {2, 0, 0, 4}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        tnode *t = tn_new("DFT", 17);
+        tn_attr_int(t, "axis", 1);
+        tn_attr_int(t, "onesided", cases[k].onesided);
+        tn_attr_int(t, "inverse", cases[k].inverse);
+        tn_input_f32(t, (int64_t[]){2, 6, cases[k].cx}, 3, x, 0);
+        if (cases[k].len) tn_input_i64(t, NULL, 0, &cases[k].len);
+        CHECK_MSG(tn_run(t) == 0, "case %zu: %s", k, t->err.msg);
+        CHECK_MSG(tn_fd_check(t, 2e-3) == 0, "DFT case %zu gradient", k);
+        tn_free(t);
+    }
+    float sig[1 * 20 * 1], win[8];
+    fill(sig, 20, 22);
+    for (int i = 0; i < 8; i++) win[i] = 0.5f - 0.5f * cosf(2 * (float)M_PI * (float)i / 8);
+    tnode *t = tn_new("STFT", 17);
+    tn_input_f32(t, (int64_t[]){1, 20, 1}, 3, sig, 0);
+    tn_input_i64(t, NULL, 0, (int64_t[]){3});
+    tn_input_f32(t, (int64_t[]){8}, 1, win, 1);
+    CHECK_MSG(tn_run(t) == 0, "%s", t->err.msg);
+    CHECK(t->out[0]->dims[1] == 5 && t->out[0]->dims[2] == 5);
+    CHECK(tn_fd_check(t, 2e-3) == 0);
+    tn_free(t);
+}
