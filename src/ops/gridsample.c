@@ -4,8 +4,10 @@
  * nearest (half to even) or bicubic/cubic (A = -0.75, 4x4 taps);
  * padding_mode zeros (outside reads 0), border (coordinates and taps
  * clamped) or reflection (reflected at the edges).  Gradient w.r.t. X: dy
- * scattered back with the sampling weights; the grid gets none (a grid
- * computed by the network - a spatial transformer - is not differentiated). */
+ * scattered back with the sampling weights; w.r.t. the grid (a spatial
+ * transformer's): the weights' derivatives times the slope of the
+ * coordinate map (piecewise linear, taken by a central difference in
+ * double), zero for nearest. */
 #include <math.h>
 
 #include "kernels/dtype.h"
@@ -93,12 +95,21 @@ static void cubic_w(double t, double w[4])
     }
 }
 
-/* taps (up to 4 per axis) and weights of one sample */
-static int taps_of(const gs_cfg *k, double v, int64_t n, int64_t *idx, double *w)
+/* derivative of Keys' kernel weight for distance u */
+static double cubic_dw(double u)
+{
+    const double A = -0.75;
+    return u <= 1 ? 3 * (A + 2) * u * u - 2 * (A + 3) * u : 3 * A * u * u - 10 * A * u + 8 * A;
+}
+
+/* taps (up to 4 per axis), weights, and the weights' derivatives w.r.t. the
+ * source coordinate */
+static int taps_of(const gs_cfg *k, double v, int64_t n, int64_t *idx, double *w, double *dw)
 {
     if (k->mode == GS_NEAREST) {
         idx[0] = tap(k, (int64_t)nearbyint(v), n);
         w[0] = 1;
+        dw[0] = 0;
         return 1;
     }
     const double f = floor(v), t = v - f;
@@ -107,11 +118,24 @@ static int taps_of(const gs_cfg *k, double v, int64_t n, int64_t *idx, double *w
         idx[1] = tap(k, (int64_t)f + 1, n);
         w[0] = 1 - t;
         w[1] = t;
+        dw[0] = -1;
+        dw[1] = 1;
         return 2;
     }
     cubic_w(t, w);
-    for (int q = 0; q < 4; q++) idx[q] = tap(k, (int64_t)f - 1 + q, n);
+    const double d[4] = {t + 1, t, 1 - t, 2 - t}, sgn[4] = {1, 1, -1, -1};
+    for (int q = 0; q < 4; q++) {
+        idx[q] = tap(k, (int64_t)f - 1 + q, n);
+        dw[q] = cubic_dw(d[q]) * sgn[q];
+    }
     return 4;
+}
+
+/* d source / d g: the coordinate map is piecewise linear */
+static double source_slope(const gs_cfg *k, double g, int64_t n)
+{
+    const double h = 1e-6;
+    return (source(k, g + h, n) - source(k, g - h, n)) / (2 * h);
 }
 
 static int gs_run(gcam_opctx *c, int grad)
@@ -122,29 +146,41 @@ static int gs_run(gcam_opctx *c, int grad)
     const gcam_tensor *x = c->in[0], *g = gcam_in(c, 1);
     const int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3], Ho = g->dims[1], Wo = g->dims[2];
     const float *gv = gcam_f32(g), *xv = gcam_f32(x);
+    float *dX = grad && c->din[0] ? gcam_f32(c->din[0]) : NULL, *dG = grad && c->din[1] ? gcam_f32(c->din[1]) : NULL;
     for (int64_t n = 0; n < N; n++)
         for (int64_t p = 0; p < Ho * Wo; p++) {
             const float *gp = gv + (n * Ho * Wo + p) * 2;
             int64_t ix[4], iy[4];
-            double wx[4], wy[4];
-            const int nx = taps_of(&k, source(&k, gp[0], W), W, ix, wx), ny = taps_of(&k, source(&k, gp[1], H), H, iy, wy);
+            double wx[4], wy[4], dwx[4], dwy[4];
+            const int nx = taps_of(&k, source(&k, gp[0], W), W, ix, wx, dwx), ny = taps_of(&k, source(&k, gp[1], H), H, iy, wy, dwy);
+            double ggx = 0, ggy = 0; /* d loss / d source coordinates */
             for (int64_t ch = 0; ch < C; ch++) {
                 const int64_t plane = (n * C + ch) * H * W, o = (n * C + ch) * Ho * Wo + p;
+                const double dy = grad ? gcam_f32(c->dout[0])[o] : 0;
                 double s = 0;
                 for (int b = 0; b < ny; b++)
                     for (int a = 0; a < nx; a++) {
                         if (ix[a] < 0 || iy[b] < 0) continue;
                         const int64_t at = plane + iy[b] * W + ix[a];
-                        if (grad) gcam_f32(c->din[0])[at] += (float)(wx[a] * wy[b] * gcam_f32(c->dout[0])[o]);
-                        else s += wx[a] * wy[b] * xv[at];
+                        if (!grad) s += wx[a] * wy[b] * xv[at];
+                        else {
+                            if (dX) dX[at] += (float)(wx[a] * wy[b] * dy);
+                            ggx += dwx[a] * wy[b] * xv[at] * dy;
+                            ggy += wx[a] * dwy[b] * xv[at] * dy;
+                        }
                     }
                 if (!grad) gcam_f32(c->out[0])[o] = (float)s;
+            }
+            if (dG) {
+                dG[(n * Ho * Wo + p) * 2] += (float)(ggx * source_slope(&k, gp[0], W));
+                dG[(n * Ho * Wo + p) * 2 + 1] += (float)(ggy * source_slope(&k, gp[1], H));
             }
         }
     return GCAM_OK;
 }
 
+static int gs_backward(gcam_opctx *c) { return c->dout[0] && (c->din[0] || c->din[1]) ? gs_run(c, 1) : GCAM_OK; }
+
 static int gs_forward(gcam_opctx *c) { return gs_run(c, 0); }
-static int gs_backward(gcam_opctx *c) { return c->din[0] && c->dout[0] ? gs_run(c, 1) : GCAM_OK; }
 
 const gcam_op gcam_op_GridSample = {.op_type = "GridSample", .infer = gs_infer, .forward = gs_forward, .backward = gs_backward};
