@@ -47,4 +47,6 @@ int cmd_run(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
+int cmd_sanity(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 #endif

@@ -15,6 +15,8 @@ static const struct {
     {"run", cmd_run, "run any model on .npy inputs, save any tensor"},
     {"batch", cmd_batch, "explain a dataset: folder/glob/manifest, --shard I/N, --resume, --merge"},
     {"eval", cmd_eval, "how good are the maps: pointing game, localisation, deletion/insertion"},
+    {"sanity", cmd_sanity, "can I trust this map? model-parameter randomisation test (Adebayo et al.)"},
+    {"report", cmd_report, "one self-contained HTML page: predictions, maps, curves, sanity checks"},
 };
 
 static void usage(FILE *f)

@@ -45,6 +45,7 @@ int gcam_model_load_buffer(const void *buf, size_t len, gcam_model **out)
 void gcam_model_free(gcam_model *m)
 {
     if (!m) return;
+    gcam_params_free(m);
     gcam_graph_free(m->g);
     gcam_cam_head_free(m->headsum);
     free(m->layers);

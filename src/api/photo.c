@@ -10,10 +10,6 @@
 #include "image/image.h"
 #include "util/npy.h"
 
-struct gcam_photo {
-    gcam_image img;
-    gcam_rect rect; /* the model input's footprint on img */
-};
 
 int gcam_parse_floats3(const char *s, float *v)
 {

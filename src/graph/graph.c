@@ -373,6 +373,7 @@ void gcam_graph_free(gcam_graph *g)
     free(g->grads);
     free(g->grad_arena);
     free(g->dir);
+    free(g->producer);
     free(g->path);
     free(g);
 }

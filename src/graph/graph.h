@@ -47,6 +47,8 @@ typedef struct gcam_graph {
     int n_meta;
     char **meta_key, **meta_val;
     int n_f16_f64; /* float16/float64 tensors and casts, computed as float32 (load.c) */
+    char *producer;      /* ModelProto producer_name and _version ("" when absent) */
+    int64_t opset, ir_version; /* the default domain's opset, ModelProto ir_version */
     char *dir;           /* model folder, for external data */
     char *path;
     /* name -> tensor index hash (open addressing) */

@@ -423,6 +423,15 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
     Onnx__GraphProto *gp = m->graph;
     int rc;
     if (!gp) return gcam_errf(e, GCAM_E_PARSE, "model has no graph");
+    {
+        char prod[256];
+        snprintf(prod, sizeof prod, "%s%s%s", m->producer_name ? m->producer_name : "",
+                 m->producer_version && *m->producer_version ? " " : "",
+                 m->producer_version ? m->producer_version : "");
+        if (!(g->producer = gcam_strdup(prod))) return GCAM_E_NOMEM;
+        g->opset = opset_for(m, "");
+        g->ir_version = m->has_ir_version ? m->ir_version : 0;
+    }
     for (size_t i = 0; i < m->n_metadata_props; i++) {
         if (!m->metadata_props[i]->key) continue;
         char **k = realloc(g->meta_key, sizeof(char *) * (g->n_meta + 1));

@@ -1,0 +1,220 @@
+/* cmd_sanity.c - `gradcam sanity`: the model-parameter randomisation test of
+ * Adebayo et al. (2018) for one or more methods: a table, a verdict per
+ * method, --json and a figure laid out like the paper's figure 2.
+ * Definitions: docs/eval.md.  Uses only the public headers. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "explain_opts.h"
+#include "gcam_eval.h"
+#include "input.h"
+#include "sanity_fig.h"
+
+static const char *USAGE =
+    "gradcam sanity [--model M.onnx] [IMAGE | --image IMG | --input-tensor X.npy] [--method M[,M2...]]\n"
+    "               [--granularity layer|block] [--seed N] [--threshold T] [--no-independent]\n"
+    "               [--json OUT.json] [--out sanity.png] [--quiet] [--threads N] [map options]\n"
+    "               [preprocessing options]";
+
+static const char *HELP =
+    "Re-draws the model's weights from the output back to the input (cascading) and one layer at a\n"
+    "time (independent), and measures how much each map still resembles the trained model's.\n"
+    "Without --model: the bundled demo model and a bundled sample.\n"
+    "  --granularity G       layer (default): one parameterised layer per step; block: all layers of\n"
+    "                        one top-level module (first component of the node name) per step\n"
+    "  --seed N              seed of the re-draw (and of SmoothGrad's noise; default 0)\n"
+    "  --threshold T         a method passes when the Spearman correlation of |map| after full\n"
+    "                        cascading randomisation is below T (default 0.5)\n"
+    "  --no-independent      skip the independent test (cascading only)\n"
+    "  --json OUT.json       results in the documented schema (docs/eval.md)\n"
+    "  --out FIG.png         maps after each cascading step (rows: methods) and the similarity curves\n"
+    "  --quiet               no progress and no table (verdicts still go to stdout)\n"
+    "  --threads N           kernel threads\n"
+    "Randomisation rule: weight ~ normal(0, 1/sqrt(fan_in)) truncated at 2 standard deviations,\n"
+    "bias 0; normalisation scales ~ normal(0, 1) truncated at +-2 (docs/eval.md).\n";
+
+typedef struct sanity_args {
+    const char *model, *json, *fig;
+    double threshold;
+    int quiet;
+    long threads;
+    gcam_sanity_opts so;
+} sanity_args;
+
+static void progress(void *user, const char *what, int64_t done, int64_t total)
+{
+    const char *name = user;
+    fprintf(stderr, "\r%s %s %lld/%lld", what, name, (long long)done, (long long)total);
+    if (done >= total) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static void print_steps(const char *kind, const gcam_sanity_step *s, int n)
+{
+    printf("  %s\n  %-36s %8s %8s %8s %8s\n", kind, "randomised up to", "spearman", "|spear|", "ssim", "hog");
+    for (int i = 0; i < n; i++)
+        printf("  %-36.36s %8.3f %8.3f %8.3f %8.3f\n", s[i].step, s[i].spearman, s[i].spearman_abs, s[i].ssim, s[i].hog);
+}
+
+/* "pass: ..." / "fails: ..." with the number it rests on. */
+static void verdict_text(const gcam_sanity_result *r, double thr, char *buf, size_t cap)
+{
+    int v = gcam_sanity_verdict(r, thr);
+    if (v < 0) {
+        snprintf(buf, cap, "no verdict: the cascading test was not run");
+        return;
+    }
+    double s = r->cascading[r->n_cascading - 1].spearman_abs;
+    snprintf(buf, cap, v ? "passes: Spearman of |map| falls to %.3f after randomising all layers (threshold %.2f)"
+                         : "fails: Spearman of |map| still %.3f after randomising all layers (threshold %.2f)",
+             s, thr);
+}
+
+static void json_steps(FILE *f, const gcam_sanity_step *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s{\"step\": ", i ? ", " : "");
+        cli_json_str(f, s[i].step);
+        fprintf(f, ", \"layers\": %d, \"spearman\": %.6f, \"spearman_abs\": %.6f, \"ssim\": %.6f, \"hog\": %.6f}",
+                s[i].n_layers, s[i].spearman, s[i].spearman_abs, s[i].ssim, s[i].hog);
+    }
+}
+
+static int write_json(const sanity_args *a, const char *model, const int *ids, int n,
+                      gcam_sanity_result *const *res)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", a->json, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) return cli_fail("cannot write %s", a->json);
+    fprintf(f, "{\"model\": ");
+    cli_json_str(f, model);
+    fprintf(f, ", \"seed\": %llu, \"granularity\": \"%s\", \"target\": %lld, \"methods\": {",
+            (unsigned long long)a->so.seed, a->so.granularity == GCAM_SANITY_BLOCK ? "block" : "layer",
+            (long long)(n ? res[0]->target : -1));
+    for (int k = 0; k < n; k++) {
+        char why[256];
+        verdict_text(res[k], a->threshold, why, sizeof why);
+        fprintf(f, "%s\"%s\": {\"cascading\": [", k ? ", " : "", gcam_method_name(ids[k]));
+        json_steps(f, res[k]->cascading, res[k]->n_cascading);
+        fprintf(f, "], \"independent\": [");
+        json_steps(f, res[k]->independent, res[k]->n_independent);
+        fprintf(f, "], \"verdict\": \"%s\", \"threshold\": %g, \"measure\": \"spearman_abs\", \"reason\": ",
+                gcam_sanity_verdict(res[k], a->threshold) == 1 ? "pass" : "fail", a->threshold);
+        cli_json_str(f, why);
+        fprintf(f, "}");
+    }
+    fprintf(f, "}}\n");
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, a->json)) {
+        unlink(tmp);
+        return cli_fail("cannot write %s", a->json);
+    }
+    return 0;
+}
+
+static int parse(int argc, char **argv, sanity_args *a, cli_explain_opts *xo, cli_input_opts *io)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i], *v;
+        int used = cli_input_option(io, argc, argv, &i);
+        if (!used) used = cli_explain_option(xo, argc, argv, &i, USAGE);
+        if (used < 0) return 2;
+        if (used) continue;
+        if (!strcmp(s, "--model")) { if (!(a->model = cli_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(s, "--json")) { if (!(a->json = cli_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(s, "--out")) { if (!(a->fig = cli_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(s, "--granularity")) {
+            if (!(v = cli_value(argc, argv, &i))) return 2;
+            if (!strcmp(v, "layer")) a->so.granularity = GCAM_SANITY_LAYER;
+            else if (!strcmp(v, "block")) a->so.granularity = GCAM_SANITY_BLOCK;
+            else return cli_usage(USAGE, "bad --granularity '%s' (layer, block)", v);
+        } else if (!strcmp(s, "--threshold")) {
+            if (!(v = cli_value(argc, argv, &i))) return 2;
+            if (cli_parse_float(v, &a->threshold) || !(a->threshold > 0) || a->threshold > 1)
+                return cli_usage(USAGE, "bad --threshold '%s' (0 < T <= 1)", v);
+        } else if (!strcmp(s, "--no-independent")) a->so.independent = 0;
+        else if (!strcmp(s, "--quiet")) a->quiet = 1;
+        else if (!strcmp(s, "--threads")) {
+            if (!(v = cli_value(argc, argv, &i))) return 2;
+            if (cli_parse_int(v, &a->threads) || a->threads < 1) return cli_usage(USAGE, "bad --threads '%s'", v);
+        } else if (!strcmp(s, "--help")) {
+            printf("usage: %s\n%s%s%s", USAGE, HELP, CLI_EXPLAIN_HELP, CLI_INPUT_HELP);
+            return -1;
+        } else if (s[0] != '-' && !io->image && !io->tensor) io->image = s;
+        else return cli_usage(USAGE, "unknown option '%s'", s);
+    }
+    return 0;
+}
+
+static int run_methods(gcam_model *m, const gcam_array *x, sanity_args *a, cli_explain_opts *xo, const int *ids,
+                       int n, gcam_sanity_result **res)
+{
+    for (int k = 0; k < n; k++) {
+        gcam_explain_opts eo = xo->eo;
+        eo.method = ids[k];
+        a->so.seed = eo.seed;
+        a->so.progress = a->quiet || !isatty(2) ? NULL : progress;
+        a->so.progress_user = (void *)gcam_method_name(ids[k]);
+        if (gcam_sanity_run(m, x, &eo, &a->so, &res[k]))
+            return cli_fail("%s: %s", gcam_method_name(ids[k]), gcam_model_errmsg(m));
+        if (k == 0) xo->eo.target_class = xo->eo.target_output ? xo->eo.target_class : res[0]->target;
+    }
+    return 0;
+}
+
+int cmd_sanity(int argc, char **argv)
+{
+    sanity_args a = {.threshold = 0.5};
+    gcam_sanity_opts_default(&a.so);
+    cli_explain_opts xo;
+    cli_explain_defaults(&xo, "gradcam");
+    cli_input_opts io;
+    cli_input_defaults(&io);
+    int prc = parse(argc, argv, &a, &xo, &io);
+    if (prc) return prc < 0 ? 0 : prc;
+    int ids[CLI_MAX_METHODS];
+    int n = cli_explain_methods(&xo, ids, USAGE);
+    if (n < 0) return 2;
+    const char *model = a.model ? a.model : cli_default_model();
+    if (!io.image && !io.tensor && !(io.image = cli_default_sample()))
+        return cli_usage(USAGE, "no input: give an IMAGE or --input-tensor X.npy");
+    gcam_model *m = cli_load_model(model, (int)a.threads);
+    if (!m) return 1;
+    char **labels = NULL;
+    int n_labels = cli_load_labels(xo.labels_file, m, &labels);
+    int rc = n_labels < 0 || cli_explain_resolve(&xo, m, labels, n_labels);
+    gcam_array x = {0};
+    cli_input_info info = {0};
+    if (!rc) rc = cli_make_input(&io, m, &x, &info);
+    gcam_sanity_result *res[CLI_MAX_METHODS] = {0};
+    if (!rc) rc = run_methods(m, &x, &a, &xo, ids, n, res);
+    for (int k = 0; k < n && !rc; k++) {
+        char why[256];
+        verdict_text(res[k], a.threshold, why, sizeof why);
+        if (!a.quiet) {
+            int64_t t = res[k]->target;
+            printf("%s (class %lld%s%s):\n", gcam_method_name(ids[k]), (long long)t, t >= 0 && t < n_labels ? " " : "",
+                   t >= 0 && t < n_labels ? labels[t] : "");
+            print_steps("cascading (output -> input)", res[k]->cascading, res[k]->n_cascading);
+            if (res[k]->n_independent) print_steps("independent", res[k]->independent, res[k]->n_independent);
+        }
+        printf("%s: %s\n", gcam_method_name(ids[k]), why);
+    }
+    if (!rc && a.json) rc = write_json(&a, model, ids, n, res);
+    if (!rc && a.fig) {
+        const char *names[CLI_MAX_METHODS];
+        for (int k = 0; k < n; k++) names[k] = gcam_method_name(ids[k]);
+        rc = cli_sanity_figure(m, info.photo, names, res, n, a.fig);
+        if (!rc && !a.quiet) printf("figure: %s\n", a.fig);
+    }
+    for (int k = 0; k < n; k++) gcam_sanity_free(res[k]);
+    cli_input_free(&x, &info);
+    cli_free_labels(labels, n_labels);
+    gcam_model_free(m);
+    return rc;
+}
