@@ -173,6 +173,8 @@ GCAM_API int gcam_render_grid(gcam_model *m, const gcam_rgb *tiles, int n, int c
                               int pad, gcam_rgb *out);
 /* PNG bytes of an image in memory: *png is malloc'd (free()). */
 GCAM_API int gcam_png_encode(gcam_model *m, const gcam_rgb *img, unsigned char **png, size_t *len);
+/* Baseline JPEG bytes (quality 1..100; out of range: 90): *jpeg is malloc'd (free()). */
+GCAM_API int gcam_jpeg_encode(gcam_model *m, const gcam_rgb *img, int quality, unsigned char **jpeg, size_t *len);
 /* Writes a PNG file (to a temporary name beside it, then renamed). */
 GCAM_API int gcam_png_save(gcam_model *m, const gcam_rgb *img, const char *path);
 

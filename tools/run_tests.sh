@@ -41,6 +41,10 @@ fi
 if [ -f "$ROOT/tests/cli/test_batch.sh" ]; then
   stage batch bash "$ROOT/tests/cli/test_batch.sh" "$BUILD/gradcam"
 fi
+if [ -f "$ROOT/tests/cli/test_trust.sh" ]; then
+  stage trust bash "$ROOT/tests/cli/test_trust.sh" "$BUILD/gradcam"
+fi
+stage report-browser bash "$ROOT/tools/test_report_browser.sh" "$BUILD"
 if [ "$QUICK" -eq 0 ]; then
   # out-of-tree builds against an installed copy (not in --quick: a sanitizer
   # build's library needs the sanitizer runtime in every program linking it)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <jpeglib.h>
 #include <png.h>
 
 #include "api/model_internal.h"
@@ -267,4 +268,61 @@ int gcam_png_save(gcam_model *m, const gcam_rgb *img, const char *path)
     }
     free(png);
     return rc;
+}
+
+/* ---- JPEG in memory ---- */
+
+typedef struct jerr {
+    struct jpeg_error_mgr pub;
+    jmp_buf jb;
+} jerr;
+
+static void jpeg_fail(j_common_ptr ci)
+{
+    jerr *e = (jerr *)ci->err;
+    longjmp(e->jb, 1);
+}
+
+static int jpeg_run(struct jpeg_compress_struct *ci, jerr *je, const gcam_rgb *img, int quality,
+                    unsigned char **buf, unsigned long *len)
+{
+    if (setjmp(je->jb)) return GCAM_E_NOMEM;
+    jpeg_create_compress(ci);
+    jpeg_mem_dest(ci, buf, len);
+    ci->image_width = (JDIMENSION)img->w;
+    ci->image_height = (JDIMENSION)img->h;
+    ci->input_components = 3;
+    ci->in_color_space = JCS_RGB;
+    jpeg_set_defaults(ci);
+    jpeg_set_quality(ci, quality, TRUE);
+    jpeg_start_compress(ci, TRUE);
+    while (ci->next_scanline < ci->image_height) {
+        JSAMPROW row = img->px + (size_t)ci->next_scanline * img->w * 3;
+        jpeg_write_scanlines(ci, &row, 1);
+    }
+    jpeg_finish_compress(ci);
+    return GCAM_OK;
+}
+
+int gcam_jpeg_encode(gcam_model *m, const gcam_rgb *img, int quality, unsigned char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (!m || !img || !img->px || img->w < 1 || img->h < 1) return GCAM_E_ARG;
+    struct jpeg_compress_struct ci;
+    jerr je;
+    memset(&ci, 0, sizeof ci);
+    ci.err = jpeg_std_error(&je.pub);
+    je.pub.error_exit = jpeg_fail;
+    unsigned char *buf = NULL;
+    unsigned long n = 0;
+    int rc = jpeg_run(&ci, &je, img, quality < 1 || quality > 100 ? 90 : quality, &buf, &n);
+    jpeg_destroy_compress(&ci);
+    if (rc) {
+        free(buf);
+        return gcam_errf(&m->err, rc, "cannot encode a JPEG");
+    }
+    *out = buf;
+    *len = n;
+    return GCAM_OK;
 }
