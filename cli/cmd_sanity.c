@@ -15,8 +15,9 @@
 
 static const char *USAGE =
     "gradcam sanity [--model M.onnx] [IMAGE | --image IMG | --input-tensor X.npy] [--method M[,M2...]]\n"
-    "               [--granularity layer|block] [--seed N] [--threshold T] [--no-independent]\n"
-    "               [--json OUT.json] [--out sanity.png] [--quiet] [--threads N] [map options]\n"
+    "               [--granularity layer|block] [--seed N] [--threshold T] [--verdict mean|final]\n"
+    "               [--no-independent]"
+    " [--json OUT.json] [--out sanity.png] [--quiet] [--threads N] [map options]\n"
     "               [preprocessing options]";
 
 static const char *HELP =
@@ -26,8 +27,10 @@ static const char *HELP =
     "  --granularity G       layer (default): one parameterised layer per step; block: all layers of\n"
     "                        one top-level module (first component of the node name) per step\n"
     "  --seed N              seed of the re-draw (and of SmoothGrad's noise; default 0)\n"
-    "  --threshold T         a method passes when the Spearman correlation of |map| after full\n"
-    "                        cascading randomisation is below T (default 0.5)\n"
+    "  --threshold T         a method passes when the Spearman correlation of |map| with the trained\n"
+    "                        model's is below T (default 0.5) ...\n"
+    "  --verdict mean|final  ... on average over the cascading steps (default: a map that survives the\n"
+    "                        randomisation of the top layers fails), or after the last step only\n"
     "  --no-independent      skip the independent test (cascading only)\n"
     "  --json OUT.json       results in the documented schema (docs/eval.md)\n"
     "  --out FIG.png         maps after each cascading step (rows: methods) and the similarity curves\n"
@@ -39,7 +42,7 @@ static const char *HELP =
 typedef struct sanity_args {
     const char *model, *json, *fig;
     double threshold;
-    int quiet;
+    int quiet, rule;
     long threads;
     gcam_sanity_opts so;
 } sanity_args;
@@ -60,17 +63,20 @@ static void print_steps(const char *kind, const gcam_sanity_step *s, int n)
 }
 
 /* "pass: ..." / "fails: ..." with the number it rests on. */
-static void verdict_text(const gcam_sanity_result *r, double thr, char *buf, size_t cap)
+static void verdict_text(const gcam_sanity_result *r, int rule, double thr, char *buf, size_t cap)
 {
-    int v = gcam_sanity_verdict(r, thr);
+    int v = gcam_sanity_verdict(r, rule, thr);
     if (v < 0) {
         snprintf(buf, cap, "no verdict: the cascading test was not run");
         return;
     }
-    double s = r->cascading[r->n_cascading - 1].spearman_abs;
-    snprintf(buf, cap, v ? "passes: Spearman of |map| falls to %.3f after randomising all layers (threshold %.2f)"
-                         : "fails: Spearman of |map| still %.3f after randomising all layers (threshold %.2f)",
-             s, thr);
+    double mean = gcam_sanity_similarity(r, GCAM_SANITY_MEAN), fin = gcam_sanity_similarity(r, GCAM_SANITY_FINAL);
+    if (rule == GCAM_SANITY_MEAN)
+        snprintf(buf, cap, "%s: Spearman of |map| averages %.3f over the %d cascading steps (threshold %.2f), %.3f after all",
+                 v ? "passes" : "fails", mean, r->n_cascading, thr, fin);
+    else
+        snprintf(buf, cap, "%s: Spearman of |map| %s %.3f after randomising all layers (threshold %.2f)",
+                 v ? "passes" : "fails", v ? "falls to" : "still", fin, thr);
 }
 
 static void json_steps(FILE *f, const gcam_sanity_step *s, int n)
@@ -97,13 +103,16 @@ static int write_json(const sanity_args *a, const char *model, const int *ids, i
             (long long)(n ? res[0]->target : -1));
     for (int k = 0; k < n; k++) {
         char why[256];
-        verdict_text(res[k], a->threshold, why, sizeof why);
+        verdict_text(res[k], a->rule, a->threshold, why, sizeof why);
         fprintf(f, "%s\"%s\": {\"cascading\": [", k ? ", " : "", gcam_method_name(ids[k]));
         json_steps(f, res[k]->cascading, res[k]->n_cascading);
         fprintf(f, "], \"independent\": [");
         json_steps(f, res[k]->independent, res[k]->n_independent);
-        fprintf(f, "], \"verdict\": \"%s\", \"threshold\": %g, \"measure\": \"spearman_abs\", \"reason\": ",
-                gcam_sanity_verdict(res[k], a->threshold) == 1 ? "pass" : "fail", a->threshold);
+        fprintf(f, "], \"verdict\": \"%s\", \"threshold\": %g, \"rule\": \"%s\", \"measure\": \"spearman_abs\", "
+                   "\"mean_spearman_abs\": %.6f, \"final_spearman_abs\": %.6f, \"reason\": ",
+                gcam_sanity_verdict(res[k], a->rule, a->threshold) == 1 ? "pass" : "fail", a->threshold,
+                a->rule == GCAM_SANITY_MEAN ? "mean" : "final", gcam_sanity_similarity(res[k], GCAM_SANITY_MEAN),
+                gcam_sanity_similarity(res[k], GCAM_SANITY_FINAL));
         cli_json_str(f, why);
         fprintf(f, "}");
     }
@@ -137,6 +146,10 @@ static int parse(int argc, char **argv, sanity_args *a, cli_explain_opts *xo, cl
             if (!(v = cli_value(argc, argv, &i))) return 2;
             if (cli_parse_float(v, &a->threshold) || !(a->threshold > 0) || a->threshold > 1)
                 return cli_usage(USAGE, "bad --threshold '%s' (0 < T <= 1)", v);
+        } else if (!strcmp(s, "--verdict")) {
+            if (!(v = cli_value(argc, argv, &i))) return 2;
+            if (strcmp(v, "mean") && strcmp(v, "final")) return cli_usage(USAGE, "bad --verdict '%s' (mean, final)", v);
+            a->rule = !strcmp(v, "final") ? GCAM_SANITY_FINAL : GCAM_SANITY_MEAN;
         } else if (!strcmp(s, "--no-independent")) a->so.independent = 0;
         else if (!strcmp(s, "--quiet")) a->quiet = 1;
         else if (!strcmp(s, "--threads")) {
@@ -195,7 +208,7 @@ int cmd_sanity(int argc, char **argv)
     if (!rc) rc = run_methods(m, &x, &a, &xo, ids, n, res);
     for (int k = 0; k < n && !rc; k++) {
         char why[256];
-        verdict_text(res[k], a.threshold, why, sizeof why);
+        verdict_text(res[k], a.rule, a.threshold, why, sizeof why);
         if (!a.quiet) {
             int64_t t = res[k]->target;
             printf("%s (class %lld%s%s):\n", gcam_method_name(ids[k]), (long long)t, t >= 0 && t < n_labels ? " " : "",

@@ -8,7 +8,7 @@
  *   gcam_sanity_run(m, &x, &eo, &so, &r);           // Adebayo et al. 2018, cascading + independent
  *   printf("%s: %.3f\n", r->cascading[r->n_cascading - 1].step,
  *          r->cascading[r->n_cascading - 1].spearman_abs);
- *   int pass = gcam_sanity_verdict(r, 0.5);          // 1: the map depends on the weights
+ *   int pass = gcam_sanity_verdict(r, GCAM_SANITY_MEAN, 0.5); // 1: the map depends on the weights
  *   gcam_sanity_free(r);
  *
  * Conventions: maps are h x w floats, row-major.  Functions return a status
@@ -130,10 +130,16 @@ GCAM_API int gcam_sanity_run_fn(gcam_model *m, const gcam_array *input, gcam_map
 GCAM_API int gcam_sanity_run(gcam_model *m, const gcam_array *input, const gcam_explain_opts *eo,
                              const gcam_sanity_opts *o, gcam_sanity_result **out);
 GCAM_API void gcam_sanity_free(gcam_sanity_result *r);
-/* 1 (passes: the map changed) when the Spearman correlation of the absolute
- * maps after full cascading randomisation is below threshold, 0 (fails)
- * otherwise, -1 when there is no cascading step. */
-GCAM_API int gcam_sanity_verdict(const gcam_sanity_result *r, double threshold);
+/* What a verdict rests on: the Spearman correlation of the absolute maps
+ * (spearman_abs) averaged over the cascading steps (GCAM_SANITY_MEAN: the
+ * area under the paper's curve, so a map that survives the randomisation of
+ * the top layers and only changes at the input fails), or after the last
+ * step, full randomisation (GCAM_SANITY_FINAL).  NAN without a cascading step. */
+enum { GCAM_SANITY_MEAN = 0, GCAM_SANITY_FINAL = 1 };
+GCAM_API double gcam_sanity_similarity(const gcam_sanity_result *r, int rule);
+/* 1 (passes: the map depends on the weights) when that similarity is below
+ * threshold, 0 (fails) otherwise, -1 without a cascading step. */
+GCAM_API int gcam_sanity_verdict(const gcam_sanity_result *r, int rule, double threshold);
 
 /* ---- faithfulness: deletion and insertion (Petsiuk et al.) ----------------- */
 enum { GCAM_SCORE_AUTO = -1, GCAM_SCORE_SOFTMAX = 0, GCAM_SCORE_SIGMOID = 1, GCAM_SCORE_LOGIT = 2 };

@@ -32,11 +32,20 @@ void gcam_sanity_free(gcam_sanity_result *r)
     free(r);
 }
 
-int gcam_sanity_verdict(const gcam_sanity_result *r, double threshold)
+double gcam_sanity_similarity(const gcam_sanity_result *r, int rule)
 {
-    if (!r || r->n_cascading < 1) return -1;
-    double s = r->cascading[r->n_cascading - 1].spearman_abs;
-    return fabs(s) < threshold ? 1 : 0;
+    if (!r || r->n_cascading < 1) return NAN;
+    if (rule == GCAM_SANITY_FINAL) return r->cascading[r->n_cascading - 1].spearman_abs;
+    double s = 0;
+    for (int i = 0; i < r->n_cascading; i++) s += r->cascading[i].spearman_abs;
+    return s / r->n_cascading;
+}
+
+int gcam_sanity_verdict(const gcam_sanity_result *r, int rule, double threshold)
+{
+    double s = gcam_sanity_similarity(r, rule);
+    if (isnan(s)) return -1;
+    return s < threshold ? 1 : 0;
 }
 
 /* Groups of consecutive layers: one per layer, or per run of one block. */

@@ -20,7 +20,7 @@ expect_rc() { # want, name, command...
 
 # help text names every flag
 "$G" sanity --help >"$T/h.txt" 2>&1
-for f in --model --image --input-tensor --method --granularity --seed --threshold --no-independent --json --out --quiet \
+for f in --model --image --input-tensor --method --granularity --seed --threshold --verdict --no-independent --json --out --quiet \
          --threads --layer --target --counterfactual --target-softmax --target-output --target-index --no-relu --normalize; do
   grep -q -- "$f" "$T/h.txt" || bad "sanity --help lacks $f"
 done
@@ -50,7 +50,8 @@ for kind in ("cascading", "independent"):
 c = g["cascading"]
 assert c[0]["step"] == "/fc/Gemm" and c[-1]["step"] == "/stem/stem.0/Conv", (c[0]["step"], c[-1]["step"])
 assert abs(c[-1]["spearman_abs"]) < 0.3, c[-1]
-assert g["verdict"] == "pass"
+assert g["verdict"] == "pass" and g["rule"] == "mean" and g["mean_spearman_abs"] < 0.5
+assert abs(g["final_spearman_abs"] - c[-1]["spearman_abs"]) < 1e-6
 PYEOF
 
 # several methods, blocks, cascading only, the figure
@@ -77,6 +78,7 @@ $PY -c "import json,sys; a=json.load(open('$T/a5.json')); b=json.load(open('$T/a
 # bad input: exit 2 for usage, 1 for run-time errors, no partial file
 expect_rc 2 "bad --granularity" "$G" sanity --granularity wide
 expect_rc 2 "bad --threshold" "$G" sanity --threshold 0
+expect_rc 2 "bad --verdict" "$G" sanity --verdict maybe
 expect_rc 2 "unknown method" "$G" sanity --method nosuch
 expect_rc 1 "--json into a missing folder" "$G" sanity --method gradcam --no-independent --quiet --json "$T/no/such/s.json"
 [ -z "$(ls "$T/no" 2>/dev/null)" ] && ok "no partial output" || bad "partial output left"

@@ -298,7 +298,8 @@ GCAM_TEST(sanity_gradcam_passes_on_demo)
         CHECK(!strcmp(r->cascading[0].step, L[n - 1].node)); /* the output side first */
         double last = r->cascading[r->n_cascading - 1].spearman_abs;
         CHECK_MSG(fabs(last) < 0.3, "Grad-CAM's rank correlation after full randomisation: %g", last);
-        CHECK(gcam_sanity_verdict(r, 0.5) == 1);
+        CHECK(gcam_sanity_verdict(r, GCAM_SANITY_MEAN, 0.5) == 1);
+        CHECK(gcam_sanity_verdict(r, GCAM_SANITY_FINAL, 0.5) == 1);
     }
     for (int i = 0; i < n; i++) CHECK(!L[i].randomized); /* restored */
     gcam_sanity_free(r);
@@ -345,7 +346,9 @@ GCAM_TEST(sanity_weight_blind_map_fails)
         CHECK(!strcmp(r->cascading[0].step, "fc") && !strcmp(r->cascading[r->n_cascading - 1].step, "stem"));
         CHECK_NEAR(r->cascading[r->n_cascading - 1].spearman_abs, 1, 1e-9);
         CHECK_NEAR(r->cascading[r->n_cascading - 1].ssim, 1, 1e-9);
-        CHECK(gcam_sanity_verdict(r, 0.5) == 0);
+        CHECK(gcam_sanity_verdict(r, GCAM_SANITY_MEAN, 0.5) == 0);
+        CHECK(gcam_sanity_verdict(r, GCAM_SANITY_FINAL, 0.5) == 0);
+        CHECK_NEAR(gcam_sanity_similarity(r, GCAM_SANITY_MEAN), 1, 1e-9);
     }
     gcam_sanity_free(r);
     gcam_array_free(&x);
