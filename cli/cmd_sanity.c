@@ -16,7 +16,7 @@
 static const char *USAGE =
     "gradcam sanity [--model M.onnx] [IMAGE | --image IMG | --input-tensor X.npy] [--method M[,M2...]]\n"
     "               [--granularity layer|block] [--seed N] [--threshold T] [--verdict mean|final]\n"
-    "               [--no-independent]"
+    "               [--no-independent] [--save-weights DIR]"
     " [--json OUT.json] [--out sanity.png] [--quiet] [--threads N] [map options]\n"
     "               [preprocessing options]";
 
@@ -34,13 +34,16 @@ static const char *HELP =
     "  --no-independent      skip the independent test (cascading only)\n"
     "  --json OUT.json       results in the documented schema (docs/eval.md)\n"
     "  --out FIG.png         maps after each cascading step (rows: methods) and the similarity curves\n"
+    "  --save-weights DIR    after the tests, write the fully re-drawn model's weights (DIR/index.tsv:\n"
+    "                        tensor name -> .npy file) and its logits on the input (DIR/logits.npy),\n"
+    "                        to check the re-draw with another implementation\n"
     "  --quiet               no progress and no table (verdicts still go to stdout)\n"
     "  --threads N           kernel threads\n"
     "Randomisation rule: weight ~ normal(0, 1/sqrt(fan_in)) truncated at 2 standard deviations,\n"
     "bias 0; normalisation scales ~ normal(0, 1) truncated at +-2 (docs/eval.md).\n";
 
 typedef struct sanity_args {
-    const char *model, *json, *fig;
+    const char *model, *json, *fig, *save_dir;
     double threshold;
     int quiet, rule;
     long threads;
@@ -126,6 +129,43 @@ static int write_json(const sanity_args *a, const char *model, const int *ids, i
     return 0;
 }
 
+static int save_tensor(gcam_model *m, FILE *idx, const char *dir, const char *name, int k)
+{
+    gcam_array t;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/t%03d.npy", dir, k);
+    if (gcam_model_tensor(m, name, &t) || gcam_npy_save(m, path, &t)) return cli_fail("%s", gcam_model_errmsg(m));
+    fprintf(idx, "%s\tt%03d.npy\n", name, k);
+    return 0;
+}
+
+/* Every layer re-drawn with the seed (the end state of the cascading test),
+ * its weights and logits written to dir; then the trained weights again. */
+static int save_weights(gcam_model *m, const gcam_array *x, uint64_t seed, const char *dir)
+{
+    const gcam_param_layer *L;
+    int n, rc = 0, k = 0;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/index.tsv", dir);
+    FILE *idx = fopen(path, "w");
+    if (!idx) return cli_fail("cannot write %s", path);
+    if (gcam_model_param_layers(m, &L, &n)) rc = cli_fail("%s", gcam_model_errmsg(m));
+    for (int i = 0; i < n && !rc; i++)
+        if (gcam_model_randomize_layer(m, i, seed)) rc = cli_fail("%s", gcam_model_errmsg(m));
+    for (int i = 0; i < n && !rc; i++) {
+        rc = save_tensor(m, idx, dir, L[i].weight, k++);
+        if (!rc && L[i].bias) rc = save_tensor(m, idx, dir, L[i].bias, k++);
+    }
+    gcam_array y;
+    snprintf(path, sizeof path, "%s/logits.npy", dir);
+    if (!rc && (gcam_model_run(m, NULL, x, 1) || gcam_model_tensor(m, gcam_model_output_name(m, 0), &y) ||
+                gcam_npy_save(m, path, &y)))
+        rc = cli_fail("%s", gcam_model_errmsg(m));
+    if (fclose(idx) && !rc) rc = cli_fail("cannot write %s/index.tsv", dir);
+    gcam_model_restore_layers(m);
+    return rc;
+}
+
 static int parse(int argc, char **argv, sanity_args *a, cli_explain_opts *xo, cli_input_opts *io)
 {
     for (int i = 1; i < argc; i++) {
@@ -137,6 +177,7 @@ static int parse(int argc, char **argv, sanity_args *a, cli_explain_opts *xo, cl
         if (!strcmp(s, "--model")) { if (!(a->model = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(s, "--json")) { if (!(a->json = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(s, "--out")) { if (!(a->fig = cli_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(s, "--save-weights")) { if (!(a->save_dir = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(s, "--granularity")) {
             if (!(v = cli_value(argc, argv, &i))) return 2;
             if (!strcmp(v, "layer")) a->so.granularity = GCAM_SANITY_LAYER;
@@ -219,6 +260,7 @@ int cmd_sanity(int argc, char **argv)
         printf("%s: %s\n", gcam_method_name(ids[k]), why);
     }
     if (!rc && a.json) rc = write_json(&a, model, ids, n, res);
+    if (!rc && a.save_dir) rc = save_weights(m, &x, xo.eo.seed, a.save_dir);
     if (!rc && a.fig) {
         const char *names[CLI_MAX_METHODS];
         for (int k = 0; k < n; k++) names[k] = gcam_method_name(ids[k]);

@@ -20,7 +20,7 @@ expect_rc() { # want, name, command...
 
 # help text names every flag
 "$G" sanity --help >"$T/h.txt" 2>&1
-for f in --model --image --input-tensor --method --granularity --seed --threshold --verdict --no-independent --json --out --quiet \
+for f in --model --image --input-tensor --method --granularity --seed --threshold --verdict --no-independent --save-weights --json --out --quiet \
          --threads --layer --target --counterfactual --target-softmax --target-output --target-index --no-relu --normalize; do
   grep -q -- "$f" "$T/h.txt" || bad "sanity --help lacks $f"
 done
@@ -74,6 +74,14 @@ PYEOF
 cmp -s "$T/a5.json" "$T/b5.json" && ok "same seed, same results" || bad "same seed gave different results"
 $PY -c "import json,sys; a=json.load(open('$T/a5.json')); b=json.load(open('$T/a6.json')); sys.exit(a['methods']==b['methods'])" \
   && ok "another seed, other results" || bad "the seed changes nothing"
+
+# the re-drawn model computed another way (PyTorch ops on the saved weights)
+$PY -c "import numpy as np; np.save('$T/x.npy', np.random.default_rng(0).standard_normal((1,3,96,96)).astype(np.float32))"
+mkdir -p "$T/w"
+if "$G" sanity --method gradcam --no-independent --quiet --seed 3 --input-tensor "$T/x.npy" --save-weights "$T/w" >/dev/null 2>&1 \
+   && $PY "$ROOT/tests/cli/check_randomized.py" "$ROOT/models/demo.onnx" "$T/x.npy" "$T/w" >"$T/c.txt" 2>&1; then
+  ok "re-drawn weights and logits match torch: $(head -n 1 "$T/c.txt" | sed 's/^ok *//')"
+else bad "re-drawn model vs torch: $(cat "$T/c.txt")"; fi
 
 # bad input: exit 2 for usage, 1 for run-time errors, no partial file
 expect_rc 2 "bad --granularity" "$G" sanity --granularity wide
