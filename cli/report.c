@@ -211,6 +211,8 @@ typedef struct shot {
     gcam_array x;
     int64_t top[20];
     double score[20];
+    int64_t cls;      /* the class of the method grid, curves and sanity: --target or the top one */
+    double cls_score;
     int ntop, id;
 } shot;
 
@@ -226,6 +228,8 @@ static int predictions(page *p, shot *s)
     for (int64_t c = 0; c < n; c++) mx = fmax(mx, z[c]);
     for (int64_t c = 0; c < n; c++) sum += exp(z[c] - mx);
     s->ntop = (int)(p->a->top < n ? p->a->top : n);
+    int64_t want = p->a->xo.eo.target_output ? -1 : p->a->xo.eo.target_class;
+    if (want >= n) return cli_fail("--target %lld: the model has %lld classes", (long long)want, (long long)n);
     for (int k = 0; k < s->ntop; k++) {
         int64_t best = -1;
         for (int64_t c = 0; c < n; c++) {
@@ -237,6 +241,9 @@ static int predictions(page *p, shot *s)
         s->score[k] = p->kind == GCAM_SCORE_LOGIT ? z[best] : p->kind == GCAM_SCORE_SIGMOID ? 1 / (1 + exp(-z[best]))
                                                                                           : exp(z[best] - mx) / sum;
     }
+    s->cls = want >= 0 ? want : s->ntop ? s->top[0] : 0;
+    double zc = z[s->cls];
+    s->cls_score = p->kind == GCAM_SCORE_LOGIT ? zc : p->kind == GCAM_SCORE_SIGMOID ? 1 / (1 + exp(-zc)) : exp(zc - mx) / sum;
     return 0;
 }
 
@@ -310,7 +317,7 @@ typedef struct faith {
 static int method_grid(page *p, shot *s, faith *fa)
 {
     char alt[512], cap[512], lb[64];
-    const char *l = label(p, s->top[0], lb, sizeof lb);
+    const char *l = label(p, s->cls, lb, sizeof lb);
     fputs("<h3>Every method, class ", p->f);
     html_text(p->f, l);
     fputs("</h3>", p->f);
@@ -320,13 +327,13 @@ static int method_grid(page *p, shot *s, faith *fa)
         float *map;
         int h, w;
         double sc;
-        if (explain(p, s, p->a->methods[k], s->top[0], 0, &map, &h, &w, &sc)) {
+        if (explain(p, s, p->a->methods[k], s->cls, 0, &map, &h, &w, &sc)) {
             fprintf(p->f, "<p>%s: not available for this model (", name);
             html_text(p->f, gcam_model_errmsg(p->m));
             fputs(").</p>", p->f);
             continue;
         }
-        snprintf(alt, sizeof alt, "%s map for class %s (%s %.3f) on %s", name, l, kind_name(p->kind), s->score[0], s->name);
+        snprintf(alt, sizeof alt, "%s map for class %s (%s %.3f) on %s", name, l, kind_name(p->kind), s->cls_score, s->name);
         snprintf(cap, sizeof cap, "%s", name);
         rc = map_figure(p, s->photo, map, h, w, alt, cap);
         int measured = 0;
@@ -339,7 +346,7 @@ static int method_grid(page *p, shot *s, faith *fa)
         q->del = calloc((size_t)p->a->steps + 1, sizeof(double));
         q->ins = calloc((size_t)p->a->steps + 1, sizeof(double));
         if (!rc && (!q->del || !q->ins)) rc = cli_fail("out of memory");
-        if (!rc && gcam_faithfulness(p->m, &s->x, map, s->top[0], (int)p->a->steps, p->a->sigma, p->kind, q->del, q->ins,
+        if (!rc && gcam_faithfulness(p->m, &s->x, map, s->cls, (int)p->a->steps, p->a->sigma, p->kind, q->del, q->ins,
                                      &q->dauc, &q->iauc))
             rc = cli_fail("%s: %s", s->path, gcam_model_errmsg(p->m));
         q->ok = !rc;
@@ -371,7 +378,7 @@ static void faith_section(page *p, shot *s, faith *fa)
     }
     fputs("<h3>Deletion and insertion</h3><p>Pixels are removed (deletion: replaced by a blurred copy) or put back "
           "(insertion: onto the blurred copy) in the order of the map, most important first; the curve is the "
-          "model's score of the top class.  A faithful map makes deletion fall fast (small area) and insertion rise "
+          "model's score of the class above.  A faithful map makes deletion fall fast (small area) and insertion rise "
           "fast (large area).</p>",
           f);
     if (ns) {
@@ -402,7 +409,7 @@ static int sanity_section(page *p, shot *s)
     for (int k = 0; k < p->a->n_sanity; k++) {
         gcam_explain_opts eo = p->a->xo.eo;
         eo.method = p->a->sanity_ids[k];
-        eo.target_class = s->top[0];
+        eo.target_class = s->cls;
         gcam_sanity_opts so;
         gcam_sanity_opts_default(&so);
         so.granularity = p->a->granularity;
