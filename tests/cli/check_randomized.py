@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """check_randomized.py - the re-drawn model of `gradcam sanity --save-weights`,
 computed another way: the ONNX graph evaluated op by op with PyTorch's
-functional ops (Conv, Relu, Add, BatchNormalization, GlobalAveragePool,
-Flatten, Gemm, MatMul) on the saved weights, against gradcam's logits.  Also
+functional ops (Conv, Relu, Add, BatchNormalization, MaxPool,
+GlobalAveragePool, Flatten, Gemm, MatMul) on the saved weights, against gradcam's logits.  Also
 checks the re-draw rule on the saved weights (|w| <= 2/sqrt(fan_in), zero
 biases) and that the trained weights give other logits (so the check can fail).
 
@@ -38,6 +38,11 @@ def run(model, x, weights):
             y = i[0] + i[1]
         elif n.op_type == "BatchNormalization":
             y = F.batch_norm(i[0], i[3], i[4], i[1], i[2], False, 0.0, a.get("epsilon", 1e-5))
+        elif n.op_type == "MaxPool":
+            p = a.get("pads", [0, 0, 0, 0])
+            assert p[0] == p[2] and p[1] == p[3], "asymmetric pads"
+            y = F.max_pool2d(i[0], a["kernel_shape"], a.get("strides", [1, 1]), (p[0], p[1]),
+                             ceil_mode=bool(a.get("ceil_mode", 0)))
         elif n.op_type == "GlobalAveragePool":
             y = i[0].mean(dim=(2, 3), keepdim=True)
         elif n.op_type == "Flatten":
@@ -77,6 +82,9 @@ def main():
     fails += moved <= 1e-2
     bad = []
     for n in model.graph.node:
+        if n.op_type == "BatchNormalization" and n.input[1] in weights:
+            if np.abs(weights[n.input[1]]).max() > 2 * (1 + 1e-6) or np.any(weights[n.input[2]] != 0):
+                bad.append(n.name)
         if n.op_type in ("Conv", "Gemm") and n.input[1] in weights:
             w = weights[n.input[1]]
             fan_in = w[0].size if n.op_type == "Conv" else (w.shape[1] if attrs(n).get("transB", 0) else w.shape[0])

@@ -9,7 +9,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
+pass=0; fail=0; skip=0
 ok() { echo "ok   $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 expect_rc() { # want, name, command...
@@ -83,6 +83,19 @@ if "$G" sanity --method gradcam --no-independent --quiet --seed 3 --input-tensor
   ok "re-drawn weights and logits match torch: $(head -n 1 "$T/c.txt" | sed 's/^ok *//')"
 else bad "re-drawn model vs torch: $(cat "$T/c.txt")"; fi
 
+# the same on resnet18 (BatchNormalization fused into oneDNN convs), when the parity fixtures exist
+R18="$ROOT/tests/parity/fixtures/resnet18"
+if [ -f "$R18/model.onnx" ] && [ -f "$R18/input.npy" ]; then
+  mkdir -p "$T/w18"
+  if "$G" sanity --model "$R18/model.onnx" --input-tensor "$R18/input.npy" --method gradcam --no-independent \
+       --granularity block --quiet --seed 4 --save-weights "$T/w18" >/dev/null 2>&1 \
+     && $PY "$ROOT/tests/cli/check_randomized.py" "$R18/model.onnx" "$R18/input.npy" "$T/w18" >"$T/c.txt" 2>&1; then
+    ok "resnet18 re-drawn (BN included) matches torch: $(head -n 1 "$T/c.txt" | sed 's/^ok *//')"
+  else bad "resnet18 re-drawn vs torch: $(cat "$T/c.txt")"; fi
+else
+  echo "SKIP resnet18 re-draw vs torch: no parity fixture at $R18 (made by tools/make_parity_fixtures.py)"; skip=$((skip + 1))
+fi
+
 # bad input: exit 2 for usage, 1 for run-time errors, no partial file
 expect_rc 2 "bad --granularity" "$G" sanity --granularity wide
 expect_rc 2 "bad --threshold" "$G" sanity --threshold 0
@@ -99,5 +112,5 @@ grep -Eiq '(src|href)="(https?:)?//' "$T/r.html" && bad "report refers to the ne
 expect_rc 2 "report refuses --input-tensor" "$G" report --input-tensor x.npy --out "$T/x.html"
 expect_rc 1 "report of a missing image" "$G" report --out "$T/m.html" "$T/missing.png"
 [ ! -e "$T/m.html" ] && ok "no page left after a failure" || bad "a failed report left a page"
-echo "$pass passed, $fail failed, 0 skipped"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
