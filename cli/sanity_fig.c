@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "sanity_fig.h"
 
+#define FIG_MAX_W 4096 /* wider rows get smaller tiles (resnet50 has 54 layers) */
 #define PLOT_W 360
 #define PLOT_H 220
 #define PLOT_M 18
@@ -99,8 +100,14 @@ static int map_rows(gcam_model *m, const gcam_photo *photo, const char *const *n
                 continue;
             }
             const float *map = c ? r->cascading_maps[c - 1] : r->original;
-            if (gcam_render_overlay(m, photo, map, r->h, r->w, "jet", 0.5f, 0, t))
+            gcam_rgb full = {0};
+            if (gcam_render_overlay(m, photo, map, r->h, r->w, "jet", 0.5f, 0, &full))
                 rc = cli_fail("%s", gcam_model_errmsg(m));
+            else if (cols * full.w > FIG_MAX_W) {
+                int tw = FIG_MAX_W / cols < 48 ? 48 : FIG_MAX_W / cols, th = (int)((long)full.h * tw / full.w);
+                if (gcam_render_resize(m, &full, tw, th > 0 ? th : 1, t)) rc = cli_fail("%s", gcam_model_errmsg(m));
+                gcam_rgb_free(&full);
+            } else *t = full;
             if (c == 0) snprintf(lab[k * cols], sizeof lab[0], "%s", names[k]);
             else short_name(r->cascading[c - 1].step, lab[k * cols + c], sizeof lab[0]);
         }

@@ -173,6 +173,8 @@ GCAM_API int gcam_render_photo(gcam_model *m, const gcam_photo *photo, int min_s
  * NULL: the colourised map alone, scaled up to min_side. */
 GCAM_API int gcam_render_overlay(gcam_model *m, const gcam_photo *photo, const float *map, int h, int w,
                                  const char *colormap, float alpha, int min_side, gcam_rgb *out);
+/* src resized to w x h (antialiased bilinear, as Pillow's). */
+GCAM_API int gcam_render_resize(gcam_model *m, const gcam_rgb *src, int w, int h, gcam_rgb *out);
 /* Tiles of equal size in rows of cols, captions under each (built-in font,
  * ASCII), white gutters of pad px. */
 GCAM_API int gcam_render_grid(gcam_model *m, const gcam_rgb *tiles, int n, int cols, const char *const *labels,

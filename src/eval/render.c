@@ -161,6 +161,16 @@ int gcam_render_overlay(gcam_model *m, const gcam_photo *photo, const float *map
     return rc;
 }
 
+int gcam_render_resize(gcam_model *m, const gcam_rgb *src, int w, int h, gcam_rgb *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!m || !src || !src->px || w < 1 || h < 1) return GCAM_E_ARG;
+    gcam_image in = {.w = src->w, .h = src->h, .c = 3, .px = src->px}, res = {0};
+    int rc = gcam_image_resize(&in, w, h, GCAM_RESIZE_PIL_BILINEAR, &res, &m->err);
+    if (!rc) to_rgb(&res, out);
+    return rc;
+}
+
 int gcam_render_grid(gcam_model *m, const gcam_rgb *tiles, int n, int cols, const char *const *labels, int pad,
                      gcam_rgb *out)
 {
