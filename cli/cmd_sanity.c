@@ -270,6 +270,6 @@ int cmd_sanity(int argc, char **argv)
     for (int k = 0; k < n; k++) gcam_sanity_free(res[k]);
     cli_input_free(&x, &info);
     cli_free_labels(labels, n_labels);
-    gcam_model_free(m);
+    cli_free_model(m);
     return rc;
 }

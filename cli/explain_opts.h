@@ -5,7 +5,7 @@
 #define GCAM_CLI_EXPLAIN_OPTS_H
 #include "gcam.h"
 
-#define CLI_MAX_LAYERS 16
+#define CLI_MAX_LAYERS GCAM_MAX_LAYERS
 #define CLI_MAX_METHODS GCAM_METHOD_COUNT
 
 typedef struct cli_explain_opts {

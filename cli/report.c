@@ -199,7 +199,7 @@ int report_write(report_args *a)
         if (rc) unlink(tmp);
     }
     cli_free_labels(p.labels, p.n_labels < 0 ? 0 : p.n_labels);
-    gcam_model_free(m);
+    cli_free_model(m);
     return rc;
 }
 
