@@ -44,6 +44,9 @@
  * Sections: status codes; arrays; models (load, settings, inputs, run,
  * tensors); profile; layers; explanations (methods, options, results);
  * images (photos, preprocessing, overlays); .npy files; version.
+ * A second header, gcam_eval.h, holds what judges a map: the model-parameter
+ * randomisation test, similarity measures, deletion/insertion curves, and
+ * the rendering a report needs.
  */
 #ifndef GCAM_H
 #define GCAM_H
