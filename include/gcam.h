@@ -177,6 +177,26 @@ GCAM_API const char *gcam_model_input_name(const gcam_model *m, int i);
 GCAM_API const char *gcam_model_output_name(const gcam_model *m, int i);
 /* Declared shape of input i; symbolic or unknown dims are -1.  Returns ndim or -1. */
 GCAM_API int gcam_model_input_shape(const gcam_model *m, int i, int64_t dims[GCAM_MAX_NDIM]);
+/* Binds input i's shape (symbolic dims included) for planning without
+ * running, e.g. before gcam_model_layers.  GCAM_E_SHAPE when dims contradict
+ * the declared shape; a later run with another shape re-binds it. */
+GCAM_API int gcam_model_set_input_shape(gcam_model *m, int i, const int64_t *dims, int ndim);
+
+/* Layout of a 4-D image input: NCHW, or NHWC when only the last dim looks
+ * like a channel count (1, 3 or 4: [1,128,128,3]); "layout=nhwc|nchw" in the
+ * "gradcam.preprocess" metadata decides ambiguous shapes.  NONE for inputs
+ * that are not 4-D.  Images are fed, and maps drawn, in this layout. */
+#define GCAM_LAYOUT_NONE (-1)
+#define GCAM_LAYOUT_NCHW 0
+#define GCAM_LAYOUT_NHWC 1
+GCAM_API int gcam_model_input_layout(const gcam_model *m, int i);
+
+/* Feeds graph input `name` with a copy of `a` (copied now, owned by m) on
+ * every later gcam_model_run and gcam_explain, beside the inputs given to
+ * them: a model's non-image inputs (a scale, a mask).  a == NULL stops
+ * feeding it.  GCAM_E_NOTFOUND for an unknown input; GCAM_E_DTYPE or
+ * GCAM_E_SHAPE when a does not fit its declaration. */
+GCAM_API int gcam_model_set_input(gcam_model *m, const char *name, const gcam_array *a);
 /* Value of a metadata_props entry, or NULL.  Owned by m. */
 GCAM_API const char *gcam_model_metadata(const gcam_model *m, const char *key);
 
@@ -184,8 +204,10 @@ GCAM_API const char *gcam_model_metadata(const gcam_model *m, const char *key);
 GCAM_API int gcam_model_keep(gcam_model *m, const char *tensor_name);
 
 /* Runs the graph forward.  names[i] names the graph input fed by inputs[i];
- * names == NULL feeds the graph inputs in order.  Re-plans when input shapes
- * change (symbolic dims such as a dynamic batch are bound here). */
+ * names == NULL feeds the graph inputs in order, skipping those fed by
+ * gcam_model_set_input.  Re-plans when input shapes change: symbolic dims
+ * are bound from the arrays given, and shape subgraphs are folded once per
+ * bound shape. */
 GCAM_API int gcam_model_run(gcam_model *m, const char *const *names, const gcam_array *inputs, int n);
 
 /* How many of the model's tensors (initializers, Constant values, declared
@@ -228,9 +250,13 @@ typedef struct gcam_layer {
                              H*W > 1 from which an output is reachable */
 } gcam_layer;
 
-/* Lists layers for the current plan (planning with the declared input shape,
- * symbolic dims bound to 1, if the model has not run yet).  *layers is owned
- * by m and valid until the next run or free. */
+/* Lists layers for the current plan.  If the model has not run yet it plans
+ * with the shapes bound by gcam_model_set_input_shape; symbolic dims still
+ * open take, for a leading batch dim, 1, and for an image's H and W, the
+ * "size=H,W" of the "gradcam.preprocess" metadata; any other open dim is
+ * GCAM_E_SHAPE with the message "input 'x' has dims [N,3,?,?]: pass
+ * --input-shape 1,3,H,W" (never a silent 1).  *layers is owned by m and
+ * valid until the next run or free. */
 GCAM_API int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n);
 /* Resolves a layer given as a tensor name or a node name ("auto" = the
  * automatic choice) to a tensor name owned by m. */
@@ -434,7 +460,10 @@ GCAM_API void gcam_photo_rect(const gcam_photo *p, double *x, double *y, double 
 GCAM_API int gcam_save_overlay(gcam_model *m, const gcam_photo *photo, const gcam_explanation *x,
                                const char *colormap, float alpha, const char *path);
 
-/* .npy files (float32 or int64, C order).  gcam_npy_load fills a (data malloc'd). */
+/* .npy files, C order, little-endian: float32 and the integer and bool
+ * types a tensor can have, each written in its own dtype (float64 and
+ * float16 files are refused: convert to float32).  gcam_npy_load fills a
+ * (data malloc'd). */
 GCAM_API int gcam_npy_load(gcam_model *m, const char *path, gcam_array *a);
 GCAM_API int gcam_npy_save(gcam_model *m, const char *path, const gcam_array *a);
 /* Frees a->data (allocated by this library) and zeroes a. */
