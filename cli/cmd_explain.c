@@ -11,7 +11,8 @@
 #include "input.h"
 
 static const char *USAGE =
-    "gradcam explain [--model M.onnx] [IMAGE | --image IMG | --input-tensor X.npy] [--method NAME|all]\n"
+    "gradcam explain [--model M.onnx] [IMAGE | --image IMG | --input-tensor X.npy] [--input NAME=X.npy]...\n"
+    "                [--method NAME|all]\n"
     "                [--layer NAME|auto]... [--target CLASS|top1|LABEL] [--labels FILE] [--counterfactual]\n"
     "                [--target-output NAME --target-index I] [--target-softmax]\n"
     "                [--eigen-smooth] [--aug-smooth] [--batch-size N] [--max-channels N] [--scorecam-baseline]\n"
@@ -372,7 +373,8 @@ int cmd_explain(int argc, char **argv)
         const char *tl = !target_output && t < n_labels ? labels[t] : "";
         const char *layer0 = gcam_explanation_num_layers(ex) ? gcam_explanation_layer(ex, 0) : "(input)";
         gcam_array y;
-        int have_y = !gcam_model_tensor(m, gcam_model_output_name(m, 0), &y) && y.dtype == GCAM_FLOAT32;
+        const char *out_name = target_output ? target_output : gcam_model_output_name(m, 0);
+        int have_y = !gcam_model_tensor(m, out_name, &y) && y.dtype == GCAM_FLOAT32;
         int64_t C = have_y && y.ndim ? y.dims[y.ndim - 1] : 0;
         const float *s = have_y ? y.data : NULL;
         double mx = -INFINITY, sum = 0;
@@ -400,7 +402,9 @@ int cmd_explain(int argc, char **argv)
                 if (i) printf(", ");
                 cli_json_str(stdout, gcam_explanation_layer(ex, i));
             }
-            printf("], \"target\": %lld, \"target_label\": ", (long long)t);
+            printf("], \"output\": ");
+            cli_json_str(stdout, out_name);
+            printf(", \"target\": %lld, \"target_label\": ", (long long)t);
             cli_json_str(stdout, tl);
             printf(", \"score\": %.6g, \"score_kind\": \"%s\", \"counterfactual\": %s, \"top\": [",
                    gcam_explanation_score(ex), eo.target_softmax ? "probability" : "logit",
@@ -419,8 +423,9 @@ int cmd_explain(int argc, char **argv)
             cli_json_str(stdout, save ? save : "");
             printf("}\n");
         } else if (!quiet) {
-            printf("%s: target %lld%s%s%s (%s %.4f) layer %s\n", method, (long long)t, tl[0] ? " \"" : "", tl,
-                   tl[0] ? "\"" : "", eo.target_softmax ? "prob" : "logit", gcam_explanation_score(ex), layer0);
+            printf("%s: output '%s' target %lld%s%s%s (%s %.4f) layer %s\n", method, out_name, (long long)t,
+                   tl[0] ? " \"" : "", tl, tl[0] ? "\"" : "", eo.target_softmax ? "prob" : "logit",
+                   gcam_explanation_score(ex), layer0);
             printf("time: forward %.1f ms, backward %.1f ms, cam %.1f ms\n", tf, tb, tc);
             if (out_png) printf("%s: %s\n", ch > 1 ? "image" : "overlay", out_png);
             if (save) {

@@ -22,22 +22,21 @@ int cmd_layers(int argc, char **argv)
     if (!m) return 1;
     int rc = 0;
     if (shape) {
-        /* bind the first input to the given shape by running zeros through it */
-        gcam_array a = {.dtype = GCAM_FLOAT32};
+        /* binds the image input's shape, symbolic dims included, for planning */
+        int64_t dims[GCAM_MAX_NDIM];
+        int nd = 0;
         const char *p = shape;
-        while (*p && a.ndim < GCAM_MAX_NDIM) {
+        while (*p) {
             char *end;
             long v = strtol(p, &end, 10);
-            if (end == p || v <= 0 || v > (1 << 20)) { cli_free_model(m); return cli_usage(USAGE, "bad --input-shape '%s'", shape); }
-            a.dims[a.ndim++] = v;
-            p = *end == ',' || *end == 'x' ? end + 1 : end;
-            if (*end && *end != ',' && *end != 'x') { cli_free_model(m); return cli_usage(USAGE, "bad --input-shape '%s'", shape); }
+            if (nd == GCAM_MAX_NDIM || end == p || v <= 0 || v > (1 << 20) || (*end && *end != ',' && *end != 'x')) {
+                cli_free_model(m);
+                return cli_usage(USAGE, "bad --input-shape '%s' (e.g. 1,3,224,224)", shape);
+            }
+            dims[nd++] = v;
+            p = *end ? end + 1 : end;
         }
-        size_t n = 1;
-        for (int d = 0; d < a.ndim; d++) n *= (size_t)a.dims[d];
-        a.data = calloc(n, sizeof(float));
-        if (!a.data || gcam_model_run(m, NULL, &a, 1)) rc = cli_fail("%s", gcam_model_errmsg(m));
-        free(a.data);
+        if (gcam_model_set_input_shape(m, 0, dims, nd)) rc = cli_fail("%s", gcam_model_errmsg(m));
     }
     const gcam_layer *L = NULL;
     int n = 0;

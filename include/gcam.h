@@ -182,8 +182,9 @@ GCAM_API int gcam_model_input_shape(const gcam_model *m, int i, int64_t dims[GCA
  * the declared shape; a later run with another shape re-binds it. */
 GCAM_API int gcam_model_set_input_shape(gcam_model *m, int i, const int64_t *dims, int ndim);
 
-/* Layout of a 4-D image input: NCHW, or NHWC when only the last dim looks
- * like a channel count (1, 3 or 4: [1,128,128,3]); "layout=nhwc|nchw" in the
+/* Layout of a 4-D image input: NCHW, or NHWC when the last dim looks like a
+ * channel count (1, 3 or 4) and the second like a height (symbolic or > 4:
+ * [1,128,128,3], [N,?,?,4]); "layout=nhwc|nchw" in the
  * "gradcam.preprocess" metadata decides ambiguous shapes.  NONE for inputs
  * that are not 4-D.  Images are fed, and maps drawn, in this layout. */
 #define GCAM_LAYOUT_NONE (-1)
@@ -429,19 +430,34 @@ GCAM_API double gcam_explanation_time_ms(const gcam_explanation *x, const char *
  * A photo decoded and preprocessed for a model, remembering where the model's
  * input sits on it so that a heatmap can be drawn back onto the whole photo. */
 typedef struct gcam_preprocess_opts {
-    const char *preset;   /* NULL: the model's "gradcam.preprocess" metadata if any,
-                             else "imagenet"; "imagenet"; or "none" (mean 0, std 1, no crop) */
+    const char *preset;   /* NULL: the model's "gradcam.preprocess" metadata if any
+                             (keys preset, size, mean, std, scale, bgr=1, crop=none,
+                             layout=nhwc|nchw), else "imagenet".  Presets:
+                             "imagenet" (shorter side to 256/224 of the input, centre
+                             crop, ImageNet mean/std); and, resized straight to the
+                             input: "tf" and "paddle" ((x/255 - 0.5) / 0.5, in [-1, 1]),
+                             "caffe" (BGR, 0-255 minus the BGR mean 103.939, 116.779,
+                             123.68), "raw" (0-255), "unit" and "none" (0-1) */
     int size_h, size_w;   /* model input size; 0 = from the model's input shape */
     int has_mean, has_std;
-    float mean[3], std[3];/* per channel, applied to pixels scaled to [0, 1] */
+    float mean[3], std[3];/* per output channel (B, G, R order with bgr), applied to
+                             pixels * scale; an RGBA input's alpha keeps the preset's */
+    double scale;         /* pixel * scale before mean/std; 0 = the preset's */
+    int bgr;              /* 1: feed B, G, R (the caffe preset does) */
     int no_crop;          /* resize straight to the input size */
     int no_exif;          /* ignore the JPEG EXIF orientation (as PIL.Image.open does) */
 } gcam_preprocess_opts;
 
+/* The i-th preset's name ("imagenet", "tf", ...), NULL past the last. */
+GCAM_API const char *gcam_preset_name(int i);
+
 typedef struct gcam_photo gcam_photo;
 
-/* Decodes a PNG or JPEG and fills *input (1 x C x H x W float32; free with
- * gcam_array_free).  o may be NULL for the defaults.  Errors go to m's message. */
+/* Decodes a PNG or JPEG and fills *input (float32, free with
+ * gcam_array_free) for the model's image input (the one input not fed by
+ * gcam_model_set_input) in its layout: 1 x C x H x W, or 1 x H x W x C for
+ * an NHWC input; C = 1 gets the luma of the photo, 3 RGB (or BGR), 4 RGBA
+ * with alpha 255.  o may be NULL for the defaults.  Errors go to m's message. */
 GCAM_API int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts *o,
                              gcam_photo **photo, gcam_array *input);
 GCAM_API void gcam_photo_free(gcam_photo *p);

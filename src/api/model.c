@@ -323,9 +323,10 @@ int gcam_model_input_layout(const gcam_model *m, int i)
         if (!strcmp(v, "nchw")) return GCAM_LAYOUT_NCHW;
     }
     const int64_t *d = g->input_decl[i];
-    /* [N,H,W,C] when only the last dim looks like a channel count; a shape
-     * that reads both ways ([1,3,4,3]) is taken as NCHW (metadata decides) */
-    return is_channel_count(d[3]) && !is_channel_count(d[1]) ? GCAM_LAYOUT_NHWC : GCAM_LAYOUT_NCHW;
+    /* [N,H,W,C] when the last dim looks like a channel count and the second
+     * like an image height (symbolic or > 4); anything else, [1,3,4,3] or
+     * [1,2,8,4] included, is NCHW unless the metadata says otherwise */
+    return is_channel_count(d[3]) && (d[1] < 0 || d[1] > 4) ? GCAM_LAYOUT_NHWC : GCAM_LAYOUT_NCHW;
 }
 
 /* "[N,3,?,?]" and the shape to pass, "1,3,H,W" */

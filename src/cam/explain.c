@@ -374,9 +374,15 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
 {
     gcam_graph *g = m->g;
     const int fl = METHOD_FLAGS[o->method];
-    int rc = gcam_model_bind_input(m, 0, input);
+    const int main_i = gcam_model_main_input(m);
+    if (main_i < 0) return m->err.code;
+    int rc = gcam_model_bind_extras(m, 0);
+    if (!rc) rc = gcam_model_bind_input(m, main_i, input);
     if (!rc) rc = gcam_model_ensure_planned(m);
     if (rc) return rc;
+    /* the map is drawn at the image's H x W, whatever the input's layout */
+    const int nhwc = gcam_model_input_layout(m, main_i) == GCAM_LAYOUT_NHWC;
+    const int C = (int)input->dims[nhwc ? 3 : 1], H = (int)input->dims[nhwc ? 1 : 2], W = (int)input->dims[nhwc ? 2 : 3];
 
     gcam_explanation *x = calloc(1, sizeof *x);
     if (!x) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
@@ -388,7 +394,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     /* Grad-CAM through a flattening linear head: the backward stops at its output */
     for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_GRADCAM; i++)
         if ((head_y[i] = gcam_cam_head_find(g, layer_ts[i])) >= 0) bp.layers[i] = head_y[i];
-    int target_t = -1, input_t = g->inputs[0];
+    int target_t = -1, input_t = g->inputs[main_i];
     if (!rc) {
         const char *tname = o->target_output ? o->target_output : gcam_model_output_name(m, 0);
         target_t = gcam_graph_find(g, tname);
@@ -425,6 +431,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         g->planned = 0;
     }
     if (!rc) rc = gcam_model_ensure_planned(m);
+    if (!rc) rc = gcam_model_bind_extras(m, 1);
     double t0 = gcam_now_ms();
     if (!rc) {
         gcam_tensor *in = &g->tensors[input_t];
@@ -447,16 +454,15 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         .o = o,
         .input_t = input_t,
         .x = input->data,
-        .C = input->dims[1],
-        .H = input->dims[2],
-        .W = input->dims[3],
+        .C = C,
+        .H = H,
+        .W = W,
         .target_t = target_t,
         .target = x->target,
         .score = o->counterfactual ? -x->score : x->score,
         .batch = o->batch_size > 0 ? o->batch_size : 32,
         .headsum = &m->headsum,
     };
-    int H = (int)input->dims[2], W = (int)input->dims[3], C = (int)input->dims[1];
     int64_t HW = (int64_t)H * W;
     x->h = H;
     x->w = W;
@@ -761,12 +767,23 @@ int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts
     gcam_graph *g = m->g;
     if (opts->method < 0 || opts->method >= GCAM_METHOD_COUNT)
         return gcam_errf(&m->err, GCAM_E_ARG, "unknown method %d", opts->method);
-    if (g->n_inputs != 1) return gcam_errf(&m->err, GCAM_E_ARG, "explain needs a model with one input (it has %d)", g->n_inputs);
+    const int main_i = gcam_model_main_input(m);
+    if (main_i < 0) return m->err.code;
     if (input->ndim != 4 || input->dims[0] != 1)
-        return gcam_errf(&m->err, GCAM_E_SHAPE, "explain needs one NCHW image (batch 1), got a %d-D input", input->ndim);
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "explain needs one image (batch 1, NCHW or NHWC), got a %d-D input", input->ndim);
     if (input->dtype != GCAM_FLOAT32) return gcam_errf(&m->err, GCAM_E_DTYPE, "explain needs a float32 input");
     if (opts->n_layers > GCAM_MAX_LAYERS) return gcam_errf(&m->err, GCAM_E_ARG, "at most %d layers", GCAM_MAX_LAYERS);
     const int fl = METHOD_FLAGS[opts->method];
+    /* the input-gradient methods and augmentation read and write the input
+     * as C x H x W planes */
+    if (gcam_model_input_layout(m, main_i) == GCAM_LAYOUT_NHWC &&
+        ((fl & (M_INPUT_GRAD | M_BATCHED | M_RGB)) || opts->aug_smooth))
+        return gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "%s%s on a channels-last (NHWC) input is not supported yet; the layer CAMs are",
+                         opts->aug_smooth ? "augmentation smoothing with " : "", gcam_method_name(opts->method));
+    int extras = g->n_inputs > 1;
+    if (extras && (opts->method == GCAM_METHOD_SCORECAM || opts->method == GCAM_METHOD_ABLATIONCAM || (fl & M_BATCHED)))
+        return gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "%s on a model with more than one input is not supported yet",
+                         gcam_method_name(opts->method));
     if ((fl & M_RGB) && input->dims[1] < 1) return gcam_errf(&m->err, GCAM_E_SHAPE, "the input has no channels");
     if (opts->eigen_smooth && !(fl & M_LAYER))
         return gcam_errf(&m->err, GCAM_E_ARG, "eigen smoothing applies to the layer CAM methods, not %s",
