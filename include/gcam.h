@@ -378,7 +378,8 @@ typedef struct gcam_explain_opts {
     int sg_samples;            /* SmoothGrad: 0 = 25 */
     float sg_noise;            /* SmoothGrad: sigma / (max x - min x); 0 = 0.15 */
     const char *sg_noise_file; /* SmoothGrad: .npy of N x C x H x W standard-normal draws
-                                  to use instead of the generator (NULL: seeded) */
+                                  (N x H x W x C for an NHWC input) to use instead of
+                                  the generator (NULL: seeded) */
     uint64_t seed;             /* SmoothGrad noise and the uniform IG baseline */
     gcam_progress_fn progress; /* NULL: silent */
     void *progress_user;

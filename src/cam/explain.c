@@ -307,6 +307,22 @@ static int set_raw(gcam_explanation *x, const float *src, int channels, int h, i
     return GCAM_OK;
 }
 
+/* max over channels of |gradient|, per pixel, from a gradient in the input's layout */
+static int saliency(const gcam_cam_ctx *c, const float *grad, float *raw)
+{
+    int64_t HW = c->H * c->W;
+    if (!c->nhwc) {
+        gcam_cam_saliency_reduce(grad, c->C, HW, raw);
+        return GCAM_OK;
+    }
+    float *planes = malloc(sizeof(float) * (size_t)(c->C * HW + 1));
+    if (!planes) return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
+    gcam_cam_to_planar(grad, c->C, HW, planes);
+    gcam_cam_saliency_reduce(planes, c->C, HW, raw);
+    free(planes);
+    return GCAM_OK;
+}
+
 /* ---- one explanation of one input ------------------------------------------------- */
 
 /* The layers of o (or the automatic one) as tensor ids, checked to be 4-D
@@ -457,6 +473,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         .C = C,
         .H = H,
         .W = W,
+        .nhwc = nhwc,
         .target_t = target_t,
         .target = x->target,
         .score = o->counterfactual ? -x->score : x->score,
@@ -477,7 +494,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         float *raw = malloc(sizeof(float) * (size_t)HW);
         if (!raw) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         else if (o->method == GCAM_METHOD_SALIENCY)
-            gcam_cam_saliency_reduce(gcam_f32(&g->grads[input_t]), C, HW, raw);
+            rc = saliency(&cx, gcam_f32(&g->grads[input_t]), raw);
         else if (o->method == GCAM_METHOD_INTEGRATED_GRADIENTS)
             rc = gcam_cam_integrated_gradients(&cx, raw);
         else
@@ -503,8 +520,9 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         if (!rc) rc = gcam_bwd_run(g, &bp, seed, x->target, seed_value, 1, &m->err);
         if (!rc) {
             const float *gb = gcam_f32(&g->grads[input_t]);
-            if (o->method == GCAM_METHOD_GUIDED_GRADCAM) gcam_cam_guided_gradcam(gb, x->map, C, HW, rgb);
+            if (nhwc) gcam_cam_to_planar(gb, C, HW, rgb); /* the map is C planes */
             else memcpy(rgb, gb, sizeof(float) * (size_t)C * HW);
+            if (o->method == GCAM_METHOD_GUIDED_GRADCAM) gcam_cam_guided_gradcam(rgb, x->map, C, HW, rgb);
             if (set_raw(x, rgb, C, H, W)) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         }
         if (!rc) {
@@ -577,7 +595,11 @@ static int explain_augmented(gcam_model *m, const gcam_array *input, const gcam_
     fixed.target_class = base->target;
     int ch = base->channels, H = base->h, W = base->w;
     int64_t HW = (int64_t)H * W, n = (int64_t)ch * HW, nin = gcam_dims_numel_checked(input->dims, input->ndim);
-    int64_t Win = input->dims[3], rows = nin / Win;
+    /* a horizontal flip reverses the W axis: the last of NCHW, the third of
+     * NHWC (whose pixels are runs of C values) */
+    const int nhwc = gcam_model_input_layout(m, gcam_model_main_input(m)) == GCAM_LAYOUT_NHWC;
+    int64_t unit = nhwc ? input->dims[3] : 1, Win = nhwc ? input->dims[2] : input->dims[3];
+    int64_t rows = nin / (Win * unit);
     double *acc = calloc((size_t)n, sizeof(double));
     float *xa = malloc(sizeof(float) * (size_t)nin);
     if (!acc || !xa) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
@@ -590,7 +612,8 @@ static int explain_augmented(gcam_model *m, const gcam_array *input, const gcam_
                 const float *src = input->data;
                 for (int64_t r = 0; r < rows; r++)
                     for (int64_t c = 0; c < Win; c++)
-                        xa[r * Win + c] = src[r * Win + (flip ? Win - 1 - c : c)] * factors[f];
+                        for (int64_t u = 0; u < unit; u++)
+                            xa[(r * Win + c) * unit + u] = src[(r * Win + (flip ? Win - 1 - c : c)) * unit + u] * factors[f];
                 gcam_array a = *input;
                 a.data = xa;
                 gcam_explanation_free(ex);
@@ -774,12 +797,6 @@ int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts
     if (input->dtype != GCAM_FLOAT32) return gcam_errf(&m->err, GCAM_E_DTYPE, "explain needs a float32 input");
     if (opts->n_layers > GCAM_MAX_LAYERS) return gcam_errf(&m->err, GCAM_E_ARG, "at most %d layers", GCAM_MAX_LAYERS);
     const int fl = METHOD_FLAGS[opts->method];
-    /* the input-gradient methods and augmentation read and write the input
-     * as C x H x W planes */
-    if (gcam_model_input_layout(m, main_i) == GCAM_LAYOUT_NHWC &&
-        ((fl & (M_INPUT_GRAD | M_BATCHED | M_RGB)) || opts->aug_smooth))
-        return gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "%s%s on a channels-last (NHWC) input is not supported yet; the layer CAMs are",
-                         opts->aug_smooth ? "augmentation smoothing with " : "", gcam_method_name(opts->method));
     int extras = g->n_inputs > 1;
     if (extras && (opts->method == GCAM_METHOD_SCORECAM || opts->method == GCAM_METHOD_ABLATIONCAM || (fl & M_BATCHED)))
         return gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "%s on a model with more than one input is not supported yet",

@@ -364,7 +364,15 @@ sys.exit(0 if ok else 1)"; then
 else
   bad explain_nhwc_target_output "exit $RC: $(head -c 300 "$OUT") $(head -c 300 "$ERR")"
 fi
-error explain_nhwc_saliency 1 "channels-last" -- explain --model nhwc.onnx --input-tensor xl.npy --method saliency
+if run explain_nhwc_guided 0 explain --model nhwc.onnx --input-tensor xl.npy --method guided-backprop --save-npy gb_nhwc.npy &&
+   "$PY" -c "
+import numpy as np, sys
+m = np.load('$T/gb_nhwc.npy')
+sys.exit(0 if m.shape == (3, 8, 6) and np.abs(m).max() > 0.99 else 1)"; then
+  ok explain_nhwc_guided
+else
+  bad explain_nhwc_guided "exit $RC: $(head -c 300 "$ERR")"
+fi
 if run classify_rgba_tf 0 classify --model rgba.onnx --image photo.png --preset tf --save-npy rgba_in.npy &&
    head -n 1 "$OUT" | grep -q "output 'y' (1x6x5x4)" &&
    "$PY" -c "

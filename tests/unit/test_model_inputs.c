@@ -330,33 +330,49 @@ GCAM_TEST(inputs_gradcam_channels_last_equals_nchw)
     CHECK(gcam_model_input_layout(ml, 0) == GCAM_LAYOUT_NHWC);
     gcam_array an = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, 3, H, W}, .data = xn};
     gcam_array al = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, H, W, 3}, .data = xl};
-    for (int cls = 0; cls < CLS; cls++) {
-        gcam_explain_opts o;
-        gcam_explain_opts_default(&o);
-        const char *layer = "feat";
-        o.layers = &layer;
-        o.n_layers = 1;
-        o.target_output = "y";
-        o.target_class = cls;
-        gcam_explanation *en = NULL, *el = NULL;
-        CHECK_OK(gcam_explain(mn, &an, &o, &en), mn);
-        CHECK_OK(gcam_explain(ml, &al, &o, &el), ml);
-        if (!en || !el) break;
-        int hn, wn, hl, wl;
-        const float *mapn = gcam_explanation_map(en, &hn, &wn), *mapl = gcam_explanation_map(el, &hl, &wl);
-        CHECK(hn == H && wn == W && hl == H && wl == W);
-        for (int p = 0; p < H * W; p++) CHECK_NEAR(mapl[p], mapn[p], 1e-5);
-        CHECK_NEAR(gcam_explanation_score(el), gcam_explanation_score(en), 1e-5);
-        gcam_explanation_free(en);
-        gcam_explanation_free(el);
-    }
-    /* the input-gradient methods say they do not take NHWC yet */
-    gcam_explain_opts o;
-    gcam_explain_opts_default(&o);
-    o.method = GCAM_METHOD_SALIENCY;
-    gcam_explanation *ex = NULL;
-    CHECK(gcam_explain(ml, &al, &o, &ex) == GCAM_E_UNSUPPORTED && ex == NULL);
-    CHECK(strstr(gcam_model_errmsg(ml), "channels-last"));
+    /* every method family: layer CAMs, input gradients (planes whatever the
+     * layout), batched passes, augmentation (the flip is along W) */
+    static const struct { int method, aug; const char *baseline; } cases[] = {
+        {GCAM_METHOD_GRADCAM, 0, NULL}, {GCAM_METHOD_GRADCAM_PP, 0, NULL}, {GCAM_METHOD_SCORECAM, 0, NULL},
+        {GCAM_METHOD_ABLATIONCAM, 0, NULL}, {GCAM_METHOD_EIGENCAM, 0, NULL}, {GCAM_METHOD_SALIENCY, 0, NULL},
+        {GCAM_METHOD_GUIDED_BACKPROP, 0, NULL}, {GCAM_METHOD_GUIDED_GRADCAM, 0, NULL},
+        {GCAM_METHOD_INTEGRATED_GRADIENTS, 0, NULL}, {GCAM_METHOD_INTEGRATED_GRADIENTS, 0, "blur:1.5"},
+        {GCAM_METHOD_SMOOTHGRAD, 0, NULL}, {GCAM_METHOD_GRADCAM, 1, NULL}, {GCAM_METHOD_SALIENCY, 1, NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (int cls = 0; cls < CLS; cls++) {
+            gcam_explain_opts o;
+            gcam_explain_opts_default(&o);
+            const char *layer = "feat";
+            o.method = cases[k].method;
+            o.aug_smooth = cases[k].aug;
+            o.ig_baseline = cases[k].baseline;
+            o.ig_steps = 8;
+            o.sg_samples = 3;
+            o.sg_noise = 1e-7f; /* the draws differ by layout: keep them negligible */
+            o.layers = &layer;
+            o.n_layers = 1;
+            o.target_output = "y";
+            o.target_class = cls;
+            gcam_explanation *en = NULL, *el = NULL;
+            CHECK_OK(gcam_explain(mn, &an, &o, &en), mn);
+            CHECK_OK(gcam_explain(ml, &al, &o, &el), ml);
+            if (!en || !el) {
+                gcam_explanation_free(en);
+                gcam_explanation_free(el);
+                break;
+            }
+            int hn, wn, hl, wl, ch = gcam_explanation_channels(en);
+            const float *mapn = gcam_explanation_map(en, &hn, &wn), *mapl = gcam_explanation_map(el, &hl, &wl);
+            CHECK(hn == H && wn == W && hl == H && wl == W && gcam_explanation_channels(el) == ch);
+            float worst = 0;
+            for (int p = 0; p < ch * H * W; p++) worst = fmaxf(worst, fabsf(mapl[p] - mapn[p]));
+            CHECK_MSG(worst <= 1e-4f, "%s%s class %d: max |NHWC - NCHW| = %g", gcam_method_name(cases[k].method),
+                      cases[k].aug ? " aug" : "", cls, worst);
+            CHECK_NEAR(gcam_explanation_score(el), gcam_explanation_score(en), 1e-5);
+            gcam_explanation_free(en);
+            gcam_explanation_free(el);
+        }
     gcam_model_free(mn);
     gcam_model_free(ml);
 }
