@@ -96,15 +96,18 @@ static int rgb_of_map(const float *map, int ch, int h, int w, gcam_image *out, g
 }
 
 /* What the model saw, for the grid: each input channel min-max scaled to 0..255. */
-static int image_of_input(const gcam_array *x, gcam_image *out, gcam_err *e)
+static int image_of_input(const gcam_array *x, int nhwc, gcam_image *out, gcam_err *e)
 {
-    int C = (int)x->dims[1], H = (int)x->dims[2], W = (int)x->dims[3];
+    int C = (int)x->dims[nhwc ? 3 : 1], H = (int)x->dims[nhwc ? 1 : 2], W = (int)x->dims[nhwc ? 2 : 3];
     int rc = gcam_image_alloc(out, W, H, 3, e);
     if (rc) return rc;
-    const float *d = x->data;
     int64_t hw = (int64_t)H * W;
+    float *planes = malloc(sizeof(float) * (size_t)(C * hw + 1));
+    if (!planes) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    if (nhwc) gcam_cam_to_planar(x->data, C, hw, planes);
+    else memcpy(planes, x->data, sizeof(float) * (size_t)(C * hw));
     for (int c = 0; c < 3; c++) {
-        const float *pl = d + (c < C ? c : 0) * hw;
+        const float *pl = planes + (c < C ? c : 0) * hw;
         float lo = pl[0], hi = pl[0];
         for (int64_t p = 1; p < hw; p++) {
             lo = pl[p] < lo ? pl[p] : lo;
@@ -113,6 +116,7 @@ static int image_of_input(const gcam_array *x, gcam_image *out, gcam_err *e)
         for (int64_t p = 0; p < hw; p++)
             out->px[p * 3 + c] = (uint8_t)(hi > lo ? 255.0f * (pl[p] - lo) / (hi - lo) : 0.0f);
     }
+    free(planes);
     return GCAM_OK;
 }
 
@@ -127,7 +131,8 @@ static int explain_all(gcam_model *m, const gcam_array *x, gcam_explain_opts eo,
     int ok[GCAM_METHOD_COUNT];
     memset(tiles, 0, sizeof tiles);
     gcam_err e = {0};
-    int rc = image_of_input(x, &tiles[0], &e);
+    const int nhwc = gcam_model_input_layout(m, gcam_model_image_input(m)) == GCAM_LAYOUT_NHWC;
+    int rc = image_of_input(x, nhwc, &tiles[0], &e);
     if (rc) return cli_fail("%s", e.msg);
     labels[0] = "input";
     int n = 1, fixed = 0;
@@ -144,7 +149,7 @@ static int explain_all(gcam_model *m, const gcam_array *x, gcam_explain_opts eo,
         if (!ok[k]) {
             if (!quiet) fprintf(stderr, "gradcam: note: %s: %s\n", name, gcam_model_errmsg(m));
             snprintf(label_buf[n], sizeof label_buf[n], "%s n/a", name);
-            rc = gcam_image_alloc(&tiles[n], (int)x->dims[3], (int)x->dims[2], 3, &e);
+            rc = gcam_image_alloc(&tiles[n], tiles[0].w, tiles[0].h, 3, &e);
             if (!rc) memset(tiles[n].px, 200, (size_t)tiles[n].w * tiles[n].h * 3);
             ms[k] = 0;
         } else {

@@ -198,6 +198,9 @@ GCAM_API int gcam_model_input_layout(const gcam_model *m, int i);
  * feeding it.  GCAM_E_NOTFOUND for an unknown input; GCAM_E_DTYPE or
  * GCAM_E_SHAPE when a does not fit its declaration. */
 GCAM_API int gcam_model_set_input(gcam_model *m, const char *name, const gcam_array *a);
+/* The index of the input that images and gcam_explain feed: the one input
+ * not fed by gcam_model_set_input; -1 (message on m) if none or several are. */
+GCAM_API int gcam_model_image_input(gcam_model *m);
 /* Value of a metadata_props entry, or NULL.  Owned by m. */
 GCAM_API const char *gcam_model_metadata(const gcam_model *m, const char *key);
 

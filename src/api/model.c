@@ -458,6 +458,11 @@ int gcam_model_set_input(gcam_model *m, const char *name, const gcam_array *a)
     return GCAM_OK;
 }
 
+int gcam_model_image_input(gcam_model *m)
+{
+    return m && m->g ? gcam_model_main_input(m) : -1;
+}
+
 int gcam_model_main_input(gcam_model *m)
 {
     gcam_graph *g = m->g;
