@@ -554,9 +554,10 @@ int gcam_model_tensor(gcam_model *m, const char *name, gcam_array *out)
 
 /* ---- layers ---- */
 
-static void reachable_to_outputs(gcam_graph *g, unsigned char *reach)
+/* reach[t] = 1 for every tensor from which one with reach set already is
+ * reachable (seed reach first) */
+static void reachable_back(gcam_graph *g, unsigned char *reach)
 {
-    for (int i = 0; i < g->n_outputs; i++) reach[g->outputs[i]] = 1;
     for (int s = g->n_nodes - 1; s >= 0; s--) {
         gcam_node *n = &g->nodes[g->order[s]];
         int any = 0;
@@ -580,7 +581,8 @@ static int build_layers(gcam_model *m)
         free(reach);
         return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     }
-    reachable_to_outputs(g, reach);
+    for (int i = 0; i < g->n_outputs; i++) reach[g->outputs[i]] = 1;
+    reachable_back(g, reach);
     int auto_i = -1;
     for (int s = 0; s < g->n_run; s++) {
         gcam_node *n = &g->nodes[g->run_nodes[s]];
@@ -611,6 +613,35 @@ int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n)
     *layers = m->layers;
     *n = m->n_layers;
     return GCAM_OK;
+}
+
+int gcam_model_auto_layer_for(gcam_model *m, int target_t)
+{
+    if (gcam_model_ensure_planned(m)) return -1;
+    gcam_graph *g = m->g;
+    unsigned char *reach = calloc((size_t)g->n_tensors + 1, 1);
+    if (!reach) {
+        gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        return -1;
+    }
+    reach[target_t] = 1;
+    reachable_back(g, reach);
+    int best = -1;
+    for (int s = 0; s < g->n_run; s++) {
+        gcam_node *n = &g->nodes[g->run_nodes[s]];
+        for (int k = 0; k < n->n_out; k++) {
+            int t = n->out[k];
+            if (t < 0 || t == target_t || !reach[t]) continue;
+            gcam_tensor *x = &g->tensors[t];
+            if (x->ndim == 4 && x->dtype == GCAM_DT_F32 && !(x->flags & GCAM_TF_CONST) && x->dims[2] * x->dims[3] > 1)
+                best = t;
+        }
+    }
+    free(reach);
+    if (best < 0)
+        gcam_errf(&m->err, GCAM_E_NOTFOUND, "no 4-D activation with spatial size > 1 leads to '%s'; pass --layer",
+                  g->tensors[target_t].name);
+    return best;
 }
 
 int gcam_model_auto_layer(gcam_model *m)

@@ -35,6 +35,9 @@ int gcam_model_bind_extras(gcam_model *m, int copy);
 int gcam_model_ensure_planned(gcam_model *m);
 /* Sets the shape of input i and re-plans if it changed. */
 int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a);
+/* The automatic layer for one target: the last 4-D float activation with
+ * H*W > 1 from which target_t is reachable; -1 (message in m->err). */
+int gcam_model_auto_layer_for(gcam_model *m, int target_t);
 /* Index of the automatic Grad-CAM layer tensor, or -1 (message in m->err). */
 int gcam_model_auto_layer(gcam_model *m);
 #endif

