@@ -121,7 +121,30 @@ def picture(shape):
     return img.astype(np.float32)
 
 
-def compare(name, ort_out, ours_file, tol=RTOL, discrete=None):
+def probability_outputs(model):
+    """{graph output: the logits it is the Sigmoid or Softmax of}: probabilities
+    are compared on the scale of 1 (onnxruntime's sigmoid is an approximation
+    in the tails, where a saturated output holds only rounding), their logits
+    relative to their own largest magnitude."""
+    import onnx
+    m = onnx.load(model, load_external_data=False)
+    outs = {o.name for o in m.graph.output}
+    return {n.output[0]: n.input[0] for n in m.graph.node
+            if n.op_type in ("Sigmoid", "Softmax") and n.output and n.output[0] in outs}
+
+
+def with_outputs(model, names, path):
+    """A copy of model with more graph outputs (float tensors), for onnxruntime."""
+    import onnx
+    from onnx import TensorProto, helper
+    m = onnx.load(model)
+    for nm in names:
+        m.graph.output.append(helper.make_tensor_value_info(nm, TensorProto.FLOAT, None))
+    onnx.save(m, path)
+    return path
+
+
+def compare(name, ort_out, ours_file, tol=RTOL, discrete=None, unit_scale=False):
     ref = np.load(ort_out["file"])
     if not os.path.isfile(ours_file):
         return "no output written"
@@ -134,6 +157,8 @@ def compare(name, ort_out, ours_file, tol=RTOL, discrete=None):
         n = int(np.sum(got != ref))
         return None if n == 0 else "%d of %d elements differ" % (n, ref.size)
     scale = float(np.max(np.abs(ref))) if ref.size else 0.0
+    if unit_scale:
+        scale = max(scale, 1.0)
     d = np.abs(got.astype(np.float64) - ref)
     flips = ""
     if discrete and ref.size:  # elements one side masked to 0: counted, then left out
@@ -145,7 +170,7 @@ def compare(name, ort_out, ours_file, tol=RTOL, discrete=None):
     diff = float(np.max(d)) if ref.size else 0.0
     if not np.all(np.isfinite(got)) or diff > tol * max(scale, 1e-12):
         return "max|diff| %.3g > %.0e * max|ref| %.3g%s" % (diff, tol, scale, flips)
-    return "ok max|diff| %.3g, max|ref| %.3g%s" % (diff, scale, flips)
+    return "ok max|diff| %.3g, %s %.3g%s" % (diff, "scale (probabilities)" if unit_scale else "max|ref|", scale, flips)
 
 
 def forward(args, ort, name, model, feeds, tmp, notes=None):
@@ -154,7 +179,9 @@ def forward(args, ort, name, model, feeds, tmp, notes=None):
     outputs, or None when gradcam cannot run the model."""
     notes = notes or {}
     odir = os.path.join(tmp, name + "_ort")
-    argv = ["node", os.path.join(ROOT, "tools", "ort_run.js"), "--ort", ort, "--model", model, "--out", odir]
+    probs = probability_outputs(model)
+    ort_model = with_outputs(model, sorted(set(probs.values())), os.path.join(tmp, name + "_ort.onnx")) if probs else model
+    argv = ["node", os.path.join(ROOT, "tools", "ort_run.js"), "--ort", ort, "--model", ort_model, "--out", odir]
     for k, f in feeds.items():
         argv += ["--input", "%s=%s" % (k, f)]
     rc, err, _ = run(argv)
@@ -176,7 +203,7 @@ def forward(args, ort, name, model, feeds, tmp, notes=None):
         tol, why = notes["tol"] if "tol" in notes and not env else (RTOL, "")
         for i, o in enumerate(outs):
             res = compare(name, o, os.path.join(tmp, "%s_ours%d.npy" % (name, i)), tol,
-                          notes.get("discrete", {}).get(o["name"]))
+                          notes.get("discrete", {}).get(o["name"]), o["name"] in probs)
             detail = res[3:] if res.startswith("ok") else res
             if why:
                 detail += " (bound %.0e: %s)" % (tol, why)
@@ -188,22 +215,28 @@ def explain(args, name, model, x_file, shape, target, outs, tmp):
     out, index = target
     if index == "argmax":  # the strongest detection or class, by onnxruntime
         index = int(np.argmax(np.load([o for o in outs if o["name"] == out][0]["file"])))
-    mp = os.path.join(tmp, name + "_map.npy")
-    rc, err, _ = run([args.gradcam, "explain", "--model", model, "--input-tensor", x_file, "--layer", "auto",
-                      "--target-output", out, "--target-index", str(index), "--save-npy", mp, "--quiet"])
+    mp, rp = os.path.join(tmp, name + "_map.npy"), os.path.join(tmp, name + "_raw.npy")
+    base = [args.gradcam, "explain", "--model", model, "--input-tensor", x_file, "--layer", "auto",
+            "--target-output", out, "--target-index", str(index), "--quiet"]
+    rc, err, _ = run(base + ["--save-npy", mp])
+    if rc == 0:  # the layer's map before ReLU: did a gradient reach it?
+        rc, err, _ = run(base + ["--save-npy", rp, "--raw", "--no-relu"])
     if rc != 0:
         why = missing_support(err)
         report("skip" if why else "FAIL", name, "explain", why or err)
         return
-    m = np.load(mp)
-    nhwc = shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4)
+    m, raw = np.load(mp), np.load(rp)
+    nhwc = shape[3] in (1, 3, 4) and shape[1] > 4
     hw = (shape[1], shape[2]) if nhwc else (shape[2], shape[3])
     if m.shape != hw:
         report("FAIL", name, "explain", "map %s, input image is %s" % (m.shape, hw))
-    elif not (np.all(np.isfinite(m)) and m.min() >= 0 and m.max() <= 1 + 1e-6 and m.max() - m.min() > 1e-3):
-        report("FAIL", name, "explain", "map not in [0, 1] or flat (min %g, max %g)" % (m.min(), m.max()))
+    elif not (np.all(np.isfinite(m)) and m.min() >= 0 and m.max() <= 1 + 1e-6):
+        report("FAIL", name, "explain", "map not finite or not in [0, 1] (min %g, max %g)" % (m.min(), m.max()))
+    elif not (np.all(np.isfinite(raw)) and np.any(raw != 0)):
+        report("FAIL", name, "explain", "the layer's map before ReLU is all zero: no gradient reached it")
     else:
-        report("ok", name, "explain", "map %dx%d at %s[%d]" % (hw[0], hw[1], out, index))
+        note = "" if m.max() > 0 else ", all evidence negative (the map before ReLU is <= 0: max %.3g)" % raw.max()
+        report("ok", name, "explain", "map %dx%d at %s[%d]%s" % (hw[0], hw[1], out, index, note))
 
 
 def third_party(args, ort, tmp):
