@@ -250,8 +250,11 @@ typedef struct gcam_layer {
     const char *node;     /* producing node's name */
     const char *op_type;  /* producing node's op */
     int64_t dims[4];
-    int is_auto;          /* the automatic Grad-CAM choice: last 4-D tensor with
-                             H*W > 1 from which an output is reachable */
+    int is_auto;          /* the automatic Grad-CAM choice for the first output:
+                             the last 4-D float activation with H*W > 1 that the
+                             output depends on, the output itself only if it is
+                             the one such map (explaining another target,
+                             gcam_explain picks the same way for it) */
 } gcam_layer;
 
 /* Lists layers for the current plan.  If the model has not run yet it plans

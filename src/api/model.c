@@ -575,15 +575,10 @@ static int build_layers(gcam_model *m)
     if (rc) return rc;
     if (m->layers) return GCAM_OK;
     gcam_graph *g = m->g;
-    unsigned char *reach = calloc((size_t)g->n_tensors + 1, 1);
     m->layers = calloc((size_t)g->n_tensors + 1, sizeof(gcam_layer));
-    if (!reach || !m->layers) {
-        free(reach);
-        return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    }
-    for (int i = 0; i < g->n_outputs; i++) reach[g->outputs[i]] = 1;
-    reachable_back(g, reach);
-    int auto_i = -1;
+    if (!m->layers) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    /* the choice gcam_explain makes for the first output, marked */
+    int auto_t = g->n_outputs ? gcam_model_auto_layer_for(m, g->outputs[0]) : -1;
     for (int s = 0; s < g->n_run; s++) {
         gcam_node *n = &g->nodes[g->run_nodes[s]];
         for (int k = 0; k < n->n_out; k++) {
@@ -591,17 +586,14 @@ static int build_layers(gcam_model *m)
             if (t < 0) continue;
             gcam_tensor *x = &g->tensors[t];
             if (x->ndim != 4 || x->dtype != GCAM_DT_F32) continue;
-            gcam_layer *L = &m->layers[m->n_layers];
+            gcam_layer *L = &m->layers[m->n_layers++];
             L->tensor = x->name;
             L->node = n->name;
             L->op_type = n->op_type;
             for (int d = 0; d < 4; d++) L->dims[d] = x->dims[d];
-            if (reach[t] && x->dims[2] * x->dims[3] > 1) auto_i = m->n_layers;
-            m->n_layers++;
+            L->is_auto = t == auto_t;
         }
     }
-    if (auto_i >= 0) m->layers[auto_i].is_auto = 1;
-    free(reach);
     return GCAM_OK;
 }
 
@@ -626,17 +618,18 @@ int gcam_model_auto_layer_for(gcam_model *m, int target_t)
     }
     reach[target_t] = 1;
     reachable_back(g, reach);
-    int best = -1;
+    int best = -1, self = -1; /* the target itself only when it is the one map */
     for (int s = 0; s < g->n_run; s++) {
         gcam_node *n = &g->nodes[g->run_nodes[s]];
         for (int k = 0; k < n->n_out; k++) {
             int t = n->out[k];
-            if (t < 0 || t == target_t || !reach[t]) continue;
+            if (t < 0 || !reach[t]) continue;
             gcam_tensor *x = &g->tensors[t];
             if (x->ndim == 4 && x->dtype == GCAM_DT_F32 && !(x->flags & GCAM_TF_CONST) && x->dims[2] * x->dims[3] > 1)
-                best = t;
+                *(t == target_t ? &self : &best) = t;
         }
     }
+    if (best < 0) best = self;
     free(reach);
     if (best < 0)
         gcam_errf(&m->err, GCAM_E_NOTFOUND, "no 4-D activation with spatial size > 1 leads to '%s'; pass --layer",
@@ -647,10 +640,7 @@ int gcam_model_auto_layer_for(gcam_model *m, int target_t)
 int gcam_model_auto_layer(gcam_model *m)
 {
     if (build_layers(m)) return -1;
-    for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i].is_auto) return gcam_graph_find(m->g, m->layers[i].tensor);
-    gcam_errf(&m->err, GCAM_E_NOTFOUND, "no 4-D activation with spatial size > 1 leads to an output; pass --layer");
-    return -1;
+    return m->g->n_outputs ? gcam_model_auto_layer_for(m, m->g->outputs[0]) : -1;
 }
 
 int gcam_model_resolve_layer(gcam_model *m, const char *name, const char **tensor)
