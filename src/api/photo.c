@@ -107,18 +107,25 @@ static void apply_preset(const struct preset *ps, gcam_preproc *pp, double *crop
 }
 
 /* "gradcam.preprocess" metadata: preset=, size=, mean=, std=, scale=, bgr=1, crop=none */
-static void apply_meta(const char *meta, gcam_preproc *pp, double *crop)
+/* returns 1 when the metadata gave a size */
+static int apply_meta(const char *meta, gcam_preproc *pp, double *crop)
 {
+    int sized = 0;
     char v[128];
     int h, w;
     const struct preset *ps;
     if (!gcam_meta_value(meta, "preset", v, sizeof v) && (ps = find_preset(v))) apply_preset(ps, pp, crop);
-    if (!gcam_meta_value(meta, "size", v, sizeof v) && !gcam_parse_size(v, &h, &w)) { pp->height = h; pp->width = w; }
+    if (!gcam_meta_value(meta, "size", v, sizeof v) && !gcam_parse_size(v, &h, &w)) {
+        pp->height = h;
+        pp->width = w;
+        sized = 1;
+    }
     if (!gcam_meta_value(meta, "mean", v, sizeof v)) gcam_parse_floats3(v, pp->mean);
     if (!gcam_meta_value(meta, "std", v, sizeof v)) gcam_parse_floats3(v, pp->std);
     if (!gcam_meta_value(meta, "scale", v, sizeof v) && strtod(v, NULL) > 0) pp->scale = strtod(v, NULL);
     if (!gcam_meta_value(meta, "bgr", v, sizeof v)) pp->bgr = !strcmp(v, "1");
     if (!gcam_meta_value(meta, "crop", v, sizeof v) && !strcmp(v, "none")) *crop = 0;
+    return sized;
 }
 
 /* The input's channel count and layout, from its declared shape. */
@@ -141,21 +148,41 @@ static int image_input(gcam_model *m, int *C, int *channels_last, int64_t *H, in
     return GCAM_OK;
 }
 
+/* The size of a symbolic H and/or W, when neither the options nor the
+ * metadata give one, for a recipe that resizes straight: the photo's own,
+ * or, with one side fixed, the other scaled to keep the photo's aspect ratio
+ * (a text recogniser's [N,3,48,?]).  Crop recipes keep 224. */
+static void size_from_photo(gcam_preproc *pp, int64_t H, int64_t W, int img_w, int img_h)
+{
+    if (H <= 0 && W <= 0) {
+        pp->height = img_h;
+        pp->width = img_w;
+    } else if (W <= 0) {
+        pp->width = (int)((double)img_w * (double)H / img_h + 0.5);
+    } else if (H <= 0) {
+        pp->height = (int)((double)img_h * (double)W / img_w + 0.5);
+    }
+    if (pp->width < 1) pp->width = 1;
+    if (pp->height < 1) pp->height = 1;
+}
+
 /* The preprocessing recipe: preset or metadata, then explicit options. */
-static int make_recipe(gcam_model *m, const gcam_preprocess_opts *o, int C, int64_t H, int64_t W, gcam_preproc *pp)
+static int make_recipe(gcam_model *m, const gcam_preprocess_opts *o, int C, int64_t H, int64_t W, int img_w,
+                       int img_h, gcam_preproc *pp)
 {
     const struct preset *ps = o->preset ? find_preset(o->preset) : NULL;
     if (o->preset && !ps) return gcam_errf(&m->err, GCAM_E_ARG, "unknown preset '%s' (%s)", o->preset, preset_names());
     gcam_preproc_imagenet(pp);
     double crop = 256.0 / 224;
     const char *meta = gcam_model_metadata(m, "gradcam.preprocess");
-    if (H > 0 && W > 0) {
-        pp->height = (int)H;
-        pp->width = (int)W;
-    }
+    if (H > 0) pp->height = (int)H;
+    if (W > 0) pp->width = (int)W;
+    int sized = (H > 0 && W > 0) || o->size_h;
     if (ps) apply_preset(ps, pp, &crop);
-    else if (meta) apply_meta(meta, pp, &crop);
+    else if (meta) sized |= apply_meta(meta, pp, &crop);
     if (o->size_h) { pp->height = o->size_h; pp->width = o->size_w ? o->size_w : o->size_h; }
+    if (o->no_crop) crop = 0;
+    if (!sized && !(crop > 0)) size_from_photo(pp, H, W, img_w, img_h);
     if (H > 0 && W > 0 && (pp->height != H || pp->width != W))
         return gcam_errf(&m->err, GCAM_E_SHAPE, "input size %dx%d does not match the model's %lldx%lld", pp->height,
                          pp->width, (long long)H, (long long)W);
@@ -163,7 +190,6 @@ static int make_recipe(gcam_model *m, const gcam_preprocess_opts *o, int C, int6
     if (o->has_std) memcpy(pp->std, o->std, sizeof o->std);
     if (o->scale > 0) pp->scale = o->scale;
     if (o->bgr) pp->bgr = 1;
-    if (o->no_crop) crop = 0;
     pp->crop = crop > 0;
     int shorter = pp->height < pp->width ? pp->height : pp->width;
     /* the imagenet recipe resizes to 256 and crops 224: keep that ratio */
@@ -184,13 +210,12 @@ int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts 
     int64_t H = 0, W = 0;
     gcam_preproc pp;
     int rc = image_input(m, &C, &nhwc, &H, &W);
-    if (!rc) rc = make_recipe(m, o, C, H, W, &pp);
     if (rc) return rc;
-    pp.channels_last = nhwc;
-
     gcam_photo *p = calloc(1, sizeof *p);
     if (!p) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     rc = gcam_image_load(path, o->no_exif ? GCAM_DECODE_NO_EXIF_ROTATE : 0, &p->img, &m->err);
+    if (!rc) rc = make_recipe(m, o, C, H, W, p->img.w, p->img.h, &pp);
+    pp.channels_last = nhwc;
     gcam_preproc_plan plan;
     if (!rc) rc = gcam_preproc_make_plan(&pp, p->img.w, p->img.h, &plan, &m->err);
     if (!rc) {

@@ -232,6 +232,11 @@ GCAM_TEST(inputs_photo_every_layout_and_preset)
         {"1,3,6,5", NULL, "preset=caffe", 0, 3, 1, 1, {103.939f, 116.779f, 123.68f}, {1, 1, 1}},
         {"1,6,5,1", "unit", NULL, 1, 1, 0, 1 / 255.0f, {0}, {1}},
         {"N,H,W,3", NULL, "size=6,5;preset=unit", 1, 3, 0, 1 / 255.0f, {0, 0, 0}, {1, 1, 1}},
+        /* symbolic H and W without a size: the photo's own (6 x 5), or the
+         * free side from the photo's aspect ratio */
+        {"N,H,W,3", "unit", NULL, 1, 3, 0, 1 / 255.0f, {0, 0, 0}, {1, 1, 1}},
+        {"N,3,6,w", "raw", NULL, 0, 3, 0, 1, {0, 0, 0, 0}, {1, 1, 1, 1}},
+        {"N,3,h,5", "tf", NULL, 0, 3, 0, 1 / 255.0f, {.5f, .5f, .5f}, {.5f, .5f, .5f}},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         gcam_model *m = identity_model(cases[k].shape, cases[k].meta);
@@ -262,6 +267,22 @@ GCAM_TEST(inputs_photo_every_layout_and_preset)
         gcam_array_free(&x);
         gcam_photo_free(ph);
         gcam_model_free(m);
+    }
+    /* the imagenet recipe crops: symbolic sides take its 224 */
+    {
+        gcam_model *mi = identity_model("N,3,H,W", NULL);
+        gcam_photo *pi = NULL;
+        gcam_array xi = {0};
+        CHECK_OK(gcam_photo_load(mi, path, NULL, &pi, &xi), mi);
+        CHECK(xi.dims[1] == 3 && xi.dims[2] == 224 && xi.dims[3] == 224);
+        gcam_preprocess_opts sz = {.preset = "unit", .size_h = 12, .size_w = 10};
+        gcam_array_free(&xi);
+        gcam_photo_free(pi);
+        CHECK_OK(gcam_photo_load(mi, path, &sz, &pi, &xi), mi);
+        CHECK(xi.dims[2] == 12 && xi.dims[3] == 10);
+        gcam_array_free(&xi);
+        gcam_photo_free(pi);
+        gcam_model_free(mi);
     }
     /* a 2-channel input is no image */
     gcam_model *m = identity_model("1,2,6,5", NULL);
