@@ -344,6 +344,12 @@ else
   bad layers_input_shape "exit $RC: $(head -c 300 "$OUT") $(head -c 300 "$ERR")"
 fi
 error layers_bad_input_shape 2 "--input-shape" -- layers --model sym.onnx --input-shape 1,3,x
+if run layers_named_input_shape 0 layers --model sym.onnx --input-shape x=1,3,6,12 --json && grep -q '\[1, 2, 3, 6\]' "$OUT"; then
+  ok layers_named_input_shape
+else
+  bad layers_named_input_shape "exit $RC: $(head -c 300 "$OUT") $(head -c 300 "$ERR")"
+fi
+error layers_unknown_input_shape 1 "no input named 'pixels'" -- layers --model sym.onnx --input-shape pixels=1,3,8,8
 if run run_int64_output 0 run --model shape.onnx --input x=x386.npy --output s=s.npy --output y=y386.npy &&
    "$PY" -c "
 import numpy as np, sys
