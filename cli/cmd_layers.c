@@ -80,7 +80,16 @@ int cmd_layers(int argc, char **argv)
                        L[i].node, L[i].is_auto ? "  <- auto (default Grad-CAM layer)" : "");
         }
         if (json) printf("]\n");
-        else printf("%d layers; * marks the automatic Grad-CAM layer (--layer auto)\n", n);
+        else {
+            printf("%d layers; * marks the automatic Grad-CAM layer (--layer auto)\n", n);
+            for (int i = 0; i < gcam_model_num_inputs(m); i++) { /* the shapes planned with */
+                gcam_array a;
+                if (gcam_model_tensor(m, gcam_model_input_name(m, i), &a)) continue;
+                printf("input '%s': ", gcam_model_input_name(m, i));
+                for (int d = 0; d < a.ndim; d++) printf("%s%lld", d ? "x" : "", (long long)a.dims[d]);
+                printf("\n");
+            }
+        }
         if (!json && gcam_model_float_conversions(m))
             printf("note: %d float16/float64 tensors or casts are computed as float32 (converted when loaded)\n",
                    gcam_model_float_conversions(m));
