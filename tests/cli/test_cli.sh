@@ -407,6 +407,7 @@ if run explain_extra_input 0 explain --model two.onnx --input-tensor x5.npy --in
 else
   bad explain_extra_input "exit $RC: $(head -c 300 "$OUT") $(head -c 300 "$ERR")"
 fi
+error eval_nhwc_refused 1 "channels-last" -- eval --model nhwc.onnx --images photo.png --faithfulness
 error classify_bad_preset 2 "unknown --preset 'torch'" "caffe" -- classify --model two.onnx --input-tensor x5.npy --preset torch
 
 echo "$pass passed, $fail failed"
