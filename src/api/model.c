@@ -610,6 +610,10 @@ int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n)
 int gcam_model_auto_layer_for(gcam_model *m, int target_t)
 {
     if (gcam_model_ensure_planned(m)) return -1;
+    if (target_t < 0 || target_t >= m->g->n_tensors) {
+        gcam_errf(&m->err, GCAM_E_ARG, "no target tensor to choose a layer for");
+        return -1;
+    }
     gcam_graph *g = m->g;
     unsigned char *reach = calloc((size_t)g->n_tensors + 1, 1);
     if (!reach) {

@@ -420,7 +420,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
             rc = gcam_errf(&m->err, GCAM_E_ARG, "target output '%s' is a constant", tname);
     }
     int n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
-    if (fl & M_LAYER) rc = resolve_layers(m, o, 1, target_t, layer_ts, head_y, &n_layers, x);
+    if (!rc && (fl & M_LAYER)) rc = resolve_layers(m, o, 1, target_t, layer_ts, head_y, &n_layers, x);
     for (int i = 0; i < n_layers; i++) bp.layers[i] = layer_ts[i];
     /* Grad-CAM through a flattening linear head: the backward stops at its output */
     for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_GRADCAM; i++)
