@@ -330,6 +330,13 @@ np.save(os.path.join(d, "s1.npy"), np.array([1.0], np.float32))
 # a 5x6 RGB PNG written by hand (no decoder differences: filter 0, no alpha)
 px = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)
 np.save(os.path.join(d, "photo_px.npy"), px)
+# bool, int32, int8 and uint8 outputs (Greater, Cast)
+save("dtypes", [h.make_node("Greater", ["x", "z"], ["gt"]), h.make_node("Cast", ["x"], ["i32"], to=TP.INT32),
+                h.make_node("Cast", ["x"], ["i8"], to=TP.INT8), h.make_node("Cast", ["a"], ["u8"], to=TP.UINT8)],
+     [vi("x", TP.FLOAT, [2, 3])], [vi("gt", TP.BOOL, None), vi("i32", TP.INT32, None), vi("i8", TP.INT8, None),
+                                    vi("u8", TP.UINT8, None)],
+     [nh.from_array(np.zeros(1, np.float32), "z"), nh.from_array(np.array([0, 7, 255], np.float32), "a")])
+np.save(os.path.join(d, "xd.npy"), np.array([[-1.5, 0, 2.7], [3, -4, 100]], np.float32))
 def chunk(t, b):
     return struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xffffffff)
 raw = b"".join(b"\0" + px[r].tobytes() for r in range(6))
@@ -358,6 +365,19 @@ sys.exit(0 if s.dtype == np.int64 and s.tolist() == [1, 3, 8, 6] and np.array_eq
   ok run_int64_output
 else
   bad run_int64_output "exit $RC: $(head -c 300 "$ERR")"
+fi
+if run run_int_bool_outputs 0 run --model dtypes.onnx --input x=xd.npy --output gt=gt.npy --output i32=i32.npy \
+     --output i8=i8.npy --output u8=u8.npy &&
+   "$PY" -c "
+import numpy as np, sys
+x = np.load('$T/xd.npy'); o = {n: np.load('$T/%s.npy' % n) for n in ('gt', 'i32', 'i8', 'u8')}
+ok = (o['gt'].dtype == np.bool_ and np.array_equal(o['gt'], x > 0) and o['i32'].dtype == np.int32 and
+      np.array_equal(o['i32'], x.astype(np.int32)) and o['i8'].dtype == np.int8 and np.array_equal(o['i8'], x.astype(np.int8))
+      and o['u8'].dtype == np.uint8 and o['u8'].tolist() == [0, 7, 255])
+sys.exit(0 if ok else 1)"; then
+  ok run_int_bool_outputs
+else
+  bad run_int_bool_outputs "exit $RC: $(head -c 300 "$ERR")"
 fi
 if run explain_nhwc_target_output 0 explain --model nhwc.onnx --input-tensor xl.npy --layer feat --target-output p \
      --target-index 2 --save-npy map_nhwc.npy --json &&
