@@ -761,6 +761,7 @@ int gcam_explain_batch(gcam_model *m, const gcam_array *input, const gcam_explai
     /* one pass when the input's batch is symbolic and the method allows it; a
      * failure there (a graph that pins the batch, memory) falls back to the loop */
     if (N > 1 && m->g->n_inputs == 1 && gcam_model_input_shape(m, 0, decl) == 4 && decl[0] < 0 &&
+        gcam_model_input_layout(m, 0) == GCAM_LAYOUT_NCHW && /* batch_maps reads N x C x H x W */
         opts->method >= 0 && opts->method < GCAM_METHOD_COUNT && batchable(opts) &&
         opts->n_layers <= GCAM_MAX_LAYERS)
         rc = explain_batched(m, input, opts, targets, out);

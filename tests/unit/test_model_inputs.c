@@ -306,11 +306,11 @@ GCAM_TEST(inputs_photo_every_layout_and_preset)
 enum { H = 6, W = 7, CLS = 3 };
 
 /* x (NHWC, or NCHW) -> [Transpose] -> Conv 3->4 3x3 -> Relu -> GAP -> Flatten -> Gemm -> y */
-static gcam_model *cnn(int nhwc)
+static gcam_model *cnn_batch(int nhwc, const char *batch)
 {
     ob *b = ob_new(13);
     char shape[32];
-    snprintf(shape, sizeof shape, nhwc ? "1,%d,%d,3" : "1,3,%d,%d", H, W);
+    snprintf(shape, sizeof shape, nhwc ? "%s,%d,%d,3" : "%s,3,%d,%d", batch, H, W);
     ob_input(b, "x", OB_F32, shape);
     const char *in = "x";
     if (nhwc) {
@@ -338,6 +338,39 @@ static gcam_model *cnn(int nhwc)
     ob_attr_int(b, gm, "transB", 1);
     ob_output(b, "y", OB_F32, NULL);
     return load(b);
+}
+
+static gcam_model *cnn(int nhwc) { return cnn_batch(nhwc, "1"); }
+
+/* gcam_explain_batch on an NHWC input with a symbolic batch: each image's
+ * map is the single explanation's (the batched pass reads NCHW, so NHWC
+ * takes the per-image path) */
+GCAM_TEST(inputs_explain_batch_channels_last)
+{
+    gcam_model *m = cnn_batch(1, "N");
+    CHECK(m != NULL);
+    if (!m) return;
+    float xb[2 * H * W * 3];
+    fill(xb, 2 * H * W * 3, 0.9);
+    gcam_array a = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {2, H, W, 3}, .data = xb};
+    gcam_explanation *out[2] = {NULL, NULL};
+    gcam_explain_opts o;
+    gcam_explain_opts_default(&o);
+    CHECK_OK(gcam_explain_batch(m, &a, &o, (int64_t[]){0, 2}, out), m);
+    for (int b = 0; b < 2 && out[0]; b++) {
+        gcam_array one = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, H, W, 3}, .data = xb + b * H * W * 3};
+        o.target_class = b ? 2 : 0;
+        gcam_explanation *ex = NULL;
+        CHECK_OK(gcam_explain(m, &one, &o, &ex), m);
+        int h, w, h1, w1;
+        const float *mb = gcam_explanation_map(out[b], &h, &w), *m1 = ex ? gcam_explanation_map(ex, &h1, &w1) : NULL;
+        CHECK(h == H && w == W && m1 && h1 == H && w1 == W);
+        for (int p = 0; m1 && p < H * W; p++) CHECK_NEAR(mb[p], m1[p], 1e-5);
+        gcam_explanation_free(ex);
+    }
+    gcam_explanation_free(out[0]);
+    gcam_explanation_free(out[1]);
+    gcam_model_free(m);
 }
 
 GCAM_TEST(inputs_gradcam_channels_last_equals_nchw)
