@@ -7,12 +7,15 @@
 #include "input.h"
 
 static const char *USAGE =
-    "gradcam classify [--model M.onnx] (--image IMG | --input-tensor X.npy) [--top K] [--labels FILE]\n"
-    "                 [--save-npy OUT.npy] [--repeat N] [--threads N] [preprocessing options]";
+    "gradcam classify [--model M.onnx] (--image IMG | --input-tensor X.npy) [--input NAME=X.npy]...\n"
+    "                 [--target-output NAME] [--top K] [--labels FILE] [--save-npy OUT.npy] [--repeat N]\n"
+    "                 [--threads N] [preprocessing options]\n"
+    "  ranks the last axis of the first graph output, or of --target-output (any float tensor);\n"
+    "  the first line names it";
 
 int cmd_classify(int argc, char **argv)
 {
-    const char *model = NULL, *labels_file = NULL, *save = NULL;
+    const char *model = NULL, *labels_file = NULL, *save = NULL, *target_output = NULL;
     long top = 5, repeat = 1, threads = 0;
     cli_input_opts io;
     cli_input_defaults(&io);
@@ -24,6 +27,7 @@ int cmd_classify(int argc, char **argv)
         if (!strcmp(argv[i], "--model")) { if (!(model = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(argv[i], "--labels")) { if (!(labels_file = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(argv[i], "--save-npy")) { if (!(save = cli_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(argv[i], "--target-output")) { if (!(target_output = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(argv[i], "--top")) {
             if (!(v = cli_value(argc, argv, &i))) return 2;
             if (cli_parse_int(v, &top) || top < 1) return cli_usage(USAGE, "bad --top '%s'", v);
@@ -45,13 +49,18 @@ int cmd_classify(int argc, char **argv)
     gcam_array x = {0};
     cli_input_info info = {0};
     int rc = n_labels < 0 ? 1 : cli_make_input(&io, m, &x, &info);
+    const char *out_name = target_output ? target_output : gcam_model_output_name(m, 0);
+    if (!rc && target_output && gcam_model_keep(m, target_output)) rc = cli_fail("%s", gcam_model_errmsg(m));
     for (long r = 0; r < repeat && !rc; r++)
         if (gcam_model_run(m, NULL, &x, 1)) rc = cli_fail("%s", gcam_model_errmsg(m));
     gcam_array y;
-    if (!rc && gcam_model_tensor(m, gcam_model_output_name(m, 0), &y)) rc = cli_fail("%s", gcam_model_errmsg(m));
-    if (!rc && y.dtype != GCAM_FLOAT32) rc = cli_fail("output '%s' is not float32", gcam_model_output_name(m, 0));
+    if (!rc && gcam_model_tensor(m, out_name, &y)) rc = cli_fail("%s", gcam_model_errmsg(m));
+    if (!rc && y.dtype != GCAM_FLOAT32) rc = cli_fail("output '%s' is not float32", out_name);
     if (!rc && save) rc = cli_write_npy(save, &y);
     if (!rc) {
+        printf("output '%s' (", out_name);
+        for (int d = 0; d < y.ndim; d++) printf("%s%lld", d ? "x" : "", (long long)y.dims[d]);
+        printf(")%s\n", gcam_model_num_outputs(m) > 1 && !target_output ? " of several: --target-output picks another" : "");
         int64_t C = y.ndim ? y.dims[y.ndim - 1] : 1;
         const float *s = y.data; /* first batch item */
         double mx = -INFINITY, sum = 0;

@@ -437,6 +437,11 @@ int cmd_eval(int argc, char **argv)
 
         gcam_photo *photo = NULL;
         gcam_array x = {0};
+        /* the metrics perturb C x H x W planes */
+        if (gcam_model_input_layout(m, gcam_model_image_input(m)) == GCAM_LAYOUT_NHWC) {
+            rc = cli_fail("eval: channels-last (NHWC) inputs are not supported yet; explain supports them");
+            break;
+        }
         if (gcam_photo_load(m, path, &io.pp, &photo, &x)) { rc = cli_fail("%s", gcam_model_errmsg(m)); break; }
         int img_w, img_h;
         double rx, ry, rw, rh;

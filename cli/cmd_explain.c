@@ -11,7 +11,8 @@
 #include "input.h"
 
 static const char *USAGE =
-    "gradcam explain [--model M.onnx] [IMAGE | --image IMG | --input-tensor X.npy] [--method NAME|all]\n"
+    "gradcam explain [--model M.onnx] [IMAGE | --image IMG | --input-tensor X.npy] [--input NAME=X.npy]...\n"
+    "                [--method NAME|all]\n"
     "                [--layer NAME|auto]... [--target CLASS|top1|LABEL] [--labels FILE] [--counterfactual]\n"
     "                [--target-output NAME --target-index I] [--target-softmax]\n"
     "                [--eigen-smooth] [--aug-smooth] [--batch-size N] [--max-channels N] [--scorecam-baseline]\n"
@@ -95,15 +96,18 @@ static int rgb_of_map(const float *map, int ch, int h, int w, gcam_image *out, g
 }
 
 /* What the model saw, for the grid: each input channel min-max scaled to 0..255. */
-static int image_of_input(const gcam_array *x, gcam_image *out, gcam_err *e)
+static int image_of_input(const gcam_array *x, int nhwc, gcam_image *out, gcam_err *e)
 {
-    int C = (int)x->dims[1], H = (int)x->dims[2], W = (int)x->dims[3];
+    int C = (int)x->dims[nhwc ? 3 : 1], H = (int)x->dims[nhwc ? 1 : 2], W = (int)x->dims[nhwc ? 2 : 3];
     int rc = gcam_image_alloc(out, W, H, 3, e);
     if (rc) return rc;
-    const float *d = x->data;
     int64_t hw = (int64_t)H * W;
+    float *planes = malloc(sizeof(float) * (size_t)(C * hw + 1));
+    if (!planes) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    if (nhwc) gcam_cam_to_planar(x->data, C, hw, planes);
+    else memcpy(planes, x->data, sizeof(float) * (size_t)(C * hw));
     for (int c = 0; c < 3; c++) {
-        const float *pl = d + (c < C ? c : 0) * hw;
+        const float *pl = planes + (c < C ? c : 0) * hw;
         float lo = pl[0], hi = pl[0];
         for (int64_t p = 1; p < hw; p++) {
             lo = pl[p] < lo ? pl[p] : lo;
@@ -112,6 +116,7 @@ static int image_of_input(const gcam_array *x, gcam_image *out, gcam_err *e)
         for (int64_t p = 0; p < hw; p++)
             out->px[p * 3 + c] = (uint8_t)(hi > lo ? 255.0f * (pl[p] - lo) / (hi - lo) : 0.0f);
     }
+    free(planes);
     return GCAM_OK;
 }
 
@@ -126,7 +131,8 @@ static int explain_all(gcam_model *m, const gcam_array *x, gcam_explain_opts eo,
     int ok[GCAM_METHOD_COUNT];
     memset(tiles, 0, sizeof tiles);
     gcam_err e = {0};
-    int rc = image_of_input(x, &tiles[0], &e);
+    const int nhwc = gcam_model_input_layout(m, gcam_model_image_input(m)) == GCAM_LAYOUT_NHWC;
+    int rc = image_of_input(x, nhwc, &tiles[0], &e);
     if (rc) return cli_fail("%s", e.msg);
     labels[0] = "input";
     int n = 1, fixed = 0;
@@ -143,7 +149,7 @@ static int explain_all(gcam_model *m, const gcam_array *x, gcam_explain_opts eo,
         if (!ok[k]) {
             if (!quiet) fprintf(stderr, "gradcam: note: %s: %s\n", name, gcam_model_errmsg(m));
             snprintf(label_buf[n], sizeof label_buf[n], "%s n/a", name);
-            rc = gcam_image_alloc(&tiles[n], (int)x->dims[3], (int)x->dims[2], 3, &e);
+            rc = gcam_image_alloc(&tiles[n], tiles[0].w, tiles[0].h, 3, &e);
             if (!rc) memset(tiles[n].px, 200, (size_t)tiles[n].w * tiles[n].h * 3);
             ms[k] = 0;
         } else {
@@ -372,7 +378,8 @@ int cmd_explain(int argc, char **argv)
         const char *tl = !target_output && t < n_labels ? labels[t] : "";
         const char *layer0 = gcam_explanation_num_layers(ex) ? gcam_explanation_layer(ex, 0) : "(input)";
         gcam_array y;
-        int have_y = !gcam_model_tensor(m, gcam_model_output_name(m, 0), &y) && y.dtype == GCAM_FLOAT32;
+        const char *out_name = target_output ? target_output : gcam_model_output_name(m, 0);
+        int have_y = !gcam_model_tensor(m, out_name, &y) && y.dtype == GCAM_FLOAT32;
         int64_t C = have_y && y.ndim ? y.dims[y.ndim - 1] : 0;
         const float *s = have_y ? y.data : NULL;
         double mx = -INFINITY, sum = 0;
@@ -400,7 +407,9 @@ int cmd_explain(int argc, char **argv)
                 if (i) printf(", ");
                 cli_json_str(stdout, gcam_explanation_layer(ex, i));
             }
-            printf("], \"target\": %lld, \"target_label\": ", (long long)t);
+            printf("], \"output\": ");
+            cli_json_str(stdout, out_name);
+            printf(", \"target\": %lld, \"target_label\": ", (long long)t);
             cli_json_str(stdout, tl);
             printf(", \"score\": %.6g, \"score_kind\": \"%s\", \"counterfactual\": %s, \"top\": [",
                    gcam_explanation_score(ex), eo.target_softmax ? "probability" : "logit",
@@ -419,8 +428,9 @@ int cmd_explain(int argc, char **argv)
             cli_json_str(stdout, save ? save : "");
             printf("}\n");
         } else if (!quiet) {
-            printf("%s: target %lld%s%s%s (%s %.4f) layer %s\n", method, (long long)t, tl[0] ? " \"" : "", tl,
-                   tl[0] ? "\"" : "", eo.target_softmax ? "prob" : "logit", gcam_explanation_score(ex), layer0);
+            printf("%s: output '%s' target %lld%s%s%s (%s %.4f) layer %s\n", method, out_name, (long long)t,
+                   tl[0] ? " \"" : "", tl, tl[0] ? "\"" : "", eo.target_softmax ? "prob" : "logit",
+                   gcam_explanation_score(ex), layer0);
             printf("time: forward %.1f ms, backward %.1f ms, cam %.1f ms\n", tf, tb, tc);
             if (out_png) printf("%s: %s\n", ch > 1 ? "image" : "overlay", out_png);
             if (save) {

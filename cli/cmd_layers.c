@@ -4,16 +4,51 @@
 
 #include "cli.h"
 
-static const char *USAGE = "gradcam layers --model M.onnx [--input-shape 1,3,224,224] [--json]";
+static const char *USAGE =
+    "gradcam layers --model M.onnx [--input-shape [NAME=]1,3,224,224]... [--json]\n"
+    "  --input-shape binds an input's symbolic dims (the first input without NAME=); without it a\n"
+    "  symbolic batch is 1, an image's H,W come from the gradcam.preprocess metadata, else an error";
+
+#define MAX_SHAPES 16
+
+/* "[NAME=]D,D,..." -> input index and dims; -1 after printing the error */
+static int bind_shape(gcam_model *m, const char *spec)
+{
+    const char *eq = strchr(spec, '='), *p = eq ? eq + 1 : spec;
+    int input = 0;
+    if (eq) {
+        input = -1;
+        for (int i = 0; i < gcam_model_num_inputs(m); i++)
+            if (strlen(gcam_model_input_name(m, i)) == (size_t)(eq - spec) &&
+                !strncmp(gcam_model_input_name(m, i), spec, (size_t)(eq - spec)))
+                input = i;
+        if (input < 0) return cli_fail("--input-shape '%s': the model has no input named '%.*s'", spec, (int)(eq - spec), spec), -1;
+    }
+    int64_t dims[GCAM_MAX_NDIM];
+    int nd = 0;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (nd == GCAM_MAX_NDIM || end == p || v <= 0 || v > (1 << 20) || (*end && *end != ',' && *end != 'x'))
+            return cli_usage(USAGE, "bad --input-shape '%s' (e.g. 1,3,224,224 or x=1,3,224,224)", spec), -2;
+        dims[nd++] = v;
+        p = *end ? end + 1 : end;
+    }
+    if (!nd) return cli_usage(USAGE, "bad --input-shape '%s' (e.g. 1,3,224,224 or x=1,3,224,224)", spec), -2;
+    if (gcam_model_set_input_shape(m, input, dims, nd)) return cli_fail("%s", gcam_model_errmsg(m)), -1;
+    return 0;
+}
 
 int cmd_layers(int argc, char **argv)
 {
-    const char *model = NULL, *shape = NULL;
-    int json = 0;
+    const char *model = NULL, *shapes[MAX_SHAPES];
+    int json = 0, n_shapes = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model")) { if (!(model = cli_value(argc, argv, &i))) return 2; }
-        else if (!strcmp(argv[i], "--input-shape")) { if (!(shape = cli_value(argc, argv, &i))) return 2; }
-        else if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--input-shape")) {
+            if (n_shapes == MAX_SHAPES) return cli_usage(USAGE, "at most %d --input-shape", MAX_SHAPES);
+            if (!(shapes[n_shapes++] = cli_value(argc, argv, &i))) return 2;
+        } else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--help")) { printf("usage: %s\n", USAGE); return 0; }
         else return cli_usage(USAGE, "unknown option '%s'", argv[i]);
     }
@@ -21,23 +56,9 @@ int cmd_layers(int argc, char **argv)
     gcam_model *m = cli_load_model(model, 0);
     if (!m) return 1;
     int rc = 0;
-    if (shape) {
-        /* bind the first input to the given shape by running zeros through it */
-        gcam_array a = {.dtype = GCAM_FLOAT32};
-        const char *p = shape;
-        while (*p && a.ndim < GCAM_MAX_NDIM) {
-            char *end;
-            long v = strtol(p, &end, 10);
-            if (end == p || v <= 0 || v > (1 << 20)) { cli_free_model(m); return cli_usage(USAGE, "bad --input-shape '%s'", shape); }
-            a.dims[a.ndim++] = v;
-            p = *end == ',' || *end == 'x' ? end + 1 : end;
-            if (*end && *end != ',' && *end != 'x') { cli_free_model(m); return cli_usage(USAGE, "bad --input-shape '%s'", shape); }
-        }
-        size_t n = 1;
-        for (int d = 0; d < a.ndim; d++) n *= (size_t)a.dims[d];
-        a.data = calloc(n, sizeof(float));
-        if (!a.data || gcam_model_run(m, NULL, &a, 1)) rc = cli_fail("%s", gcam_model_errmsg(m));
-        free(a.data);
+    for (int k = 0; k < n_shapes && !rc; k++) {
+        int r = bind_shape(m, shapes[k]);
+        rc = r == -2 ? 2 : r < 0 ? 1 : 0;
     }
     const gcam_layer *L = NULL;
     int n = 0;
@@ -59,7 +80,16 @@ int cmd_layers(int argc, char **argv)
                        L[i].node, L[i].is_auto ? "  <- auto (default Grad-CAM layer)" : "");
         }
         if (json) printf("]\n");
-        else printf("%d layers; * marks the automatic Grad-CAM layer (--layer auto)\n", n);
+        else {
+            printf("%d layers; * marks the automatic Grad-CAM layer (--layer auto)\n", n);
+            for (int i = 0; i < gcam_model_num_inputs(m); i++) { /* the shapes planned with */
+                gcam_array a;
+                if (gcam_model_tensor(m, gcam_model_input_name(m, i), &a)) continue;
+                printf("input '%s': ", gcam_model_input_name(m, i));
+                for (int d = 0; d < a.ndim; d++) printf("%s%lld", d ? "x" : "", (long long)a.dims[d]);
+                printf("\n");
+            }
+        }
         if (!json && gcam_model_float_conversions(m))
             printf("note: %d float16/float64 tensors or casts are computed as float32 (converted when loaded)\n",
                    gcam_model_float_conversions(m));

@@ -180,6 +180,30 @@ GCAM_API const char *gcam_model_input_name(const gcam_model *m, int i);
 GCAM_API const char *gcam_model_output_name(const gcam_model *m, int i);
 /* Declared shape of input i; symbolic or unknown dims are -1.  Returns ndim or -1. */
 GCAM_API int gcam_model_input_shape(const gcam_model *m, int i, int64_t dims[GCAM_MAX_NDIM]);
+/* Binds input i's shape (symbolic dims included) for planning without
+ * running, e.g. before gcam_model_layers.  GCAM_E_SHAPE when dims contradict
+ * the declared shape; a later run with another shape re-binds it. */
+GCAM_API int gcam_model_set_input_shape(gcam_model *m, int i, const int64_t *dims, int ndim);
+
+/* Layout of a 4-D image input: NCHW, or NHWC when the last dim looks like a
+ * channel count (1, 3 or 4) and the second like a height (symbolic or > 4:
+ * [1,128,128,3], [N,?,?,4]); "layout=nhwc|nchw" in the
+ * "gradcam.preprocess" metadata decides ambiguous shapes.  NONE for inputs
+ * that are not 4-D.  Images are fed, and maps drawn, in this layout. */
+#define GCAM_LAYOUT_NONE (-1)
+#define GCAM_LAYOUT_NCHW 0
+#define GCAM_LAYOUT_NHWC 1
+GCAM_API int gcam_model_input_layout(const gcam_model *m, int i);
+
+/* Feeds graph input `name` with a copy of `a` (copied now, owned by m) on
+ * every later gcam_model_run and gcam_explain, beside the inputs given to
+ * them: a model's non-image inputs (a scale, a mask).  a == NULL stops
+ * feeding it.  GCAM_E_NOTFOUND for an unknown input; GCAM_E_DTYPE or
+ * GCAM_E_SHAPE when a does not fit its declaration. */
+GCAM_API int gcam_model_set_input(gcam_model *m, const char *name, const gcam_array *a);
+/* The index of the input that images and gcam_explain feed: the one input
+ * not fed by gcam_model_set_input; -1 (message on m) if none or several are. */
+GCAM_API int gcam_model_image_input(gcam_model *m);
 /* Value of a metadata_props entry, or NULL.  Owned by m. */
 GCAM_API const char *gcam_model_metadata(const gcam_model *m, const char *key);
 
@@ -187,8 +211,10 @@ GCAM_API const char *gcam_model_metadata(const gcam_model *m, const char *key);
 GCAM_API int gcam_model_keep(gcam_model *m, const char *tensor_name);
 
 /* Runs the graph forward.  names[i] names the graph input fed by inputs[i];
- * names == NULL feeds the graph inputs in order.  Re-plans when input shapes
- * change (symbolic dims such as a dynamic batch are bound here). */
+ * names == NULL feeds the graph inputs in order, skipping those fed by
+ * gcam_model_set_input.  Re-plans when input shapes change: symbolic dims
+ * are bound from the arrays given, and shape subgraphs are folded once per
+ * bound shape. */
 GCAM_API int gcam_model_run(gcam_model *m, const char *const *names, const gcam_array *inputs, int n);
 
 /* How many of the model's tensors (initializers, Constant values, declared
@@ -227,13 +253,20 @@ typedef struct gcam_layer {
     const char *node;     /* producing node's name */
     const char *op_type;  /* producing node's op */
     int64_t dims[4];
-    int is_auto;          /* the automatic Grad-CAM choice: last 4-D tensor with
-                             H*W > 1 from which an output is reachable */
+    int is_auto;          /* the automatic Grad-CAM choice for the first output:
+                             the last 4-D float activation with H*W > 1 that the
+                             output depends on, the output itself only if it is
+                             the one such map (explaining another target,
+                             gcam_explain picks the same way for it) */
 } gcam_layer;
 
-/* Lists layers for the current plan (planning with the declared input shape,
- * symbolic dims bound to 1, if the model has not run yet).  *layers is owned
- * by m and valid until the next run or free. */
+/* Lists layers for the current plan.  If the model has not run yet it plans
+ * with the shapes bound by gcam_model_set_input_shape; symbolic dims still
+ * open take, for a leading batch dim, 1, and for an image's H and W, the
+ * "size=H,W" of the "gradcam.preprocess" metadata; any other open dim is
+ * GCAM_E_SHAPE with the message "input 'x' has dims [N,3,?,?]: pass
+ * --input-shape 1,3,H,W" (never a silent 1).  *layers is owned by m and
+ * valid until the next run or free. */
 GCAM_API int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n);
 /* Resolves a layer given as a tensor name or a node name ("auto" = the
  * automatic choice) to a tensor name owned by m. */
@@ -354,7 +387,8 @@ typedef struct gcam_explain_opts {
     int sg_samples;            /* SmoothGrad: 0 = 25 */
     float sg_noise;            /* SmoothGrad: sigma / (max x - min x); 0 = 0.15 */
     const char *sg_noise_file; /* SmoothGrad: .npy of N x C x H x W standard-normal draws
-                                  to use instead of the generator (NULL: seeded) */
+                                  (N x H x W x C for an NHWC input) to use instead of
+                                  the generator (NULL: seeded) */
     uint64_t seed;             /* SmoothGrad noise and the uniform IG baseline */
     gcam_progress_fn progress; /* NULL: silent */
     void *progress_user;
@@ -406,19 +440,34 @@ GCAM_API double gcam_explanation_time_ms(const gcam_explanation *x, const char *
  * A photo decoded and preprocessed for a model, remembering where the model's
  * input sits on it so that a heatmap can be drawn back onto the whole photo. */
 typedef struct gcam_preprocess_opts {
-    const char *preset;   /* NULL: the model's "gradcam.preprocess" metadata if any,
-                             else "imagenet"; "imagenet"; or "none" (mean 0, std 1, no crop) */
+    const char *preset;   /* NULL: the model's "gradcam.preprocess" metadata if any
+                             (keys preset, size, mean, std, scale, bgr=1, crop=none,
+                             layout=nhwc|nchw), else "imagenet".  Presets:
+                             "imagenet" (shorter side to 256/224 of the input, centre
+                             crop, ImageNet mean/std); and, resized straight to the
+                             input: "tf" and "paddle" ((x/255 - 0.5) / 0.5, in [-1, 1]),
+                             "caffe" (BGR, 0-255 minus the BGR mean 103.939, 116.779,
+                             123.68), "raw" (0-255), "unit" and "none" (0-1) */
     int size_h, size_w;   /* model input size; 0 = from the model's input shape */
     int has_mean, has_std;
-    float mean[3], std[3];/* per channel, applied to pixels scaled to [0, 1] */
+    float mean[3], std[3];/* per output channel (B, G, R order with bgr), applied to
+                             pixels * scale; an RGBA input's alpha keeps the preset's */
+    double scale;         /* pixel * scale before mean/std; 0 = the preset's */
+    int bgr;              /* 1: feed B, G, R (the caffe preset does) */
     int no_crop;          /* resize straight to the input size */
     int no_exif;          /* ignore the JPEG EXIF orientation (as PIL.Image.open does) */
 } gcam_preprocess_opts;
 
+/* The i-th preset's name ("imagenet", "tf", ...), NULL past the last. */
+GCAM_API const char *gcam_preset_name(int i);
+
 typedef struct gcam_photo gcam_photo;
 
-/* Decodes a PNG or JPEG and fills *input (1 x C x H x W float32; free with
- * gcam_array_free).  o may be NULL for the defaults.  Errors go to m's message. */
+/* Decodes a PNG or JPEG and fills *input (float32, free with
+ * gcam_array_free) for the model's image input (the one input not fed by
+ * gcam_model_set_input) in its layout: 1 x C x H x W, or 1 x H x W x C for
+ * an NHWC input; C = 1 gets the luma of the photo, 3 RGB (or BGR), 4 RGBA
+ * with alpha 255.  o may be NULL for the defaults.  Errors go to m's message. */
 GCAM_API int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts *o,
                              gcam_photo **photo, gcam_array *input);
 GCAM_API void gcam_photo_free(gcam_photo *p);
@@ -437,7 +486,10 @@ GCAM_API void gcam_photo_rect(const gcam_photo *p, double *x, double *y, double 
 GCAM_API int gcam_save_overlay(gcam_model *m, const gcam_photo *photo, const gcam_explanation *x,
                                const char *colormap, float alpha, const char *path);
 
-/* .npy files (float32 or int64, C order).  gcam_npy_load fills a (data malloc'd). */
+/* .npy files, C order, little-endian: float32 and the integer and bool
+ * types a tensor can have, each written in its own dtype (float64 and
+ * float16 files are refused: convert to float32).  gcam_npy_load fills a
+ * (data malloc'd). */
 GCAM_API int gcam_npy_load(gcam_model *m, const char *path, gcam_array *a);
 GCAM_API int gcam_npy_save(gcam_model *m, const char *path, const gcam_array *a);
 /* Frees a->data (allocated by this library) and zeroes a. */

@@ -8,6 +8,9 @@ python3-onnx python3-numpy dataset-fashion-mnist clang libclang-rt-14-dev
 python3-pytest python3-setuptools python3-wheel python3-pip python3-venv python3-pil
 slurm-wlm munge chromium nodejs"
 missing=""
+# npm (tests/models' onnxruntime oracle): Debian's package, unless a nodejs
+# that bundles npm is already installed (the two conflict)
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done

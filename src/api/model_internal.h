@@ -14,12 +14,32 @@ struct gcam_model {
     gcam_profile_row *prof_rows;  /* gcam_model_profile's answer */
     char (*prof_labels)[64];      /* their op_type strings */
     struct gcam_params *params;   /* parameterised layers and their trained weights (src/eval/params.c) */
+    /* inputs fed on every run beside the ones passed (gcam_model_set_input):
+     * extra[i] is NULL or a private copy for graph input i */
+    gcam_array **extra;
 };
 
-/* Plans with the declared input shapes (symbolic dims bound to 1) if not planned. */
+/* The value of `key` in a "k=v;k=v" metadata string, copied into out (cap
+ * bytes); 0 if found, -1 if not. */
+int gcam_meta_value(const char *meta, const char *key, char *out, size_t cap);
+/* Index of the graph input an image or the explained tensor feeds: the
+ * first input not fed by gcam_model_set_input; -1 (message on m) if none or
+ * more than one are left. */
+int gcam_model_main_input(gcam_model *m);
+/* Binds the extra inputs' shapes (before planning) and copies their values
+ * (after planning, `copy` 1). */
+int gcam_model_bind_extras(gcam_model *m, int copy);
+
+/* Plans with the bound input shapes if not planned.  Symbolic dims not
+ * bound by an input: a leading batch dim becomes 1, spatial dims of a 4-D
+ * input come from the "gradcam.preprocess" metadata's size; anything else is
+ * GCAM_E_SHAPE naming the input and its dims. */
 int gcam_model_ensure_planned(gcam_model *m);
 /* Sets the shape of input i and re-plans if it changed. */
 int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a);
+/* The automatic layer for one target: the last 4-D float activation with
+ * H*W > 1 from which target_t is reachable; -1 (message in m->err). */
+int gcam_model_auto_layer_for(gcam_model *m, int target_t);
 /* Index of the automatic Grad-CAM layer tensor, or -1 (message in m->err). */
 int gcam_model_auto_layer(gcam_model *m);
 /* A decoded photo (src/api/photo.c). */

@@ -1,8 +1,10 @@
 /* photo.c - images in (decode + preprocess for a model) and overlays out.
  *
  * Preprocessing is chosen in this order: explicit options, the model's
- * "gradcam.preprocess" metadata (e.g. "size=96,96;mean=0.5,0.5,0.5;std=0.5,0.5,0.5;crop=none"),
- * then the imagenet preset scaled to the model's static input size. */
+ * "gradcam.preprocess" metadata (e.g. "size=96,96;mean=0.5,0.5,0.5;std=0.5,0.5,0.5;crop=none",
+ * or "preset=tf"), then the imagenet preset scaled to the model's static input
+ * size.  The input's layout (NCHW or NHWC) and channels (grey, RGB, RGBA)
+ * come from its declared shape (gcam_model_input_layout). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -43,22 +45,154 @@ int gcam_parse_size(const char *s, int *h, int *w)
     return 0;
 }
 
-static void apply_meta(const char *meta, gcam_preproc *pp, int *crop)
+/* Preprocessing presets: pixel * scale, then (x - mean) / std per output
+ * channel (B, G, R order for bgr; alpha, when the model takes RGBA, last).
+ * Only imagenet crops (shorter side to 256/224 of the input, centre crop);
+ * the others resize straight to the input size, as their exporters do. */
+#define GCAM_PRESETS(X)                                                                                        \
+    X("imagenet", 1.0 / 255, ARR4(0.485f, 0.456f, 0.406f, 0.0f), ARR4(0.229f, 0.224f, 0.225f, 1.0f), 0, 256.0 / 224) \
+    X("tf", 1.0 / 255, ARR4(0.5f, 0.5f, 0.5f, 0.5f), ARR4(0.5f, 0.5f, 0.5f, 0.5f), 0, 0) /* [-1, 1] */        \
+    X("paddle", 1.0 / 255, ARR4(0.5f, 0.5f, 0.5f, 0.5f), ARR4(0.5f, 0.5f, 0.5f, 0.5f), 0, 0)                  \
+    X("caffe", 1.0, ARR4(103.939f, 116.779f, 123.68f, 0.0f), ARR4(1, 1, 1, 1), 1, 0) /* BGR, 0-255 */          \
+    X("raw", 1.0, ARR4(0, 0, 0, 0), ARR4(1, 1, 1, 1), 0, 0)                         /* 0-255 */               \
+    X("unit", 1.0 / 255, ARR4(0, 0, 0, 0), ARR4(1, 1, 1, 1), 0, 0)                  /* 0-1 */                 \
+    X("none", 1.0 / 255, ARR4(0, 0, 0, 0), ARR4(1, 1, 1, 1), 0, 0)                  /* = unit */
+
+#define ARR4(a, b, c, d) {a, b, c, d}
+static const struct preset {
+    const char *name;
+    double scale;
+    float mean[4], std[4];
+    int bgr;
+    double crop; /* resize the shorter side to crop * the input's, centre crop; 0: no crop */
+} PRESETS[] = {
+#define GCAM_X_(n, sc, mn, sd, bgr, crop) {n, sc, mn, sd, bgr, crop},
+    GCAM_PRESETS(GCAM_X_)
+#undef GCAM_X_
+};
+#undef ARR4
+
+static const struct preset *find_preset(const char *name)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", meta);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq) continue;
-        *eq = 0;
-        const char *k = tok, *v = eq + 1;
-        int h, w;
-        if (!strcmp(k, "size") && !gcam_parse_size(v, &h, &w)) { pp->height = h; pp->width = w; }
-        else if (!strcmp(k, "mean")) gcam_parse_floats3(v, pp->mean);
-        else if (!strcmp(k, "std")) gcam_parse_floats3(v, pp->std);
-        else if (!strcmp(k, "crop") && !strcmp(v, "none")) *crop = 0;
+    for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++)
+        if (!strcmp(PRESETS[i].name, name)) return &PRESETS[i];
+    return NULL;
+}
+
+const char *gcam_preset_name(int i)
+{
+    return i >= 0 && (size_t)i < sizeof PRESETS / sizeof PRESETS[0] ? PRESETS[i].name : NULL;
+}
+
+static const char *preset_names(void)
+{
+    static char buf[128];
+    if (!buf[0])
+        for (size_t i = 0, l = 0; i < sizeof PRESETS / sizeof PRESETS[0] && l < sizeof buf; i++)
+            l += (size_t)snprintf(buf + l, sizeof buf - l, "%s%s", i ? ", " : "", PRESETS[i].name);
+    return buf;
+}
+
+static void apply_preset(const struct preset *ps, gcam_preproc *pp, double *crop)
+{
+    pp->scale = ps->scale;
+    memcpy(pp->mean, ps->mean, sizeof pp->mean);
+    memcpy(pp->std, ps->std, sizeof pp->std);
+    pp->bgr = ps->bgr;
+    *crop = ps->crop;
+}
+
+/* "gradcam.preprocess" metadata: preset=, size=, mean=, std=, scale=, bgr=1, crop=none */
+/* returns 1 when the metadata gave a size */
+static int apply_meta(const char *meta, gcam_preproc *pp, double *crop)
+{
+    int sized = 0;
+    char v[128];
+    int h, w;
+    const struct preset *ps;
+    if (!gcam_meta_value(meta, "preset", v, sizeof v) && (ps = find_preset(v))) apply_preset(ps, pp, crop);
+    if (!gcam_meta_value(meta, "size", v, sizeof v) && !gcam_parse_size(v, &h, &w)) {
+        pp->height = h;
+        pp->width = w;
+        sized = 1;
     }
+    if (!gcam_meta_value(meta, "mean", v, sizeof v)) gcam_parse_floats3(v, pp->mean);
+    if (!gcam_meta_value(meta, "std", v, sizeof v)) gcam_parse_floats3(v, pp->std);
+    if (!gcam_meta_value(meta, "scale", v, sizeof v) && strtod(v, NULL) > 0) pp->scale = strtod(v, NULL);
+    if (!gcam_meta_value(meta, "bgr", v, sizeof v)) pp->bgr = !strcmp(v, "1");
+    if (!gcam_meta_value(meta, "crop", v, sizeof v) && !strcmp(v, "none")) *crop = 0;
+    return sized;
+}
+
+/* The input's channel count and layout, from its declared shape. */
+static int image_input(gcam_model *m, int *C, int *channels_last, int64_t *H, int64_t *W)
+{
+    int i = gcam_model_main_input(m);
+    if (i < 0) return m->err.code;
+    int64_t decl[GCAM_MAX_NDIM];
+    int nd = gcam_model_input_shape(m, i, decl), layout = gcam_model_input_layout(m, i);
+    if (nd != 4 || layout == GCAM_LAYOUT_NONE)
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "the model's input '%s' is not a 4-D image (NCHW or NHWC); feed a tensor instead of an image",
+                         gcam_model_input_name(m, i));
+    *channels_last = layout == GCAM_LAYOUT_NHWC;
+    int64_t c = decl[*channels_last ? 3 : 1];
+    *C = c > 0 ? (int)c : 3;
+    *H = decl[*channels_last ? 1 : 2];
+    *W = decl[*channels_last ? 2 : 3];
+    if (*C != 1 && *C != 3 && *C != 4)
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "the model's input has %d channels; images give 1 (grey), 3 (RGB) or 4 (RGBA)", *C);
+    return GCAM_OK;
+}
+
+/* The size of a symbolic H and/or W, when neither the options nor the
+ * metadata give one, for a recipe that resizes straight: the photo's own,
+ * or, with one side fixed, the other scaled to keep the photo's aspect ratio
+ * (a text recogniser's [N,3,48,?]).  Crop recipes keep 224. */
+static void size_from_photo(gcam_preproc *pp, int64_t H, int64_t W, int img_w, int img_h)
+{
+    if (H <= 0 && W <= 0) {
+        pp->height = img_h;
+        pp->width = img_w;
+    } else if (W <= 0) {
+        pp->width = (int)((double)img_w * (double)H / img_h + 0.5);
+    } else if (H <= 0) {
+        pp->height = (int)((double)img_h * (double)W / img_w + 0.5);
+    }
+    if (pp->width < 1) pp->width = 1;
+    if (pp->height < 1) pp->height = 1;
+}
+
+/* The preprocessing recipe: preset or metadata, then explicit options. */
+static int make_recipe(gcam_model *m, const gcam_preprocess_opts *o, int C, int64_t H, int64_t W, int img_w,
+                       int img_h, gcam_preproc *pp)
+{
+    const struct preset *ps = o->preset ? find_preset(o->preset) : NULL;
+    if (o->preset && !ps) return gcam_errf(&m->err, GCAM_E_ARG, "unknown preset '%s' (%s)", o->preset, preset_names());
+    gcam_preproc_imagenet(pp);
+    double crop = 256.0 / 224;
+    const char *meta = gcam_model_metadata(m, "gradcam.preprocess");
+    if (H > 0) pp->height = (int)H;
+    if (W > 0) pp->width = (int)W;
+    int sized = (H > 0 && W > 0) || o->size_h;
+    if (ps) apply_preset(ps, pp, &crop);
+    else if (meta) sized |= apply_meta(meta, pp, &crop);
+    if (o->size_h) { pp->height = o->size_h; pp->width = o->size_w ? o->size_w : o->size_h; }
+    if (o->no_crop) crop = 0;
+    if (!sized && !(crop > 0)) size_from_photo(pp, H, W, img_w, img_h);
+    if (H > 0 && W > 0 && (pp->height != H || pp->width != W))
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "input size %dx%d does not match the model's %lldx%lld", pp->height,
+                         pp->width, (long long)H, (long long)W);
+    if (o->has_mean) memcpy(pp->mean, o->mean, sizeof o->mean);
+    if (o->has_std) memcpy(pp->std, o->std, sizeof o->std);
+    if (o->scale > 0) pp->scale = o->scale;
+    if (o->bgr) pp->bgr = 1;
+    pp->crop = crop > 0;
+    int shorter = pp->height < pp->width ? pp->height : pp->width;
+    /* the imagenet recipe resizes to 256 and crops 224: keep that ratio */
+    pp->resize_shorter = crop > 0 ? (int)(shorter * crop + 0.5) : 0;
+    pp->grayscale = C == 1;
+    pp->alpha = C == 4;
+    return GCAM_OK;
 }
 
 int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts *o, gcam_photo **photo,
@@ -68,55 +202,24 @@ int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts 
     if (!o) o = &def;
     *photo = NULL;
     memset(x, 0, sizeof *x);
-    int64_t decl[GCAM_MAX_NDIM];
-    int nd = gcam_model_input_shape(m, 0, decl);
-    if (nd != 4) return gcam_errf(&m->err, GCAM_E_SHAPE, "the model's input is not 4-D NCHW; feed a tensor instead of an image");
-    int C = decl[1] > 0 ? (int)decl[1] : 3;
-    if (C != 1 && C != 3)
-        return gcam_errf(&m->err, GCAM_E_SHAPE, "the model's input has %d channels; images give 1 or 3", C);
-    if (o->preset && strcmp(o->preset, "imagenet") && strcmp(o->preset, "none"))
-        return gcam_errf(&m->err, GCAM_E_ARG, "unknown preset '%s' (imagenet, none)", o->preset);
-
+    int C = 3, nhwc = 0;
+    int64_t H = 0, W = 0;
     gcam_preproc pp;
-    gcam_preproc_imagenet(&pp);
-    int crop = 1;
-    const char *meta = gcam_model_metadata(m, "gradcam.preprocess");
-    int imagenet = !o->preset || !strcmp(o->preset, "imagenet");
-    if (meta && !o->preset) apply_meta(meta, &pp, &crop);
-    else if (decl[2] > 0 && decl[3] > 0) {
-        pp.height = (int)decl[2];
-        pp.width = (int)decl[3];
-    }
-    if (o->preset && !strcmp(o->preset, "none")) {
-        for (int k = 0; k < 3; k++) { pp.mean[k] = 0; pp.std[k] = 1; }
-        crop = 0;
-    }
-    if (o->size_h) { pp.height = o->size_h; pp.width = o->size_w ? o->size_w : o->size_h; }
-    if (decl[2] > 0 && decl[3] > 0 && (pp.height != decl[2] || pp.width != decl[3]))
-        return gcam_errf(&m->err, GCAM_E_SHAPE, "input size %dx%d does not match the model's %lldx%lld", pp.height,
-                         pp.width, (long long)decl[2], (long long)decl[3]);
-    if (o->has_mean) memcpy(pp.mean, o->mean, sizeof pp.mean);
-    if (o->has_std) memcpy(pp.std, o->std, sizeof pp.std);
-    if (o->no_crop) crop = 0;
-    pp.crop = crop;
-    int shorter = pp.height < pp.width ? pp.height : pp.width;
-    /* the imagenet recipe resizes to 256 and crops 224: keep that ratio */
-    pp.resize_shorter = !crop ? 0 : imagenet ? (int)(shorter * 256.0 / 224.0 + 0.5) : shorter;
-    pp.grayscale = C == 1;
-
+    int rc = image_input(m, &C, &nhwc, &H, &W);
+    if (rc) return rc;
     gcam_photo *p = calloc(1, sizeof *p);
     if (!p) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    int rc = gcam_image_load(path, o->no_exif ? GCAM_DECODE_NO_EXIF_ROTATE : 0, &p->img, &m->err);
+    rc = gcam_image_load(path, o->no_exif ? GCAM_DECODE_NO_EXIF_ROTATE : 0, &p->img, &m->err);
+    if (!rc) rc = make_recipe(m, o, C, H, W, p->img.w, p->img.h, &pp);
+    pp.channels_last = nhwc;
     gcam_preproc_plan plan;
     if (!rc) rc = gcam_preproc_make_plan(&pp, p->img.w, p->img.h, &plan, &m->err);
     if (!rc) {
         p->rect = plan.src_rect;
         x->dtype = GCAM_FLOAT32;
         x->ndim = 4;
-        x->dims[0] = 1;
-        x->dims[1] = C;
-        x->dims[2] = pp.height;
-        x->dims[3] = pp.width;
+        int64_t d[4] = {1, C, pp.height, pp.width}, dl[4] = {1, pp.height, pp.width, C};
+        memcpy(x->dims, nhwc ? dl : d, sizeof d);
         x->data = malloc(sizeof(float) * (size_t)C * pp.height * pp.width);
         if (!x->data) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     }

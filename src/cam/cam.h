@@ -99,6 +99,10 @@ double gcam_rng_normal(gcam_rng *r);   /* Box-Muller, both values used in turn *
 /* ---- post-processing (postprocess.c) ---------------------------------------------- */
 /* x = max(x, 0); NaN becomes 0 */
 void gcam_cam_relu(float *x, int64_t n);
+/* An NHWC image's H*W x C values as C planes of H*W, and back: the
+ * input-gradient maps work on planes whatever the input's layout. */
+void gcam_cam_to_planar(const float *hwc, int64_t C, int64_t HW, float *chw);
+void gcam_cam_to_interleaved(const float *chw, int64_t C, int64_t HW, float *hwc);
 /* pytorch-grad-cam's scale_cam_image: (x - min) / (max - min + 1e-7) */
 void gcam_cam_minmax(float *x, int64_t n);
 
@@ -108,8 +112,9 @@ typedef struct gcam_cam_ctx {
     gcam_err *err;
     const gcam_explain_opts *o;
     int input_t;           /* the graph input tensor */
-    const float *x;        /* the explained input, 1 x C x H x W */
+    const float *x;        /* the explained input, 1 x C x H x W (1 x H x W x C if nhwc) */
     int64_t C, H, W;
+    int nhwc;              /* the input is channels-last */
     int target_t;          /* the target tensor */
     int64_t target;        /* the explained element within one batch item */
     float score;           /* its score on x (negated for counterfactual) */

@@ -307,22 +307,42 @@ static int set_raw(gcam_explanation *x, const float *src, int channels, int h, i
     return GCAM_OK;
 }
 
+/* max over channels of |gradient|, per pixel, from a gradient in the input's layout */
+static int saliency(const gcam_cam_ctx *c, const float *grad, float *raw)
+{
+    int64_t HW = c->H * c->W;
+    if (!c->nhwc) {
+        gcam_cam_saliency_reduce(grad, c->C, HW, raw);
+        return GCAM_OK;
+    }
+    float *planes = malloc(sizeof(float) * (size_t)(c->C * HW + 1));
+    if (!planes) return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
+    gcam_cam_to_planar(grad, c->C, HW, planes);
+    gcam_cam_saliency_reduce(planes, c->C, HW, raw);
+    free(planes);
+    return GCAM_OK;
+}
+
 /* ---- one explanation of one input ------------------------------------------------- */
 
 /* The layers of o (or the automatic one) as tensor ids, checked to be 4-D
  * float activations of `batch` items; their names copied into x. */
-static int resolve_layers(gcam_model *m, const gcam_explain_opts *o, int64_t batch, int *layer_ts, int *head_y,
-                          int *n_layers, gcam_explanation *x)
+static int resolve_layers(gcam_model *m, const gcam_explain_opts *o, int64_t batch, int target_t, int *layer_ts,
+                          int *head_y, int *n_layers, gcam_explanation *x)
 {
     gcam_graph *g = m->g;
     int rc = GCAM_OK, n = o->n_layers > 0 && o->layers ? o->n_layers : 1;
     for (int i = 0; i < n && !rc; i++) {
         const char *name = o->n_layers > 0 && o->layers ? o->layers[i] : "auto";
-        const char *tn;
-        rc = gcam_model_resolve_layer(m, name, &tn);
+        const char *tn = NULL;
+        /* auto: the last map the target depends on (the target may be any
+         * tensor, one of several heads) */
+        int t = !strcmp(name, "auto") ? gcam_model_auto_layer_for(m, target_t) : -1;
+        if (!strcmp(name, "auto") && t < 0) rc = m->err.code ? m->err.code : GCAM_E_NOTFOUND;
+        else if (t < 0 && !(rc = gcam_model_resolve_layer(m, name, &tn))) t = gcam_graph_find(g, tn);
         if (rc) break;
-        int t = gcam_graph_find(g, tn);
         gcam_tensor *A = &g->tensors[t];
+        tn = A->name;
         if (A->ndim != 4 || A->dtype != GCAM_DT_F32)
             rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is not a 4-D float activation (see `gradcam layers`)", tn);
         else if (A->flags & GCAM_TF_CONST)
@@ -374,22 +394,22 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
 {
     gcam_graph *g = m->g;
     const int fl = METHOD_FLAGS[o->method];
-    int rc = gcam_model_bind_input(m, 0, input);
+    const int main_i = gcam_model_main_input(m);
+    if (main_i < 0) return m->err.code;
+    int rc = gcam_model_bind_extras(m, 0);
+    if (!rc) rc = gcam_model_bind_input(m, main_i, input);
     if (!rc) rc = gcam_model_ensure_planned(m);
     if (rc) return rc;
+    /* the map is drawn at the image's H x W, whatever the input's layout */
+    const int nhwc = gcam_model_input_layout(m, main_i) == GCAM_LAYOUT_NHWC;
+    const int C = (int)input->dims[nhwc ? 3 : 1], H = (int)input->dims[nhwc ? 1 : 2], W = (int)input->dims[nhwc ? 2 : 3];
 
     gcam_explanation *x = calloc(1, sizeof *x);
     if (!x) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     gcam_bwd_plan bp;
     memset(&bp, 0, sizeof bp);
-    int n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
-    if (fl & M_LAYER) rc = resolve_layers(m, o, 1, layer_ts, head_y, &n_layers, x);
-    for (int i = 0; i < n_layers; i++) bp.layers[i] = layer_ts[i];
-    /* Grad-CAM through a flattening linear head: the backward stops at its output */
-    for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_GRADCAM; i++)
-        if ((head_y[i] = gcam_cam_head_find(g, layer_ts[i])) >= 0) bp.layers[i] = head_y[i];
-    int target_t = -1, input_t = g->inputs[0];
-    if (!rc) {
+    int target_t = -1, input_t = g->inputs[main_i];
+    {
         const char *tname = o->target_output ? o->target_output : gcam_model_output_name(m, 0);
         target_t = gcam_graph_find(g, tname);
         if (target_t < 0)
@@ -399,6 +419,12 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         else if (g->tensors[target_t].flags & GCAM_TF_CONST)
             rc = gcam_errf(&m->err, GCAM_E_ARG, "target output '%s' is a constant", tname);
     }
+    int n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
+    if (!rc && (fl & M_LAYER)) rc = resolve_layers(m, o, 1, target_t, layer_ts, head_y, &n_layers, x);
+    for (int i = 0; i < n_layers; i++) bp.layers[i] = layer_ts[i];
+    /* Grad-CAM through a flattening linear head: the backward stops at its output */
+    for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_GRADCAM; i++)
+        if ((head_y[i] = gcam_cam_head_find(g, layer_ts[i])) >= 0) bp.layers[i] = head_y[i];
     /* Ablation-CAM feeds its suffix plans with tensors that cross the layer */
     int sides[MAX_SIDES], n_sides = 0;
     for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_ABLATIONCAM; i++) {
@@ -425,6 +451,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         g->planned = 0;
     }
     if (!rc) rc = gcam_model_ensure_planned(m);
+    if (!rc) rc = gcam_model_bind_extras(m, 1);
     double t0 = gcam_now_ms();
     if (!rc) {
         gcam_tensor *in = &g->tensors[input_t];
@@ -447,16 +474,16 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         .o = o,
         .input_t = input_t,
         .x = input->data,
-        .C = input->dims[1],
-        .H = input->dims[2],
-        .W = input->dims[3],
+        .C = C,
+        .H = H,
+        .W = W,
+        .nhwc = nhwc,
         .target_t = target_t,
         .target = x->target,
         .score = o->counterfactual ? -x->score : x->score,
         .batch = o->batch_size > 0 ? o->batch_size : 32,
         .headsum = &m->headsum,
     };
-    int H = (int)input->dims[2], W = (int)input->dims[3], C = (int)input->dims[1];
     int64_t HW = (int64_t)H * W;
     x->h = H;
     x->w = W;
@@ -471,7 +498,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         float *raw = malloc(sizeof(float) * (size_t)HW);
         if (!raw) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         else if (o->method == GCAM_METHOD_SALIENCY)
-            gcam_cam_saliency_reduce(gcam_f32(&g->grads[input_t]), C, HW, raw);
+            rc = saliency(&cx, gcam_f32(&g->grads[input_t]), raw);
         else if (o->method == GCAM_METHOD_INTEGRATED_GRADIENTS)
             rc = gcam_cam_integrated_gradients(&cx, raw);
         else
@@ -497,8 +524,9 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
         if (!rc) rc = gcam_bwd_run(g, &bp, seed, x->target, seed_value, 1, &m->err);
         if (!rc) {
             const float *gb = gcam_f32(&g->grads[input_t]);
-            if (o->method == GCAM_METHOD_GUIDED_GRADCAM) gcam_cam_guided_gradcam(gb, x->map, C, HW, rgb);
+            if (nhwc) gcam_cam_to_planar(gb, C, HW, rgb); /* the map is C planes */
             else memcpy(rgb, gb, sizeof(float) * (size_t)C * HW);
+            if (o->method == GCAM_METHOD_GUIDED_GRADCAM) gcam_cam_guided_gradcam(rgb, x->map, C, HW, rgb);
             if (set_raw(x, rgb, C, H, W)) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         }
         if (!rc) {
@@ -571,7 +599,11 @@ static int explain_augmented(gcam_model *m, const gcam_array *input, const gcam_
     fixed.target_class = base->target;
     int ch = base->channels, H = base->h, W = base->w;
     int64_t HW = (int64_t)H * W, n = (int64_t)ch * HW, nin = gcam_dims_numel_checked(input->dims, input->ndim);
-    int64_t Win = input->dims[3], rows = nin / Win;
+    /* a horizontal flip reverses the W axis: the last of NCHW, the third of
+     * NHWC (whose pixels are runs of C values) */
+    const int nhwc = gcam_model_input_layout(m, gcam_model_main_input(m)) == GCAM_LAYOUT_NHWC;
+    int64_t unit = nhwc ? input->dims[3] : 1, Win = nhwc ? input->dims[2] : input->dims[3];
+    int64_t rows = nin / (Win * unit);
     double *acc = calloc((size_t)n, sizeof(double));
     float *xa = malloc(sizeof(float) * (size_t)nin);
     if (!acc || !xa) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
@@ -584,7 +616,8 @@ static int explain_augmented(gcam_model *m, const gcam_array *input, const gcam_
                 const float *src = input->data;
                 for (int64_t r = 0; r < rows; r++)
                     for (int64_t c = 0; c < Win; c++)
-                        xa[r * Win + c] = src[r * Win + (flip ? Win - 1 - c : c)] * factors[f];
+                        for (int64_t u = 0; u < unit; u++)
+                            xa[(r * Win + c) * unit + u] = src[(r * Win + (flip ? Win - 1 - c : c)) * unit + u] * factors[f];
                 gcam_array a = *input;
                 a.data = xa;
                 gcam_explanation_free(ex);
@@ -658,8 +691,9 @@ static int explain_batched(gcam_model *m, const gcam_array *input, const gcam_ex
     if (!rc) rc = gcam_model_ensure_planned(m);
     gcam_explanation *first = rc ? NULL : calloc(1, sizeof *first);
     if (!rc && !first) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    if (!rc) rc = resolve_layers(m, o, N, layer_ts, head_y, &n_layers, first);
     int target_t = rc ? -1 : gcam_graph_find(g, gcam_model_output_name(m, 0)), input_t = g->inputs[0];
+    if (!rc && target_t < 0) rc = gcam_errf(&m->err, GCAM_E_ARG, "the model has no output");
+    if (!rc) rc = resolve_layers(m, o, N, target_t, layer_ts, head_y, &n_layers, first);
     gcam_bwd_plan bp;
     memset(&bp, 0, sizeof bp);
     bp.target = target_t;
@@ -727,6 +761,7 @@ int gcam_explain_batch(gcam_model *m, const gcam_array *input, const gcam_explai
     /* one pass when the input's batch is symbolic and the method allows it; a
      * failure there (a graph that pins the batch, memory) falls back to the loop */
     if (N > 1 && m->g->n_inputs == 1 && gcam_model_input_shape(m, 0, decl) == 4 && decl[0] < 0 &&
+        gcam_model_input_layout(m, 0) == GCAM_LAYOUT_NCHW && /* batch_maps reads N x C x H x W */
         opts->method >= 0 && opts->method < GCAM_METHOD_COUNT && batchable(opts) &&
         opts->n_layers <= GCAM_MAX_LAYERS)
         rc = explain_batched(m, input, opts, targets, out);
@@ -761,12 +796,17 @@ int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts
     gcam_graph *g = m->g;
     if (opts->method < 0 || opts->method >= GCAM_METHOD_COUNT)
         return gcam_errf(&m->err, GCAM_E_ARG, "unknown method %d", opts->method);
-    if (g->n_inputs != 1) return gcam_errf(&m->err, GCAM_E_ARG, "explain needs a model with one input (it has %d)", g->n_inputs);
+    const int main_i = gcam_model_main_input(m);
+    if (main_i < 0) return m->err.code;
     if (input->ndim != 4 || input->dims[0] != 1)
-        return gcam_errf(&m->err, GCAM_E_SHAPE, "explain needs one NCHW image (batch 1), got a %d-D input", input->ndim);
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "explain needs one image (batch 1, NCHW or NHWC), got a %d-D input", input->ndim);
     if (input->dtype != GCAM_FLOAT32) return gcam_errf(&m->err, GCAM_E_DTYPE, "explain needs a float32 input");
     if (opts->n_layers > GCAM_MAX_LAYERS) return gcam_errf(&m->err, GCAM_E_ARG, "at most %d layers", GCAM_MAX_LAYERS);
     const int fl = METHOD_FLAGS[opts->method];
+    int extras = g->n_inputs > 1;
+    if (extras && (opts->method == GCAM_METHOD_SCORECAM || opts->method == GCAM_METHOD_ABLATIONCAM || (fl & M_BATCHED)))
+        return gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "%s on a model with more than one input is not supported yet",
+                         gcam_method_name(opts->method));
     if ((fl & M_RGB) && input->dims[1] < 1) return gcam_errf(&m->err, GCAM_E_SHAPE, "the input has no channels");
     if (opts->eigen_smooth && !(fl & M_LAYER))
         return gcam_errf(&m->err, GCAM_E_ARG, "eigen smoothing applies to the layer CAM methods, not %s",

@@ -71,6 +71,42 @@ int gcam_cam_blur(const float *x, int64_t C, int64_t H, int64_t W, double sigma,
     return GCAM_OK;
 }
 
+/* the blur is spatial: an NHWC input is blurred as planes */
+static int blur_baseline(gcam_cam_ctx *c, double sigma, float *x0)
+{
+    int64_t n = c->C * c->H * c->W, HW = c->H * c->W;
+    float *px = c->nhwc ? malloc(sizeof(float) * (size_t)(2 * n + 1)) : NULL;
+    if (c->nhwc && !px) return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
+    if (px) gcam_cam_to_planar(c->x, c->C, HW, px);
+    int rc = gcam_cam_blur(px ? px : c->x, c->C, c->H, c->W, sigma, px ? px + n : x0);
+    if (px && !rc) gcam_cam_to_interleaved(px + n, c->C, HW, x0);
+    free(px);
+    return rc ? gcam_errf(c->err, GCAM_E_NOMEM, "out of memory") : GCAM_OK;
+}
+
+/* (x - x0) . mean gradient summed over channels, per pixel, from arrays in
+ * the input's layout */
+static int reduce(gcam_cam_ctx *c, const float *x0, const double *gsum, int64_t steps, float *raw)
+{
+    int64_t n = c->C * c->H * c->W, HW = c->H * c->W;
+    if (!c->nhwc) {
+        gcam_cam_ig_reduce(c->x, x0, gsum, steps, c->C, HW, raw);
+        return GCAM_OK;
+    }
+    float *px = malloc(sizeof(float) * (size_t)(2 * n + 1));
+    double *pg = malloc(sizeof(double) * (size_t)(n + 1));
+    if (px && pg) {
+        gcam_cam_to_planar(c->x, c->C, HW, px);
+        gcam_cam_to_planar(x0, c->C, HW, px + n);
+        for (int64_t p = 0; p < HW; p++)
+            for (int64_t k = 0; k < c->C; k++) pg[k * HW + p] = gsum[p * c->C + k];
+        gcam_cam_ig_reduce(px, px + n, pg, steps, c->C, HW, raw);
+    }
+    free(px);
+    free(pg);
+    return px && pg ? GCAM_OK : gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
+}
+
 static int make_baseline(gcam_cam_ctx *c, float *x0)
 {
     const char *b = c->o->ig_baseline ? c->o->ig_baseline : "zero";
@@ -87,8 +123,7 @@ static int make_baseline(gcam_cam_ctx *c, float *x0)
             if (end == b + 5 || *end || !(sigma >= 0.0) || sigma > 1000.0)
                 return gcam_errf(c->err, GCAM_E_ARG, "bad integrated-gradients baseline '%s' (blur:SIGMA, 0 <= SIGMA <= 1000 pixels)", b);
         }
-        if (gcam_cam_blur(c->x, c->C, c->H, c->W, sigma, x0)) return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
-        return GCAM_OK;
+        return blur_baseline(c, sigma, x0);
     }
     if (!strcmp(b, "uniform")) {
         float lo = c->x[0], hi = c->x[0];
@@ -140,7 +175,7 @@ int gcam_cam_integrated_gradients(gcam_cam_ctx *c, float *raw)
             for (int64_t i = 0; i < n; i++) gsum[i] += gx[b * n + i];
         gcam_cam_progress(c, "integrated-gradients", s0 + nb - 1, steps);
     }
-    if (!rc) gcam_cam_ig_reduce(c->x, x0, gsum, steps, c->C, c->H * c->W, raw);
+    if (!rc) rc = reduce(c, x0, gsum, steps, raw);
     gcam_bwd_release(&bp);
     gcam_suffix_free(v);
     free(x0);

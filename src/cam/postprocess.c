@@ -9,6 +9,18 @@ void gcam_cam_relu(float *x, int64_t n)
         if (!(x[i] > 0.0f)) x[i] = 0.0f; /* NaN becomes 0 too: maps stay finite */
 }
 
+void gcam_cam_to_planar(const float *hwc, int64_t C, int64_t HW, float *chw)
+{
+    for (int64_t p = 0; p < HW; p++)
+        for (int64_t c = 0; c < C; c++) chw[c * HW + p] = hwc[p * C + c];
+}
+
+void gcam_cam_to_interleaved(const float *chw, int64_t C, int64_t HW, float *hwc)
+{
+    for (int64_t p = 0; p < HW; p++)
+        for (int64_t c = 0; c < C; c++) hwc[p * C + c] = chw[c * HW + p];
+}
+
 void gcam_cam_minmax(float *x, int64_t n)
 {
     if (n <= 0) return;

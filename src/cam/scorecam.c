@@ -224,8 +224,12 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
                 continue;
             }
             gcam_cam_scorecam_mask(A + sel[k] * HW, (int)h, (int)wd, (int)c->H, (int)c->W, mask);
-            for (int64_t ch = 0; ch < c->C; ch++)
-                for (int64_t p = 0; p < plane; p++) dst[ch * plane + p] = c->x[ch * plane + p] * mask[p];
+            if (c->nhwc) /* an NHWC input: each pixel's C values share its mask value */
+                for (int64_t p = 0; p < plane; p++)
+                    for (int64_t ch = 0; ch < c->C; ch++) dst[p * c->C + ch] = c->x[p * c->C + ch] * mask[p];
+            else
+                for (int64_t ch = 0; ch < c->C; ch++)
+                    for (int64_t p = 0; p < plane; p++) dst[ch * plane + p] = c->x[ch * plane + p] * mask[p];
         }
         if (mc && (rc = gcam_maskconv_run(mc, beta, nb, xin, nhwc, c->err))) break;
         if ((rc = gcam_cam_view_pass(c, v, NULL, nb, 0))) break;

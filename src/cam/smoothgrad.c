@@ -61,6 +61,10 @@ int gcam_cam_smoothgrad(gcam_cam_ctx *c, float *raw)
     }
     if (!rc) {
         for (int64_t i = 0; i < n; i++) mean[i] = (float)(gsum[i] / (double)samples);
+        if (c->nhwc) { /* planes, reusing gsum's memory */
+            gcam_cam_to_planar(mean, c->C, HW, (float *)gsum);
+            memcpy(mean, gsum, sizeof(float) * (size_t)n);
+        }
         gcam_cam_saliency_reduce(mean, c->C, HW, raw);
     }
     gcam_bwd_release(&bp);

@@ -144,15 +144,19 @@ typedef struct gcam_preproc {
     int resize_mode;    /* gcam_resize_mode */
     int grayscale;      /* 1: one output channel, PIL's luminance ("L") computed
                          * before resizing, as transforms.Grayscale() first would */
+    int alpha;          /* 1 (not grayscale): a fourth channel, RGBA, alpha 255 */
+    int bgr;            /* 1: colour channels in B, G, R order (Caffe, OpenCV) */
+    int channels_last;  /* 1: out is H x W x C (NHWC) instead of C x H x W */
     double scale;       /* pixel * scale before normalising: 1/255 for ToTensor() */
-    float mean[3], std[3]; /* per channel: (x - mean) / std; grayscale uses [0] */
+    float mean[4], std[4]; /* per output channel (after the BGR swap, alpha
+                            * last): (x - mean) / std; grayscale uses [0] */
 } gcam_preproc;
 
 /* torchvision's ImageNet recipe: Resize(256), CenterCrop(224), ToTensor(),
  * Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)), with the
  * PIL antialiased bilinear resize, giving 1x3x224x224 float32 RGB. */
 void gcam_preproc_imagenet(gcam_preproc *p);
-/* Output channels: 1 for grayscale, else 3. */
+/* Output channels: 1 for grayscale, 4 with alpha, else 3. */
 int gcam_preproc_channels(const gcam_preproc *p);
 
 typedef struct gcam_rect {
@@ -173,9 +177,10 @@ typedef struct gcam_preproc_plan {
  * GCAM_E_ARG for a bad config (non-positive sizes, zero std or scale). */
 int gcam_preproc_make_plan(const gcam_preproc *p, int img_w, int img_h, gcam_preproc_plan *plan,
                            gcam_err *e);
-/* Fills out (caller-owned, channels * height * width floats, NCHW with N = 1)
- * from a c = 1 or 3 image.  Arithmetic follows torchvision in float32:
- * x = (float)(px * scale); out = (x - mean) / std. */
+/* Fills out (caller-owned, channels * height * width floats, NCHW with N = 1,
+ * or NHWC with channels_last) from a c = 1 or 3 image.  Arithmetic follows
+ * torchvision in float32: x = (float)(px * scale); out = (x - mean) / std.
+ * Pixels of a padded crop are 0 in every channel, alpha included. */
 int gcam_preprocess(const gcam_image *img, const gcam_preproc *p, float *out, gcam_err *e);
 
 /* ---- colormaps (colormap.c) ----------------------------------------------- */

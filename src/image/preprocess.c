@@ -17,12 +17,12 @@ void gcam_preproc_imagenet(gcam_preproc *p)
         .resize_mode = GCAM_RESIZE_PIL_BILINEAR,
         .grayscale = 0,
         .scale = 1.0 / 255.0,
-        .mean = {0.485f, 0.456f, 0.406f},
-        .std = {0.229f, 0.224f, 0.225f},
+        .mean = {0.485f, 0.456f, 0.406f, 0.0f},
+        .std = {0.229f, 0.224f, 0.225f, 1.0f},
     };
 }
 
-int gcam_preproc_channels(const gcam_preproc *p) { return p->grayscale ? 1 : 3; }
+int gcam_preproc_channels(const gcam_preproc *p) { return p->grayscale ? 1 : p->alpha ? 4 : 3; }
 
 /* torchvision CenterCrop's offset of a `crop`-long window in a `size`-long
  * side: int(round((size - crop) / 2.0)), where Python rounds halves to even;
@@ -52,6 +52,8 @@ int gcam_preproc_make_plan(const gcam_preproc *p, int img_w, int img_h, gcam_pre
         return gcam_errf(e, GCAM_E_ARG, "preprocess: unknown resize mode %d", p->resize_mode);
     if (!(isfinite(p->scale) && p->scale != 0.0))
         return gcam_errf(e, GCAM_E_ARG, "preprocess: scale must be finite and non-zero");
+    if (p->grayscale && p->alpha)
+        return gcam_errf(e, GCAM_E_ARG, "preprocess: grey with alpha is not an output layout");
     for (int k = 0; k < gcam_preproc_channels(p); k++)
         if (!(isfinite(p->mean[k]) && isfinite(p->std[k]) && p->std[k] != 0.0f))
             return gcam_errf(e, GCAM_E_ARG, "preprocess: mean/std of channel %d invalid", k);
@@ -96,6 +98,15 @@ static uint8_t pil_luma(const uint8_t *rgb)
     return (uint8_t)((rgb[0] * 19595u + rgb[1] * 38470u + rgb[2] * 7471u + 0x8000u) >> 16);
 }
 
+/* The source channel of output channel k: grey and RGB from the image
+ * (B, G, R order with bgr), -1 for the alpha channel. */
+static int source_channel(const gcam_preproc *p, int k)
+{
+    if (p->grayscale) return 0;
+    if (k == 3) return -1;
+    return p->bgr ? 2 - k : k;
+}
+
 int gcam_preprocess(const gcam_image *img, const gcam_preproc *p, float *out, gcam_err *e)
 {
     if (!img || !img->px || !(img->c == 1 || img->c == 3))
@@ -103,19 +114,19 @@ int gcam_preprocess(const gcam_image *img, const gcam_preproc *p, float *out, gc
     gcam_preproc_plan plan;
     int rc = gcam_preproc_make_plan(p, img->w, img->h, &plan, e);
     if (rc) return rc;
-    int oc = gcam_preproc_channels(p);
+    int oc = gcam_preproc_channels(p), ic = p->grayscale ? 1 : 3;
 
     /* Bring the channel count to the output's first, as a torchvision
      * pipeline converts the PIL image (convert("L") / convert("RGB")) before
-     * resizing it. */
+     * resizing it; alpha is added while writing. */
     gcam_image conv = {0}, resized = {0};
     const gcam_image *src = img;
-    if (img->c != oc) {
-        rc = gcam_image_alloc(&conv, img->w, img->h, oc, e);
+    if (img->c != ic) {
+        rc = gcam_image_alloc(&conv, img->w, img->h, ic, e);
         if (rc) return rc;
         size_t n = (size_t)img->w * img->h;
         for (size_t i = 0; i < n; i++) {
-            if (oc == 1) conv.px[i] = pil_luma(img->px + 3 * i);
+            if (ic == 1) conv.px[i] = pil_luma(img->px + 3 * i);
             else memset(conv.px + 3 * i, img->px[i], 3);
         }
         src = &conv;
@@ -134,6 +145,7 @@ int gcam_preprocess(const gcam_image *img, const gcam_preproc *p, float *out, gc
     size_t plane = (size_t)p->height * p->width;
     for (int k = 0; k < oc; k++) {
         float mean = p->mean[k], std = p->std[k];
+        int sc = source_channel(p, k);
         /* ToTensor divides by 255 in float32; px * (1/255) in double rounded
          * to float gives the same correctly rounded quotient for all 256
          * values (tested), and allows any scale. */
@@ -142,15 +154,17 @@ int gcam_preprocess(const gcam_image *img, const gcam_preproc *p, float *out, gc
             float x = (float)(v * p->scale);
             lut[v] = (x - mean) / std;
         }
-        float *o = out + k * plane;
+        /* element (y, x) of channel k sits at base + (y * W + x) * step */
+        float *o = p->channels_last ? out + k : out + k * plane;
+        size_t step = p->channels_last ? (size_t)oc : 1;
         for (int y = 0; y < p->height; y++) {
             int sy = plan.crop_y + y;
             for (int x = 0; x < p->width; x++) {
                 int sx = plan.crop_x + x;
                 uint8_t v = 0;
                 if (sy >= 0 && sy < src->h && sx >= 0 && sx < src->w)
-                    v = src->px[((size_t)sy * src->w + sx) * oc + k];
-                o[(size_t)y * p->width + x] = lut[v];
+                    v = sc < 0 ? 255 : src->px[((size_t)sy * src->w + sx) * ic + sc];
+                o[((size_t)y * p->width + x) * step] = lut[v];
             }
         }
     }

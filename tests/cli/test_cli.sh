@@ -277,5 +277,158 @@ if run explain_profile 0 explain --model cnn.onnx --input-tensor img.npy --targe
   ok explain_profile
 else bad explain_profile "exit $RC: $(head -c 400 "$ERR")"; fi
 
+# ---- real exporters' inputs: symbolic dims, channels-last, extra inputs, int outputs -----------
+"$PY" - "$T" <<'PYEOF2' || bad exporter_fixtures "fixture generation failed"
+import os, struct, sys, zlib
+import numpy as np
+import onnx
+from onnx import TensorProto as TP, helper as h, numpy_helper as nh
+
+d = sys.argv[1]
+rng = np.random.default_rng(11)
+vi = h.make_tensor_value_info
+
+def save(name, nodes, inputs, outputs, inits=()):
+    m = h.make_model(h.make_graph(nodes, name, inputs, outputs, list(inits)),
+                     opset_imports=[h.make_opsetid("", 13)], producer_name="test_cli")
+    m.ir_version = 8
+    onnx.save(m, os.path.join(d, name + ".onnx"))
+
+def f32(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+# symbolic N, H, W: Conv 3x3 pad 1 -> Relu -> MaxPool 2
+save("sym", [h.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), h.make_node("Relu", ["c"], ["r"]),
+             h.make_node("MaxPool", ["r"], ["out"], kernel_shape=[2, 2], strides=[2, 2])],
+     [vi("x", TP.FLOAT, ["N", 3, "H", "W"])], [vi("out", TP.FLOAT, None)], [nh.from_array(f32(2, 3, 3, 3), "w")])
+# an int64 graph output
+save("shape", [h.make_node("Shape", ["x"], ["s"]), h.make_node("Relu", ["x"], ["y"])],
+     [vi("x", TP.FLOAT, ["N", 3, "H", "W"])], [vi("s", TP.INT64, None), vi("y", TP.FLOAT, None)])
+np.save(os.path.join(d, "x386.npy"), f32(1, 3, 8, 6))
+# channels-last classifier with two outputs (logits y, probabilities p)
+save("nhwc", [h.make_node("Transpose", ["x"], ["xt"], perm=[0, 3, 1, 2]),
+              h.make_node("Conv", ["xt", "w"], ["c"], pads=[1, 1, 1, 1]), h.make_node("Relu", ["c"], ["feat"]),
+              h.make_node("GlobalAveragePool", ["feat"], ["g"]), h.make_node("Flatten", ["g"], ["f"]),
+              h.make_node("Gemm", ["f", "fc"], ["y"], transB=1), h.make_node("Softmax", ["y"], ["p"])],
+     [vi("x", TP.FLOAT, [1, 8, 6, 3])], [vi("y", TP.FLOAT, None), vi("p", TP.FLOAT, None)],
+     [nh.from_array(f32(4, 3, 3, 3), "w"), nh.from_array(f32(5, 4), "fc")])
+np.save(os.path.join(d, "xl.npy"), f32(1, 8, 6, 3))
+# RGBA NHWC identity: what the image path feeds
+save("rgba", [h.make_node("Identity", ["x"], ["y"])], [vi("x", TP.FLOAT, [1, 6, 5, 4])], [vi("y", TP.FLOAT, None)])
+# a second, non-image input: y = Gemm(GAP(Relu(Conv(x)))) * s
+fc2 = f32(3, 2)
+w2 = f32(2, 3, 3, 3)
+save("two", [h.make_node("Conv", ["x", "w"], ["c"]), h.make_node("Relu", ["c"], ["feat"]),
+             h.make_node("GlobalAveragePool", ["feat"], ["g"]), h.make_node("Flatten", ["g"], ["f"]),
+             h.make_node("Gemm", ["f", "fc"], ["z"], transB=1), h.make_node("Mul", ["z", "s"], ["y"])],
+     [vi("x", TP.FLOAT, [1, 3, 5, 5]), vi("s", TP.FLOAT, [1])], [vi("y", TP.FLOAT, None)],
+     [nh.from_array(w2, "w"), nh.from_array(fc2, "fc")])
+x5 = f32(1, 3, 5, 5)
+np.save(os.path.join(d, "x5.npy"), x5)
+np.save(os.path.join(d, "scale.npy"), np.array([2.5], np.float32))
+np.save(os.path.join(d, "s1.npy"), np.array([1.0], np.float32))
+# a 5x6 RGB PNG written by hand (no decoder differences: filter 0, no alpha)
+px = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)
+np.save(os.path.join(d, "photo_px.npy"), px)
+# bool, int32, int8 and uint8 outputs (Greater, Cast)
+save("dtypes", [h.make_node("Greater", ["x", "z"], ["gt"]), h.make_node("Cast", ["x"], ["i32"], to=TP.INT32),
+                h.make_node("Cast", ["x"], ["i8"], to=TP.INT8), h.make_node("Cast", ["a"], ["u8"], to=TP.UINT8)],
+     [vi("x", TP.FLOAT, [2, 3])], [vi("gt", TP.BOOL, None), vi("i32", TP.INT32, None), vi("i8", TP.INT8, None),
+                                    vi("u8", TP.UINT8, None)],
+     [nh.from_array(np.zeros(1, np.float32), "z"), nh.from_array(np.array([0, 7, 255], np.float32), "a")])
+np.save(os.path.join(d, "xd.npy"), np.array([[-1.5, 0, 2.7], [3, -4, 100]], np.float32))
+def chunk(t, b):
+    return struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xffffffff)
+raw = b"".join(b"\0" + px[r].tobytes() for r in range(6))
+open(os.path.join(d, "photo.png"), "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 5, 6, 8, 2, 0, 0, 0))
+                                              + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PYEOF2
+
+error layers_symbolic_dims 1 "input 'x' has dims [N,3,?,?]: pass --input-shape 1,3,H,W" -- layers --model sym.onnx
+if run layers_input_shape 0 layers --model sym.onnx --input-shape 1,3,8,10 && grep -q "1x2x4x5" "$OUT"; then
+  ok layers_input_shape
+else
+  bad layers_input_shape "exit $RC: $(head -c 300 "$OUT") $(head -c 300 "$ERR")"
+fi
+error layers_bad_input_shape 2 "--input-shape" -- layers --model sym.onnx --input-shape 1,3,x
+if run layers_named_input_shape 0 layers --model sym.onnx --input-shape x=1,3,6,12 --json && grep -q '\[1, 2, 3, 6\]' "$OUT"; then
+  ok layers_named_input_shape
+else
+  bad layers_named_input_shape "exit $RC: $(head -c 300 "$OUT") $(head -c 300 "$ERR")"
+fi
+error layers_unknown_input_shape 1 "no input named 'pixels'" -- layers --model sym.onnx --input-shape pixels=1,3,8,8
+if run run_int64_output 0 run --model shape.onnx --input x=x386.npy --output s=s.npy --output y=y386.npy &&
+   "$PY" -c "
+import numpy as np, sys
+s = np.load('$T/s.npy'); y = np.load('$T/y386.npy'); x = np.load('$T/x386.npy')
+sys.exit(0 if s.dtype == np.int64 and s.tolist() == [1, 3, 8, 6] and np.array_equal(y, np.maximum(x, 0)) else 1)"; then
+  ok run_int64_output
+else
+  bad run_int64_output "exit $RC: $(head -c 300 "$ERR")"
+fi
+if run run_int_bool_outputs 0 run --model dtypes.onnx --input x=xd.npy --output gt=gt.npy --output i32=i32.npy \
+     --output i8=i8.npy --output u8=u8.npy &&
+   "$PY" -c "
+import numpy as np, sys
+x = np.load('$T/xd.npy'); o = {n: np.load('$T/%s.npy' % n) for n in ('gt', 'i32', 'i8', 'u8')}
+ok = (o['gt'].dtype == np.bool_ and np.array_equal(o['gt'], x > 0) and o['i32'].dtype == np.int32 and
+      np.array_equal(o['i32'], x.astype(np.int32)) and o['i8'].dtype == np.int8 and np.array_equal(o['i8'], x.astype(np.int8))
+      and o['u8'].dtype == np.uint8 and o['u8'].tolist() == [0, 7, 255])
+sys.exit(0 if ok else 1)"; then
+  ok run_int_bool_outputs
+else
+  bad run_int_bool_outputs "exit $RC: $(head -c 300 "$ERR")"
+fi
+if run explain_nhwc_target_output 0 explain --model nhwc.onnx --input-tensor xl.npy --layer feat --target-output p \
+     --target-index 2 --save-npy map_nhwc.npy --json &&
+   "$PY" -c "
+import json, numpy as np, sys
+j = json.load(open('$T/explain_nhwc_target_output.out')); m = np.load('$T/map_nhwc.npy')
+ok = j['output'] == 'p' and j['target'] == 2 and m.shape == (8, 6) and m.min() >= 0 and m.max() <= 1 + 1e-6 and m.max() > 0.99
+sys.exit(0 if ok else 1)"; then
+  ok explain_nhwc_target_output
+else
+  bad explain_nhwc_target_output "exit $RC: $(head -c 300 "$OUT") $(head -c 300 "$ERR")"
+fi
+if run explain_nhwc_guided 0 explain --model nhwc.onnx --input-tensor xl.npy --method guided-backprop --save-npy gb_nhwc.npy &&
+   "$PY" -c "
+import numpy as np, sys
+m = np.load('$T/gb_nhwc.npy')
+sys.exit(0 if m.shape == (3, 8, 6) and np.abs(m).max() > 0.99 else 1)"; then
+  ok explain_nhwc_guided
+else
+  bad explain_nhwc_guided "exit $RC: $(head -c 300 "$ERR")"
+fi
+if run classify_rgba_tf 0 classify --model rgba.onnx --image photo.png --preset tf --save-npy rgba_in.npy &&
+   head -n 1 "$OUT" | grep -q "output 'y' (1x6x5x4)" &&
+   "$PY" -c "
+import numpy as np, sys
+a = np.load('$T/rgba_in.npy'); px = np.load('$T/photo_px.npy').astype(np.float32)
+want = np.concatenate([px, np.full((6, 5, 1), 255, np.float32)], axis=2)[None] / np.float32(255)
+sys.exit(0 if a.shape == (1, 6, 5, 4) and np.allclose(a, (want - 0.5) / 0.5, atol=1e-6) else 1)"; then
+  ok classify_rgba_tf
+else
+  bad classify_rgba_tf "exit $RC: $(head -c 300 "$OUT") $(head -c 300 "$ERR")"
+fi
+if run classify_extra_input 0 classify --model two.onnx --input-tensor x5.npy --input s=scale.npy --save-npy two_y.npy &&
+   run classify_extra_input_ref 0 run --model two.onnx --input x=x5.npy --input s=s1.npy --output y=two_ref.npy &&
+   "$PY" -c "
+import numpy as np, sys
+y = np.load('$T/two_y.npy'); r = np.load('$T/two_ref.npy')
+sys.exit(0 if y.shape == (1, 3) and np.allclose(y, 2.5 * r, rtol=1e-5, atol=1e-6) else 1)"; then
+  ok classify_extra_input
+else
+  bad classify_extra_input "exit $RC: $(head -c 300 "$ERR")"
+fi
+error explain_extra_input_missing 1 "2 inputs" "--input NAME=FILE.npy" -- explain --model two.onnx --input-tensor x5.npy
+if run explain_extra_input 0 explain --model two.onnx --input-tensor x5.npy --input s=scale.npy --target 1 --save-npy two_map.npy &&
+   grep -q "output 'y' target 1" "$OUT"; then
+  ok explain_extra_input
+else
+  bad explain_extra_input "exit $RC: $(head -c 300 "$OUT") $(head -c 300 "$ERR")"
+fi
+error eval_nhwc_refused 1 "channels-last" -- eval --model nhwc.onnx --images photo.png --faithfulness
+error classify_bad_preset 2 "unknown --preset 'torch'" "caffe" -- classify --model two.onnx --input-tensor x5.npy --preset torch
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
