@@ -13,6 +13,19 @@ int cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(pri
 void cli_print_methods(FILE *f);
 const char *cli_method_names(void);
 
+/* s escaped for the terminal (gcam_escape), in one of 8 rotating static
+ * buffers: for names from model and input files in listings. */
+const char *cli_esc(const char *s);
+/* Fails (one error line naming opt, returns 1) unless path can be written:
+ * every output is checked before any work starts. */
+int cli_check_output(const char *opt, const char *path);
+/* An integer option within [min, max]; prints the error and returns -1. */
+int cli_parse_range(const char *opt, const char *v, long min, long max, long *out);
+/* The most --threads: beyond it OpenMP would start thousands of OS threads. */
+#define CLI_MAX_THREADS 1024
+/* A JSON number; non-finite ones are null, with one warning on stderr. */
+void cli_json_num(FILE *f, double v, const char *what);
+
 /* argv walking: `i` is advanced past the value; returns NULL (after printing) if missing. */
 const char *cli_value(int argc, char **argv, int *i);
 int cli_parse_int(const char *s, long *out);

@@ -19,6 +19,7 @@
 #include "eval/eval.h"
 #include "eval_results.h"
 #include "input.h"
+#include "util/fileio.h"
 
 static const char *USAGE =
     "gradcam eval [--model M.onnx] --images DIR|LIST|IMG [--boxes boxes.csv] [--method M1,M2,...]\n"
@@ -55,12 +56,7 @@ static const char *HELP =
 
 /* ---- small helpers -------------------------------------------------------- */
 
-/* JSON has no NaN: write null instead. */
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, "%.6g", v);
-    else fputs("null", f);
-}
+#define json_num(f, v) cli_json_num((f), (v), "eval")
 
 static int has_image_ext(const char *name)
 {
@@ -122,24 +118,26 @@ static int list_images(const char *arg, strlist *out)
         return 0;
     }
     if (has_image_ext(arg)) return strlist_add(out, NULL, arg) ? cli_fail("out of memory") : 0;
-    FILE *f = fopen(arg, "r");
-    if (!f) return cli_fail("--images %s: %s", arg, strerror(errno));
+    unsigned char *text;
+    size_t len;
+    gcam_err err = {0};
+    if (gcam_file_read(arg, GCAM_FILE_MAX_TEXT, "image list", &text, &len, &err)) return cli_fail("--images: %s", err.msg);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", arg);
     char *slash = strrchr(dir, '/');
     if (slash) *slash = 0;
-    char line[4096];
-    int rc = 0, lineno = 0;
-    while (!rc && fgets(line, sizeof line, f)) {
-        lineno++;
+    int rc = 0;
+    for (char *line = (char *)text, *next; !rc && line < (char *)text + len; line = next) {
+        next = line + strcspn(line, "\n");
+        if (*next) *next++ = 0;
         size_t n = strlen(line);
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) line[--n] = 0;
+        while (n && (line[n - 1] == '\r' || line[n - 1] == ' ')) line[--n] = 0;
         char *s = line;
         while (*s == ' ' || *s == '\t') s++;
         if (!*s || *s == '#') continue;
         if (strlist_add(out, s[0] == '/' || !slash ? NULL : dir, s)) rc = cli_fail("out of memory");
     }
-    fclose(f);
+    free(text);
     if (!rc && !out->n) rc = cli_fail("--images %s: the list names no images", arg);
     return rc;
 }
@@ -320,6 +318,7 @@ int cmd_eval(int argc, char **argv)
     }
     if (!n_methods) return cli_usage(USAGE, "--method names no method");
     if (!model) model = cli_default_model();
+    if (json_file && strcmp(json_file, "-") && cli_check_output("--json", json_file)) return 1;
 
     /* everything that can fail before the long run fails here */
     strlist imgs = {0};
@@ -714,9 +713,14 @@ int cmd_eval(int argc, char **argv)
     }
 
     if (!rc && json_file) {
-        FILE *f = strcmp(json_file, "-") ? fopen(json_file, "w") : stdout;
-        if (!f) rc = cli_fail("cannot write %s: %s", json_file, strerror(errno));
-        else {
+        gcam_outfile out = {0};
+        gcam_err err = {0};
+        FILE *f = stdout;
+        if (strcmp(json_file, "-")) {
+            if (gcam_out_open(&out, json_file, &err)) rc = cli_fail("%s", err.msg);
+            f = out.f;
+        }
+        if (f) {
             fprintf(f, "{\"model\": ");
             cli_json_str(f, model);
             fprintf(f, ", \"images\": %d, \"pairs\": %d, \"target\": \"%s\", \"settings\": {", n_images_used, n_pairs,
@@ -807,7 +811,7 @@ int cmd_eval(int argc, char **argv)
                 fputs("}", f);
             }
             fprintf(f, "]}\n");
-            if (f != stdout && fclose(f)) rc = cli_fail("cannot write %s: %s", json_file, strerror(errno));
+            if (f != stdout && gcam_out_commit(&out, &err)) rc = cli_fail("%s", err.msg);
         }
     }
 

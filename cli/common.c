@@ -1,5 +1,6 @@
 /* common.c - helpers shared by the subcommands. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,37 +8,81 @@
 
 #include "cli.h"
 #include "gcam_internal.h"
+#include "util/fileio.h"
 #include "util/npy.h"
+
+/* The message escaped (gcam_escape: one line, no terminal controls, valid
+ * UTF-8): option values and names in it may come from anywhere. */
+static void print_error(const char *fmt, va_list ap)
+{
+    char buf[2048], esc[4096];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    gcam_escape(buf, esc, sizeof esc);
+    fprintf(stderr, "gradcam: error: %s\n", esc);
+}
 
 int cli_fail(const char *fmt, ...)
 {
-    char buf[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    print_error(fmt, ap);
     va_end(ap);
-    /* keep it to one line */
-    for (char *p = buf; *p; p++)
-        if (*p == '\n') *p = ' ';
-    fprintf(stderr, "gradcam: error: %s\n", buf);
     return 1;
 }
 
 int cli_usage(const char *usage, const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    print_error(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "gradcam: error: %s\nusage: %s\n", buf, usage);
+    fprintf(stderr, "usage: %s\n", usage);
     return 2;
+}
+
+const char *cli_esc(const char *s)
+{
+    static char ring[8][2048];
+    static int next;
+    char *b = ring[next++ % 8];
+    if (gcam_escape(s, b, sizeof ring[0]) >= sizeof ring[0]) strcpy(b + sizeof ring[0] - 4, "...");
+    return b;
+}
+
+int cli_check_output(const char *opt, const char *path)
+{
+    gcam_err e = {0};
+    if (gcam_out_check(path, &e)) return cli_fail("%s %s", opt, e.msg);
+    return 0;
+}
+
+int cli_parse_range(const char *opt, const char *v, long min, long max, long *out)
+{
+    long x;
+    if (cli_parse_int(v, &x) || x < min || x > max) {
+        cli_fail("bad %s '%s' (an integer from %ld to %ld)", opt, v, min, max);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+void cli_json_num(FILE *f, double v, const char *what)
+{
+    static int warned;
+    if (isfinite(v)) {
+        fprintf(f, "%.6g", v);
+        return;
+    }
+    /* JSON has no NaN or infinity */
+    fputs("null", f);
+    if (!warned++) fprintf(stderr, "gradcam: warning: %s: a non-finite number (%g) is written as null in the JSON\n", what, v);
 }
 
 const char *cli_value(int argc, char **argv, int *i)
 {
     if (*i + 1 >= argc) {
-        fprintf(stderr, "gradcam: error: option %s needs a value\n", argv[*i]);
+        cli_fail("option %s needs a value", argv[*i]);
         return NULL;
     }
     return argv[++*i];
@@ -58,7 +103,8 @@ int cli_parse_float(const char *s, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end) return -1;
+    /* nan and inf are never a sensible setting */
+    if (errno || end == s || *end || !isfinite(v)) return -1;
     *out = v;
     return 0;
 }
@@ -236,26 +282,15 @@ int cli_load_labels(const char *file, gcam_model *m, char ***labels)
 {
     *labels = NULL;
     if (file) {
-        FILE *f = fopen(file, "rb");
-        if (!f) {
-            cli_fail("cannot open labels file %s: %s", file, strerror(errno));
+        unsigned char *buf;
+        size_t len;
+        gcam_err e = {0};
+        if (gcam_file_read(file, GCAM_FILE_MAX_TEXT, "labels file", &buf, &len, &e)) {
+            cli_fail("%s", e.msg);
             return -1;
         }
-        size_t cap = 1 << 16, len = 0;
-        char *buf = malloc(cap + 1);
-        size_t r;
-        while (buf && (r = fread(buf + len, 1, cap - len, f)) > 0) {
-            len += r;
-            if (len == cap) {
-                char *nb = realloc(buf, (cap *= 2) + 1);
-                if (!nb) { free(buf); buf = NULL; }
-                else buf = nb;
-            }
-        }
-        fclose(f);
-        if (!buf) return -1;
-        buf[len] = 0;
-        int n = split_lines(buf, labels);
+        int n = split_lines((const char *)buf, labels);
+        if (n < 0) cli_fail("out of memory reading %s", file);
         free(buf);
         return n;
     }
@@ -273,13 +308,19 @@ void cli_free_labels(char **labels, int n)
 
 void cli_json_str(FILE *f, const char *s)
 {
+    /* escaped first (valid UTF-8, controls as \xNN); then JSON's own rules
+     * turn each \xNN into \\xNN, text that reads the same */
+    size_t need = gcam_escape(s, NULL, 0) + 1;
+    char small[1024], *b = need <= sizeof small ? small : malloc(need);
+    if (!b) b = small, need = sizeof small;
+    gcam_escape(s, b, need);
     fputc('"', f);
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
+    for (const char *p = b; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else fputc(*p, f);
     }
     fputc('"', f);
+    if (b != small) free(b);
 }
 
 void cli_print_methods(FILE *f)

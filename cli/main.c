@@ -1,4 +1,5 @@
 /* main.c - the gradcam command: dispatch to one file per subcommand. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,25 @@ static void usage(FILE *f)
                "time per op type and the slowest nodes, over every pass, on stderr.\n");
 }
 
+/* Output to a full disk or a closed pipe fails silently in printf: the
+ * status says so at the end, or a script would take a cut-off listing or
+ * JSON for a whole one. */
+static int finish(int rc)
+{
+    errno = 0;
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    int err = errno;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        err = errno;
+    }
+    if (bad) {
+        fprintf(stderr, "gradcam: error: cannot write to standard output: %s\n", err ? strerror(err) : "write error");
+        return rc ? rc : 1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -38,11 +58,11 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
         printf("gradcam %s\n", gcam_version());
-        return 0;
+        return finish(0);
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return 0;
+        return finish(0);
     }
     /* --max-memory MB and --profile, anywhere after the command: taken out before it parses */
     int n = 2;
@@ -65,8 +85,8 @@ int main(int argc, char **argv)
     argc = n;
     argv[argc] = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "gradcam: error: unknown command '%s'\n", argv[1]);
+        if (!strcmp(argv[1], commands[i].name)) return finish(commands[i].fn(argc - 1, argv + 1));
+    fprintf(stderr, "gradcam: error: unknown command '%s'\n", cli_esc(argv[1]));
     usage(stderr);
     return 2;
 }

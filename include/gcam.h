@@ -93,6 +93,17 @@ typedef enum {
 /* Short description of a status code; never NULL. */
 GCAM_API const char *gcam_status_str(int status);
 
+/* Names and strings read from model and input files (tensor and node names,
+ * metadata, labels) are returned as they are stored: they may hold control
+ * characters or invalid UTF-8.  gcam_escape writes s into buf (cap bytes,
+ * always NUL-terminated when cap > 0) with every ASCII or C1 control
+ * character, DEL and every byte that is not part of well-formed UTF-8 shown
+ * as \xNN; valid UTF-8 is kept.  A sequence that does not fit is left out
+ * whole.  Returns the length the whole escaped string needs (without the
+ * NUL).  buf may be NULL (cap 0) to measure; s NULL is "".  Every message
+ * the library stores (gcam_model_errmsg) is already escaped this way. */
+GCAM_API size_t gcam_escape(const char *s, char *buf, size_t cap);
+
 /* ---- arrays ------------------------------------------------------------------
  * A plain description of a dense, C-order array.  Data types use the ONNX codes. */
 #define GCAM_MAX_NDIM 8

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "eval/eval.h"
+#include "util/fileio.h"
 
 #define NFIELDS 6
 #define FIELD_MAX 1024
@@ -170,27 +171,10 @@ int gcam_boxes_load(const char *path, const char *const *labels, int n_labels, i
 {
     out->v = NULL;
     out->n = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return gcam_errf(e, GCAM_E_IO, "cannot open boxes file %s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    int rc = buf ? GCAM_OK : gcam_errf(e, GCAM_E_NOMEM, "out of memory");
-    while (!rc) {
-        if (len == cap) {
-            if (cap >= ((size_t)1 << 30)) { rc = gcam_errf(e, GCAM_E_RANGE, "%s: boxes file larger than 1 GiB", path); break; }
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) { rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory"); break; }
-            buf = nb;
-        }
-        size_t r = fread(buf + len, 1, cap - len, fp);
-        len += r;
-        if (r == 0) {
-            if (ferror(fp)) rc = gcam_errf(e, GCAM_E_IO, "cannot read boxes file %s", path);
-            break;
-        }
-    }
-    fclose(fp);
-    if (!rc) rc = gcam_boxes_parse(buf, len, path, labels, n_labels, n_classes, out, e);
+    unsigned char *buf;
+    size_t len;
+    int rc = gcam_file_read(path, GCAM_FILE_MAX_TEXT, "boxes file", &buf, &len, e);
+    if (!rc) rc = gcam_boxes_parse((const char *)buf, len, path, labels, n_labels, n_classes, out, e);
     free(buf);
     return rc;
 }

@@ -18,11 +18,7 @@
 #include <png.h>
 
 #include "image/image.h"
-
-/* Files larger than this are refused before reading them whole: no PNG or
- * JPEG within GCAM_IMAGE_MAX_PIXELS needs more, and it bounds the memory a
- * hostile path (a huge file, a device) can make us allocate. */
-#define GCAM_IMAGE_MAX_FILE ((size_t)1 << 30)
+#include "util/fileio.h"
 
 /* A progressive JPEG may legally hold thousands of tiny scans, each forcing a
  * pass over the whole coefficient buffer; a crafted file uses that to take
@@ -412,34 +408,9 @@ int gcam_image_decode(const void *data, size_t size, const char *name, unsigned 
 int gcam_image_load(const char *path, unsigned flags, gcam_image *out, gcam_err *e)
 {
     *out = (gcam_image){0};
-    FILE *f = fopen(path, "rb");
-    if (!f) return gcam_errf(e, GCAM_E_IO, "cannot open %s: %s", path, strerror(errno));
-    /* Read in growing chunks rather than trusting a seek to the end, which
-     * pipes and /dev/stdin do not support. */
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    int rc = GCAM_OK;
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        if (cap >= GCAM_IMAGE_MAX_FILE) {
-            rc = gcam_errf(e, GCAM_E_RANGE, "%s: file is larger than %zu bytes", path,
-                           GCAM_IMAGE_MAX_FILE);
-            break;
-        }
-        uint8_t *grown = realloc(buf, cap * 2);
-        if (!grown) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = grown;
-        cap *= 2;
-    }
-    if (!buf) rc = gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory reading the file", path);
-    else if (rc == GCAM_OK && ferror(f))
-        rc = gcam_errf(e, GCAM_E_IO, "cannot read %s: %s", path, strerror(errno));
-    fclose(f);
+    unsigned char *buf;
+    size_t n;
+    int rc = gcam_file_read(path, GCAM_FILE_MAX_IMAGE, "image", &buf, &n, e);
     if (rc == GCAM_OK) rc = gcam_image_decode(buf, n, path, flags, out, e);
     free(buf);
     return rc;

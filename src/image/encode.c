@@ -14,6 +14,7 @@
 #include <png.h>
 
 #include "image/image.h"
+#include "util/fileio.h"
 
 static int check_image(const gcam_image *img, const char *path, int allow_alpha, gcam_err *e)
 {
@@ -70,16 +71,17 @@ int gcam_image_save_png(const char *path, const gcam_image *img, gcam_err *e)
     int rc = check_image(img, path, 1, e);
     if (rc) return rc;
     png_wctx s = {.path = path, .img = img};
-    s.f = fopen(path, "wb");
-    if (!s.f) return gcam_errf(e, GCAM_E_IO, "cannot open %s: %s", path, strerror(errno));
+    gcam_outfile o;
+    rc = gcam_out_open(&o, path, e);
+    if (rc) return rc;
+    s.f = o.f;
     s.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &s, png_werror_cb, png_wwarn_cb);
     if (s.png) s.info = png_create_info_struct(s.png);
     rc = s.info ? png_write_run(&s, e)
                 : gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for the PNG encoder", path);
     png_destroy_write_struct(s.png ? &s.png : NULL, s.info ? &s.info : NULL);
-    /* A full disk often shows only when the buffered tail is flushed. */
-    if (fclose(s.f) != 0 && rc == GCAM_OK)
-        rc = gcam_errf(e, GCAM_E_IO, "cannot write %s: %s", path, strerror(errno));
+    if (rc) gcam_out_abort(&o);
+    else rc = gcam_out_commit(&o, e);
     return rc;
 }
 
@@ -137,25 +139,27 @@ int gcam_image_save_jpeg(const char *path, const gcam_image *img, int quality, g
     if (!j) return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for the JPEG encoder", path);
     j->img = img;
     j->quality = quality >= 1 && quality <= 100 ? quality : 90;
-    j->f = fopen(path, "wb");
-    if (!j->f) {
-        rc = gcam_errf(e, GCAM_E_IO, "cannot open %s: %s", path, strerror(errno));
+    gcam_outfile o;
+    rc = gcam_out_open(&o, path, e);
+    if (rc) {
         free(j);
         return rc;
     }
+    j->f = o.f;
     j->ci.err = jpeg_std_error(&j->err.pub);
     j->err.pub.error_exit = jpg_werror_exit;
     j->err.pub.output_message = jpg_wquiet;
     rc = jpg_write_run(j, path, e);
     jpeg_destroy_compress(&j->ci);
-    if (fclose(j->f) != 0 && rc == GCAM_OK)
-        rc = gcam_errf(e, GCAM_E_IO, "cannot write %s: %s", path, strerror(errno));
+    if (rc) gcam_out_abort(&o);
+    else rc = gcam_out_commit(&o, e);
     free(j);
     return rc;
 }
 
 int gcam_image_save(const char *path, const gcam_image *img, gcam_err *e)
 {
+    if (!path) return gcam_errf(e, GCAM_E_ARG, "no output path given");
     const char *dot = strrchr(path, '.');
     if (dot && (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0))
         return gcam_image_save_jpeg(path, img, 90, e);

@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "gcam_internal.h"
+#include "util/fileio.h"
 #include "util/npy.h"
 
 static const char *skip_ws(const char *p, const char *end)
@@ -65,7 +67,12 @@ static const char *npy_descr(int dtype)
     return NULL;
 }
 
-int gcam_npy_parse(const void *buf, size_t len, gcam_tensor *t, const char *what, gcam_err *e)
+/* Parses the header at the start of buf (len bytes of the file, maybe only
+ * its beginning): t gets dtype and dims (no data), *data_off where the data
+ * starts.  file_len is the whole file's size: the data it must hold is
+ * checked against it before anyone allocates. */
+static int npy_header(const void *buf, size_t len, size_t file_len, gcam_tensor *t, size_t *data_off,
+                      const char *what, gcam_err *e)
 {
     const unsigned char *b = buf;
     memset(t, 0, sizeof *t);
@@ -82,6 +89,8 @@ int gcam_npy_parse(const void *buf, size_t len, gcam_tensor *t, const char *what
         hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
         hoff = 12;
     } else return gcam_errf(e, GCAM_E_PARSE, "%s: unsupported .npy version %d", what, major);
+    if (hlen > GCAM_FILE_MAX_NPY_HEADER)
+        return gcam_errf(e, GCAM_E_PARSE, "%s: .npy header of %zu bytes (at most %zu)", what, hlen, GCAM_FILE_MAX_NPY_HEADER);
     if (hlen > len - hoff) return gcam_errf(e, GCAM_E_PARSE, "%s: truncated .npy header", what);
     const char *h = (const char *)b + hoff, *hend = h + hlen;
     const char *d = find_key(h, hend, "descr");
@@ -128,49 +137,60 @@ int gcam_npy_parse(const void *buf, size_t len, gcam_tensor *t, const char *what
     size_t bytes = gcam_tensor_bytes(t);
     if (bytes == SIZE_MAX) return gcam_errf(e, GCAM_E_RANGE, "%s: dimensions overflow", what);
     size_t doff = hoff + hlen;
-    if (len - doff < bytes)
-        return gcam_errf(e, GCAM_E_PARSE, "%s: truncated data (%zu bytes, need %zu)", what, len - doff, bytes);
+    if (file_len - doff < bytes)
+        return gcam_errf(e, GCAM_E_PARSE, "%s: truncated data (%zu bytes, need %zu)", what, file_len - doff, bytes);
+    *data_off = doff;
+    return GCAM_OK;
+}
+
+int gcam_npy_parse(const void *buf, size_t len, gcam_tensor *t, const char *what, gcam_err *e)
+{
+    size_t doff;
+    int rc = npy_header(buf, len, len, t, &doff, what, e);
+    if (rc) return rc;
+    size_t bytes = gcam_tensor_bytes(t);
     t->data = malloc(bytes ? bytes : 1);
     if (!t->data) return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory", what);
-    if (bytes) memcpy(t->data, b + doff, bytes);
+    if (bytes) memcpy(t->data, (const unsigned char *)buf + doff, bytes);
     t->flags = GCAM_TF_OWNED;
     return GCAM_OK;
 }
 
 int gcam_npy_read(const char *path, gcam_tensor *t, gcam_err *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return gcam_errf(e, GCAM_E_IO, "cannot open %s: %s", path, strerror(errno));
-    unsigned char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 1 << 16;
-            unsigned char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory", path);
-            }
-            buf = nb;
-        }
-        size_t r = fread(buf + len, 1, cap - len, f);
-        len += r;
-        if (r == 0) break;
+    memset(t, 0, sizeof *t);
+    t->producer = -1;
+    int fd = -1;
+    size_t size = 0;
+    int rc = gcam_file_open_in(path, GCAM_FILE_MAX_NPY, "array", &fd, &size, e);
+    if (rc) return rc;
+    /* the header first: its dims are checked against the file's size before
+     * the data is allocated, and the data is read straight into the tensor */
+    size_t head = size < GCAM_FILE_MAX_NPY_HEADER + 12 ? size : GCAM_FILE_MAX_NPY_HEADER + 12, doff = 0;
+    unsigned char *h = malloc(head ? head : 1);
+    if (!h) rc = gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory", path);
+    if (!rc) rc = gcam_file_pread(fd, h, head, 0, path, e);
+    if (!rc) rc = npy_header(h, head, size, t, &doff, path, e);
+    free(h);
+    size_t bytes = rc ? 0 : gcam_tensor_bytes(t);
+    if (!rc && !(t->data = malloc(bytes ? bytes : 1)))
+        rc = gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for %zu bytes", path, bytes);
+    if (!rc) rc = gcam_file_pread(fd, t->data, bytes, doff, path, e);
+    close(fd);
+    if (rc) {
+        free(t->data);
+        t->data = NULL;
+        return rc;
     }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        return gcam_errf(e, GCAM_E_IO, "%s: read error", path);
-    }
-    int rc = gcam_npy_parse(buf, len, t, path, e);
-    free(buf);
-    return rc;
+    t->flags = GCAM_TF_OWNED;
+    return GCAM_OK;
 }
 
 int gcam_npy_write(const char *path, int dtype, const int64_t *dims, int ndim, const void *data, gcam_err *e)
 {
+    if (ndim < 0 || ndim > GCAM_MAX_DIMS)
+        return gcam_errf(e, GCAM_E_ARG, "%s: %d dimensions (0 to %d)", path, ndim, GCAM_MAX_DIMS);
+    if (!dims && ndim) return gcam_errf(e, GCAM_E_ARG, "%s: no dims", path);
     const char *descr = npy_descr(dtype);
     if (!descr) return gcam_errf(e, GCAM_E_DTYPE, "%s: cannot write dtype %s", path, gcam_dtype_name(dtype));
     char shape[256] = "";
@@ -187,13 +207,18 @@ int gcam_npy_write(const char *path, int dtype, const int64_t *dims, int ndim, c
     hdr[n++] = '\n';
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(n & 0xff), (unsigned char)(n >> 8)};
     int64_t cnt = gcam_dims_numel_checked(dims, ndim);
-    if (cnt < 0) return gcam_errf(e, GCAM_E_RANGE, "%s: bad dimensions", path);
-    FILE *f = fopen(path, "wb");
-    if (!f) return gcam_errf(e, GCAM_E_IO, "cannot write %s: %s", path, strerror(errno));
+    if (cnt < 0 || (uint64_t)cnt > SIZE_MAX / 16) return gcam_errf(e, GCAM_E_RANGE, "%s: bad dimensions", path);
     size_t bytes = (size_t)cnt * gcam_dtype_size(dtype);
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)n, f) == (size_t)n &&
-             (bytes == 0 || fwrite(data, 1, bytes, f) == bytes);
-    if (fclose(f) != 0) ok = 0;
-    if (!ok) return gcam_errf(e, GCAM_E_IO, "%s: write error", path);
-    return GCAM_OK;
+    if (bytes && !data) return gcam_errf(e, GCAM_E_ARG, "%s: no data", path);
+    gcam_outfile o;
+    int rc = gcam_out_open(&o, path, e);
+    if (rc) return rc;
+    int ok = fwrite(pre, 1, 10, o.f) == 10 && fwrite(hdr, 1, (size_t)n, o.f) == (size_t)n &&
+             (bytes == 0 || fwrite(data, 1, bytes, o.f) == bytes);
+    if (!ok) {
+        int err = errno;
+        gcam_out_abort(&o);
+        return gcam_errf(e, GCAM_E_IO, "cannot write %s: %s", path, strerror(err));
+    }
+    return gcam_out_commit(&o, e);
 }

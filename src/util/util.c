@@ -18,6 +18,65 @@ const char *gcam_status_str(int status)
     return "unknown status";
 }
 
+/* Length of the valid, printable UTF-8 sequence at s (1 to 4), or 0 when the
+ * byte at s must be escaped: ASCII controls and DEL, C1 controls (U+0080 to
+ * U+009F, which some terminals obey as escape sequences), and anything that
+ * is not well-formed UTF-8 (overlong, surrogates, beyond U+10FFFF, cut). */
+static int utf8_printable(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80) return c >= 0x20 && c != 0x7f;
+    int n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!n) return 0;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c == 0xe0) lo = 0xa0;
+    else if (c == 0xed) hi = 0x9f;
+    else if (c == 0xf0) lo = 0x90;
+    else if (c == 0xf4) hi = 0x8f;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (int k = 2; k < n; k++)
+        if (s[k] < 0x80 || s[k] > 0xbf) return 0;
+    if (c == 0xc2 && s[1] <= 0x9f) return 0; /* C1 control */
+    return n;
+}
+
+size_t gcam_escape(const char *s, char *buf, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, need = 0;
+    int full = !buf || cap == 0;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
+        int n = utf8_printable(p);
+        char esc[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 15]};
+        const char *piece = n ? (const char *)p : esc;
+        size_t len = n ? (size_t)n : 4;
+        /* stop writing at the first piece that does not fit: never half a one */
+        if (!full && o + len < cap) {
+            memcpy(buf + o, piece, len);
+            o += len;
+        } else full = 1;
+        need += len;
+        p += n ? n : 1;
+    }
+    if (buf && cap) buf[o] = 0;
+    return need;
+}
+
+/* Messages quote names and paths taken from files: escaped once, here. */
+static void escape_msg(gcam_err *e)
+{
+    const unsigned char *p = (const unsigned char *)e->msg;
+    while (*p) {
+        int n = utf8_printable(p);
+        if (!n) break;
+        p += n;
+    }
+    if (!*p) return; /* the usual case: nothing to escape */
+    char tmp[sizeof e->msg];
+    gcam_escape(e->msg, tmp, sizeof tmp);
+    memcpy(e->msg, tmp, sizeof tmp);
+}
+
 int gcam_errf(gcam_err *e, int code, const char *fmt, ...)
 {
     if (!e) return code;
@@ -25,6 +84,7 @@ int gcam_errf(gcam_err *e, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+    escape_msg(e);
     e->code = code;
     return code;
 }
@@ -40,6 +100,7 @@ void gcam_err_prefix(gcam_err *e, const char *prefix)
     e->msg[pl] = ':';
     e->msg[pl + 1] = ' ';
     e->msg[pl + 2 + ml] = 0;
+    escape_msg(e);
 }
 
 int gcam_node_errf(gcam_opctx *c, int code, const char *fmt, ...)

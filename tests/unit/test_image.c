@@ -826,7 +826,7 @@ GCAM_TEST(image_save_roundtrip)
     gcam_image_free(&g);
     /* unwritable path */
     CHECK(gcam_image_save_png("/nonexistent_dir/x.png", &src, &err) == GCAM_E_IO);
-    CHECK(strstr(err.msg, "cannot open /nonexistent_dir/x.png") != NULL);
+    CHECK(strstr(err.msg, "cannot write /nonexistent_dir/x.png") != NULL);
     gcam_image_free(&src);
     unlink(png);
     unlink(jpg);
