@@ -36,12 +36,13 @@ int cmd_classify(int argc, char **argv)
             if (cli_parse_int(v, &repeat) || repeat < 1) return cli_usage(USAGE, "bad --repeat '%s'", v);
         } else if (!strcmp(argv[i], "--threads")) {
             if (!(v = cli_value(argc, argv, &i))) return 2;
-            if (cli_parse_int(v, &threads) || threads < 1) return cli_usage(USAGE, "bad --threads '%s'", v);
+            if (cli_parse_range("--threads", v, 1, CLI_MAX_THREADS, &threads)) return 2;
         } else if (!strcmp(argv[i], "--help")) { printf("usage: %s\n", USAGE); return 0; }
         else if (argv[i][0] != '-' && !io.image && !io.tensor) io.image = argv[i];
         else return cli_usage(USAGE, "unknown option '%s'", argv[i]);
     }
     if (!model) model = cli_default_model();
+    if (save && cli_check_output("--save-npy", save)) return 1;
     gcam_model *m = cli_load_model(model, (int)threads);
     if (!m) return 1;
     char **labels = NULL;
@@ -68,6 +69,10 @@ int cmd_classify(int argc, char **argv)
         for (int64_t c = 0; c < C; c++) sum += exp(s[c] - mx);
         if (top > C) top = (long)C;
         int64_t *idx = malloc(sizeof(int64_t) * (size_t)(C ? C : 1));
+        if (!idx) {
+            rc = cli_fail("out of memory");
+            C = top = 0;
+        }
         for (int64_t c = 0; c < C; c++) idx[c] = c;
         for (long k = 0; k < top; k++) /* partial selection sort: K is small */
             for (int64_t c = k + 1; c < C; c++)
@@ -79,7 +84,7 @@ int cmd_classify(int argc, char **argv)
         for (long k = 0; k < top; k++) {
             int64_t c = idx[k];
             double p = sigmoid ? 1.0 / (1.0 + exp(-s[c])) : exp(s[c] - mx) / sum;
-            printf("%-4ld %-6lld %-10.4f %-8.4f %s\n", k + 1, (long long)c, s[c], p, c < n_labels ? labels[c] : "");
+            printf("%-4ld %-6lld %-10.4f %-8.4f %s\n", k + 1, (long long)c, s[c], p, c < n_labels ? cli_esc(labels[c]) : "");
         }
         free(idx);
     }

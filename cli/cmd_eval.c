@@ -270,7 +270,7 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--steps") || !strcmp(a, "--threads")) {
             long *dst = a[2] == 's' ? &steps : &threads;
             if (!(v = cli_value(argc, argv, &i))) return 2;
-            if (cli_parse_int(v, dst) || *dst < 1) return cli_usage(USAGE, "bad %s '%s' (an integer >= 1)", a, v);
+            if (cli_parse_range(a, v, 1, dst == &threads ? CLI_MAX_THREADS : 1L << 30, dst)) return 2;
         } else if (!strcmp(a, "--sigma") || !strcmp(a, "--threshold") || !strcmp(a, "--iou") ||
                    !strcmp(a, "--tolerance")) {
             double *dst = a[2] == 's' ? &sigma : a[2] == 'i' ? &iou_min : a[3] == 'h' ? &thr : &tol;

@@ -1,5 +1,6 @@
 /* cmd_explain.c - `gradcam explain`: a heatmap for a class, by any method,
  * or a grid comparing all of them (--method all). */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ static const char *USAGE =
     "                [--sg-samples N] [--sg-noise SIGMA] [--seed N | --sg-noise-file Z.npy]\n"
     "                [--out overlay.png] [--colormap jet|turbo|viridis|inferno|gray] [--alpha A]\n"
     "                [--save-npy OUT.npy] [--raw] [--no-relu] [--normalize none|image|global:MAX]\n"
-    "                [--json] [--top K] [--repeat N] [--threads N] [--quiet] [preprocessing options]";
+    "                [--json] [--top K] [--repeat N] [--threads N] [--quiet] [--allow-nonfinite]\n"
+    "                [preprocessing options]";
 
 static const char *HELP =
     "  --eigen-smooth        first principal component of the weighted activations (layer CAMs)\n"
@@ -39,6 +41,7 @@ static const char *HELP =
     "  aliases: --steps = --ig-steps, --baseline = --ig-baseline, --samples = --sg-samples,\n"
     "           --noise = --sg-noise, --ablation-value zero = --ablation-zero\n"
     "  --quiet               no progress bar and no summary\n"
+    "  --allow-nonfinite     write the map even when the target score is NaN or infinite\n"
     "--save-npy writes float32 H x W (C x H x W for guided-backprop and guided-gradcam); signed maps\n"
     "(integrated-gradients, guided-*) are divided by their largest magnitude, the others are in [0, 1].\n"
     "--out draws a C x H x W map with pytorch-grad-cam's deprocess_image.\n";
@@ -122,7 +125,7 @@ static int image_of_input(const gcam_array *x, int nhwc, gcam_image *out, gcam_e
 
 /* --method all: every method on the same input and target, one tile each. */
 static int explain_all(gcam_model *m, const gcam_array *x, gcam_explain_opts eo, int cmap, double alpha,
-                       const char *out_png, int quiet, int json)
+                       const char *out_png, int quiet, int json, int allow_nonfinite)
 {
     gcam_image tiles[GCAM_METHOD_COUNT + 1];
     const char *labels[GCAM_METHOD_COUNT + 1];
@@ -146,6 +149,12 @@ static int explain_all(gcam_model *m, const gcam_array *x, gcam_explain_opts eo,
         gcam_explanation *ex = NULL;
         ok[k] = gcam_explain(m, x, &eo, &ex) == GCAM_OK;
         const char *name = gcam_method_name(k);
+        if (ok[k] && !allow_nonfinite && !isfinite(gcam_explanation_score(ex))) {
+            rc = gcam_errf(&e, GCAM_E_RANGE, "%s: the target score is %g; the maps would be meaningless "
+                           "(--allow-nonfinite draws them anyway)", name, (double)gcam_explanation_score(ex));
+            gcam_explanation_free(ex);
+            break;
+        }
         if (!ok[k]) {
             if (!quiet) fprintf(stderr, "gradcam: note: %s: %s\n", name, gcam_model_errmsg(m));
             snprintf(label_buf[n], sizeof label_buf[n], "%s n/a", name);
@@ -184,7 +193,7 @@ static int explain_all(gcam_model *m, const gcam_array *x, gcam_explain_opts eo,
         cli_json_str(stdout, out_png);
         printf("}\n");
     } else if (!quiet) {
-        printf("grid: %s\n", out_png);
+        printf("grid: %s\n", cli_esc(out_png));
     }
     gcam_image_free(&grid);
     for (int i = 0; i < n; i++) gcam_image_free(&tiles[i]);
@@ -202,7 +211,7 @@ int cmd_explain(int argc, char **argv)
     const char *model = NULL, *labels_file = NULL, *out_png = NULL, *save = NULL, *method = "gradcam";
     const char *target = "top1", *target_output = NULL, *norm = "image";
     const char *layers[GCAM_MAX_LAYERS];
-    int n_layers = 0, raw = 0, json = 0, quiet = 0, cmap = 0;
+    int n_layers = 0, raw = 0, json = 0, quiet = 0, cmap = 0, allow_nonfinite = 0;
     long top = 5, repeat = 1, threads = 0, target_index = -1, count;
     double alpha = 0.5, fv;
     gcam_explain_opts eo;
@@ -268,13 +277,15 @@ int cmd_explain(int argc, char **argv)
         } else if (!strcmp(a, "--seed")) {
             if (!(v = cli_value(argc, argv, &i))) return 2;
             char *end;
+            errno = 0;
             unsigned long long s = strtoull(v, &end, 10);
-            if (end == v || *end || v[0] == '-') return cli_usage(USAGE, "bad --seed '%s'", v);
+            if (errno || end == v || *end || v[0] == '-') return cli_usage(USAGE, "bad --seed '%s' (0 to 2^64-1)", v);
             eo.seed = (uint64_t)s;
         } else if (!strcmp(a, "--top") || !strcmp(a, "--repeat") || !strcmp(a, "--threads")) {
             long *dst = a[2] == 't' && a[3] == 'o' ? &top : a[2] == 'r' ? &repeat : &threads;
             if (!(v = cli_value(argc, argv, &i))) return 2;
-            if (cli_parse_int(v, dst) || *dst < 1) return cli_usage(USAGE, "bad %s '%s'", a, v);
+            if (cli_parse_range(a, v, 1, dst == &threads ? CLI_MAX_THREADS : 1L << 30, dst)) return 2;
+        } else if (!strcmp(a, "--allow-nonfinite")) { allow_nonfinite = 1;
         } else if (!strcmp(a, "--help")) {
             printf("usage: %s\nmethods (default gradcam; `all` writes a grid of every method to --out):\n", USAGE);
             cli_print_methods(stdout);
@@ -299,6 +310,7 @@ int cmd_explain(int argc, char **argv)
     } else return cli_usage(USAGE, "bad --normalize '%s' (none, image, global:MAX)", norm);
     if (target_index >= 0 && !target_output) return cli_usage(USAGE, "--target-index needs --target-output");
     if (!model) model = cli_default_model();
+    if ((save && cli_check_output("--save-npy", save)) || (out_png && cli_check_output("--out", out_png))) return 1;
     if (!io.image && !io.tensor && !(io.image = default_sample()))
         return cli_usage(USAGE, "no input: give an IMAGE or --input-tensor X.npy");
 
@@ -335,7 +347,7 @@ int cmd_explain(int argc, char **argv)
     cli_input_info info = {0};
     if (!rc) rc = cli_make_input(&io, m, &x, &info);
     if (!rc && all) {
-        rc = explain_all(m, &x, eo, cmap, alpha, out_png, quiet, json);
+        rc = explain_all(m, &x, eo, cmap, alpha, out_png, quiet, json, allow_nonfinite);
         cli_input_free(&x, &info);
         cli_free_labels(labels, n_labels);
         cli_free_model(m);
@@ -347,6 +359,10 @@ int cmd_explain(int argc, char **argv)
         ex = NULL;
         if (gcam_explain(m, &x, &eo, &ex)) rc = cli_fail("%s", gcam_model_errmsg(m));
     }
+    /* a map of an overflowed score is noise: say so instead of drawing it */
+    if (!rc && !allow_nonfinite && !isfinite(gcam_explanation_score(ex)))
+        rc = cli_fail("the target score is %g (the model's output overflowed on this input); the map would be "
+                      "meaningless (--allow-nonfinite writes it anyway)", (double)gcam_explanation_score(ex));
     int H = 0, W = 0, rh = 0, rw = 0, ch = 1;
     const float *map = NULL, *rawmap = NULL;
     if (!rc) {
@@ -411,12 +427,16 @@ int cmd_explain(int argc, char **argv)
             cli_json_str(stdout, out_name);
             printf(", \"target\": %lld, \"target_label\": ", (long long)t);
             cli_json_str(stdout, tl);
-            printf(", \"score\": %.6g, \"score_kind\": \"%s\", \"counterfactual\": %s, \"top\": [",
-                   gcam_explanation_score(ex), eo.target_softmax ? "probability" : "logit",
-                   eo.counterfactual ? "true" : "false");
+            printf(", \"score\": ");
+            cli_json_num(stdout, gcam_explanation_score(ex), "score");
+            printf(", \"score_kind\": \"%s\", \"counterfactual\": %s, \"top\": [",
+                   eo.target_softmax ? "probability" : "logit", eo.counterfactual ? "true" : "false");
             for (int k = 0; k < nt; k++) {
-                printf("%s{\"class\": %lld, \"logit\": %.6g, \"prob\": %.6g, \"label\": ", k ? ", " : "",
-                       (long long)idx[k], s[idx[k]], exp(s[idx[k]] - mx) / sum);
+                printf("%s{\"class\": %lld, \"logit\": ", k ? ", " : "", (long long)idx[k]);
+                cli_json_num(stdout, s[idx[k]], "logit");
+                printf(", \"prob\": ");
+                cli_json_num(stdout, exp(s[idx[k]] - mx) / sum, "probability");
+                printf(", \"label\": ");
                 cli_json_str(stdout, idx[k] < n_labels ? labels[idx[k]] : "");
                 printf("}");
             }
@@ -428,14 +448,14 @@ int cmd_explain(int argc, char **argv)
             cli_json_str(stdout, save ? save : "");
             printf("}\n");
         } else if (!quiet) {
-            printf("%s: output '%s' target %lld%s%s%s (%s %.4f) layer %s\n", method, out_name, (long long)t,
-                   tl[0] ? " \"" : "", tl, tl[0] ? "\"" : "", eo.target_softmax ? "prob" : "logit",
-                   gcam_explanation_score(ex), layer0);
+            printf("%s: output '%s' target %lld%s%s%s (%s %.4f) layer %s\n", method, cli_esc(out_name), (long long)t,
+                   tl[0] ? " \"" : "", cli_esc(tl), tl[0] ? "\"" : "", eo.target_softmax ? "prob" : "logit",
+                   gcam_explanation_score(ex), cli_esc(layer0));
             printf("time: forward %.1f ms, backward %.1f ms, cam %.1f ms\n", tf, tb, tc);
-            if (out_png) printf("%s: %s\n", ch > 1 ? "image" : "overlay", out_png);
+            if (out_png) printf("%s: %s\n", ch > 1 ? "image" : "overlay", cli_esc(out_png));
             if (save) {
-                if (ch > 1) printf("heatmap: %s (%dx%dx%d float32)\n", save, ch, raw ? rh : H, raw ? rw : W);
-                else printf("heatmap: %s (%dx%d float32)\n", save, raw ? rh : H, raw ? rw : W);
+                if (ch > 1) printf("heatmap: %s (%dx%dx%d float32)\n", cli_esc(save), ch, raw ? rh : H, raw ? rw : W);
+                else printf("heatmap: %s (%dx%d float32)\n", cli_esc(save), raw ? rh : H, raw ? rw : W);
             }
         }
     }

@@ -70,14 +70,20 @@ int cmd_layers(int argc, char **argv)
             char shp[96];
             snprintf(shp, sizeof shp, "%lldx%lldx%lldx%lld", (long long)L[i].dims[0], (long long)L[i].dims[1],
                      (long long)L[i].dims[2], (long long)L[i].dims[3]);
-            if (json)
-                printf("  {\"tensor\": \"%s\", \"op\": \"%s\", \"node\": \"%s\", \"shape\": [%lld, %lld, %lld, %lld], \"auto\": %s}%s\n",
-                       L[i].tensor, L[i].op_type, L[i].node, (long long)L[i].dims[0], (long long)L[i].dims[1],
-                       (long long)L[i].dims[2], (long long)L[i].dims[3], L[i].is_auto ? "true" : "false",
-                       i + 1 < n ? "," : "");
-            else
-                printf("%s %-48s %-20s %-16s %s%s\n", L[i].is_auto ? "*" : " ", L[i].tensor, L[i].op_type, shp,
-                       L[i].node, L[i].is_auto ? "  <- auto (default Grad-CAM layer)" : "");
+            if (json) {
+                printf("  {\"tensor\": ");
+                cli_json_str(stdout, L[i].tensor);
+                printf(", \"op\": ");
+                cli_json_str(stdout, L[i].op_type);
+                printf(", \"node\": ");
+                cli_json_str(stdout, L[i].node);
+                printf(", \"shape\": [%lld, %lld, %lld, %lld], \"auto\": %s}%s\n", (long long)L[i].dims[0],
+                       (long long)L[i].dims[1], (long long)L[i].dims[2], (long long)L[i].dims[3],
+                       L[i].is_auto ? "true" : "false", i + 1 < n ? "," : "");
+            } else
+                printf("%s %-48s %-20s %-16s %s%s\n", L[i].is_auto ? "*" : " ", cli_esc(L[i].tensor),
+                       cli_esc(L[i].op_type), shp, cli_esc(L[i].node),
+                       L[i].is_auto ? "  <- auto (default Grad-CAM layer)" : "");
         }
         if (json) printf("]\n");
         else {

@@ -29,12 +29,14 @@ int cmd_run(int argc, char **argv)
             else { out_name[n_out] = (char *)v; out_path[n_out++] = eq + 1; }
         } else if (!strcmp(argv[i], "--threads")) {
             if (!(v = cli_value(argc, argv, &i))) return 2;
-            if (cli_parse_int(v, &threads) || threads < 1) return cli_usage(USAGE, "bad --threads '%s'", v);
+            if (cli_parse_range("--threads", v, 1, CLI_MAX_THREADS, &threads)) return 2;
         } else if (!strcmp(argv[i], "--help")) { printf("usage: %s\n", USAGE); return 0; }
         else return cli_usage(USAGE, "unknown option '%s'", argv[i]);
     }
     if (!model) return cli_usage(USAGE, "--model is required");
     if (!n_in) return cli_usage(USAGE, "at least one --input NAME=X.npy is required");
+    for (int k = 0; k < n_out; k++)
+        if (cli_check_output("--output", out_path[k])) return 1;
     gcam_model *m = cli_load_model(model, (int)threads);
     if (!m) return 1;
     gcam_array arr[MAX_IO];
@@ -53,7 +55,7 @@ int cmd_run(int argc, char **argv)
         for (int k = 0; k < gcam_model_num_outputs(m); k++) {
             gcam_array y;
             if (gcam_model_tensor(m, gcam_model_output_name(m, k), &y)) continue;
-            printf("%s:", gcam_model_output_name(m, k));
+            printf("%s:", cli_esc(gcam_model_output_name(m, k)));
             for (int d = 0; d < y.ndim; d++) printf(" %lld", (long long)y.dims[d]);
             printf("\n");
         }

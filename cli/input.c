@@ -1,4 +1,5 @@
 /* input.c - the preprocessing flags shared by classify and explain. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,7 +72,11 @@ int cli_input_option(cli_input_opts *o, int argc, char **argv, int *i)
         if (!(v = cli_value(argc, argv, i))) return -1;
         float *dst = mean ? pp->mean : pp->std;
         if (gcam_parse_floats3(v, dst)) { cli_fail("bad %s '%s' (a,b,c)", a, v); return -1; }
-        if (!mean && (dst[0] == 0 || dst[1] == 0 || dst[2] == 0)) { cli_fail("--std must not be 0"); return -1; }
+        for (int k = 0; k < 3; k++)
+            if (!isfinite(dst[k]) || (!mean && !(dst[k] > 0))) {
+                cli_fail("bad %s '%s' (%s)", a, v, mean ? "finite numbers" : "numbers > 0");
+                return -1;
+            }
         *(mean ? &pp->has_mean : &pp->has_std) = 1;
         return 1;
     }
