@@ -22,7 +22,7 @@ int cli_check_output(const char *opt, const char *path);
 /* An integer option within [min, max]; prints the error and returns -1. */
 int cli_parse_range(const char *opt, const char *v, long min, long max, long *out);
 /* The most --threads: beyond it OpenMP would start thousands of OS threads. */
-#define CLI_MAX_THREADS 1024
+#define CLI_MAX_THREADS GCAM_MAX_THREADS
 /* A JSON number; non-finite ones are null, with one warning on stderr. */
 void cli_json_num(FILE *f, double v, const char *what);
 

@@ -140,8 +140,11 @@ GCAM_API int gcam_model_load_buffer(const void *buf, size_t len, gcam_model **ou
 GCAM_API void gcam_model_free(gcam_model *m);
 /* The message of the last failed call on this handle ("" if none).  Owned by m. */
 GCAM_API const char *gcam_model_errmsg(const gcam_model *m);
-/* Threads used by kernels (default: all cores).  OpenMP's team size is
- * process-wide, so this affects every model in the process. */
+/* Threads used by kernels (default: all cores), 1 to GCAM_MAX_THREADS;
+ * another value is ignored (the reason goes to gcam_model_errmsg).
+ * OpenMP's team size is process-wide, so this affects every model in the
+ * process. */
+#define GCAM_MAX_THREADS 1024
 GCAM_API void gcam_model_set_threads(gcam_model *m, int nthreads);
 /* The most memory (bytes) each of the model's plans may take for
  * activations, kernel scratch and gradients (the main plan, and each

@@ -31,6 +31,7 @@ static int finish_load(gcam_model *m, int rc)
 
 int gcam_model_load(const char *path, gcam_model **out)
 {
+    if (!out) return GCAM_E_ARG;
     gcam_model *m = *out = model_new();
     if (!m) return GCAM_E_NOMEM;
     if (!path) return gcam_errf(&m->err, GCAM_E_ARG, "no model path given");
@@ -39,8 +40,10 @@ int gcam_model_load(const char *path, gcam_model **out)
 
 int gcam_model_load_buffer(const void *buf, size_t len, gcam_model **out)
 {
+    if (!out) return GCAM_E_ARG;
     gcam_model *m = *out = model_new();
     if (!m) return GCAM_E_NOMEM;
+    if (!buf && len) return gcam_errf(&m->err, GCAM_E_ARG, "no model buffer given");
     return finish_load(m, gcam_graph_load_buffer(buf, len, NULL, &m->g, &m->err));
 }
 
@@ -61,7 +64,11 @@ const char *gcam_model_errmsg(const gcam_model *m) { return m ? m->err.msg : "no
 
 void gcam_model_set_threads(gcam_model *m, int nthreads)
 {
-    if (!m || nthreads < 1) return;
+    if (!m) return;
+    if (nthreads < 1 || nthreads > GCAM_MAX_THREADS) {
+        gcam_errf(&m->err, GCAM_E_ARG, "%d threads: 1 to %d (ignored)", nthreads, GCAM_MAX_THREADS);
+        return;
+    }
     m->nthreads = nthreads;
     if (m->g) m->g->nthreads = nthreads;
     /* OpenMP (our kernels and oneDNN's) takes its team size process-wide */
@@ -168,7 +175,7 @@ const char *gcam_model_output_name(const gcam_model *m, int i)
 
 int gcam_model_input_shape(const gcam_model *m, int i, int64_t dims[GCAM_MAX_NDIM])
 {
-    if (!m || !m->g || i < 0 || i >= m->g->n_inputs) return -1;
+    if (!m || !m->g || !dims || i < 0 || i >= m->g->n_inputs) return -1;
     const gcam_tensor *t = &m->g->tensors[m->g->inputs[i]];
     int nd = t->ndim;
     for (int d = 0; d < nd && d < GCAM_MAX_NDIM; d++) {
@@ -189,6 +196,7 @@ const char *gcam_model_metadata(const gcam_model *m, const char *key)
 int gcam_model_keep(gcam_model *m, const char *name)
 {
     if (!m || !m->g) return GCAM_E_ARG;
+    if (!name) return gcam_errf(&m->err, GCAM_E_ARG, "gcam_model_keep: no tensor name given");
     int t = gcam_graph_find(m->g, name);
     if (t < 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "tensor '%s' not found in the model", name);
     if (!(m->g->tensors[t].flags & GCAM_TF_KEEP)) {
@@ -497,7 +505,9 @@ int gcam_model_bind_extras(gcam_model *m, int copy)
 
 int gcam_model_run(gcam_model *m, const char *const *names, const gcam_array *inputs, int n)
 {
-    if (!m || !m->g || (n && !inputs)) return GCAM_E_ARG;
+    if (!m || !m->g) return GCAM_E_ARG;
+    if (n < 0 || (n > 0 && !inputs))
+        return gcam_errf(&m->err, GCAM_E_ARG, "gcam_model_run: %d inputs%s", n, n < 0 ? "" : " but inputs is NULL");
     gcam_graph *g = m->g;
     int *fed_by = malloc(sizeof(int) * (size_t)(g->n_inputs + 1));
     if (!fed_by) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
@@ -539,7 +549,8 @@ int gcam_model_float_conversions(const gcam_model *m) { return m && m->g ? m->g-
 
 int gcam_model_tensor(gcam_model *m, const char *name, gcam_array *out)
 {
-    if (!m || !m->g || !out) return GCAM_E_ARG;
+    if (!m || !m->g) return GCAM_E_ARG;
+    if (!out || !name) return gcam_errf(&m->err, GCAM_E_ARG, "gcam_model_tensor: %s is NULL", !name ? "name" : "out");
     int t = gcam_graph_find(m->g, name);
     if (t < 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "tensor '%s' not found in the model", name);
     gcam_tensor *x = &m->g->tensors[t];
@@ -601,6 +612,7 @@ static int build_layers(gcam_model *m)
 int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n)
 {
     if (!m || !m->g) return GCAM_E_ARG;
+    if (!layers || !n) return gcam_errf(&m->err, GCAM_E_ARG, "gcam_model_layers: %s is NULL", !layers ? "layers" : "n");
     int rc = build_layers(m);
     if (rc) return rc;
     *layers = m->layers;
@@ -650,7 +662,9 @@ int gcam_model_auto_layer(gcam_model *m)
 
 int gcam_model_resolve_layer(gcam_model *m, const char *name, const char **tensor)
 {
-    if (!m || !m->g || !name) return GCAM_E_ARG;
+    if (!m || !m->g) return GCAM_E_ARG;
+    if (!name || !tensor)
+        return gcam_errf(&m->err, GCAM_E_ARG, "gcam_model_resolve_layer: %s is NULL", !name ? "name" : "tensor");
     int t;
     if (!strcmp(name, "auto")) {
         t = gcam_model_auto_layer(m);

@@ -5,6 +5,7 @@
  * or "preset=tf"), then the imagenet preset scaled to the model's static input
  * size.  The input's layout (NCHW or NHWC) and channels (grey, RGB, RGBA)
  * come from its declared shape (gcam_model_input_layout). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -195,13 +196,31 @@ static int make_recipe(gcam_model *m, const gcam_preprocess_opts *o, int C, int6
     return GCAM_OK;
 }
 
+/* Options that would silently give garbage are errors. */
+static int check_preprocess(const gcam_preprocess_opts *o, gcam_err *e)
+{
+    if (o->size_h < 0 || o->size_w < 0 || o->size_h > 16384 || o->size_w > 16384)
+        return gcam_errf(e, GCAM_E_ARG, "input size %dx%d out of range (1 to 16384, 0 = from the model)", o->size_h, o->size_w);
+    for (int k = 0; k < 3; k++) {
+        if (o->has_mean && !isfinite(o->mean[k]))
+            return gcam_errf(e, GCAM_E_ARG, "mean[%d] is not a finite number", k);
+        if (o->has_std && !(isfinite(o->std[k]) && o->std[k] > 0))
+            return gcam_errf(e, GCAM_E_ARG, "std[%d] = %g: it must be a finite number > 0", k, (double)o->std[k]);
+    }
+    return GCAM_OK;
+}
+
 int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts *o, gcam_photo **photo,
                     gcam_array *x)
 {
     gcam_preprocess_opts def = {0};
     if (!o) o = &def;
-    *photo = NULL;
-    memset(x, 0, sizeof *x);
+    if (photo) *photo = NULL;
+    if (x) memset(x, 0, sizeof *x);
+    if (!m) return GCAM_E_ARG;
+    if (!path || !photo || !x)
+        return gcam_errf(&m->err, GCAM_E_ARG, "gcam_photo_load: %s is NULL", !path ? "path" : !photo ? "photo" : "input");
+    if (check_preprocess(o, &m->err)) return m->err.code;
     int C = 3, nhwc = 0;
     int64_t H = 0, W = 0;
     gcam_preproc pp;
@@ -235,16 +254,16 @@ int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts 
 
 void gcam_photo_size(const gcam_photo *p, int *w, int *h)
 {
-    if (w) *w = p->img.w;
-    if (h) *h = p->img.h;
+    if (w) *w = p ? p->img.w : 0;
+    if (h) *h = p ? p->img.h : 0;
 }
 
 void gcam_photo_rect(const gcam_photo *p, double *x, double *y, double *w, double *h)
 {
-    if (x) *x = p->rect.x;
-    if (y) *y = p->rect.y;
-    if (w) *w = p->rect.w;
-    if (h) *h = p->rect.h;
+    if (x) *x = p ? p->rect.x : 0;
+    if (y) *y = p ? p->rect.y : 0;
+    if (w) *w = p ? p->rect.w : 0;
+    if (h) *h = p ? p->rect.h : 0;
 }
 
 void gcam_photo_free(gcam_photo *p)
@@ -257,6 +276,8 @@ void gcam_photo_free(gcam_photo *p)
 int gcam_save_overlay(gcam_model *m, const gcam_photo *p, const gcam_explanation *x, const char *colormap,
                       float alpha, const char *path)
 {
+    if (!m) return GCAM_E_ARG;
+    if (!x || !path) return gcam_errf(&m->err, GCAM_E_ARG, "gcam_save_overlay: %s is NULL", !x ? "explanation" : "path");
     int cmap = gcam_colormap_parse(colormap ? colormap : "jet");
     if (cmap < 0) return gcam_errf(&m->err, GCAM_E_ARG, "unknown colormap '%s'", colormap);
     if (!(alpha >= 0 && alpha <= 1)) return gcam_errf(&m->err, GCAM_E_ARG, "alpha must be within 0..1");
@@ -277,7 +298,8 @@ int gcam_save_overlay(gcam_model *m, const gcam_photo *p, const gcam_explanation
 int gcam_npy_load(gcam_model *m, const char *path, gcam_array *a)
 {
     gcam_tensor t;
-    memset(a, 0, sizeof *a);
+    if (a) memset(a, 0, sizeof *a);
+    if (!path || !a) return gcam_errf(m ? &m->err : NULL, GCAM_E_ARG, "gcam_npy_load: %s is NULL", !path ? "path" : "a");
     int rc = gcam_npy_read(path, &t, m ? &m->err : NULL);
     if (rc) return rc;
     a->dtype = t.dtype;
@@ -289,6 +311,9 @@ int gcam_npy_load(gcam_model *m, const char *path, gcam_array *a)
 
 int gcam_npy_save(gcam_model *m, const char *path, const gcam_array *a)
 {
+    if (!path || !a) return gcam_errf(m ? &m->err : NULL, GCAM_E_ARG, "gcam_npy_save: %s is NULL", !path ? "path" : "a");
+    if (a->dtype != GCAM_FLOAT32 && a->dtype != GCAM_INT64)
+        return gcam_errf(m ? &m->err : NULL, GCAM_E_ARG, "%s: dtype %d (GCAM_FLOAT32 or GCAM_INT64)", path, a->dtype);
     return gcam_npy_write(path, a->dtype, a->dims, a->ndim, a->data, m ? &m->err : NULL);
 }
 

@@ -5,6 +5,7 @@
  * which passes a method needs (METHOD_FLAGS), runs the batch-1 forward and
  * backward on the main plan, and turns the raw maps into the normalised
  * input-resolution map. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "api/model_internal.h"
@@ -110,6 +111,7 @@ const char *gcam_method_summary(int method)
 
 void gcam_explain_opts_default(gcam_explain_opts *o)
 {
+    if (!o) return;
     memset(o, 0, sizeof *o);
     o->method = GCAM_METHOD_GRADCAM;
     o->target_class = -1;
@@ -128,30 +130,31 @@ void gcam_explanation_free(gcam_explanation *x)
 
 const float *gcam_explanation_map(const gcam_explanation *x, int *h, int *w)
 {
-    if (h) *h = x->h;
-    if (w) *w = x->w;
-    return x->map;
+    if (h) *h = x ? x->h : 0;
+    if (w) *w = x ? x->w : 0;
+    return x ? x->map : NULL;
 }
 
 int gcam_explanation_channels(const gcam_explanation *x) { return x ? x->channels : 0; }
 
 const float *gcam_explanation_raw(const gcam_explanation *x, int *h, int *w)
 {
-    if (h) *h = x->raw_h;
-    if (w) *w = x->raw_w;
-    return x->raw;
+    if (h) *h = x ? x->raw_h : 0;
+    if (w) *w = x ? x->raw_w : 0;
+    return x ? x->raw : NULL;
 }
 
-int64_t gcam_explanation_target(const gcam_explanation *x) { return x->target; }
-float gcam_explanation_score(const gcam_explanation *x) { return x->score; }
-int gcam_explanation_num_layers(const gcam_explanation *x) { return x->n_layers; }
+int64_t gcam_explanation_target(const gcam_explanation *x) { return x ? x->target : -1; }
+float gcam_explanation_score(const gcam_explanation *x) { return x ? x->score : NAN; }
+int gcam_explanation_num_layers(const gcam_explanation *x) { return x ? x->n_layers : 0; }
 const char *gcam_explanation_layer(const gcam_explanation *x, int i)
 {
-    return i >= 0 && i < x->n_layers ? x->layers[i] : NULL;
+    return x && i >= 0 && i < x->n_layers ? x->layers[i] : NULL;
 }
 
 double gcam_explanation_time_ms(const gcam_explanation *x, const char *phase)
 {
+    if (!x || !phase) return -1;
     if (!strcmp(phase, "forward")) return x->t_forward;
     if (!strcmp(phase, "backward")) return x->t_backward;
     if (!strcmp(phase, "cam")) return x->t_cam;
@@ -743,6 +746,8 @@ static int explain_batched(gcam_model *m, const gcam_array *input, const gcam_ex
     return rc;
 }
 
+static int check_opts(gcam_model *m, const gcam_explain_opts *o);
+
 int gcam_explain_batch(gcam_model *m, const gcam_array *input, const gcam_explain_opts *opts, const int64_t *targets,
                        gcam_explanation **out)
 {
@@ -756,8 +761,15 @@ int gcam_explain_batch(gcam_model *m, const gcam_array *input, const gcam_explai
         gcam_explain_opts_default(&def);
         opts = &def;
     }
+    int rc = check_opts(m, opts);
+    if (rc) return rc;
+    if (!input->data) return gcam_errf(&m->err, GCAM_E_ARG, "the input has no data");
+    for (int64_t b = 0; targets && b < N; b++)
+        if (targets[b] < -1)
+            return gcam_errf(&m->err, GCAM_E_ARG, "targets[%lld] = %lld: a class index >= 0, or -1 for the top-1",
+                             (long long)b, (long long)targets[b]);
     int64_t decl[GCAM_MAX_NDIM];
-    int rc = -1;
+    rc = -1;
     /* one pass when the input's batch is symbolic and the method allows it; a
      * failure there (a graph that pins the batch, memory) falls back to the loop */
     if (N > 1 && m->g->n_inputs == 1 && gcam_model_input_shape(m, 0, decl) == 4 && decl[0] < 0 &&
@@ -783,24 +795,48 @@ int gcam_explain_batch(gcam_model *m, const gcam_array *input, const gcam_explai
     return rc;
 }
 
+/* Values the struct can hold but that mean nothing are errors, not
+ * quietly some other setting. */
+static int check_opts(gcam_model *m, const gcam_explain_opts *o)
+{
+    if (o->method < 0 || o->method >= GCAM_METHOD_COUNT)
+        return gcam_errf(&m->err, GCAM_E_ARG, "unknown method %d", o->method);
+    if (o->normalize != GCAM_NORM_IMAGE && o->normalize != GCAM_NORM_NONE && o->normalize != GCAM_NORM_GLOBAL)
+        return gcam_errf(&m->err, GCAM_E_ARG, "unknown normalize %d (GCAM_NORM_IMAGE, _NONE, _GLOBAL)", o->normalize);
+    if (o->normalize == GCAM_NORM_GLOBAL && !(isfinite(o->global_max) && o->global_max > 0))
+        return gcam_errf(&m->err, GCAM_E_ARG, "global_max must be a finite number > 0, got %g", (double)o->global_max);
+    if (o->target_class < -1)
+        return gcam_errf(&m->err, GCAM_E_ARG, "target_class %lld: a class index >= 0, or -1 for the top-1",
+                         (long long)o->target_class);
+    if (o->n_layers < 0 || (o->n_layers > 0 && !o->layers))
+        return gcam_errf(&m->err, GCAM_E_ARG, "n_layers %d with %s layers", o->n_layers, o->layers ? "" : "no");
+    for (int i = 0; i < o->n_layers && i < GCAM_MAX_LAYERS; i++)
+        if (!o->layers[i]) return gcam_errf(&m->err, GCAM_E_ARG, "layer %d is NULL", i);
+    if (!isfinite(o->sg_noise)) return gcam_errf(&m->err, GCAM_E_ARG, "sg_noise must be finite");
+    return GCAM_OK;
+}
+
 int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts *opts,
                  gcam_explanation **out)
 {
-    *out = NULL;
-    if (!m || !m->g || !input) return GCAM_E_ARG;
+    if (out) *out = NULL;
+    if (!m) return GCAM_E_ARG;
+    if (!m->g) return gcam_errf(&m->err, GCAM_E_ARG, "the model did not load");
+    if (!input || !out) return gcam_errf(&m->err, GCAM_E_ARG, "gcam_explain: %s is NULL", !input ? "input" : "out");
     gcam_explain_opts def;
     if (!opts) {
         gcam_explain_opts_default(&def);
         opts = &def;
     }
     gcam_graph *g = m->g;
-    if (opts->method < 0 || opts->method >= GCAM_METHOD_COUNT)
-        return gcam_errf(&m->err, GCAM_E_ARG, "unknown method %d", opts->method);
+    int rc = check_opts(m, opts);
+    if (rc) return rc;
     const int main_i = gcam_model_main_input(m);
     if (main_i < 0) return m->err.code;
     if (input->ndim != 4 || input->dims[0] != 1)
         return gcam_errf(&m->err, GCAM_E_SHAPE, "explain needs one image (batch 1, NCHW or NHWC), got a %d-D input", input->ndim);
     if (input->dtype != GCAM_FLOAT32) return gcam_errf(&m->err, GCAM_E_DTYPE, "explain needs a float32 input");
+    if (!input->data) return gcam_errf(&m->err, GCAM_E_ARG, "the input has no data");
     if (opts->n_layers > GCAM_MAX_LAYERS) return gcam_errf(&m->err, GCAM_E_ARG, "at most %d layers", GCAM_MAX_LAYERS);
     const int fl = METHOD_FLAGS[opts->method];
     int extras = g->n_inputs > 1;
