@@ -4,8 +4,10 @@
 #
 #   fuzz_loader  gcam_model_load_buffer on the bytes, then plan + run on zeros
 #   fuzz_npy     gcam_npy_parse on the bytes
+#   fuzz_image   gcam_image_decode (PNG, JPEG) on the bytes, then preprocessing
+#                and an overlay of what decoded
 #
-# Seeds: tests/fuzz/corpus/{loader,npy} (a few tiny files in git) plus models
+# Seeds: tests/fuzz/corpus/{loader,npy,image} (a few tiny files in git) plus models
 # generated here with Debian's python3-onnx into a temp folder.  Crash inputs
 # are kept in $BUILD/fuzz-artifacts.  Exits non-zero if a target crashed,
 # leaked, timed out or ran out of memory.
@@ -26,13 +28,13 @@ echo "=== building fuzz targets in $B"
 CC=clang cmake -S "$ROOT" -B "$B" -DGCAM_FUZZ=ON -DGCAM_SANITIZE=address,undefined \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$B.configure.log" 2>&1 || { cat "$B.configure.log"; exit 2; }
 rm -f "$B.configure.log"
-cmake --build "$B" -j"$JOBS" --target fuzz_loader fuzz_npy >/dev/null 2>"$B.build.log" || {
+cmake --build "$B" -j"$JOBS" --target fuzz_loader fuzz_npy fuzz_image >/dev/null 2>"$B.build.log" || {
   cat "$B.build.log"; exit 2; }
 rm -f "$B.build.log"
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-for t in loader npy; do
+for t in loader npy image; do
   mkdir -p "$WORK/seeds/$t" "$WORK/corpus/$t"
   cp "$ROOT"/tests/fuzz/corpus/$t/* "$WORK/seeds/$t/" 2>/dev/null
 done
@@ -156,7 +158,7 @@ export OMP_NUM_THREADS=1
 # single allocation above 2 GB as an OOM instead of letting it eat the machine.
 fail=0
 summary=""
-for t in loader npy; do
+for t in ${GCAM_FUZZ_TARGETS:-loader npy image}; do
   echo "=== fuzz_$t for ${SECS}s ($(ls "$WORK/seeds/$t" | wc -l) seeds)"
   log="$WORK/fuzz_$t.log"
   before=$(ls "$ART" | wc -l)

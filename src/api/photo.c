@@ -11,6 +11,7 @@
 
 #include "api/model_internal.h"
 #include "image/image.h"
+#include "kernels/bigmem.h"
 #include "util/npy.h"
 
 
@@ -228,7 +229,13 @@ int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts 
     if (rc) return rc;
     gcam_photo *p = calloc(1, sizeof *p);
     if (!p) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    rc = gcam_image_load(path, o->no_exif ? GCAM_DECODE_NO_EXIF_ROTATE : 0, &p->img, &m->err);
+    /* --max-memory covers the photo too: decoding (and, below, the
+     * preprocessing's float copies of it) must fit the model's budget */
+    size_t budget = m->g ? gcam_mem_budget(m->g->mem_limit) : 0;
+    rc = gcam_image_load_limited(path, o->no_exif ? GCAM_DECODE_NO_EXIF_ROTATE : 0, budget, &p->img, &m->err);
+    if (!rc && (uint64_t)p->img.w * p->img.h * 12 > budget)
+        rc = gcam_errf(&m->err, GCAM_E_NOMEM, "%s: preprocessing the %dx%d image needs %.1f MB, more than the memory limit of %.1f MB",
+                       path, p->img.w, p->img.h, (double)p->img.w * p->img.h * 12 / 1048576.0, budget / 1048576.0);
     if (!rc) rc = make_recipe(m, o, C, H, W, p->img.w, p->img.h, &pp);
     pp.channels_last = nhwc;
     gcam_preproc_plan plan;
@@ -283,6 +290,12 @@ int gcam_save_overlay(gcam_model *m, const gcam_photo *p, const gcam_explanation
     if (!(alpha >= 0 && alpha <= 1)) return gcam_errf(&m->err, GCAM_E_ARG, "alpha must be within 0..1");
     int h, w;
     const float *map = gcam_explanation_map(x, &h, &w);
+    /* the overlay is photo-sized: colours, the resized map, the blend */
+    size_t budget = m->g ? gcam_mem_budget(m->g->mem_limit) : 0;
+    uint64_t px = p ? (uint64_t)p->img.w * p->img.h : (uint64_t)w * h;
+    if (px * 16 > budget)
+        return gcam_errf(&m->err, GCAM_E_NOMEM, "the overlay needs %.1f MB, more than the memory limit of %.1f MB",
+                         px * 16 / 1048576.0, budget / 1048576.0);
     gcam_image out = {0};
     gcam_overlay_opts ov;
     gcam_overlay_opts_default(&ov);

@@ -55,7 +55,7 @@ static inline uint8_t div255(unsigned x)
 
 typedef struct png_ctx {
     const uint8_t *data;
-    size_t size, pos;
+    size_t size, pos, max_bytes;
     const char *name;
     char msg[200];
     png_structp png;
@@ -88,6 +88,42 @@ static void png_warn_cb(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
+/* Bytes of image data (IDAT payload) the file holds, as far as it goes. */
+static uint64_t png_idat_bytes(const uint8_t *d, size_t n)
+{
+    uint64_t total = 0;
+    size_t off = 8;
+    while (off < n && n - off >= 8) {
+        uint32_t len = (uint32_t)d[off] << 24 | (uint32_t)d[off + 1] << 16 | (uint32_t)d[off + 2] << 8 | d[off + 3];
+        size_t avail = n - off - 8;
+        if (!memcmp(d + off + 4, "IDAT", 4)) total += len < avail ? len : avail;
+        if ((uint64_t)len + 12 > n - off) break;
+        off += (size_t)len + 12;
+    }
+    return total;
+}
+
+/* Refuses, before the pixels are allocated, an image larger than its
+ * memory budget, or whose compressed data cannot fill it: deflate expands
+ * at most 1032:1, so a few kilobytes claiming a gigapixel are a lie (a
+ * file cut short fails when its data runs out anyway; this only stops it
+ * from costing the whole image's memory first). */
+static int png_check_data(png_ctx *s, png_uint_32 w, png_uint_32 h, gcam_err *e)
+{
+    png_infop info = s->info;
+    uint64_t bits = (uint64_t)png_get_channels(s->png, info) * png_get_bit_depth(s->png, info);
+    uint64_t raw = (uint64_t)w * h * bits / 8; /* filtered data is at least this */
+    uint64_t idat = png_idat_bytes(s->data, s->size);
+    if (idat * 1032 + 65536 < raw)
+        return gcam_errf(e, GCAM_E_PARSE, "%s: invalid PNG: %llu bytes of image data cannot hold %ux%u pixels (file truncated?)",
+                         s->name, (unsigned long long)idat, (unsigned)w, (unsigned)h);
+    uint64_t need = (uint64_t)w * h * 4 + (uint64_t)h * sizeof(png_bytep);
+    if (s->max_bytes && need > s->max_bytes)
+        return gcam_errf(e, GCAM_E_NOMEM, "%s: decoding the %ux%u image needs %.1f MB, more than the memory limit of %.1f MB",
+                         s->name, (unsigned)w, (unsigned)h, need / 1048576.0, s->max_bytes / 1048576.0);
+    return GCAM_OK;
+}
+
 static int png_run(png_ctx *s, gcam_err *e)
 {
     png_structp png = s->png;
@@ -102,6 +138,7 @@ static int png_run(png_ctx *s, gcam_err *e)
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int rc = check_size(w, h, s->name, e);
+    if (!rc) rc = png_check_data(s, w, h, e);
     if (rc) return rc;
 
     int color = png_get_color_type(png, info);
@@ -147,10 +184,10 @@ static int png_run(png_ctx *s, gcam_err *e)
     return GCAM_OK;
 }
 
-static int decode_png(const uint8_t *data, size_t size, const char *name, gcam_image *out,
+static int decode_png(const uint8_t *data, size_t size, const char *name, size_t max_bytes, gcam_image *out,
                       gcam_err *e)
 {
-    png_ctx s = {.data = data, .size = size, .name = name};
+    png_ctx s = {.data = data, .size = size, .name = name, .max_bytes = max_bytes};
     s.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, png_error_cb, png_warn_cb);
     if (s.png) s.info = png_create_info_struct(s.png);
     int rc = s.info ? png_run(&s, e)
@@ -253,7 +290,7 @@ typedef struct jpg_ctx {
     jpg_err err;
     struct jpeg_progress_mgr progress;
     const uint8_t *data;
-    size_t size;
+    size_t size, max_bytes;
     const char *name;
     unsigned flags;
     uint8_t *px;
@@ -268,13 +305,20 @@ static void jpg_error_exit(j_common_ptr ci)
 }
 
 /* libjpeg only warns about a file that ends early and pads it with grey;
- * Pillow refuses such files ("image file is truncated"), and so do we. */
+ * Pillow refuses such files ("image file is truncated"), and so do we.
+ * Image data that stops at a marker ("premature end of data segment") is
+ * the same thing unless it happens in the last row of blocks, where some
+ * encoders leave a few bits out. */
 static void jpg_emit_message(j_common_ptr ci, int level)
 {
     jpg_err *je = (jpg_err *)ci->err;
     if (level < 0) {
         ci->err->num_warnings++;
+        j_decompress_ptr d = (j_decompress_ptr)ci;
         if (ci->err->msg_code == JWRN_JPEG_EOF) je->truncated = 1;
+        else if (ci->err->msg_code == JWRN_HIT_MARKER && ci->is_decompressor &&
+                 d->input_iMCU_row + 1 < d->total_iMCU_rows)
+            je->truncated = 1;
     }
 }
 
@@ -288,6 +332,29 @@ static void jpg_progress(j_common_ptr ci)
         snprintf(je->msg, sizeof je->msg, "more than %d scans", GCAM_JPEG_MAX_SCANS);
         longjmp(je->jb, 1);
     }
+}
+
+/* As png_check_data: before anything is allocated, the compressed data
+ * must be able to fill the claimed size (with Huffman coding every 8x8
+ * block takes at least one bit; arithmetic coding has no such floor, so
+ * it is exempt), and the decoder's memory must fit the budget: the pixels,
+ * the coefficients a progressive file buffers, a rotated copy. */
+static int jpg_check_data(jpg_ctx *j, gcam_err *e)
+{
+    struct jpeg_decompress_struct *ci = &j->ci;
+    uint64_t blocks = 0;
+    for (int c = 0; c < ci->num_components; c++)
+        blocks += (uint64_t)ci->comp_info[c].width_in_blocks * ci->comp_info[c].height_in_blocks;
+    uint64_t w = ci->image_width, h = ci->image_height;
+    if (!ci->arith_code && (uint64_t)j->size * 8 < blocks)
+        return gcam_errf(e, GCAM_E_PARSE, "%s: invalid JPEG: %zu bytes cannot hold %llux%llu pixels (file truncated?)",
+                         j->name, j->size, (unsigned long long)w, (unsigned long long)h);
+    uint64_t need = w * h * 4 + (j->orientation > 1 ? w * h * 3 : 0);
+    if (jpeg_has_multiple_scans(ci)) need += blocks * 64 * sizeof(JCOEF);
+    if (j->max_bytes && need > j->max_bytes)
+        return gcam_errf(e, GCAM_E_NOMEM, "%s: decoding the %llux%llu image needs %.1f MB, more than the memory limit of %.1f MB",
+                         j->name, (unsigned long long)w, (unsigned long long)h, need / 1048576.0, j->max_bytes / 1048576.0);
+    return GCAM_OK;
 }
 
 static int jpg_run(jpg_ctx *j, gcam_err *e)
@@ -315,6 +382,8 @@ static int jpg_run(jpg_ctx *j, gcam_err *e)
         }
     }
 
+    rc = jpg_check_data(j, e);
+    if (rc) return rc;
     int cmyk = ci->jpeg_color_space == JCS_CMYK || ci->jpeg_color_space == JCS_YCCK;
     /* libjpeg converts grey and YCbCr to RGB itself; CMYK (and YCCK, which it
      * turns into CMYK) is converted below. */
@@ -326,7 +395,8 @@ static int jpg_run(jpg_ctx *j, gcam_err *e)
     j->px = malloc((size_t)w * h * oc);
     if (!j->px)
         return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for %dx%d pixels", j->name, w, h);
-    while (ci->output_scanline < ci->output_height) {
+    /* stop at the first sign of truncation: the rest would be grey filler */
+    while (ci->output_scanline < ci->output_height && !j->err.truncated) {
         JSAMPROW row = j->px + (size_t)ci->output_scanline * w * oc;
         if (jpeg_read_scanlines(ci, &row, 1) != 1) break;
     }
@@ -354,13 +424,14 @@ static int jpg_run(jpg_ctx *j, gcam_err *e)
     return GCAM_OK;
 }
 
-static int decode_jpeg(const uint8_t *data, size_t size, const char *name, unsigned flags,
+static int decode_jpeg(const uint8_t *data, size_t size, const char *name, unsigned flags, size_t max_bytes,
                        gcam_image *out, gcam_err *e)
 {
     jpg_ctx *j = calloc(1, sizeof *j);
     if (!j) return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for the JPEG decoder", name);
     j->data = data;
     j->size = size;
+    j->max_bytes = max_bytes;
     j->name = name;
     j->flags = flags;
     j->ci.err = jpeg_std_error(&j->err.pub);
@@ -395,23 +466,34 @@ static int decode_jpeg(const uint8_t *data, size_t size, const char *name, unsig
 int gcam_image_decode(const void *data, size_t size, const char *name, unsigned flags,
                       gcam_image *out, gcam_err *e)
 {
+    return gcam_image_decode_limited(data, size, name, flags, 0, out, e);
+}
+
+int gcam_image_decode_limited(const void *data, size_t size, const char *name, unsigned flags, size_t max_bytes,
+                              gcam_image *out, gcam_err *e)
+{
     *out = (gcam_image){0};
     if (!name) name = "<memory>";
     if (!data && size) return gcam_errf(e, GCAM_E_ARG, "%s: no data", name);
     switch (gcam_image_sniff(data, size)) {
-    case GCAM_IMGFMT_PNG: return decode_png(data, size, name, out, e);
-    case GCAM_IMGFMT_JPEG: return decode_jpeg(data, size, name, flags, out, e);
+    case GCAM_IMGFMT_PNG: return decode_png(data, size, name, max_bytes, out, e);
+    case GCAM_IMGFMT_JPEG: return decode_jpeg(data, size, name, flags, max_bytes, out, e);
     default: return gcam_errf(e, GCAM_E_PARSE, "%s: not a PNG or JPEG file", name);
     }
 }
 
 int gcam_image_load(const char *path, unsigned flags, gcam_image *out, gcam_err *e)
 {
+    return gcam_image_load_limited(path, flags, 0, out, e);
+}
+
+int gcam_image_load_limited(const char *path, unsigned flags, size_t max_bytes, gcam_image *out, gcam_err *e)
+{
     *out = (gcam_image){0};
     unsigned char *buf;
     size_t n;
     int rc = gcam_file_read(path, GCAM_FILE_MAX_IMAGE, "image", &buf, &n, e);
-    if (rc == GCAM_OK) rc = gcam_image_decode(buf, n, path, flags, out, e);
+    if (rc == GCAM_OK) rc = gcam_image_decode_limited(buf, n, path, flags, max_bytes, out, e);
     free(buf);
     return rc;
 }

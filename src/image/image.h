@@ -92,6 +92,13 @@ int gcam_image_load(const char *path, unsigned flags, gcam_image *out, gcam_err 
 /* Same, from memory.  name is used in messages only (NULL: "<memory>"). */
 int gcam_image_decode(const void *data, size_t size, const char *name, unsigned flags,
                       gcam_image *out, gcam_err *e);
+/* Both, refusing before anything is allocated (GCAM_E_NOMEM, with both
+ * sizes) an image whose decoding would take more than max_bytes (0: no
+ * limit), and (GCAM_E_PARSE, at any limit) a file whose compressed data is
+ * too small to fill the size its header claims. */
+int gcam_image_load_limited(const char *path, unsigned flags, size_t max_bytes, gcam_image *out, gcam_err *e);
+int gcam_image_decode_limited(const void *data, size_t size, const char *name, unsigned flags, size_t max_bytes,
+                              gcam_image *out, gcam_err *e);
 
 /* ---- encode (encode.c) ---------------------------------------------------- */
 
