@@ -85,6 +85,11 @@ static inline float *gcam_f32(const gcam_tensor *t) { return (float *)t->data; }
 static inline int64_t *gcam_i64(const gcam_tensor *t) { return (int64_t *)t->data; }
 /* bytes of the tensor's data, or SIZE_MAX if the product overflows */
 size_t gcam_tensor_bytes(const gcam_tensor *t);
+/* Checked int64 arithmetic for shapes taken from model files: 0 when the
+ * result fits (in *r), nonzero on overflow.  Shape inference uses these
+ * wherever an attribute or a dim from the file enters a product or sum. */
+static inline int gcam_mul_ovf(int64_t a, int64_t b, int64_t *r) { return __builtin_mul_overflow(a, b, r); }
+static inline int gcam_add_ovf(int64_t a, int64_t b, int64_t *r) { return __builtin_add_overflow(a, b, r); }
 /* checked product of dims; returns -1 on overflow or a negative dim */
 int64_t gcam_dims_numel_checked(const int64_t *dims, int ndim);
 

@@ -7,6 +7,11 @@
 /* Per-element work below which an OpenMP region costs more than it saves. */
 #define GCAM_IM2COL_PAR_MIN 32768
 
+/* The largest kernel, stride, dilation or pad we take: beyond any real
+ * model, and small enough that the window arithmetic below cannot
+ * overflow int64 on any dim a tensor can have. */
+#define GCAM_WIN_MAX_ATTR ((int64_t)1 << 31)
+
 static int attr_ints_checked(const gcam_node *n, const char *name, int64_t *out, int max,
                              int64_t min_value, int *count, gcam_err *e)
 {
@@ -23,10 +28,10 @@ static int attr_ints_checked(const gcam_node *n, const char *name, int64_t *out,
                          n->name ? n->name : "", n->op_type, name, got,
                          max == 2 * GCAM_WIN_MAX_SP ? GCAM_WIN_MAX_SP : max);
     for (int i = 0; i < got; i++)
-        if (out[i] < min_value)
-            return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s): %s[%d] = %lld must be >= %lld",
+        if (out[i] < min_value || out[i] > GCAM_WIN_MAX_ATTR)
+            return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s): %s[%d] = %lld must be within %lld..%lld",
                              n->name ? n->name : "", n->op_type, name, i, (long long)out[i],
-                             (long long)min_value);
+                             (long long)min_value, (long long)GCAM_WIN_MAX_ATTR);
     *count = got < 0 ? 0 : got;
     return GCAM_OK;
 }
@@ -90,9 +95,17 @@ int gcam_win_plan(const gcam_win_attr *a, int nsp, const int64_t *in_sp, const i
                      (long long)in, (long long)k);
             return -1;
         }
-        /* the span covered by one (dilated) window */
-        int64_t ek = (k - 1) * d + 1;
-        int64_t pb = 0, pe = 0, out;
+        /* the span covered by one (dilated) window; attributes are bounded
+         * (GCAM_WIN_MAX_ATTR) but kernel sizes may come from a weight
+         * tensor and input dims from anywhere: every step is checked */
+        int64_t ek, pb = 0, pe = 0, out, t1;
+        if (k > GCAM_WIN_MAX_ATTR || s < 1 || d < 1 || gcam_mul_ovf(k - 1, d, &ek) || gcam_add_ovf(ek, 1, &ek) ||
+            gcam_add_ovf(in, 2 * GCAM_WIN_MAX_ATTR + ek, &t1)) {
+            snprintf(why, why_len, "spatial dim %d: input %lld, kernel %lld, stride %lld, dilation %lld overflow",
+                     i, (long long)in, (long long)k, (long long)s, (long long)d);
+            return -1;
+        }
+        (void)t1;
         if (a->auto_pad == GCAM_AUTOPAD_SAME_UPPER || a->auto_pad == GCAM_AUTOPAD_SAME_LOWER) {
             out = (in + s - 1) / s;
             int64_t total = (out - 1) * s + ek - in;
@@ -132,6 +145,13 @@ int gcam_win_plan(const gcam_win_attr *a, int nsp, const int64_t *in_sp, const i
         w->pb[j] = pb;
         w->pe[j] = pe;
         w->out[j] = out;
+    }
+    int64_t dims3[3][3] = {{w->in[0], w->in[1], w->in[2]}, {w->out[0], w->out[1], w->out[2]},
+                           {w->k[0], w->k[1], w->k[2]}};
+    if (gcam_dims_numel_checked(dims3[0], 3) < 0 || gcam_dims_numel_checked(dims3[1], 3) < 0 ||
+        gcam_dims_numel_checked(dims3[2], 3) < 0) {
+        snprintf(why, why_len, "window sizes overflow");
+        return -1;
     }
     w->in_size = w->in[0] * w->in[1] * w->in[2];
     w->out_size = w->out[0] * w->out[1] * w->out[2];

@@ -40,7 +40,8 @@ static int concat_infer(gcam_opctx *c)
             if (d != axis && x->dims[d] != x0->dims[d])
                 return gcam_node_errf(c, GCAM_E_SHAPE, "input %d dim %d is %lld, input 0 has %lld", i, d,
                                       (long long)x->dims[d], (long long)x0->dims[d]);
-        total += x->dims[axis];
+        if (gcam_add_ovf(total, x->dims[axis], &total))
+            return gcam_node_errf(c, GCAM_E_SHAPE, "the concatenated axis %lld overflows", (long long)axis);
     }
     y->dtype = x0->dtype;
     y->ndim = x0->ndim;

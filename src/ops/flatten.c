@@ -16,10 +16,9 @@ static int flatten_infer(gcam_opctx *c)
                               (long long)axis, x->ndim);
     if (axis < 0) axis += x->ndim;
     int64_t rows = 1, cols = 1;
-    for (int d = 0; d < x->ndim; d++) {
-        if (d < axis) rows *= x->dims[d];
-        else cols *= x->dims[d];
-    }
+    for (int d = 0; d < x->ndim; d++)
+        if (gcam_mul_ovf(d < axis ? rows : cols, x->dims[d], d < axis ? &rows : &cols))
+            return gcam_node_errf(c, GCAM_E_SHAPE, "the flattened size of the input overflows");
     y->dtype = x->dtype;
     y->ndim = 2;
     y->dims[0] = rows;

@@ -249,7 +249,10 @@ static int plan(gcam_opctx *c, rs_plan *pl)
                 int64_t a = axes[i];
                 if (pl->in[a] == 0) continue;
                 pl->scale[a] = common;
-                pl->out[a] = (int64_t)floor(common * (double)pl->in[a] + 0.5);
+                double o = floor(common * (double)pl->in[a] + 0.5);
+                if (!(o <= 1e15)) /* also before the cast: a double beyond int64 is undefined */
+                    return gcam_node_errf(c, GCAM_E_INVALID_MODEL, "output size %g on axis %lld is invalid", o, (long long)a);
+                pl->out[a] = (int64_t)o;
             }
     }
     if ((rc = crop_box(c, pl, axes, na))) return rc;
@@ -272,8 +275,11 @@ static int plan(gcam_opctx *c, rs_plan *pl)
         pl->tab_off[k] = pl->tab_bytes;
         pl->tab_bytes += (size_t)pl->out[d] * (p->mode == RS_CUBIC ? sizeof(rs_tap4) : sizeof(gcam_lerp_tap));
         cur[d] = pl->out[d];
+        int64_t numel = gcam_dims_numel_checked(cur, r);
+        if (numel < 0 || (uint64_t)numel > (SIZE_MAX / 4) / es || (uint64_t)pl->out[d] > (SIZE_MAX / 4) / sizeof(gcam_lerp_tap))
+            return gcam_node_errf(c, GCAM_E_SHAPE, "output too large");
         if (k < pl->npass - 1) { /* the result of every pass but the last is an intermediate */
-            size_t b = (size_t)gcam_dims_numel_checked(cur, r) * es;
+            size_t b = (size_t)numel * es;
             if (b > pl->buf_bytes) pl->buf_bytes = b;
         }
     }
