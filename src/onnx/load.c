@@ -312,6 +312,7 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
 static int convert_attr(Onnx__AttributeProto *ap, gcam_attr *a, const char *dir, gcam_err *e)
 {
     a->name = gcam_strdup(ap->name ? ap->name : "");
+    if (!a->name) return GCAM_E_NOMEM;
     a->type = ap->has_type ? (int)ap->type : 0;
     a->i = ap->i;
     a->f = ap->f;
@@ -354,6 +355,7 @@ static int convert_attr(Onnx__AttributeProto *ap, gcam_attr *a, const char *dir,
         a->t = calloc(1, sizeof *a->t);
         if (!a->t) return GCAM_E_NOMEM;
         a->t->name = gcam_strdup(a->name);
+        if (!a->t->name) return GCAM_E_NOMEM;
         a->t->producer = -1;
         return convert_tensor(ap->t, dir, a->t, e);
     default:
@@ -404,8 +406,9 @@ static int set_value_info_shape(gcam_graph *g, int ti, int in_index, const Onnx_
             return gcam_errf(e, GCAM_E_RANGE, "graph input '%s' dim %zu is absurd (%lld)", t->name, d, (long long)v);
         g->input_decl[in_index][d] = v;
         t->dims[d] = v;
-        if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dm->dim_param)
-            g->input_dim_param[in_index][d] = gcam_strdup(dm->dim_param);
+        if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dm->dim_param &&
+            !(g->input_dim_param[in_index][d] = gcam_strdup(dm->dim_param)))
+            return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     return GCAM_OK;
 }
@@ -442,7 +445,8 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
         g->meta_val = v;
         g->meta_key[g->n_meta] = gcam_strdup(m->metadata_props[i]->key);
         g->meta_val[g->n_meta] = gcam_strdup(m->metadata_props[i]->value ? m->metadata_props[i]->value : "");
-        g->n_meta++;
+        g->n_meta++; /* counted first: gcam_graph_free releases a half-made pair */
+        if (!g->meta_key[g->n_meta - 1] || !g->meta_val[g->n_meta - 1]) return GCAM_E_NOMEM;
     }
     if (gp->n_sparse_initializer)
         return gcam_errf(e, GCAM_E_UNSUPPORTED, "sparse initializers are not supported");
@@ -492,7 +496,7 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
         n->in = calloc(np->n_input + 1, sizeof(int));
         n->out = calloc(np->n_output + 1, sizeof(int));
         n->attr = calloc(np->n_attribute + 1, sizeof(gcam_attr));
-        if (!n->name || !n->op_type || !n->in || !n->out || !n->attr) return GCAM_E_NOMEM;
+        if (!n->name || !n->op_type || !n->domain || !n->in || !n->out || !n->attr) return GCAM_E_NOMEM;
         for (size_t a = 0; a < np->n_attribute; a++) {
             const Onnx__AttributeProto *ap = np->attribute[a];
             g->n_f16_f64 += (ap->t && (ap->t->data_type == GCAM_DT_F16 || ap->t->data_type == GCAM_DT_F64 || ap->t->data_type == GCAM_DT_BF16)) ||
@@ -553,7 +557,7 @@ int gcam_graph_load_buffer(const void *buf, size_t len, const char *dir, gcam_gr
     }
     g->dir = gcam_strdup(dir);
     g->nthreads = 1;
-    int rc = convert_model(m, dir, g, e);
+    int rc = dir && !g->dir ? GCAM_E_NOMEM : convert_model(m, dir, g, e);
     onnx__model_proto__free_unpacked(m, NULL);
     if (rc) {
         if (rc == GCAM_E_NOMEM && !e->msg[0]) gcam_errf(e, rc, "out of memory");
@@ -587,7 +591,11 @@ int gcam_graph_load_file(const char *path, gcam_graph **out, gcam_err *e)
         gcam_err_prefix(e, path);
         return rc;
     }
-    (*out)->path = gcam_strdup(path);
+    if (!((*out)->path = gcam_strdup(path))) {
+        gcam_graph_free(*out);
+        *out = NULL;
+        return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    }
     return GCAM_OK;
 }
 
@@ -605,7 +613,7 @@ int gcam_tensor_load_pb(const char *path, gcam_tensor *t, gcam_err *e)
     memset(t, 0, sizeof *t);
     t->producer = -1;
     t->name = gcam_strdup(tp->name ? tp->name : "");
-    rc = convert_tensor(tp, NULL, t, e);
+    rc = t->name ? convert_tensor(tp, NULL, t, e) : gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     onnx__tensor_proto__free_unpacked(tp, NULL);
     if (rc) {
         free(t->name);
