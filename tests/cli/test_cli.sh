@@ -430,5 +430,122 @@ fi
 error eval_nhwc_refused 1 "channels-last" -- eval --model nhwc.onnx --images photo.png --faithfulness
 error classify_bad_preset 2 "unknown --preset 'torch'" "caffe" -- classify --model two.onnx --input-tensor x5.npy --preset torch
 
+# ---- issue 12: hostile inputs and I/O faults ------------------------------------------------
+"$PY" - "$T" <<'PYEOF' || bad issue12_fixtures "python fixture generation failed"
+import io, os, struct, sys
+import numpy as np
+import onnx
+from onnx import TensorProto as TP, helper as h, numpy_helper as nh
+d = sys.argv[1]
+vi = h.make_tensor_value_info
+def save(name, nodes, inputs, outputs, inits=()):
+    g = h.make_graph(nodes, name, inputs, outputs, list(inits))
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)], producer_name="test_cli")
+    m.ir_version = 8
+    onnx.save(m, os.path.join(d, name + ".onnx"))
+# MaxPool with a dilation of 2^63-1: once ran "successfully" on garbage
+save("evil_pool", [h.make_node("MaxPool", ["x"], ["y"], name="evil_pool", kernel_shape=[2, 2],
+                               dilations=[2**63 - 1, 1])],
+     [vi("x", TP.FLOAT, [1, 1, 4, 4])], [vi("y", TP.FLOAT, None)])
+# a node name with terminal escapes, a bell and invalid UTF-8, on an unsupported op
+# (protobuf strings must be UTF-8: two placeholder bytes become 0xff 0xfe after serialising)
+m = h.make_model(h.make_graph([h.make_node("FooOp", ["x"], ["y"], name="evil\x1b[31mRED\x1b[0m\x07@@!")], "g",
+                 [vi("x", TP.FLOAT, [1, 2])], [vi("y", TP.FLOAT, None)]),
+                 opset_imports=[h.make_opsetid("", 13)])
+m.ir_version = 8
+raw = m.SerializeToString().replace(b"\x07@@!", b"\x07\xff\xfe!")
+open(os.path.join(d, "evil_name.onnx"), "wb").write(raw)
+# an input whose logits overflow: the target score is not finite
+np.save(os.path.join(d, "img_huge.npy"), np.full((1, 3, 8, 8), 3e38, np.float32))
+# a 16x16 JPEG whose header claims 16000x16000 (used to decode to 2.4 GB of grey)
+try:
+    from PIL import Image
+    b = io.BytesIO()
+    Image.fromarray((np.arange(16 * 16 * 3) % 251).astype(np.uint8).reshape(16, 16, 3)).save(b, "JPEG")
+    j = bytearray(b.getvalue())
+    i = j.find(b"\xff\xc0")
+    struct.pack_into(">HH", j, i + 5, 16000, 16000)
+    open(os.path.join(d, "claims_huge.jpg"), "wb").write(j)
+except ImportError:
+    pass
+PYEOF
+# 1: non-regular inputs are refused at once (they used to block forever or eat memory)
+mkfifo "$T/fifo.png" "$T/fifo.npy" "$T/fifo.txt"
+for c in "fifo_image|explain --model cnn.onnx --image fifo.png" \
+         "fifo_npy|explain --model cnn.onnx --input-tensor fifo.npy" \
+         "fifo_labels|classify --model cnn.onnx --input-tensor img.npy --labels fifo.txt" \
+         "dev_zero_run_input|run --model gemm.onnx --input x=/dev/zero" \
+         "dev_zero_image|classify --model cnn.onnx --image /dev/zero" \
+         "labels_folder|classify --model cnn.onnx --input-tensor img.npy --labels ."; do
+  name=${c%%|*}
+  (cd "$T" && timeout 20 "$BIN" ${c#*|}) >"$T/$name.out" 2>"$T/$name.err"
+  RC=$?
+  if [ "$RC" -eq 1 ] && [ "$(wc -l <"$T/$name.err")" -eq 1 ] && grep -q "is not a regular file" "$T/$name.err"; then ok "$name"
+  else bad "$name" "exit $RC (124 = hung): $(head -c 200 "$T/$name.err")"; fi
+done
+# 2: outputs checked before any work and replaced only when whole
+rm -f "$T/first.npy"
+error output_folder_missing 1 "--out" "missing_dir/x.png" -- explain --model cnn.onnx --input-tensor img.npy --save-npy first.npy --out missing_dir/x.png
+[ ! -e "$T/first.npy" ] && ok output_nothing_written_before_failure || bad output_nothing_written_before_failure "first.npy was written"
+error output_is_folder 1 "--save-npy" "is a folder" -- classify --model gemm.onnx --input-tensor x.npy --save-npy .
+printf 'OLD' >"$T/old.npy"
+(cd "$T" && trap '' XFSZ && ulimit -f 1 && "$BIN" run --model cnn.onnx --input img=img.npy --output c1=old.npy) >"$T/fsize.out" 2>"$T/fsize.err"
+RC=$?
+left=$(ls -A "$T" | grep -c '^\.old\.npy\.' || true)
+if [ "$RC" -eq 1 ] && [ "$(cat "$T/old.npy")" = "OLD" ] && [ "$left" -eq 0 ] && grep -q "File too large" "$T/fsize.err"; then ok output_intact_on_write_failure
+else bad output_intact_on_write_failure "exit $RC, old.npy: $(head -c 20 "$T/old.npy"), temporaries left: $left, $(head -c 200 "$T/fsize.err")"; fi
+# 3: a failed write to stdout is a failure
+for c in "stdout_full_explain|explain --model cnn.onnx --input-tensor img.npy --json" \
+         "stdout_full_classify|classify --model cnn.onnx --input-tensor img.npy" \
+         "stdout_full_layers|layers --model cnn.onnx"; do
+  name=${c%%|*}
+  (cd "$T" && "$BIN" ${c#*|}) >/dev/full 2>"$T/$name.err"
+  RC=$?
+  if [ "$RC" -eq 1 ] && grep -q "cannot write to standard output" "$T/$name.err"; then ok "$name"
+  else bad "$name" "exit $RC: $(head -c 200 "$T/$name.err")"; fi
+done
+# 4: no NaN in JSON; a non-finite target score is an error unless allowed
+error nonfinite_score 1 "target score is" "--allow-nonfinite" -- explain --model cnn.onnx --input-tensor img_huge.npy --json
+if run nonfinite_allowed 0 explain --model cnn.onnx --input-tensor img_huge.npy --json --allow-nonfinite &&
+   "$PY" -c "
+import json, sys
+def no(c): raise ValueError('non-standard constant ' + c)
+j = json.loads(open('$T/nonfinite_allowed.out').read(), parse_constant=no)
+sys.exit(0 if j['score'] is None else 1)" && grep -q "written as null" "$T/nonfinite_allowed.err"; then ok nonfinite_json_valid
+else bad nonfinite_json_valid "exit $RC: $(head -c 300 "$T/nonfinite_allowed.out") $(head -c 200 "$T/nonfinite_allowed.err")"; fi
+# 5: shape arithmetic overflow names the node
+error maxpool_dilation_overflow 1 "evil_pool" "dilations" -- run --model evil_pool.onnx --input x=x4.npy
+# 6: an image whose data cannot fill its claimed size fails at once
+if [ -f "$T/claims_huge.jpg" ]; then
+  error image_claims_huge_size 1 "claims_huge.jpg" "cannot hold 16000x16000" -- explain --model cnn.onnx --image claims_huge.jpg --out o.png
+else echo "skip image_claims_huge_size: python3-pil missing"; fi
+# 8: bad option values fail before any work
+error alpha_nan 2 "--alpha 'nan'" -- explain --model cnn.onnx --input-tensor img.npy --alpha nan --save-npy alpha.npy
+[ ! -e "$T/alpha.npy" ] && ok alpha_nan_writes_nothing || bad alpha_nan_writes_nothing "alpha.npy written"
+error threads_too_many 2 "--threads '10000'" "1 to 1024" -- explain --model cnn.onnx --input-tensor img.npy --threads 10000
+error threads_overflow 2 "--threads '2147483648'" -- classify --model cnn.onnx --input-tensor img.npy --threads 2147483648
+error seed_overflow 2 "--seed" -- explain --model cnn.onnx --input-tensor img.npy --method smoothgrad --seed 18446744073709551616
+error std_negative 2 "--std '-1'" -- explain --model cnn.onnx --input-tensor img.npy --std -1
+# 9: no re-exec: runs under an explicit loader and valgrind; waits passively by default
+LDSO=$(ls /lib64/ld-linux-x86-64.so.2 2>/dev/null)
+if [ -n "$LDSO" ]; then
+  (cd "$T" && "$LDSO" "$BIN" layers --model cnn.onnx) >"$T/ldso.out" 2>"$T/ldso.err"
+  RC=$?
+  if [ "$RC" -eq 0 ] && grep -q "automatic Grad-CAM layer" "$T/ldso.out"; then ok explicit_loader
+  else bad explicit_loader "exit $RC: $(head -c 200 "$T/ldso.err")"; fi
+fi
+spin=$(cd "$T" && env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose "$BIN" --version 2>&1 | sed -n "s/.*GOMP_SPINCOUNT = '\([0-9]*\)'.*/\1/p" | head -n 1)
+spin_user=$(cd "$T" && env OMP_WAIT_POLICY=active OMP_DISPLAY_ENV=verbose "$BIN" --version 2>&1 | sed -n "s/.*GOMP_SPINCOUNT = '\([0-9]*\)'.*/\1/p" | head -n 1)
+if [ "$spin" = "0" ] && [ -n "$spin_user" ] && [ "$spin_user" != "0" ]; then ok omp_passive_by_default
+else bad omp_passive_by_default "GOMP_SPINCOUNT $spin by default (want 0), $spin_user with OMP_WAIT_POLICY=active"; fi
+if command -v valgrind >/dev/null; then
+  if (cd "$T" && valgrind -q --error-exitcode=99 "$BIN" --version) >"$T/vg.out" 2>"$T/vg.err" && grep -q "^gradcam " "$T/vg.out"; then ok runs_under_valgrind
+  else bad runs_under_valgrind "$(head -c 200 "$T/vg.err")"; fi
+else echo "skip runs_under_valgrind: valgrind not installed"; fi
+# 11: names from model files never reach the terminal raw
+run evil_name 1 layers --model evil_name.onnx
+if grep -q 'evil\\x1b\[31mRED\\x1b\[0m\\x07\\xff\\xfe!' "$T/evil_name.err" && ! LC_ALL=C grep -q $'[\x01-\x1f\x7f-\xff]' "$T/evil_name.err"; then ok evil_name_escaped
+else bad evil_name_escaped "$(head -c 300 "$T/evil_name.err" | od -c | head -5)"; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
