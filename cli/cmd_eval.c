@@ -164,7 +164,7 @@ static void progress_show(progress *p, const char *what, double part)
     int width = 30, fill = p->total ? (int)(width * (p->done + part) / p->total) : width;
     fprintf(stderr, "\r[");
     for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
-    fprintf(stderr, "] %ld/%ld %-40.40s", p->done, p->total, what ? what : "");
+    fprintf(stderr, "] %ld/%ld %-40.40s", p->done, p->total, what ? cli_esc(what) : "");
     fflush(stderr);
 }
 
@@ -504,7 +504,7 @@ int cmd_eval(int argc, char **argv)
             if (boxes_file && !nm) {
                 if (!quiet)
                     fprintf(stderr, "gradcam: note: %s: every box of class %lld lies outside the model's crop; skipped\n",
-                            base, (long long)c->cls);
+                            cli_esc(base), (long long)c->cls);
                 pg.total -= n_methods;
                 continue;
             }
@@ -672,7 +672,7 @@ int cmd_eval(int argc, char **argv)
     }
 
     if (!rc) {
-        printf("gradcam eval: %s, %d image%s, %d (image, class) pair%s%s\n\n", model, n_images_used,
+        printf("gradcam eval: %s, %d image%s, %d (image, class) pair%s%s\n\n", cli_esc(model), n_images_used,
                n_images_used == 1 ? "" : "s", n_pairs, n_pairs == 1 ? "" : "s",
                boxes_file ? "" : " (target: top-1 class)");
         printf("| method |");

@@ -481,7 +481,13 @@ typedef struct gcam_photo gcam_photo;
  * gcam_array_free) for the model's image input (the one input not fed by
  * gcam_model_set_input) in its layout: 1 x C x H x W, or 1 x H x W x C for
  * an NHWC input; C = 1 gets the luma of the photo, 3 RGB (or BGR), 4 RGBA
- * with alpha 255.  o may be NULL for the defaults.  Errors go to m's message. */
+ * with alpha 255.  o may be NULL for the defaults.  Errors go to m's message.
+ * The path must name a regular file (no FIFO or device) of at most 1 GiB;
+ * an image whose compressed data cannot fill the size it claims fails with
+ * GCAM_E_PARSE, and one whose decoding and preprocessing would take more than
+ * the model's memory limit (gcam_model_set_memory_limit) with GCAM_E_NOMEM,
+ * both before the pixels are allocated.  Negative, zero or non-finite std,
+ * non-finite mean and sizes outside 0..16384 are GCAM_E_ARG. */
 GCAM_API int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts *o,
                              gcam_photo **photo, gcam_array *input);
 GCAM_API void gcam_photo_free(gcam_photo *p);
@@ -493,7 +499,10 @@ GCAM_API void gcam_photo_size(const gcam_photo *p, int *w, int *h);
  * the whole photo; a padded crop may reach past its edges.  Any pointer may
  * be NULL. */
 GCAM_API void gcam_photo_rect(const gcam_photo *p, double *x, double *y, double *w, double *h);
-/* Writes the explanation's map over the photo (PNG, or JPEG for .jpg/.jpeg),
+/* Outputs (gcam_save_overlay, gcam_npy_save) are written to a temporary file
+ * beside path and renamed into place when complete: on any failure the
+ * temporary is removed and an existing file at path is left as it was.
+ * Writes the explanation's map over the photo (PNG, or JPEG for .jpg/.jpeg),
  * the photo's own size and aspect ratio.  colormap: "jet" (NULL), "turbo",
  * "viridis", "inferno", "gray"; alpha: weight of the colour, 0..1.
  * photo NULL: writes the colourised map alone. */
@@ -502,8 +511,10 @@ GCAM_API int gcam_save_overlay(gcam_model *m, const gcam_photo *photo, const gca
 
 /* .npy files, C order, little-endian: float32 and the integer and bool
  * types a tensor can have, each written in its own dtype (float64 and
- * float16 files are refused: convert to float32).  gcam_npy_load fills a
- * (data malloc'd). */
+ * float16 files are refused: convert to float32), ndim 0..GCAM_MAX_NDIM.
+ * gcam_npy_load fills a (data malloc'd); the header's size is checked
+ * against the file's before anything is allocated, and the path must name a
+ * regular file.  m may be NULL (then no message is kept). */
 GCAM_API int gcam_npy_load(gcam_model *m, const char *path, gcam_array *a);
 GCAM_API int gcam_npy_save(gcam_model *m, const char *path, const gcam_array *a);
 /* Frees a->data (allocated by this library) and zeroes a. */

@@ -94,9 +94,10 @@ int gcam_out_check(const char *path, gcam_err *e)
     struct stat st;
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) return gcam_errf(e, GCAM_E_IO, "cannot write %s: it is a folder", path);
-        if (!S_ISREG(st.st_mode)) /* a device or a pipe: written in place */
-            return access(path, W_OK) == 0 ? GCAM_OK
-                                           : gcam_errf(e, GCAM_E_IO, "cannot write %s: %s", path, strerror(errno));
+        /* a device or a pipe is written in place; a read-only file stays
+         * read-only, as it would with an in-place write */
+        if (access(path, W_OK) != 0) return gcam_errf(e, GCAM_E_IO, "cannot write %s: %s", path, strerror(errno));
+        if (!S_ISREG(st.st_mode)) return GCAM_OK;
     }
     char dir[PATH_MAX];
     dir_of(path, dir, sizeof dir);
