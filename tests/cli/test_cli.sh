@@ -538,7 +538,8 @@ spin=$(cd "$T" && env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbo
 spin_user=$(cd "$T" && env OMP_WAIT_POLICY=active OMP_DISPLAY_ENV=verbose "$BIN" --version 2>&1 | sed -n "s/.*GOMP_SPINCOUNT = '\([0-9]*\)'.*/\1/p" | head -n 1)
 if [ "$spin" = "0" ] && [ -n "$spin_user" ] && [ "$spin_user" != "0" ]; then ok omp_passive_by_default
 else bad omp_passive_by_default "GOMP_SPINCOUNT $spin by default (want 0), $spin_user with OMP_WAIT_POLICY=active"; fi
-if command -v valgrind >/dev/null; then
+if ldd "$BIN" 2>/dev/null | grep -q 'libasan\|libtsan'; then echo "skip runs_under_valgrind: a sanitizer build cannot run under valgrind"
+elif command -v valgrind >/dev/null; then
   if (cd "$T" && valgrind -q --error-exitcode=99 "$BIN" --version) >"$T/vg.out" 2>"$T/vg.err" && grep -q "^gradcam " "$T/vg.out"; then ok runs_under_valgrind
   else bad runs_under_valgrind "$(head -c 200 "$T/vg.err")"; fi
 else echo "skip runs_under_valgrind: valgrind not installed"; fi
