@@ -6,7 +6,7 @@ PKGS="build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev lib
 libonnx-testdata libdnnl-dev libpng-dev libjpeg-dev python3-torch python3-torchvision
 python3-onnx python3-numpy dataset-fashion-mnist clang libclang-rt-14-dev
 python3-pytest python3-setuptools python3-wheel python3-pip python3-venv python3-pil
-slurm-wlm munge chromium nodejs"
+slurm-wlm munge chromium nodejs valgrind"
 missing=""
 # npm (tests/models' onnxruntime oracle): Debian's package, unless a nodejs
 # that bundles npm is already installed (the two conflict)

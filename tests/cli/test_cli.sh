@@ -466,6 +466,8 @@ try:
     i = j.find(b"\xff\xc0")
     struct.pack_into(">HH", j, i + 5, 16000, 16000)
     open(os.path.join(d, "claims_huge.jpg"), "wb").write(j)
+    # 640x640: 1.6 MB of decoded pixels, over a 1 MB --max-memory
+    Image.fromarray((np.arange(640 * 640 * 3) % 253).astype(np.uint8).reshape(640, 640, 3)).save(os.path.join(d, "big640.png"))
 except ImportError:
     pass
 PYEOF
@@ -518,7 +520,8 @@ error maxpool_dilation_overflow 1 "evil_pool" "dilations" -- run --model evil_po
 # 6: an image whose data cannot fill its claimed size fails at once
 if [ -f "$T/claims_huge.jpg" ]; then
   error image_claims_huge_size 1 "claims_huge.jpg" "cannot hold 16000x16000" -- explain --model cnn.onnx --image claims_huge.jpg --out o.png
-else echo "skip image_claims_huge_size: python3-pil missing"; fi
+  error decode_over_max_memory 1 "big640.png" "more than the memory limit" -- explain --model cnn.onnx --image big640.png --max-memory 1
+else echo "skip image_claims_huge_size, decode_over_max_memory: python3-pil missing"; fi
 # 8: bad option values fail before any work
 error alpha_nan 2 "--alpha 'nan'" -- explain --model cnn.onnx --input-tensor img.npy --alpha nan --save-npy alpha.npy
 [ ! -e "$T/alpha.npy" ] && ok alpha_nan_writes_nothing || bad alpha_nan_writes_nothing "alpha.npy written"
