@@ -227,6 +227,29 @@ static int c_misc(void)
            !strcmp(b, "abc"));
 }
 
+static int c_options_range(void)
+{
+    EXPECT(gcam_model_set_option(NULL, GCAM_OPT_FUSE, 1) == GCAM_E_ARG &&
+           gcam_model_set_option(C.m, (gcam_option)-1, 1) == GCAM_E_ARG &&
+           gcam_model_set_option(C.m, GCAM_OPT_COUNT, 1) == GCAM_E_ARG &&
+           gcam_model_set_option(C.m, GCAM_OPT_FUSE, 7) == GCAM_E_ARG && gcam_model_get_option(NULL, GCAM_OPT_FUSE) == -1 &&
+           gcam_model_get_option(C.m, (gcam_option)99) == -1 && !gcam_option_name((gcam_option)-1) &&
+           !gcam_option_name(GCAM_OPT_COUNT) && gcam_option_parse(NULL) == -1 && gcam_option_parse("nope") == -1);
+}
+static int c_profile_null(void)
+{
+    const gcam_profile_row *r;
+    int n;
+    gcam_model_profile_reset(NULL);
+    EXPECT(gcam_model_profile(NULL, &r, &n) == GCAM_E_ARG && gcam_model_profile(C.m, NULL, &n) == GCAM_E_ARG &&
+           gcam_model_profile(C.m, &r, NULL) == GCAM_E_ARG);
+}
+static int c_method_info_range(void)
+{
+    EXPECT(gcam_method_flags(-1) == 0 && gcam_method_flags(GCAM_METHOD_COUNT) == 0 && !gcam_method_summary(-1) &&
+           !gcam_method_summary(GCAM_METHOD_COUNT));
+}
+
 #define API_CASES(X)                                                                                              \
     X(load_null_path) X(load_null_out) X(loadbuf_null_buf) X(loadbuf_null_out) X(free_null) X(errmsg_null)       \
     X(threads_null) X(threads_range) X(counts_null) X(names_range) X(shape_null) X(metadata_null) X(keep_null)   \
@@ -238,7 +261,8 @@ static int c_misc(void)
     X(explanation_null) X(explanation_range) X(photo_null_model) X(photo_null_path) X(photo_null_photo)           \
     X(photo_null_input) X(photo_std_neg) X(photo_std_nan) X(photo_mean_inf) X(photo_size_neg) X(photo_preset)    \
     X(photo_accessors_null) X(overlay_null) X(overlay_range) X(npy_load_null) X(npy_save_null)                    \
-    X(npy_save_ndim_100) X(npy_save_ndim_neg) X(npy_save_dtype) X(npy_save_no_data) X(misc)
+    X(npy_save_ndim_100) X(npy_save_ndim_neg) X(npy_save_dtype) X(npy_save_no_data) X(misc)                 \
+    X(options_range) X(profile_null) X(method_info_range)
 
 static const struct {
     const char *name;
