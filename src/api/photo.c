@@ -325,8 +325,8 @@ int gcam_npy_load(gcam_model *m, const char *path, gcam_array *a)
 int gcam_npy_save(gcam_model *m, const char *path, const gcam_array *a)
 {
     if (!path || !a) return gcam_errf(m ? &m->err : NULL, GCAM_E_ARG, "gcam_npy_save: %s is NULL", !path ? "path" : "a");
-    if (a->dtype != GCAM_FLOAT32 && a->dtype != GCAM_INT64)
-        return gcam_errf(m ? &m->err : NULL, GCAM_E_ARG, "%s: dtype %d (GCAM_FLOAT32 or GCAM_INT64)", path, a->dtype);
+    if (!gcam_dtype_size(a->dtype))
+        return gcam_errf(m ? &m->err : NULL, GCAM_E_ARG, "%s: unknown dtype %d (one of the GCAM_FLOAT32 ... codes)", path, a->dtype);
     return gcam_npy_write(path, a->dtype, a->dims, a->ndim, a->data, m ? &m->err : NULL);
 }
 
