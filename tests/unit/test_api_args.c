@@ -250,6 +250,32 @@ static int c_method_info_range(void)
            !gcam_method_summary(GCAM_METHOD_COUNT));
 }
 
+static int c_newer_calls_null(void)
+{
+    int64_t n = 5;
+    uint8_t rgb[768];
+    EXPECT(gcam_model_float_conversions(NULL) == 0 && !gcam_explanation_output(NULL, &n) && n == 0 &&
+           gcam_explanation_output(C.ex, NULL) != NULL && gcam_explain_opts_sizeof() == sizeof(gcam_explain_opts) &&
+           gcam_colormap_table(NULL, rgb) == GCAM_E_ARG && gcam_colormap_table("jet", NULL) == GCAM_E_ARG &&
+           gcam_colormap_table("nope", rgb) == GCAM_E_ARG);
+}
+static int c_batch_null(void)
+{
+    gcam_explanation *x[1] = {(gcam_explanation *)&C};
+    gcam_array a = C.x;
+    gcam_explain_opts o;
+    gcam_explain_opts_default(&o);
+    o.normalize = 99;
+    int64_t bad_target[1] = {-5};
+    int ok = gcam_explain_batch(NULL, &C.x, NULL, NULL, x) == GCAM_E_ARG &&
+             gcam_explain_batch(C.m, NULL, NULL, NULL, x) == GCAM_E_ARG &&
+             gcam_explain_batch(C.m, &C.x, NULL, NULL, NULL) == GCAM_E_ARG &&
+             gcam_explain_batch(C.m, &C.x, &o, NULL, x) == GCAM_E_ARG && !x[0] &&
+             gcam_explain_batch(C.m, &C.x, NULL, bad_target, x) == GCAM_E_ARG;
+    a.data = NULL;
+    EXPECT(ok && gcam_explain_batch(C.m, &a, NULL, NULL, x) == GCAM_E_ARG);
+}
+
 #define API_CASES(X)                                                                                              \
     X(load_null_path) X(load_null_out) X(loadbuf_null_buf) X(loadbuf_null_out) X(free_null) X(errmsg_null)       \
     X(threads_null) X(threads_range) X(counts_null) X(names_range) X(shape_null) X(metadata_null) X(keep_null)   \
@@ -262,7 +288,7 @@ static int c_method_info_range(void)
     X(photo_null_input) X(photo_std_neg) X(photo_std_nan) X(photo_mean_inf) X(photo_size_neg) X(photo_preset)    \
     X(photo_accessors_null) X(overlay_null) X(overlay_range) X(npy_load_null) X(npy_save_null)                    \
     X(npy_save_ndim_100) X(npy_save_ndim_neg) X(npy_save_dtype) X(npy_save_no_data) X(misc)                 \
-    X(options_range) X(profile_null) X(method_info_range)
+    X(options_range) X(profile_null) X(method_info_range) X(newer_calls_null) X(batch_null)
 
 static const struct {
     const char *name;
