@@ -276,6 +276,18 @@ static int c_batch_null(void)
     EXPECT(ok && gcam_explain_batch(C.m, &a, NULL, NULL, x) == GCAM_E_ARG);
 }
 
+static int c_inputs_null(void)
+{
+    int64_t d[4] = {1, 3, 8, 8};
+    gcam_array a = C.x;
+    a.data = NULL;
+    EXPECT(gcam_model_set_input_shape(NULL, 0, d, 4) == GCAM_E_ARG && gcam_model_set_input_shape(C.m, 0, NULL, 4) == GCAM_E_ARG &&
+           gcam_model_set_input_shape(C.m, 9, d, 4) == GCAM_E_RANGE && gcam_model_input_layout(NULL, 0) == GCAM_LAYOUT_NONE &&
+           gcam_model_input_layout(C.m, -1) == GCAM_LAYOUT_NONE && gcam_model_set_input(NULL, "x", &C.x) == GCAM_E_ARG &&
+           gcam_model_set_input(C.m, NULL, &C.x) == GCAM_E_ARG && gcam_model_set_input(C.m, "x", &a) == GCAM_E_ARG &&
+           gcam_model_image_input(NULL) == -1 && !gcam_preset_name(-1) && !gcam_preset_name(1 << 20));
+}
+
 #define API_CASES(X)                                                                                              \
     X(load_null_path) X(load_null_out) X(loadbuf_null_buf) X(loadbuf_null_out) X(free_null) X(errmsg_null)       \
     X(threads_null) X(threads_range) X(counts_null) X(names_range) X(shape_null) X(metadata_null) X(keep_null)   \
@@ -288,7 +300,7 @@ static int c_batch_null(void)
     X(photo_null_input) X(photo_std_neg) X(photo_std_nan) X(photo_mean_inf) X(photo_size_neg) X(photo_preset)    \
     X(photo_accessors_null) X(overlay_null) X(overlay_range) X(npy_load_null) X(npy_save_null)                    \
     X(npy_save_ndim_100) X(npy_save_ndim_neg) X(npy_save_dtype) X(npy_save_no_data) X(misc)                 \
-    X(options_range) X(profile_null) X(method_info_range) X(newer_calls_null) X(batch_null)
+    X(options_range) X(profile_null) X(method_info_range) X(newer_calls_null) X(batch_null) X(inputs_null)
 
 static const struct {
     const char *name;
