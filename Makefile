@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps install demo test test-fast test-sanitize test-methods-full fuzz bench clean
+.PHONY: all deps install demo test test-fast test-sanitize test-methods-full test-layouts-full fuzz bench clean
 
 all: $(BUILD)/gradcam
 
@@ -34,6 +34,13 @@ test: deps
 	bash tools/run_tests.sh $(BUILD)
 
 # every method on all twelve torchvision models (long: ~1 h of torch on 2 cores)
+# token / channels-last layers on torchvision's vit_b_16 and swin_t, segmentation masks on
+# fcn_resnet50 and deeplabv3_mobilenet_v3_large (seeded weights; minutes)
+test-layouts-full: deps
+	$(MAKE) all
+	/usr/bin/python3 tests/parity/test_layouts.py --gradcam $(BUILD)/gradcam --full
+	/usr/bin/python3 tests/parity/test_targets.py --gradcam $(BUILD)/gradcam --full
+
 test-methods-full: deps
 	$(MAKE) all
 	/usr/bin/python3 tools/make_parity_fixtures.py --out tests/parity/fixtures --threads 2

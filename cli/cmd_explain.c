@@ -8,14 +8,18 @@
 
 #include "cam/cam.h"
 #include "cli.h"
+#include "targets.h"
 #include "image/image.h"
 #include "input.h"
 
 static const char *USAGE =
     "gradcam explain [--model M.onnx] [IMAGE | --image IMG | --input-tensor X.npy] [--input NAME=X.npy]...\n"
     "                [--method NAME|all]\n"
-    "                [--layer NAME|auto]... [--target CLASS|top1|LABEL] [--labels FILE] [--counterfactual]\n"
-    "                [--target-output NAME --target-index I] [--target-softmax]\n"
+    "                [--layer NAME|auto]... [--layout nchw|nhwc|tokens] [--tokens SKIP,HxW]\n"
+    "                [--target CLASS|top1|LABEL] [--labels FILE] [--counterfactual]\n"
+    "                [--target-output NAME --target-index I[,J,...]] [--target-softmax]\n"
+    "                [--target-mask MASK.npy] [--target-class C [--target-region x0,y0,x1,y1|all]]\n"
+    "                [--target-top K] [--target-step T|all]\n"
     "                [--eigen-smooth] [--aug-smooth] [--batch-size N] [--max-channels N] [--scorecam-baseline]\n"
     "                [--ablation-zero] [--ig-steps N] [--ig-baseline zero|blur[:S]|uniform|FILE.npy]\n"
     "                [--sg-samples N] [--sg-noise SIGMA] [--seed N | --sg-noise-file Z.npy]\n"
@@ -25,6 +29,15 @@ static const char *USAGE =
     "                [preprocessing options]";
 
 static const char *HELP =
+    "  --target-index I,J    the sum of several elements of the target tensor (flat indices)\n"
+    "  --target-mask M.npy   score = sum(M * OUT), M of OUT's shape (or H x W with --target-class)\n"
+    "  --target-class C      dense N x C x H x W output: the sum of channel C over --target-region\n"
+    "                        (x0,y0,x1,y1 in input pixels; default all)\n"
+    "  --target-top K        the sum of the K largest elements of the target tensor\n"
+    "  --target-step T|all   N x T x V output: step T's top token (or --target V); all: one map\n"
+    "                        per step, --save-npy T x H x W, --out a strip image\n"
+    "  --layout L            read every layer as nchw, nhwc or tokens (default: from the graph, see `layers`)\n"
+    "  --tokens SKIP,HxW     token layers: drop SKIP leading tokens, the rest on an H x W grid\n"
     "  --eigen-smooth        first principal component of the weighted activations (layer CAMs)\n"
     "  --aug-smooth          mean over horizontal flip x brightness 0.9/1.0/1.1\n"
     "  --batch-size N        images per pass for scorecam/ablationcam/integrated-gradients/smoothgrad\n"
@@ -123,6 +136,11 @@ static int image_of_input(const gcam_array *x, int nhwc, gcam_image *out, gcam_e
     return GCAM_OK;
 }
 
+int cli_image_of_input(gcam_model *m, const gcam_array *x, gcam_image *out, gcam_err *e)
+{
+    return image_of_input(x, gcam_model_input_layout(m, gcam_model_image_input(m)) == GCAM_LAYOUT_NHWC, out, e);
+}
+
 /* --method all: every method on the same input and target, one tile each. */
 static int explain_all(gcam_model *m, const gcam_array *x, gcam_explain_opts eo, int cmap, double alpha,
                        const char *out_png, int quiet, int json, int allow_nonfinite)
@@ -206,16 +224,42 @@ static int parse_count(const char *opt, const char *v, long min, long *out)
     return 0;
 }
 
+/* --layout and --tokens (gcam_explain_opts.layout, token_*); 1 when a is neither,
+ * 0 when parsed, 2 on a bad value. */
+static int parse_layout_opt(const char *a, int argc, char **argv, int *i, gcam_explain_opts *eo)
+{
+    static const char *const NAMES[] = {[GCAM_LAYER_NCHW] = "nchw", [GCAM_LAYER_NHWC] = "nhwc",
+                                        [GCAM_LAYER_TOKENS] = "tokens"};
+    if (strcmp(a, "--layout") && strcmp(a, "--tokens")) return 1;
+    const char *v = cli_value(argc, argv, i);
+    if (!v) return 2;
+    if (!strcmp(a, "--layout")) {
+        for (int k = GCAM_LAYER_NCHW; k <= GCAM_LAYER_TOKENS; k++)
+            if (!strcmp(v, NAMES[k])) eo->layout = k;
+        return eo->layout ? 0 : cli_usage(USAGE, "bad --layout '%s' (nchw, nhwc, tokens)", v);
+    }
+    long long skip, h, w;
+    char tail;
+    if (sscanf(v, "%lld,%lldx%lld%c", &skip, &h, &w, &tail) != 3 || skip < 0 || h < 1 || w < 1 || skip > (1 << 20) ||
+        h > (1 << 20) || w > (1 << 20))
+        return cli_usage(USAGE, "bad --tokens '%s' (SKIP,HxW, e.g. 1,14x14)", v);
+    eo->layout = GCAM_LAYER_TOKENS;
+    eo->token_skip = skip, eo->token_h = h, eo->token_w = w;
+    return 0;
+}
+
 int cmd_explain(int argc, char **argv)
 {
     const char *model = NULL, *labels_file = NULL, *out_png = NULL, *save = NULL, *method = "gradcam";
     const char *target = "top1", *target_output = NULL, *norm = "image";
     const char *layers[GCAM_MAX_LAYERS];
-    int n_layers = 0, raw = 0, json = 0, quiet = 0, cmap = 0, allow_nonfinite = 0;
+    int n_layers = 0, lrc, raw = 0, json = 0, quiet = 0, cmap = 0, allow_nonfinite = 0;
     long top = 5, repeat = 1, threads = 0, target_index = -1, count;
     double alpha = 0.5, fv;
     gcam_explain_opts eo;
     gcam_explain_opts_default(&eo);
+    cli_targets tg;
+    cli_targets_init(&tg);
     cli_input_opts io;
     cli_input_defaults(&io);
     for (int i = 1; i < argc; i++) {
@@ -223,7 +267,8 @@ int cmd_explain(int argc, char **argv)
         int used = cli_input_option(&io, argc, argv, &i);
         if (used < 0) return 2;
         if (used) continue;
-        if (!strcmp(a, "--model")) { if (!(model = cli_value(argc, argv, &i))) return 2; }
+        if ((lrc = cli_parse_target_opt(a, argc, argv, &i, &tg)) != 1) { if (lrc) return 2; }
+        else if (!strcmp(a, "--model")) { if (!(model = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--method")) { if (!(method = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(a, "--layer")) {
             if (!(v = cli_value(argc, argv, &i))) return 2;
@@ -250,6 +295,7 @@ int cmd_explain(int argc, char **argv)
             if (cli_parse_float(v, &alpha) || alpha < 0 || alpha > 1) return cli_usage(USAGE, "bad --alpha '%s' (0..1)", v);
         } else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--quiet")) quiet = 1;
+        else if ((lrc = parse_layout_opt(a, argc, argv, &i, &eo)) != 1) { if (lrc) return 2; }
         else if (!strcmp(a, "--eigen-smooth")) eo.eigen_smooth = 1;
         else if (!strcmp(a, "--aug-smooth")) eo.aug_smooth = 1;
         else if (!strcmp(a, "--scorecam-baseline")) eo.scorecam_baseline = 1;
@@ -346,11 +392,24 @@ int cmd_explain(int argc, char **argv)
     gcam_array x = {0};
     cli_input_info info = {0};
     if (!rc) rc = cli_make_input(&io, m, &x, &info);
+    if (!rc && tg.all_steps) {
+        rc = cli_explain_steps(m, &x, &tg, &eo, save, out_png, cmap, alpha, quiet);
+        cli_input_free(&x, &info);
+        cli_free_labels(labels, n_labels);
+        cli_free_model(m);
+        cli_targets_free(&tg);
+        return rc;
+    }
+    if (!rc && tg.any) {
+        if (tg.step >= 0 && eo.target_class < 0 && strcmp(target, "top1")) eo.target_class = strtol(target, NULL, 10);
+        rc = cli_build_target(m, &x, &tg, &eo);
+    }
     if (!rc && all) {
         rc = explain_all(m, &x, eo, cmap, alpha, out_png, quiet, json, allow_nonfinite);
         cli_input_free(&x, &info);
         cli_free_labels(labels, n_labels);
         cli_free_model(m);
+        cli_targets_free(&tg);
         return rc;
     }
     gcam_explanation *ex = NULL;
@@ -391,7 +450,7 @@ int cmd_explain(int argc, char **argv)
     }
     if (!rc) {
         int64_t t = gcam_explanation_target(ex);
-        const char *tl = !target_output && t < n_labels ? labels[t] : "";
+        const char *tl = !target_output && t >= 0 && t < n_labels ? labels[t] : "";
         const char *layer0 = gcam_explanation_num_layers(ex) ? gcam_explanation_layer(ex, 0) : "(input)";
         gcam_array y;
         const char *out_name = target_output ? target_output : gcam_model_output_name(m, 0);
@@ -463,5 +522,6 @@ int cmd_explain(int argc, char **argv)
     cli_input_free(&x, &info);
     cli_free_labels(labels, n_labels);
     cli_free_model(m);
+    cli_targets_free(&tg);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* cmd_layers.c - `gradcam layers`: every 4-D activation, auto choice marked. */
+/* cmd_layers.c - `gradcam layers`: every layer (4-D map or token sequence), its layout and grid, auto choice marked. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,12 +64,16 @@ int cmd_layers(int argc, char **argv)
     int n = 0;
     if (!rc && gcam_model_layers(m, &L, &n)) rc = cli_fail("%s", gcam_model_errmsg(m));
     if (!rc) {
+        static const char *const LAYOUT[] = {"?", "nchw", "nhwc", "tokens"};
         if (json) printf("[\n");
-        else printf("  %-48s %-20s %-16s %s\n", "tensor", "op", "shape", "node");
+        else printf("  %-48s %-20s %-16s %-7s %-10s %s\n", "tensor", "op", "shape", "layout", "grid", "node");
         for (int i = 0; i < n; i++) {
-            char shp[96];
-            snprintf(shp, sizeof shp, "%lldx%lldx%lldx%lld", (long long)L[i].dims[0], (long long)L[i].dims[1],
-                     (long long)L[i].dims[2], (long long)L[i].dims[3]);
+            char shp[96], grid[64];
+            snprintf(shp, sizeof shp, L[i].ndim == 3 ? "%lldx%lldx%lld" : "%lldx%lldx%lldx%lld", (long long)L[i].dims[0],
+                     (long long)L[i].dims[1], (long long)L[i].dims[2], (long long)L[i].dims[3]);
+            snprintf(grid, sizeof grid, L[i].skip ? "%lldx%lld+%lld" : "%lldx%lld", (long long)L[i].grid_h,
+                     (long long)L[i].grid_w, (long long)L[i].skip);
+            const char *lay = LAYOUT[L[i].layout & 3];
             if (json) {
                 printf("  {\"tensor\": ");
                 cli_json_str(stdout, L[i].tensor);
@@ -77,13 +81,19 @@ int cmd_layers(int argc, char **argv)
                 cli_json_str(stdout, L[i].op_type);
                 printf(", \"node\": ");
                 cli_json_str(stdout, L[i].node);
-                printf(", \"shape\": [%lld, %lld, %lld, %lld], \"auto\": %s}%s\n", (long long)L[i].dims[0],
-                       (long long)L[i].dims[1], (long long)L[i].dims[2], (long long)L[i].dims[3],
-                       L[i].is_auto ? "true" : "false", i + 1 < n ? "," : "");
-            } else
-                printf("%s %-48s %-20s %-16s %s%s\n", L[i].is_auto ? "*" : " ", cli_esc(L[i].tensor),
-                       cli_esc(L[i].op_type), shp, cli_esc(L[i].node),
-                       L[i].is_auto ? "  <- auto (default Grad-CAM layer)" : "");
+                printf(", \"shape\": [%lld, %lld, %lld", (long long)L[i].dims[0], (long long)L[i].dims[1],
+                       (long long)L[i].dims[2]);
+                if (L[i].ndim == 4) printf(", %lld", (long long)L[i].dims[3]);
+                printf("], \"layout\": \"%s\", \"grid\": [%lld, %lld], \"skip\": %lld, \"channels\": %lld, \"auto\": %s",
+                       lay, (long long)L[i].grid_h, (long long)L[i].grid_w, (long long)L[i].skip,
+                       (long long)L[i].channels, L[i].is_auto ? "true" : "false");
+                if (L[i].is_auto) printf(", \"auto_reason\": \"%s\"", L[i].auto_reason);
+                printf("}%s\n", i + 1 < n ? "," : "");
+            } else {
+                printf("%s %-48s %-20s %-16s %-7s %-10s %s%s%s\n", L[i].is_auto ? "*" : " ", cli_esc(L[i].tensor),
+                       cli_esc(L[i].op_type), shp, lay, grid, cli_esc(L[i].node), L[i].is_auto ? "  <- auto: " : "",
+                       L[i].is_auto ? L[i].auto_reason : "");
+            }
         }
         if (json) printf("]\n");
         else {

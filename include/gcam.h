@@ -261,17 +261,41 @@ GCAM_API int gcam_model_profile(gcam_model *m, const gcam_profile_row **rows, in
 GCAM_API void gcam_model_profile_reset(gcam_model *m);
 
 /* ---- layers ------------------------------------------------------------------
- * Every 4-D activation (N, C, H, W) of the planned graph, in execution order. */
+ * Every activation a layer CAM can read, in execution order: 4-D maps,
+ * channels first (N, C, H, W) or channels last (N, H, W, C), and 3-D token
+ * sequences (N, T, C) whose T = skip + h * w tokens lie on an h x w grid.
+ *
+ * Layouts.  A 4-D tensor is channels last when a Transpose with perm
+ * (0,2,3,1) made it from a channels-first one, or it descends (through any
+ * op but a Transpose) from such a tensor; a Transpose (0,3,1,2) makes it
+ * channels first again (Swin, ConvNeXt blocks, tf2onnx graphs).  A 3-D
+ * tensor is a token sequence when some convolution of the graph (the patch
+ * embedding) has an h x w output with T - 8 <= h * w <= T; the T - h * w
+ * leading tokens (class, distillation) are skipped.  Every layer CAM then
+ * works on the h x w grid, channels first, as pytorch-grad-cam does with
+ * the equivalent reshape_transform.  gcam_explain_opts.layout and
+ * .token_* override the guess where the graph does not tell. */
+typedef enum {
+    GCAM_LAYER_AUTO = 0,   /* from the graph (opts only) */
+    GCAM_LAYER_NCHW = 1,   /* N x C x H x W */
+    GCAM_LAYER_NHWC = 2,   /* N x H x W x C */
+    GCAM_LAYER_TOKENS = 3, /* N x (skip + h*w) x C */
+} gcam_layer_layout;   /* a layer's layout (an input's is GCAM_LAYOUT_*) */
+
 typedef struct gcam_layer {
     const char *tensor;   /* ONNX tensor name */
     const char *node;     /* producing node's name */
     const char *op_type;  /* producing node's op */
-    int64_t dims[4];
-    int is_auto;          /* the automatic Grad-CAM choice for the first output:
-                             the last 4-D float activation with H*W > 1 that the
-                             output depends on, the output itself only if it is
-                             the one such map (explaining another target,
-                             gcam_explain picks the same way for it) */
+    int64_t dims[4];      /* the tensor's shape (a 3-D one: dims[3] = 0) */
+    int is_auto;          /* the automatic choice (see auto_reason) */
+    /* since 0.1 (issue 10) */
+    int ndim;             /* 3 or 4 */
+    int layout;           /* gcam_layer_layout, never AUTO */
+    int64_t grid_h, grid_w, channels, skip; /* the map's grid, channels, skipped tokens */
+    const char *auto_reason; /* why it is the automatic layer (NULL for the others), owned by m:
+                                never an output nor a 1x1 grid; the input of a ViT's last block's
+                                first LayerNorm; for a dense output the last of the widest maps
+                                (the backbone before the head); else the last map */
 } gcam_layer;
 
 /* Lists layers for the current plan.  If the model has not run yet it plans
@@ -301,7 +325,11 @@ GCAM_API int gcam_model_resolve_layer(gcam_model *m, const char *name, const cha
  *  - input-gradient maps, H x W: saliency and smoothgrad (in [0, 1]),
  *    integrated-gradients (signed, divided by its largest magnitude);
  *  - C x H x W signed maps (divided by their largest magnitude):
- *    guided-backprop, guided-gradcam. */
+ *    guided-backprop, guided-gradcam;
+ *  - vision transformers: attention-rollout, grad-rollout, from every Softmax
+ *    output of shape (heads) x T x T where T is the token count of the
+ *    model's token layers (gcam_model_layers; or token_skip + token_h *
+ *    token_w with layout GCAM_LAYER_TOKENS), at most GCAM_MAX_LAYERS. */
 /* What a method needs and gives (gcam_method_flags). */
 #define GCAM_MF_LAYER 1        /* a map from a layer's activations */
 #define GCAM_MF_LAYER_GRAD 2   /* ... and their gradient (one backward pass) */
@@ -310,6 +338,7 @@ GCAM_API int gcam_model_resolve_layer(gcam_model *m, const char *name, const cha
 #define GCAM_MF_RGB 16         /* a C x H x W map instead of H x W */
 #define GCAM_MF_BATCHED 32     /* extra passes over input batches (IG, SmoothGrad) */
 #define GCAM_MF_SIGNED 64      /* a signed map, divided by its largest magnitude */
+#define GCAM_MF_ATTENTION 128  /* a map from a transformer's attention probabilities */
 
 /* Every method, one row each: X(enum suffix, CLI name, GCAM_MF_* flags,
  * layer-map entry in src/cam/ (none: not a layer CAM), one-line summary).
@@ -342,7 +371,11 @@ GCAM_API int gcam_model_resolve_layer(gcam_model *m, const char *name, const cha
     X(SALIENCY, "saliency", GCAM_MF_INPUT_GRAD, none, "vanilla gradient: |d score / d input|, max over channels") \
     X(INTEGRATED_GRADIENTS, "integrated-gradients", GCAM_MF_BATCHED | GCAM_MF_SIGNED, none,               \
       "integrated gradients from a baseline")                                                            \
-    X(SMOOTHGRAD, "smoothgrad", GCAM_MF_BATCHED, none, "SmoothGrad: saliency averaged over noisy copies")
+    X(SMOOTHGRAD, "smoothgrad", GCAM_MF_BATCHED, none, "SmoothGrad: saliency averaged over noisy copies")   \
+    X(ATTENTION_ROLLOUT, "attention-rollout", GCAM_MF_ATTENTION, none,                                    \
+      "attention rollout (Abnar & Zuidema): head-mean attention + identity, multiplied through the blocks") \
+    X(GRAD_ROLLOUT, "grad-rollout", GCAM_MF_ATTENTION | GCAM_MF_LAYER_GRAD, none,                          \
+      "gradient-weighted rollout (Chefer et al.): ReLU(head-mean of gradient x attention), rolled out")
 
 typedef enum {
 #define GCAM_X_(id, name, flags, entry, desc) GCAM_METHOD_##id,
@@ -415,6 +448,15 @@ typedef struct gcam_explain_opts {
      * Borrowed: read during gcam_explain only. */
     const float *target_weights;
     int64_t n_target_weights;
+    /* ---- layer layout (issue 10) ----
+     * layout GCAM_LAYER_AUTO (0): each layer's layout and grid as
+     * gcam_model_layers reports it; NCHW or NHWC: every layer is read so
+     * (4-D); GCAM_LAYER_TOKENS: every layer is N x T x C with token_skip leading tokens
+     * dropped and the rest on a token_h x token_w grid (token_h 0: the grid
+     * from the graph, token_skip then T - h * w).  GCAM_E_SHAPE when the
+     * shapes do not fit. */
+    int layout;
+    int64_t token_skip, token_h, token_w;
 } gcam_explain_opts;
 
 /* method gradcam, automatic layer, top-1, logit, ReLU, per-image normalisation */

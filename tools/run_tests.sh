@@ -64,6 +64,10 @@ if [ "$QUICK" -eq 0 ]; then
     total_f=$((total_f + 1)); failed_stages="$failed_stages method-fixtures"
   fi
   stage methods $PY "$ROOT/tests/parity/run_methods.py" --gradcam "$BUILD/gradcam" --fixtures "$FIX" --models "$SMALL"
+  # token and channels-last layers on tiny torchvision ViT / Swin (issue 10; ~15 s)
+  stage layouts $PY "$ROOT/tests/parity/test_layouts.py" --gradcam "$BUILD/gradcam"
+  # targets beyond one element: segmentation masks/regions, sequence steps, top-K (issue 10; ~10 s)
+  stage targets $PY "$ROOT/tests/parity/test_targets.py" --gradcam "$BUILD/gradcam"
   stage parity $PY "$ROOT/tests/parity/run_parity.py" --gradcam "$BUILD/gradcam" --fixtures "$FIX" --forward --explain
   # gradcam batch on a one-node Slurm cluster: array, kill, resume, merge (issue 14)
   stage slurm bash "$ROOT/tests/slurm/test_slurm.sh" "$BUILD/gradcam" 300

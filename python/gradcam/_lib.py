@@ -39,7 +39,10 @@ class Array(ctypes.Structure):
 
 class Layer(ctypes.Structure):
     _fields_ = [("tensor", ctypes.c_char_p), ("node", ctypes.c_char_p), ("op_type", ctypes.c_char_p),
-                ("dims", ctypes.c_int64 * 4), ("is_auto", ctypes.c_int)]
+                ("dims", ctypes.c_int64 * 4), ("is_auto", ctypes.c_int),
+                ("ndim", ctypes.c_int), ("layout", ctypes.c_int), ("grid_h", ctypes.c_int64),
+                ("grid_w", ctypes.c_int64), ("channels", ctypes.c_int64), ("skip", ctypes.c_int64),
+                ("auto_reason", ctypes.c_char_p)]
 
 
 PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64)
@@ -58,6 +61,8 @@ class ExplainOpts(ctypes.Structure):
         ("sg_samples", ctypes.c_int), ("sg_noise", ctypes.c_float), ("sg_noise_file", ctypes.c_char_p),
         ("seed", ctypes.c_uint64), ("progress", ctypes.c_void_p), ("progress_user", ctypes.c_void_p),
         ("target_weights", ctypes.POINTER(ctypes.c_float)), ("n_target_weights", ctypes.c_int64),
+        ("layout", ctypes.c_int), ("token_skip", ctypes.c_int64), ("token_h", ctypes.c_int64),
+        ("token_w", ctypes.c_int64),
     ]
 
 

@@ -581,32 +581,206 @@ static void reachable_back(gcam_graph *g, unsigned char *reach)
     }
 }
 
+/* Per tensor: 1 when a 4-D tensor is channels last, propagated in run order
+ * from Transposes (0,2,3,1); a Transpose (0,3,1,2) ends it (gcam.h, layers). */
+static void find_channels_last(const gcam_graph *g, unsigned char *nhwc)
+{
+    for (int s = 0; s < g->n_run; s++) {
+        const gcam_node *n = &g->nodes[g->run_nodes[s]];
+        int in4 = -1, any = 0;
+        for (int k = 0; k < n->n_in; k++) {
+            int t = n->in[k];
+            if (t < 0 || g->tensors[t].ndim != 4) continue;
+            if (in4 < 0) in4 = t;
+            any |= nhwc[t];
+        }
+        if (!strcmp(n->op_type, "Transpose")) {
+            int64_t p[GCAM_MAX_DIMS];
+            int np = gcam_attr_ints(n, "perm", p, GCAM_MAX_DIMS);
+            any = np == 4 && in4 >= 0 && !nhwc[in4] && p[0] == 0 && p[1] == 2 && p[2] == 3 && p[3] == 1;
+        }
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0 && g->tensors[n->out[k]].ndim == 4) nhwc[n->out[k]] = (unsigned char)any;
+    }
+}
+
+/* The token grid of an N x T x C tensor: the channels-first convolution
+ * output (the patch embedding) with T - 8 <= h * w <= T, the largest. */
+static int token_grid(const gcam_graph *g, const unsigned char *nhwc, int64_t T, int64_t *h, int64_t *w)
+{
+    int64_t best = 0;
+    for (int s = 0; s < g->n_run; s++) {
+        const gcam_node *n = &g->nodes[g->run_nodes[s]];
+        if (strcmp(n->op_type, "Conv") || n->n_out < 1 || n->out[0] < 0) continue;
+        const gcam_tensor *y = &g->tensors[n->out[0]];
+        if (y->ndim != 4 || nhwc[n->out[0]]) continue;
+        int64_t hw = y->dims[2] * y->dims[3];
+        if (hw > 1 && hw <= T && T - hw <= 8 && hw >= best) {
+            best = hw;
+            *h = y->dims[2];
+            *w = y->dims[3];
+        }
+    }
+    return best > 0;
+}
+
+/* Fills L's layout fields for tensor x; 0 when it is no layer. */
+static int describe_layer(const gcam_graph *g, const unsigned char *nhwc, int t, gcam_layer *L)
+{
+    const gcam_tensor *x = &g->tensors[t];
+    if (x->dtype != GCAM_DT_F32 || (x->ndim != 3 && x->ndim != 4)) return 0;
+    memset(L, 0, sizeof *L);
+    L->ndim = x->ndim;
+    for (int d = 0; d < x->ndim; d++) L->dims[d] = x->dims[d];
+    if (x->ndim == 3) {
+        int64_t in_batch = g->n_inputs ? g->tensors[g->inputs[0]].dims[0] : 1;
+        if (x->dims[0] != in_batch || !token_grid(g, nhwc, x->dims[1], &L->grid_h, &L->grid_w)) return 0;
+        L->layout = GCAM_LAYER_TOKENS;
+        L->skip = x->dims[1] - L->grid_h * L->grid_w;
+        L->channels = x->dims[2];
+    } else if (nhwc[t]) {
+        L->layout = GCAM_LAYER_NHWC;
+        L->grid_h = x->dims[1], L->grid_w = x->dims[2], L->channels = x->dims[3];
+    } else {
+        L->layout = GCAM_LAYER_NCHW;
+        L->grid_h = x->dims[2], L->grid_w = x->dims[3], L->channels = x->dims[1];
+    }
+    return 1;
+}
+
+/* A ViT's last block's norm1 input: of the LayerNormalizations reading a
+ * token layer that also feeds a residual Add, the second last (the last is
+ * the block's norm2); -1 when there is none. */
+static int vit_norm1_input(const gcam_graph *g, const int *layer_of)
+{
+    int last = -1, prev = -1;
+    for (int s = 0; s < g->n_run; s++) {
+        const gcam_node *n = &g->nodes[g->run_nodes[s]];
+        if (strcmp(n->op_type, "LayerNormalization") || n->n_in < 1 || n->in[0] < 0) continue;
+        int t = n->in[0], residual = 0;
+        if (layer_of[t] < 0 || g->tensors[t].ndim != 3) continue;
+        for (int r = 0; r < g->n_run && !residual; r++) {
+            const gcam_node *a = &g->nodes[g->run_nodes[r]];
+            for (int k = 0; k < a->n_in && !strcmp(a->op_type, "Add"); k++) residual |= a->in[k] == t;
+        }
+        if (residual) prev = last, last = t;
+    }
+    return prev >= 0 ? prev : last;
+}
+
+/* The automatic layer for target tensor target_t among m->layers (gcam.h:
+ * gcam_layer.auto_reason): only maps the target depends on, never the target
+ * itself nor a 1x1 grid - the target only when it is the one map there is.
+ * Returns the tensor id or -1; *why its reason. */
+static int choose_auto(gcam_model *m, int target_t, const char **why)
+{
+    gcam_graph *g = m->g;
+    size_t nt = (size_t)g->n_tensors + 1;
+    unsigned char *reach = calloc(nt, 1);
+    int *layer_of = malloc(nt * sizeof(int)), *producer = malloc(nt * sizeof(int));
+    if (!reach || !layer_of || !producer) {
+        free(reach), free(layer_of), free(producer);
+        gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        return -1;
+    }
+    for (size_t t = 0; t < nt; t++) layer_of[t] = producer[t] = -1;
+    for (int i = 0; i < m->n_layers; i++) layer_of[gcam_graph_find(g, m->layers[i].tensor)] = i;
+    for (int s = 0; s < g->n_run; s++)
+        for (int k = 0; k < g->nodes[g->run_nodes[s]].n_out; k++)
+            if (g->nodes[g->run_nodes[s]].out[k] >= 0) producer[g->nodes[g->run_nodes[s]].out[k]] = g->run_nodes[s];
+    reach[target_t] = 1;
+    reachable_back(g, reach);
+    int pick = -1, widest = -1, self = -1;
+    *why = "the last map with a grid larger than 1x1 that the target depends on";
+    for (int i = 0; i < m->n_layers; i++) {
+        const gcam_layer *L = &m->layers[i];
+        int t = gcam_graph_find(g, L->tensor);
+        if (!reach[t] || (g->tensors[t].flags & GCAM_TF_CONST) || L->grid_h * L->grid_w <= 1) continue;
+        if (t == target_t) {
+            self = i;
+            continue;
+        }
+        pick = i;
+        /* a Concat of branches (DeepLab's ASPP) is the head's, not the backbone's */
+        if (strcmp(L->op_type, "Concat") && (widest < 0 || L->channels >= m->layers[widest].channels)) widest = i;
+    }
+    int vit = vit_norm1_input(g, layer_of);
+    const gcam_tensor *y = &g->tensors[target_t];
+    if (vit >= 0 && reach[vit]) {
+        pick = layer_of[vit];
+        *why = "the input of the last transformer block's first LayerNorm (pytorch-grad-cam: blocks[-1].norm1)";
+    } else if (y->ndim == 4 && y->dims[2] * y->dims[3] > 1 && widest >= 0) {
+        pick = widest;
+        *why = "dense target: the last of the widest maps (the backbone's output before the head)";
+    } else if (pick >= 0) {
+        /* a final norm and a Transpose back to channels first are no stage: step over them */
+        for (;;) {
+            int t = gcam_graph_find(g, m->layers[pick].tensor), nd = producer[t];
+            const gcam_node *n = nd >= 0 ? &g->nodes[nd] : NULL;
+            if (!n || (strcmp(n->op_type, "Transpose") && strcmp(n->op_type, "LayerNormalization")) || n->in[0] < 0 ||
+                layer_of[n->in[0]] < 0 || m->layers[layer_of[n->in[0]]].grid_h != m->layers[pick].grid_h)
+                break;
+            pick = layer_of[n->in[0]];
+            *why = "the last stage's output (before the final norm)";
+        }
+    } else if (self >= 0) {
+        pick = self;
+        *why = "the target itself: the one map it has";
+    }
+    free(reach), free(layer_of), free(producer);
+    return pick >= 0 ? gcam_graph_find(g, m->layers[pick].tensor) : -1;
+}
+
 static int build_layers(gcam_model *m)
 {
     int rc = gcam_model_ensure_planned(m);
     if (rc) return rc;
     if (m->layers) return GCAM_OK;
     gcam_graph *g = m->g;
-    m->layers = calloc((size_t)g->n_tensors + 1, sizeof(gcam_layer));
-    if (!m->layers) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    /* the choice gcam_explain makes for the first output, marked */
-    int auto_t = g->n_outputs ? gcam_model_auto_layer_for(m, g->outputs[0]) : -1;
+    size_t nt = (size_t)g->n_tensors + 1;
+    unsigned char *nhwc = calloc(nt, 1);
+    m->layers = calloc(nt, sizeof(gcam_layer));
+    if (!nhwc || !m->layers) {
+        free(nhwc);
+        return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    }
+    find_channels_last(g, nhwc);
     for (int s = 0; s < g->n_run; s++) {
         gcam_node *n = &g->nodes[g->run_nodes[s]];
         for (int k = 0; k < n->n_out; k++) {
             int t = n->out[k];
-            if (t < 0) continue;
-            gcam_tensor *x = &g->tensors[t];
-            if (x->ndim != 4 || x->dtype != GCAM_DT_F32) continue;
-            gcam_layer *L = &m->layers[m->n_layers++];
-            L->tensor = x->name;
+            gcam_layer *L = &m->layers[m->n_layers];
+            if (t < 0 || !describe_layer(g, nhwc, t, L)) continue;
+            L->tensor = g->tensors[t].name;
             L->node = n->name;
             L->op_type = n->op_type;
-            for (int d = 0; d < 4; d++) L->dims[d] = x->dims[d];
-            L->is_auto = t == auto_t;
+            m->n_layers++;
         }
     }
+    free(nhwc);
+    /* the choice gcam_explain makes for the first output, marked with its reason */
+    const char *why = NULL;
+    int auto_t = g->n_outputs ? choose_auto(m, g->outputs[0], &why) : -1;
+    for (int i = 0; i < m->n_layers && auto_t >= 0; i++)
+        if (!strcmp(m->layers[i].tensor, g->tensors[auto_t].name)) {
+            m->layers[i].is_auto = 1;
+            m->layers[i].auto_reason = why;
+        }
     return GCAM_OK;
+}
+
+/* The layout and grid of tensor t as listed (GCAM_E_SHAPE when it is no layer). */
+int gcam_model_layer_info(gcam_model *m, int t, gcam_layer *out)
+{
+    int rc = build_layers(m);
+    if (rc) return rc;
+    for (int i = 0; i < m->n_layers; i++)
+        if (!strcmp(m->layers[i].tensor, m->g->tensors[t].name)) {
+            *out = m->layers[i];
+            return GCAM_OK;
+        }
+    memset(out, 0, sizeof *out);
+    return GCAM_E_SHAPE;
 }
 
 int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n)
@@ -622,35 +796,16 @@ int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n)
 
 int gcam_model_auto_layer_for(gcam_model *m, int target_t)
 {
-    if (gcam_model_ensure_planned(m)) return -1;
+    if (build_layers(m)) return -1;
     if (target_t < 0 || target_t >= m->g->n_tensors) {
         gcam_errf(&m->err, GCAM_E_ARG, "no target tensor to choose a layer for");
         return -1;
     }
-    gcam_graph *g = m->g;
-    unsigned char *reach = calloc((size_t)g->n_tensors + 1, 1);
-    if (!reach) {
-        gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-        return -1;
-    }
-    reach[target_t] = 1;
-    reachable_back(g, reach);
-    int best = -1, self = -1; /* the target itself only when it is the one map */
-    for (int s = 0; s < g->n_run; s++) {
-        gcam_node *n = &g->nodes[g->run_nodes[s]];
-        for (int k = 0; k < n->n_out; k++) {
-            int t = n->out[k];
-            if (t < 0 || !reach[t]) continue;
-            gcam_tensor *x = &g->tensors[t];
-            if (x->ndim == 4 && x->dtype == GCAM_DT_F32 && !(x->flags & GCAM_TF_CONST) && x->dims[2] * x->dims[3] > 1)
-                *(t == target_t ? &self : &best) = t;
-        }
-    }
-    if (best < 0) best = self;
-    free(reach);
+    const char *why;
+    int best = choose_auto(m, target_t, &why);
     if (best < 0)
-        gcam_errf(&m->err, GCAM_E_NOTFOUND, "no 4-D activation with spatial size > 1 leads to '%s'; pass --layer",
-                  g->tensors[target_t].name);
+        gcam_errf(&m->err, GCAM_E_NOTFOUND, "no activation with a grid larger than 1x1 leads to '%s'; pass --layer",
+                  m->g->tensors[target_t].name);
     return best;
 }
 

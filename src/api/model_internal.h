@@ -50,4 +50,7 @@ struct gcam_photo {
 
 /* Puts back the trained weights and frees the layer list (src/eval/params.c). */
 void gcam_params_free(gcam_model *m);
+/* Tensor t's layout and grid as gcam_model_layers lists it (*out copied);
+ * GCAM_E_SHAPE (no message) when it is not listed. */
+int gcam_model_layer_info(gcam_model *m, int t, gcam_layer *out);
 #endif

@@ -225,4 +225,11 @@ typedef struct gcam_cam_layer {
 #define GCAM_X_(id, name, flags, entry, desc) int gcam_cam_map_##entry(gcam_cam_ctx *c, gcam_cam_layer *l);
 GCAM_METHOD_LIST(GCAM_X_)
 #undef GCAM_X_
+/* Attention rollout (datt NULL) or gradient-weighted rollout of n layers'
+ * attention probabilities att[l] (heads[l] x T x T each, in execution order)
+ * into cam (T - skip floats: the class token's row over the patch tokens).
+ * rollout.c; GCAM_E_NOMEM. */
+int gcam_cam_rollout(const float *const *att, const float *const *datt, const int64_t *heads, int n, int64_t T,
+                     int64_t skip, float *cam);
+
 #endif

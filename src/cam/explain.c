@@ -66,6 +66,7 @@ enum {
     M_RGB = GCAM_MF_RGB,
     M_BATCHED = GCAM_MF_BATCHED,
     M_SIGNED = GCAM_MF_SIGNED,
+    M_ATTENTION = GCAM_MF_ATTENTION,
 };
 
 static const int METHOD_FLAGS[] = {
@@ -231,19 +232,42 @@ static int make_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y
 /* The raw map of one layer (h x w floats), before ReLU and normalisation;
  * head_y >= 0: Grad-CAM's weights come from the gradient at that linear
  * layer's output (headsum.c), the layer itself has none. */
-static int layer_map(gcam_cam_ctx *c, int layer_t, int head_y, int64_t item, float *cam)
+/* Item `item` of a channels-last or token layer as K x HW, channels first:
+ * pytorch-grad-cam's reshape_transform (drop the special tokens, h x w x C
+ * to C x h x w).  NULL on allocation failure. */
+static float *channels_first(const float *src, const gcam_layer *L, int64_t item)
+{
+    int64_t K = L->channels, HW = L->grid_h * L->grid_w, T = L->skip + HW;
+    float *dst = malloc(sizeof(float) * (size_t)(K * HW + 1));
+    if (!dst) return NULL;
+    src += item * T * K + L->skip * K;
+    for (int64_t p = 0; p < HW; p++)
+        for (int64_t k = 0; k < K; k++) dst[k * HW + p] = src[p * K + k];
+    return dst;
+}
+
+/* The raw map of one layer (h x w floats), before ReLU and normalisation;
+ * head_y >= 0: Grad-CAM's weights come from the gradient at that linear
+ * layer's output (headsum.c), the layer itself has none. */
+static int layer_map(gcam_cam_ctx *c, int layer_t, const gcam_layer *L, int head_y, int64_t item, float *cam)
 {
     gcam_graph *g = c->g;
     int method = c->o->method;
     const gcam_tensor *At = &g->tensors[layer_t];
-    int64_t K = At->dims[1], HW = At->dims[2] * At->dims[3];
-    const float *A = gcam_f32(At) + item * K * HW; /* item: the batch item (gcam_explain_batch) */
-    const float *dA = (METHOD_FLAGS[method] & M_LAYER_GRAD) && head_y < 0 ? gcam_f32(&g->grads[layer_t]) + item * K * HW
-                                                                         : NULL;
+    int64_t K = L->channels, HW = L->grid_h * L->grid_w;
+    const int want_grad = (METHOD_FLAGS[method] & M_LAYER_GRAD) && head_y < 0;
+    const float *A, *dA = NULL;
+    float *A_cf = NULL, *dA_cf = NULL; /* channels-first copies of a channels-last or token layer */
+    if (L->layout == GCAM_LAYER_NCHW) {
+        A = gcam_f32(At) + item * K * HW; /* item: the batch item (gcam_explain_batch) */
+        if (want_grad) dA = gcam_f32(&g->grads[layer_t]) + item * K * HW;
+    } else {
+        A = A_cf = channels_first(gcam_f32(At), L, item);
+        if (want_grad) dA = dA_cf = channels_first(gcam_f32(&g->grads[layer_t]), L, item);
+    }
     float *M = malloc(sizeof(float) * (size_t)(K * HW + 1)), *w = malloc(sizeof(float) * (size_t)(K + 1));
-    if (!M || !w) {
-        free(M);
-        free(w);
+    if (!M || !w || !A || (want_grad && !dA)) {
+        free(M), free(w), free(A_cf), free(dA_cf);
         return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
     }
     gcam_cam_layer l = {.layer_t = layer_t, .head_y = head_y, .A = A, .dA = dA, .K = K, .HW = HW,
@@ -258,8 +282,7 @@ static int layer_map(gcam_cam_ctx *c, int layer_t, int head_y, int64_t item, flo
             gcam_cam_sum_channels(M, K, HW, cam);
         }
     }
-    free(M);
-    free(w);
+    free(M), free(w), free(A_cf), free(dA_cf);
     return rc;
 }
 
@@ -328,9 +351,49 @@ static int saliency(const gcam_cam_ctx *c, const float *grad, float *raw)
 
 /* ---- one explanation of one input ------------------------------------------------- */
 
-/* The layers of o (or the automatic one) as tensor ids, checked to be 4-D
- * float activations of `batch` items; their names copied into x. */
+/* Layer t's layout and grid: as listed, or as o's layout / token settings
+ * say (gcam.h: gcam_explain_opts.layout). */
+static int layer_layout(gcam_model *m, const gcam_explain_opts *o, int t, gcam_layer *L)
+{
+    const gcam_tensor *A = &m->g->tensors[t];
+    int rc = gcam_model_layer_info(m, t, L);
+    if (rc && rc != GCAM_E_SHAPE) return rc;
+    int listed = !rc;
+    if (o->layout == GCAM_LAYER_AUTO) {
+        if (!listed)
+            return gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is neither a 4-D map nor a token sequence on a grid the "
+                             "graph tells (see `gradcam layers`; --layout, --tokens)", A->name);
+        return GCAM_OK;
+    }
+    L->layout = o->layout;
+    L->skip = 0;
+    if (o->layout == GCAM_LAYER_NCHW || o->layout == GCAM_LAYER_NHWC) {
+        if (A->ndim != 4) return gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is %d-D, not 4-D as the layout says", A->name, A->ndim);
+        int nhwc = o->layout == GCAM_LAYER_NHWC;
+        L->grid_h = A->dims[nhwc ? 1 : 2], L->grid_w = A->dims[nhwc ? 2 : 3], L->channels = A->dims[nhwc ? 3 : 1];
+        return GCAM_OK;
+    }
+    if (o->layout != GCAM_LAYER_TOKENS) return gcam_errf(&m->err, GCAM_E_ARG, "unknown layout %d", o->layout);
+    if (A->ndim != 3) return gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is %d-D, not N x T x C tokens", A->name, A->ndim);
+    if (o->token_h > 0) {
+        L->grid_h = o->token_h, L->grid_w = o->token_w > 0 ? o->token_w : o->token_h;
+        L->skip = o->token_skip;
+    } else if (!listed || L->layout != GCAM_LAYER_TOKENS) {
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s': the graph tells no token grid; give one (--tokens SKIP,HxW)", A->name);
+    }
+    L->layout = GCAM_LAYER_TOKENS;
+    L->channels = A->dims[2];
+    if (L->skip < 0 || L->skip + L->grid_h * L->grid_w != A->dims[1])
+        return gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' has %lld tokens, not %lld skipped + %lldx%lld", A->name,
+                         (long long)A->dims[1], (long long)L->skip, (long long)L->grid_h, (long long)L->grid_w);
+    return GCAM_OK;
+}
+
+/* The layers of o (or the automatic one) as tensor ids, checked to be float
+ * activations of `batch` items on a grid (info: layout and grid); their names
+ * copied into x. */
 static int resolve_layers(gcam_model *m, const gcam_explain_opts *o, int64_t batch, int target_t, int *layer_ts,
+                          gcam_layer *info,
                           int *head_y, int *n_layers, gcam_explanation *x)
 {
     gcam_graph *g = m->g;
@@ -346,13 +409,20 @@ static int resolve_layers(gcam_model *m, const gcam_explain_opts *o, int64_t bat
         if (rc) break;
         gcam_tensor *A = &g->tensors[t];
         tn = A->name;
-        if (A->ndim != 4 || A->dtype != GCAM_DT_F32)
-            rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is not a 4-D float activation (see `gradcam layers`)", tn);
+        if (A->dtype != GCAM_DT_F32)
+            rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is not a float activation (see `gradcam layers`)", tn);
         else if (A->flags & GCAM_TF_CONST)
             rc = gcam_errf(&m->err, GCAM_E_ARG, "layer '%s' is a constant, not an activation", tn);
         else if (A->dims[0] != batch)
             rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' has batch %lld, not %lld", tn, (long long)A->dims[0],
                            (long long)batch);
+        if (!rc) rc = layer_layout(m, o, t, &info[i]);
+        /* these read the layer through the graph, which holds it channels first */
+        if (!rc && info[i].layout != GCAM_LAYER_NCHW &&
+            (o->method == GCAM_METHOD_SCORECAM || o->method == GCAM_METHOD_ABLATIONCAM || o->method == GCAM_METHOD_CAM))
+            rc = gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "%s needs a channels-first 4-D layer; '%s' is %s",
+                           gcam_method_name(o->method), tn,
+                           info[i].layout == GCAM_LAYER_NHWC ? "channels last" : "a token sequence");
         layer_ts[i] = t;
         head_y[i] = -1;
         if (!rc && !(x->layers[i] = gcam_strdup(A->name))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
@@ -364,17 +434,16 @@ static int resolve_layers(gcam_model *m, const gcam_explain_opts *o, int64_t bat
 
 /* The layer maps of batch item `item` into x (map, raw), as pytorch-grad-cam's
  * compute_cam_per_layer + aggregate_multi_layers; x->map is H x W, zeroed. */
-static int layer_maps(gcam_cam_ctx *cx, const int *layer_ts, const int *head_y, int n_layers, int64_t item,
-                      gcam_explanation *x, float *up)
+static int layer_maps(gcam_cam_ctx *cx, const int *layer_ts, const gcam_layer *info, const int *head_y, int n_layers,
+                      int64_t item, gcam_explanation *x, float *up)
 {
     const gcam_explain_opts *o = cx->o;
     int rc = GCAM_OK, rgb = (METHOD_FLAGS[o->method] & M_RGB) != 0;
     for (int i = 0; i < n_layers && !rc; i++) {
-        gcam_tensor *A = &cx->g->tensors[layer_ts[i]];
-        int h = (int)A->dims[2], w = (int)A->dims[3];
+        int h = (int)info[i].grid_h, w = (int)info[i].grid_w;
         float *cam = malloc(sizeof(float) * (size_t)h * w);
         if (!cam) return gcam_errf(cx->err, GCAM_E_NOMEM, "out of memory");
-        rc = layer_map(cx, layer_ts[i], head_y[i], item, cam);
+        rc = layer_map(cx, layer_ts[i], &info[i], head_y[i], item, cam);
         if (!rc && i == 0 && !rgb) {
             float *r = malloc(sizeof(float) * (size_t)h * w);
             if (!r) rc = gcam_errf(cx->err, GCAM_E_NOMEM, "out of memory");
@@ -390,6 +459,67 @@ static int layer_maps(gcam_cam_ctx *cx, const int *layer_ts, const int *head_y, 
     }
     if (!rc && n_layers) finish_gray(o, x->map, (int64_t)x->h * x->w);
     return rc;
+}
+
+/* The attention probabilities for the rollout methods: every Softmax output
+ * with T x T trailing dims, T the token count (gcam.h, methods); in order. */
+static int find_attention(gcam_model *m, const gcam_explain_opts *o, int *att, int *n_att, gcam_layer *grid)
+{
+    gcam_graph *g = m->g;
+    const gcam_layer *L = NULL;
+    int nl = 0, rc = gcam_model_layers(m, &L, &nl);
+    if (rc) return rc;
+    memset(grid, 0, sizeof *grid);
+    if (o->layout == GCAM_LAYER_TOKENS && o->token_h > 0) {
+        grid->skip = o->token_skip, grid->grid_h = o->token_h, grid->grid_w = o->token_w > 0 ? o->token_w : o->token_h;
+    } else {
+        for (int i = 0; i < nl; i++) /* the automatic layer's grid, else the first token layer's */
+            if (L[i].layout == GCAM_LAYER_TOKENS && (!grid->grid_h || L[i].is_auto)) *grid = L[i];
+    }
+    if (!grid->grid_h)
+        return gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "%s needs a vision transformer's token layers (none found; "
+                         "--tokens SKIP,HxW)", gcam_method_name(o->method));
+    int64_t T = grid->skip + grid->grid_h * grid->grid_w;
+    *n_att = 0;
+    for (int s = 0; s < g->n_run; s++) {
+        const gcam_node *n = &g->nodes[g->run_nodes[s]];
+        if (strcmp(n->op_type, "Softmax") || n->out[0] < 0) continue;
+        const gcam_tensor *a = &g->tensors[n->out[0]];
+        if (a->ndim < 3 || a->dims[a->ndim - 1] != T || a->dims[a->ndim - 2] != T) continue;
+        if (*n_att == GCAM_MAX_LAYERS)
+            return gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "more than %d attention layers", GCAM_MAX_LAYERS);
+        att[(*n_att)++] = n->out[0];
+    }
+    if (!*n_att)
+        return gcam_errf(&m->err, GCAM_E_NOTFOUND, "no Softmax output of %lld x %lld tokens (attention probabilities)",
+                         (long long)T, (long long)T);
+    return GCAM_OK;
+}
+
+/* The rollout methods' h x w map into x (raw and map). */
+static int rollout_map(gcam_model *m, const gcam_explain_opts *o, const int *att, int n_att, const gcam_layer *grid,
+                       gcam_explanation *x, float *up)
+{
+    gcam_graph *g = m->g;
+    const float *A[GCAM_MAX_LAYERS], *dA[GCAM_MAX_LAYERS];
+    int64_t heads[GCAM_MAX_LAYERS], T = grid->skip + grid->grid_h * grid->grid_w;
+    int h = (int)grid->grid_h, w = (int)grid->grid_w;
+    for (int l = 0; l < n_att; l++) {
+        A[l] = gcam_f32(&g->tensors[att[l]]);
+        dA[l] = o->method == GCAM_METHOD_GRAD_ROLLOUT ? gcam_f32(&g->grads[att[l]]) : NULL;
+        heads[l] = gcam_numel(&g->tensors[att[l]]) / (T * T);
+    }
+    float *cam = malloc(sizeof(float) * (size_t)(T + 1));
+    int rc = cam ? gcam_cam_rollout(A, o->method == GCAM_METHOD_GRAD_ROLLOUT ? dA : NULL, heads, n_att, T, grid->skip,
+                                    cam)
+                 : GCAM_E_NOMEM;
+    if (!rc) rc = set_raw(x, cam, 1, h, w);
+    if (!rc) {
+        accumulate(o, cam, h, w, up, x->map, x->h, x->w, 1);
+        finish_gray(o, x->map, (int64_t)x->h * x->w);
+    }
+    free(cam);
+    return rc ? gcam_errf(&m->err, rc, "out of memory") : GCAM_OK;
 }
 
 static int explain_once(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o,
@@ -423,11 +553,17 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
             rc = gcam_errf(&m->err, GCAM_E_ARG, "target output '%s' is a constant", tname);
     }
     int n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
-    if (!rc && (fl & M_LAYER)) rc = resolve_layers(m, o, 1, target_t, layer_ts, head_y, &n_layers, x);
+    gcam_layer info[GCAM_MAX_LAYERS];
+    if (!rc && (fl & M_LAYER)) rc = resolve_layers(m, o, 1, target_t, layer_ts, info, head_y, &n_layers, x);
     for (int i = 0; i < n_layers; i++) bp.layers[i] = layer_ts[i];
+    int att[GCAM_MAX_LAYERS], n_att = 0, n_bp = n_layers; /* the rollout methods' attention probabilities */
+    gcam_layer grid;
+    if (!rc && (fl & M_ATTENTION)) rc = find_attention(m, o, att, &n_att, &grid);
+    for (int i = 0; i < n_att; i++) bp.layers[n_bp++] = att[i];
     /* Grad-CAM through a flattening linear head: the backward stops at its output */
     for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_GRADCAM; i++)
-        if ((head_y[i] = gcam_cam_head_find(g, layer_ts[i])) >= 0) bp.layers[i] = head_y[i];
+        if (info[i].layout == GCAM_LAYER_NCHW && (head_y[i] = gcam_cam_head_find(g, layer_ts[i])) >= 0)
+            bp.layers[i] = head_y[i];
     /* Ablation-CAM feeds its suffix plans with tensors that cross the layer */
     int sides[MAX_SIDES], n_sides = 0;
     for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_ABLATIONCAM; i++) {
@@ -437,15 +573,17 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     }
     bp.target = target_t;
     if (!rc && (fl & (M_LAYER_GRAD | M_INPUT_GRAD))) {
-        bp.n_layers = (fl & M_LAYER_GRAD) ? n_layers : 0;
+        bp.n_layers = (fl & M_LAYER_GRAD) ? n_bp : 0;
         bp.input_grad = (fl & M_INPUT_GRAD) != 0;
         rc = gcam_bwd_prepare(g, &bp, &m->err);
         g->grads_plan_id = 0; /* the gradient layout depends on the path: redo it */
         for (int i = 0; i < n_layers; i++) g->tensors[layer_ts[i]].flags |= GCAM_TF_BKEEP; /* the maps read them */
+        for (int i = 0; i < n_att; i++) g->tensors[att[i]].flags |= GCAM_TF_BKEEP;
     } else if (!rc) {
         /* no backward: keep only what the method reads after the forward pass */
         for (int t = 0; t < g->n_tensors; t++) g->tensors[t].flags &= ~GCAM_TF_BKEEP;
         for (int i = 0; i < n_layers; i++) g->tensors[layer_ts[i]].flags |= GCAM_TF_BKEEP;
+        for (int i = 0; i < n_att; i++) g->tensors[att[i]].flags |= GCAM_TF_BKEEP;
         g->tensors[target_t].flags |= GCAM_TF_BKEEP;
         g->planned = 0;
     }
@@ -495,7 +633,8 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     float *up = NULL;
     if (!rc && !(up = malloc(sizeof(float) * (size_t)HW))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     /* layer maps (and Guided Grad-CAM's Grad-CAM part) */
-    if (!rc) rc = layer_maps(&cx, layer_ts, head_y, n_layers, 0, x, up);
+    if (!rc) rc = layer_maps(&cx, layer_ts, info, head_y, n_layers, 0, x, up);
+    if (!rc && (fl & M_ATTENTION)) rc = rollout_map(m, o, att, n_att, &grid, x, up);
     /* input-gradient maps */
     if (!rc && (o->method == GCAM_METHOD_SALIENCY || (fl & M_BATCHED))) {
         float *raw = malloc(sizeof(float) * (size_t)HW);
@@ -556,7 +695,7 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
 
 /* Each item's maps after the batched passes; copies the layer names of out[0]. */
 static int batch_maps(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o, const int *layer_ts,
-                      const int *head_y, int n_layers, gcam_explanation **out, double t_fwd, double t_bwd)
+                      const gcam_layer *info, const int *head_y, int n_layers, gcam_explanation **out, double t_fwd, double t_bwd)
 {
     int H = (int)input->dims[2], W = (int)input->dims[3];
     int64_t HW = (int64_t)H * W;
@@ -576,7 +715,7 @@ static int batch_maps(gcam_model *m, const gcam_array *input, const gcam_explain
         if (!rc && !(x->map = calloc((size_t)HW, sizeof(float)))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         cx.target = x->target;
         cx.score = o->counterfactual ? -x->score : x->score;
-        if (!rc) rc = layer_maps(&cx, layer_ts, head_y, n_layers, b, x, up);
+        if (!rc) rc = layer_maps(&cx, layer_ts, info, head_y, n_layers, b, x, up);
         x->t_forward = t_fwd;
         x->t_backward = t_bwd;
         x->t_cam = gcam_now_ms() - t0;
@@ -691,12 +830,13 @@ static int explain_batched(gcam_model *m, const gcam_array *input, const gcam_ex
     const int fl = METHOD_FLAGS[o->method];
     const int64_t N = input->dims[0];
     int rc = gcam_model_bind_input(m, 0, input), n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
+    gcam_layer info[GCAM_MAX_LAYERS];
     if (!rc) rc = gcam_model_ensure_planned(m);
     gcam_explanation *first = rc ? NULL : calloc(1, sizeof *first);
     if (!rc && !first) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     int target_t = rc ? -1 : gcam_graph_find(g, gcam_model_output_name(m, 0)), input_t = g->inputs[0];
     if (!rc && target_t < 0) rc = gcam_errf(&m->err, GCAM_E_ARG, "the model has no output");
-    if (!rc) rc = resolve_layers(m, o, N, target_t, layer_ts, head_y, &n_layers, first);
+    if (!rc) rc = resolve_layers(m, o, N, target_t, layer_ts, info, head_y, &n_layers, first);
     gcam_bwd_plan bp;
     memset(&bp, 0, sizeof bp);
     bp.target = target_t;
@@ -734,7 +874,7 @@ static int explain_batched(gcam_model *m, const gcam_array *input, const gcam_ex
     }
     if (!rc && (fl & M_LAYER_GRAD)) rc = gcam_bwd_run(g, &bp, seed, 0, 1.0f, 0, &m->err);
     double t2 = gcam_now_ms();
-    rc = rc ? rc : batch_maps(m, input, o, layer_ts, head_y, n_layers, out, (t1 - t0) / N, (t2 - t1) / N);
+    rc = rc ? rc : batch_maps(m, input, o, layer_ts, info, head_y, n_layers, out, (t1 - t0) / N, (t2 - t1) / N);
     free(seed);
     gcam_bwd_release(&bp);
     gcam_explanation_free(first);

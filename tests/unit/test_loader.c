@@ -377,6 +377,8 @@ GCAM_TEST(loader_metadata_and_names)
     const gcam_layer *L;
     int n;
     CHECK_OK(gcam_model_layers(m, &L, &n), m);
+    /* the output itself: the one map there is */
     CHECK(n == 1 && L[0].is_auto && !strcmp(L[0].node, "#0") && !strcmp(L[0].op_type, "Relu"));
+    CHECK(L[0].layout == GCAM_LAYER_NCHW && L[0].grid_h == 4 && L[0].grid_w == 4 && L[0].channels == 3);
     gcam_model_free(m);
 }

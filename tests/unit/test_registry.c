@@ -28,8 +28,10 @@ GCAM_TEST(method_list_complete)
         CHECK_MSG(gcam_method_parse(name) == k, "%s does not parse back to %d", name, k);
         CHECK(gcam_method_summary(k) && *gcam_method_summary(k));
         const int f = gcam_method_flags(k);
-        CHECK_MSG(f & (GCAM_MF_LAYER | GCAM_MF_INPUT_GRAD | GCAM_MF_BATCHED), "%s needs nothing", name);
-        CHECK_MSG(!(f & GCAM_MF_LAYER_GRAD) || (f & GCAM_MF_LAYER), "%s: layer gradient without a layer", name);
+        CHECK_MSG(f & (GCAM_MF_LAYER | GCAM_MF_INPUT_GRAD | GCAM_MF_BATCHED | GCAM_MF_ATTENTION), "%s needs nothing",
+                  name);
+        CHECK_MSG(!(f & GCAM_MF_LAYER_GRAD) || (f & (GCAM_MF_LAYER | GCAM_MF_ATTENTION)),
+                  "%s: layer gradient without a layer", name);
     }
     CHECK(gcam_method_name(GCAM_METHOD_COUNT) == NULL && gcam_method_summary(-1) == NULL);
     CHECK(gcam_method_flags(GCAM_METHOD_COUNT) == 0 && gcam_method_parse("nope") == -1);
