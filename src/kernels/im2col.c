@@ -248,6 +248,14 @@ void gcam_col2im_add(const float *col, int64_t channels, const gcam_win *w, int6
     }
 }
 
+void gcam_win_out_shape(const gcam_win *w, const gcam_tensor *x, int64_t channels, gcam_tensor *y)
+{
+    y->ndim = x->ndim;
+    y->dims[0] = x->dims[0];
+    y->dims[1] = channels;
+    for (int i = 0; i < w->nsp; i++) y->dims[2 + i] = w->out[3 - w->nsp + i];
+}
+
 int gcam_pool_geom(gcam_opctx *c, const gcam_win_attr *a, gcam_win *w)
 {
     const gcam_tensor *x = c->in[0];

@@ -61,6 +61,9 @@ int gcam_win_plan(const gcam_win_attr *a, int nsp, const int64_t *in_sp, const i
                   gcam_win *w, char *why, size_t why_len);
 /* The window of a pooling node over float32 X (1-D to 3-D), or a node error. */
 int gcam_pool_geom(gcam_opctx *c, const gcam_win_attr *a, gcam_win *w);
+/* Y's shape for a windowed op over X: X's rank, X's batch, `channels`, then
+ * the window's output sizes (dtype left to the caller). */
+void gcam_win_out_shape(const gcam_win *w, const gcam_tensor *x, int64_t channels, gcam_tensor *y);
 
 /* The j in [0, n) for which 0 <= start + j * step < limit, as [*lo, *hi)
  * (empty: *lo == *hi).  step > 0.  Lets kernels drop bounds checks from

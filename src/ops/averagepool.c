@@ -49,10 +49,7 @@ static int avgpool_infer(gcam_opctx *c)
     const gcam_tensor *x = c->in[0];
     gcam_tensor *y = c->out[0];
     y->dtype = GCAM_DT_F32;
-    y->ndim = x->ndim;
-    y->dims[0] = x->dims[0];
-    y->dims[1] = x->dims[1];
-    for (int i = 0; i < w.nsp; i++) y->dims[2 + i] = w.out[3 - w.nsp + i];
+    gcam_win_out_shape(&w, x, x->dims[1], y);
     c->node->scratch = c->node->bscratch = 0;
     return GCAM_OK;
 }

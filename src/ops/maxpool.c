@@ -105,10 +105,7 @@ static int maxpool_infer(gcam_opctx *c)
         if (!y) continue;
         y->dtype = o == 0 ? x->dtype : GCAM_DT_I64;
         if (o == 1 && x->dtype != GCAM_DT_F32) return gcam_node_errf(c, GCAM_E_UNSUPPORTED, "Indices of a %s pool not supported", gcam_dtype_name(x->dtype));
-        y->ndim = x->ndim;
-        y->dims[0] = x->dims[0];
-        y->dims[1] = x->dims[1];
-        for (int i = 0; i < w.nsp; i++) y->dims[2 + i] = w.out[3 - w.nsp + i];
+        gcam_win_out_shape(&w, x, x->dims[1], y);
     }
     c->node->scratch = c->node->bscratch = 0;
     return GCAM_OK;

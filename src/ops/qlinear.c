@@ -179,10 +179,7 @@ static int cv_infer(gcam_opctx *c)
     if (rc) return rc;
     gcam_tensor *y = c->out[0];
     y->dtype = c->node->op_type[0] == 'Q' ? requant_type(v.yzp) : GCAM_DT_I32;
-    y->ndim = v.x->ndim;
-    y->dims[0] = v.x->dims[0];
-    y->dims[1] = v.w->dims[0];
-    for (int i = 0; i < w.nsp; i++) y->dims[2 + i] = w.out[3 - w.nsp + i];
+    gcam_win_out_shape(&w, v.x, v.w->dims[0], y);
     return GCAM_OK;
 }
 
