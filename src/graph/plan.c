@@ -412,6 +412,16 @@ static int layout_free(const gcam_graph *g, const gcam_node *n)
     return tied;
 }
 
+/* Whether every 4-D input of a GCAM_NHWC_TIED node (input 0 at least) is
+ * NHWC: a pool's X, each part of a channel Concat, BatchNormalization's X. */
+static int tied_inputs_nhwc(const gcam_graph *g, const gcam_node *n, const unsigned char *nhwc)
+{
+    if (n->n_in < 1 || n->in[0] < 0) return 0;
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && g->tensors[n->in[k]].ndim == 4 && !nhwc[n->in[k]]) return 0;
+    return 1;
+}
+
 static void drop(unsigned char *nhwc, int t, int *changed)
 {
     if (t >= 0 && nhwc[t]) {
@@ -466,7 +476,7 @@ static int plan_layouts(gcam_graph *g, unsigned char *can, node_io *io, gcam_err
             const int y = node_out(n);
             if (n->fuse.skip || y < 0 || pin[y]) continue;
             if (n->op->flags & GCAM_OPF_LAYOUT) {
-                nhwc[y] = can[ni] == GCAM_NHWC_FREE || (can[ni] == GCAM_NHWC_TIED && n->in[0] >= 0 && nhwc[n->in[0]]);
+                nhwc[y] = can[ni] == GCAM_NHWC_FREE || (can[ni] == GCAM_NHWC_TIED && tied_inputs_nhwc(g, n, nhwc));
             } else if (layout_free(g, n)) {
                 int all = 1;
                 for (int k = 0; k < n->n_in; k++)
@@ -481,12 +491,14 @@ static int plan_layouts(gcam_graph *g, unsigned char *can, node_io *io, gcam_err
                 const gcam_node *n = &g->nodes[ni];
                 if (n->fuse.skip) continue;
                 const int y = node_out(n);
-                if ((n->op->flags & GCAM_OPF_LAYOUT) && can[ni]) {
-                    for (int k = 1; k < n->n_in; k++) drop(nhwc, n->in[k], &changed);
-                    if (can[ni] == GCAM_NHWC_TIED && y >= 0 && n->in[0] >= 0 && nhwc[n->in[0]] != nhwc[y]) {
-                        drop(nhwc, n->in[0], &changed);
+                if ((n->op->flags & GCAM_OPF_LAYOUT) && can[ni] == GCAM_NHWC_TIED) {
+                    /* one layout for the output and every 4-D activation input */
+                    if (!(y >= 0 && nhwc[y] && tied_inputs_nhwc(g, n, nhwc))) {
+                        for (int k = 0; k < n->n_in; k++) drop(nhwc, n->in[k], &changed);
                         drop(nhwc, y, &changed);
                     }
+                } else if ((n->op->flags & GCAM_OPF_LAYOUT) && can[ni]) {
+                    for (int k = 1; k < n->n_in; k++) drop(nhwc, n->in[k], &changed);
                     if (n->fuse.has_sum && y >= 0 && nhwc[n->fuse.sum] != nhwc[y]) {
                         drop(nhwc, n->fuse.sum, &changed);
                         drop(nhwc, y, &changed);

@@ -7,7 +7,11 @@
  * ceil_mode lets run past the end padding is clipped there - positions beyond
  * the padded extent never count.
  *
- * Backward spreads dy / divisor over the same elements. */
+ * Backward spreads dy / divisor over the same elements.
+ *
+ * A 2-D pool whose windows all lie inside the input (DenseNet's
+ * transitions) also runs channels last, X and Y NHWC together
+ * (GCAM_NHWC_TIED), summing the taps in the same order. */
 #include "kernels/im2col.h"
 
 #include <stdlib.h>
@@ -41,6 +45,8 @@ static int avgpool_geom(gcam_opctx *c, gcam_win *w)
     return gcam_pool_geom(c, &p->win, w);
 }
 
+static int avgpool_interior_2d(const gcam_win *w);
+
 static int avgpool_infer(gcam_opctx *c)
 {
     gcam_win w;
@@ -51,6 +57,7 @@ static int avgpool_infer(gcam_opctx *c)
     y->dtype = GCAM_DT_F32;
     gcam_win_out_shape(&w, x, x->dims[1], y);
     c->node->scratch = c->node->bscratch = 0;
+    c->nhwc_ok = x->ndim == 4 && x->dtype == GCAM_DT_F32 && avgpool_interior_2d(&w) ? GCAM_NHWC_TIED : GCAM_NHWC_NO;
     return GCAM_OK;
 }
 
@@ -113,6 +120,27 @@ static int avgpool_interior_2d(const gcam_win *w)
     return 1;
 }
 
+/* avgpool_plane_2d channels last: output row r (image n, row oh), C
+ * channels at once, the taps summed in the same order. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+avgpool_row_nhwc(const float *x, float *y, const gcam_win *w, int64_t C, int64_t n, int64_t oh)
+{
+    const int64_t IH = w->in[1], IW = w->in[2], OW = w->out[2];
+    const int64_t KH = w->k[1], KW = w->k[2], SH = w->s[1], SW = w->s[2];
+    const float inv = 1.0f / (float)(KH * KW);
+    const float *xn = x + n * IH * IW * C;
+    for (int64_t ow = 0; ow < OW; ow++) {
+        float *yp = y + ow * C;
+        for (int64_t k = 0; k < C; k++) yp[k] = 0.0f;
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const float *xp = xn + ((oh * SH + kh) * IW + ow * SW + kw) * C;
+                for (int64_t k = 0; k < C; k++) yp[k] += xp[k];
+            }
+        for (int64_t k = 0; k < C; k++) yp[k] *= inv;
+    }
+}
+
 static int avgpool_forward(gcam_opctx *c)
 {
     gcam_win w;
@@ -124,6 +152,14 @@ static int avgpool_forward(gcam_opctx *c)
     float *y = gcam_f32(c->out[0]);
     const int64_t planes = x->dims[0] * x->dims[1];
     const int nt = gcam_op_threads(c);
+    if ((x->flags | c->out[0]->flags) & GCAM_TF_NHWC) {
+        if (!avgpool_interior_2d(&w) || !(x->flags & c->out[0]->flags & GCAM_TF_NHWC))
+            return gcam_node_errf(c, GCAM_E_INTERNAL, "NHWC planned for a pool that cannot run it");
+        const int64_t N = x->dims[0], C = x->dims[1], OH = w.out[1], OW = w.out[2];
+#pragma omp parallel for num_threads(nt) if (planes * w.out_size * w.k_size > POOL_PAR_MIN) schedule(static)
+        for (int64_t r = 0; r < N * OH; r++) avgpool_row_nhwc(xd, y + r * OW * C, &w, C, r / OH, r % OH);
+        return GCAM_OK;
+    }
     if (avgpool_interior_2d(&w)) {
 #pragma omp parallel for num_threads(nt) if (planes * w.out_size * w.k_size > POOL_PAR_MIN) \
     schedule(static)
@@ -159,6 +195,8 @@ static int avgpool_forward(gcam_opctx *c)
 static int avgpool_backward(gcam_opctx *c)
 {
     if (!c->din[0] || !c->dout[0]) return GCAM_OK;
+    if (c->in[0]->flags & GCAM_TF_NHWC) /* the planner keeps the backward pass's tensors plain */
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "backward through a pool planned NHWC");
     gcam_win w;
     int rc = avgpool_geom(c, &w);
     if (rc) return rc;
@@ -196,6 +234,7 @@ static int avgpool_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_AveragePool = {
     .op_type = "AveragePool",
+    .flags = GCAM_OPF_LAYOUT,
     .init = avgpool_init,
     .infer = avgpool_infer,
     .forward = avgpool_forward,

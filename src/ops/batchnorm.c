@@ -4,7 +4,11 @@
  * Grad-CAM runs the network as deployed.
  *
  * Backward: dx = dy * scale / sqrt(var + eps).  If scale / B / mean / var are
- * activations rather than initializers, their gradients are given too. */
+ * activations rather than initializers, their gradients are given too.
+ *
+ * A 4-D X may be stored channels last (GCAM_TF_NHWC, X and Y together),
+ * when the planner keeps a DenseNet's concat -> BN -> ReLU -> conv chain
+ * NHWC; the per-channel factors then sit in scratch, computed once a run. */
 #include "kernels/im2col.h"
 
 #include <math.h>
@@ -54,8 +58,28 @@ static int bn_infer(gcam_opctx *c)
     y->dtype = GCAM_DT_F32;
     y->ndim = x->ndim;
     memcpy(y->dims, x->dims, sizeof x->dims);
-    c->node->scratch = c->node->bscratch = 0;
+    c->nhwc_ok = x->ndim == 4 ? GCAM_NHWC_TIED : GCAM_NHWC_NO;
+    c->node->scratch = x->ndim == 4 ? sizeof(float) * (size_t)C : 0;
+    c->node->bscratch = 0;
     return GCAM_OK;
+}
+
+/* Channels last: y = act((x - mean) a + B) over each pixel's C values. */
+static void bn_nhwc(const float *x, float *y, int64_t P, int64_t C, const float *a, const float *mean,
+                    const float *bias, const gcam_fusion *f, int nt)
+{
+    const int act = f->on ? f->act : GCAM_ACT_NONE;
+    const float lo = act == GCAM_ACT_RELU ? 0.0f : act == GCAM_ACT_CLIP ? f->act_lo : -INFINITY;
+    const float hi = act == GCAM_ACT_CLIP ? f->act_hi : INFINITY;
+#pragma omp parallel for num_threads(nt) if (P * C > BN_PAR_MIN) schedule(static)
+    for (int64_t p = 0; p < P; p++) {
+        const float *xp = x + p * C;
+        float *yp = y + p * C;
+        for (int64_t ch = 0; ch < C; ch++) {
+            const float v = (xp[ch] - mean[ch]) * a[ch] + bias[ch], u = v < lo ? lo : v;
+            yp[ch] = u > hi ? hi : u;
+        }
+    }
 }
 
 static int bn_forward(gcam_opctx *c)
@@ -72,6 +96,12 @@ static int bn_forward(gcam_opctx *c)
     const int act = f->on ? f->act : GCAM_ACT_NONE;
     if (act != GCAM_ACT_NONE && act != GCAM_ACT_RELU && act != GCAM_ACT_CLIP)
         return gcam_node_errf(c, GCAM_E_INTERNAL, "unsupported fused activation %d", act);
+    if (c->in[0]->flags & GCAM_TF_NHWC) {
+        float *a = c->scratch;
+        for (int64_t ch = 0; ch < C; ch++) a[ch] = scale[ch] / sqrtf(var[ch] + eps);
+        bn_nhwc(x, y, N * S, C, a, mean, bias, f, nt);
+        return GCAM_OK;
+    }
 #pragma omp parallel for num_threads(nt) if (N * C * S > BN_PAR_MIN) schedule(static)
     for (int64_t p = 0; p < N * C; p++) {
         const int64_t ch = p % C;
@@ -105,6 +135,8 @@ static int bn_backward(gcam_opctx *c)
     int64_t N, C, S;
     int rc = bn_check(c, &N, &C, &S);
     if (rc) return rc;
+    if (c->in[0]->flags & GCAM_TF_NHWC) /* the planner keeps the backward pass's tensors plain */
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "backward through a BatchNormalization planned NHWC");
     const float eps = gcam_attr_float(c->node, "epsilon", 1e-5f);
     const float *x = gcam_f32(c->in[0]), *scale = gcam_f32(c->in[1]);
     const float *mean = gcam_f32(c->in[3]), *var = gcam_f32(c->in[4]);
@@ -148,7 +180,7 @@ static int bn_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_BatchNormalization = {
     .op_type = "BatchNormalization",
-    .flags = GCAM_OPF_EPILOGUE, /* a following Relu or Clip (the planner decides) */
+    .flags = GCAM_OPF_EPILOGUE | GCAM_OPF_LAYOUT, /* a following Relu or Clip (the planner decides) */
     .infer = bn_infer,
     .forward = bn_forward,
     .backward = bn_backward,

@@ -1,7 +1,12 @@
 /* Concat: join inputs along axis; every other dim must match.  Any element
  * type.  Viewed as [outer, dims[axis] * inner] blocks, input i owns columns
  * [off_i, off_i + chunk_i) of each output row, so forward copies blocks and
- * backward adds the matching block of dy into each requested dx. */
+ * backward adds the matching block of dy into each requested dx.
+ *
+ * A float 4-D channel concat (DenseNet's) also runs channels last, every
+ * part and the output NHWC together (GCAM_NHWC_TIED): then it is the same
+ * copy with outer = N*H*W pixels and inner = 1, which keeps the convs on
+ * both sides free of reorders. */
 #include "gcam_internal.h"
 
 static int get_axis(gcam_opctx *c, int r, int64_t *axis)
@@ -47,6 +52,7 @@ static int concat_infer(gcam_opctx *c)
     y->ndim = x0->ndim;
     memcpy(y->dims, x0->dims, sizeof x0->dims);
     y->dims[axis] = total;
+    c->nhwc_ok = x0->ndim == 4 && axis == 1 && x0->dtype == GCAM_DT_F32 ? GCAM_NHWC_TIED : GCAM_NHWC_NO;
     return GCAM_OK;
 }
 
@@ -66,6 +72,12 @@ static int concat_forward(gcam_opctx *c)
     int rc = get_axis(c, y->ndim, &axis);
     if (rc) return rc;
     blocks(y, axis, &outer, &inner);
+    if (y->flags & GCAM_TF_NHWC) { /* channels last: a block per pixel */
+        if (axis != 1 || y->ndim != 4)
+            return gcam_node_errf(c, GCAM_E_INTERNAL, "NHWC planned for a concat along axis %lld", (long long)axis);
+        outer = y->dims[0] * y->dims[2] * y->dims[3];
+        inner = 1;
+    }
     size_t es = gcam_dtype_size(y->dtype);
     int64_t row = y->dims[axis] * inner, off = 0;
     for (int i = 0; i < c->node->n_in; i++) {
@@ -84,6 +96,8 @@ static int concat_backward(gcam_opctx *c)
 {
     if (!c->dout[0]) return GCAM_OK;
     const gcam_tensor *y = c->out[0];
+    if (y->flags & GCAM_TF_NHWC) /* the planner keeps the backward pass's tensors plain */
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "backward through a concat planned NHWC");
     int64_t axis, outer, inner;
     int rc = get_axis(c, y->ndim, &axis);
     if (rc) return rc;
@@ -104,6 +118,7 @@ static int concat_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_Concat = {
     .op_type = "Concat",
+    .flags = GCAM_OPF_LAYOUT,
     .infer = concat_infer,
     .forward = concat_forward,
     .backward = concat_backward,

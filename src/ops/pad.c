@@ -8,7 +8,11 @@
  * Every output index maps per dim to one source index (or to "fill"), so
  * forward is a gather through per-dim maps kept in scratch, and backward
  * scatter-adds dy through the same maps: reflect/edge/wrap sources that
- * feed several outputs collect all their gradients. */
+ * feed several outputs collect all their gradients.
+ *
+ * All-zero pads (torch.onnx writes one before DenseNet's transition pools)
+ * are a copy, which works in any layout: the planner may keep X and Y
+ * channels last together (GCAM_NHWC_TIED). */
 #include <stdlib.h>
 
 #include "gcam_internal.h"
@@ -93,6 +97,13 @@ static int plan(gcam_opctx *c, pad_plan *p)
     return GCAM_OK;
 }
 
+static int no_padding(const pad_plan *p, const gcam_tensor *x)
+{
+    for (int d = 0; d < p->nd; d++)
+        if (p->begin[d] || p->dims[d] != x->dims[d]) return 0;
+    return 1;
+}
+
 static size_t map_bytes(const pad_plan *p)
 {
     int64_t n = 0;
@@ -121,6 +132,7 @@ static int pad_infer(gcam_opctx *c)
     y->ndim = p.nd;
     memcpy(y->dims, p.dims, sizeof p.dims);
     c->node->scratch = c->node->bscratch = map_bytes(&p);
+    c->nhwc_ok = x->ndim == 4 && x->dtype == GCAM_DT_F32 && no_padding(&p, x) ? GCAM_NHWC_TIED : GCAM_NHWC_NO;
     return GCAM_OK;
 }
 
@@ -166,10 +178,12 @@ static int pad_forward(gcam_opctx *c)
     size_t es = gcam_dtype_size(x->dtype);
     int64_t n = gcam_numel(y);
     if (n == 0) return GCAM_OK;
-    if (p.nd == 0) {
-        memcpy(y->data, x->data, es);
+    if (p.nd == 0 || no_padding(&p, x)) {
+        memcpy(y->data, x->data, (size_t)n * es);
         return GCAM_OK;
     }
+    if ((x->flags | y->flags) & GCAM_TF_NHWC)
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "NHWC planned for a Pad that pads");
     /* the fill value, as bytes of the data's type */
     unsigned char fill[16] = {0};
     const gcam_tensor *v = c->node->opset >= 11 && c->node->n_in > 2 ? c->in[2] : NULL;
@@ -221,6 +235,8 @@ static int pad_backward(gcam_opctx *c)
 {
     if (!c->din[0] || !c->dout[0]) return GCAM_OK;
     const gcam_tensor *x = c->in[0];
+    if (x->flags & GCAM_TF_NHWC) /* the planner keeps the backward pass's tensors plain */
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "backward through a Pad planned NHWC");
     pad_plan p;
     int rc = plan(c, &p);
     if (rc) return rc;
@@ -264,6 +280,7 @@ static int pad_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_Pad = {
     .op_type = "Pad",
+    .flags = GCAM_OPF_LAYOUT,
     .init = pad_init,
     .infer = pad_infer,
     .forward = pad_forward,

@@ -434,6 +434,85 @@ GCAM_TEST(plan_layouts_nhwc_matches_plain)
     fusion_variant = 0;
 }
 
+/* DenseNet's pattern, which runs channels last end to end (the channel
+ * Concat, the standalone BatchNormalization + Relu, the all-zero Pad and
+ * the transition AveragePool are GCAM_NHWC_TIED):
+ *   x -> conv p (1x1)+BN -> Relu -> p1;  p1 -> conv q (3x3) -> q1
+ *   Concat(p1, q1) -> k1 -> BN -> Relu -> b1 -> conv r (1x1) -> r1
+ *   r1 -> Pad(0) -> d1 -> AveragePool 2x2/2 -> a1 -> conv s (1x1) -> y */
+static gcam_model *dense_model(void)
+{
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "1,16,8,8");
+    conv_bn(b, "p", "x", "p_bn", FC, FC, 1, 1, 0.1, 1);
+    ob_node(b, "Relu", "relu_p", "p_bn", "p1");
+    conv_bn(b, "q", "p1", "q1", FC, FC, 3, 1, 0.2, 0);
+    Onnx__NodeProto *cat = ob_node(b, "Concat", "cat", "p1,q1", "k1");
+    ob_attr_int(b, cat, "axis", 1);
+    static float par[4][2 * FC];
+    const char *pn[4] = {"k_scale", "k_bias", "k_mean", "k_var"};
+    for (int i = 0; i < 4; i++) {
+        fillv(par[i], 2 * FC, 0.3 + i, 0.5);
+        for (int j = 0; j < 2 * FC; j++) par[i][j] += i == 0 ? 1.0f : i == 3 ? 1.2f : 0.0f;
+        ob_init_f32(b, pn[i], 1, (int64_t[]){2 * FC}, par[i]);
+    }
+    ob_node(b, "BatchNormalization", "k_bn", "k1,k_scale,k_bias,k_mean,k_var", "k2");
+    ob_node(b, "Relu", "relu_k", "k2", "b1");
+    conv_bn(b, "r", "b1", "r1", 2 * FC, FC, 1, 1, 0.4, 0);
+    static const int64_t zeros[8] = {0};
+    ob_init_i64(b, "pads0", 1, (int64_t[]){8}, zeros);
+    ob_node(b, "Pad", "pad", "r1,pads0", "d1");
+    Onnx__NodeProto *ap = ob_node(b, "AveragePool", "pool", "d1", "a1");
+    ob_attr_ints(b, ap, "kernel_shape", 2, (int64_t[]){2, 2});
+    ob_attr_ints(b, ap, "strides", 2, (int64_t[]){2, 2});
+    conv_bn(b, "s", "a1", "y", FC, FC, 1, 1, 0.5, 0);
+    ob_output(b, "y", OB_F32, NULL);
+    gcam_model *m;
+    ob_load(b, &m);
+    return m;
+}
+
+/* Runs dense_model channels last or not; copies y (FC x FS/2 x FS/2) and
+ * counts which of k1, b1, d1, a1 were planned NHWC. */
+static int run_dense(int nhwc, float *y, int *n_tied)
+{
+    gcam_model *m = dense_model();
+    int rc = m && m->g ? GCAM_OK : GCAM_E_INTERNAL;
+    if (!rc) rc = gcam_model_set_option(m, GCAM_OPT_CHANNELS_LAST, nhwc);
+    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, FC, FS, FS}, .data = FX};
+    if (!rc) rc = gcam_model_run(m, NULL, &x, 1);
+    gcam_array out;
+    if (!rc) rc = gcam_model_tensor(m, "y", &out);
+    if (!rc) memcpy(y, out.data, sizeof(float) * FC * FS * FS / 4);
+    *n_tied = 0;
+    const char *tied[] = {"k1", "b1", "d1", "a1"};
+    for (int i = 0; !rc && i < 4; i++) {
+        int t = gcam_graph_find(m->g, tied[i]);
+        *n_tied += t >= 0 && (m->g->tensors[t].flags & GCAM_TF_NHWC);
+    }
+    gcam_model_free(m);
+    return rc;
+}
+
+GCAM_TEST(plan_layouts_dense_block_nhwc)
+{
+    fillv(FX, FC * FS * FS, 0.35, 1.0);
+    static float y0[FC * FS * FS / 4], y1[FC * FS * FS / 4];
+    int n0 = -1, n1 = -1;
+    CHECK(run_dense(0, y0, &n0) == GCAM_OK);
+    CHECK(run_dense(1, y1, &n1) == GCAM_OK);
+    CHECK_MSG(n0 == 0, "channels-last 0 planned %d tensors NHWC", n0);
+    if (strcmp(gcam_conv_backend(), "onednn")) return; /* no fast convs: no NHWC */
+    CHECK_MSG(n1 == 4, "concat, BN + Relu, Pad and pool outputs: %d of 4 planned NHWC", n1);
+    double mag = 0, e = 0;
+    for (int i = 0; i < FC * FS * FS / 4; i++) {
+        mag = fmax(mag, fabs(y0[i]));
+        e = fmax(e, fabs(y0[i] - y1[i]));
+    }
+    CHECK(mag > 0.1);
+    CHECK_MSG(e <= 1e-5 * mag, "NHWC differs from NCHW by %g of %g", e, mag);
+}
+
 /* A Grad-CAM layer inside a fusible chain keeps it unfused; maps agree. */
 GCAM_TEST(plan_fusion_respects_layers)
 {
