@@ -3,11 +3,13 @@
 // gcam_bench, for `make bench` (bench/run_bench.sh).
 //
 //   node bench/ort_bench.js --ort NODE_MODULES --model M.onnx --input X.npy \
-//        [--threads 2] [--warmup 3] [--repeat 10]
+//        [--threads 2] [--warmup 3] [--repeat 10] [--spin 1|0]
 //
 // Session: intra-op threads as given, one inter-op thread, sequential
 // execution, every graph optimisation (onnxruntime's defaults for a CPU
-// server).  Prints JSON: forward_ms (each timed run), forward_ms_median,
+// server).  --spin 0 stops the intra-op threads from spinning while they
+// wait (session.intra_op.allow_spinning = 0), the match of our side's
+// OMP_WAIT_POLICY=passive; onnxruntime's default spins, like active.  Prints JSON: forward_ms (each timed run), forward_ms_median,
 // load_ms, the onnxruntime version.  The input is float32 and feeds the
 // model's first input.
 'use strict';
@@ -39,10 +41,12 @@ async function main() {
   const ortDir = arg('--ort'), model = arg('--model'), input = arg('--input');
   if (!ortDir || !model || !input) throw new Error('usage: ort_bench.js --ort DIR --model M.onnx --input X.npy');
   const threads = +arg('--threads', 2), warmup = +arg('--warmup', 3), repeat = +arg('--repeat', 10);
+  const spin = arg('--spin', '1') === '0' ? '0' : '1';
   const ort = require(path.join(path.resolve(ortDir), 'onnxruntime-node'));
   const t0 = process.hrtime.bigint();
   const sess = await ort.InferenceSession.create(model, {
     intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: spin } } },
   });
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const x = readF32Npy(input);
@@ -55,7 +59,7 @@ async function main() {
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   const pkg = JSON.parse(fs.readFileSync(path.join(path.resolve(ortDir), 'onnxruntime-node', 'package.json')));
-  console.log(JSON.stringify({ ort: pkg.version, threads, forward_ms: times, forward_ms_median: median(times), load_ms: loadMs }));
+  console.log(JSON.stringify({ ort: pkg.version, threads, spin: +spin, forward_ms: times, forward_ms_median: median(times), load_ms: loadMs }));
 }
 
 main().catch(e => { console.error(`ort_bench: ${e.message}`); process.exit(1); });

@@ -64,6 +64,7 @@ typedef struct conv_inst {
     conv_key key;
     gcam_conv_fast *fast;  /* NULL: the reference kernels */
     float *bn_a;           /* reference epilogue: scale / sqrt(var + eps), M floats, or NULL */
+    float *crop_w;         /* the fast kernel's weights when dead taps were cropped, or NULL */
     unsigned long used;    /* LRU stamp */
 } conv_inst;
 
@@ -214,7 +215,61 @@ static void inst_free(conv_inst *in)
     if (!in) return;
     gcam_conv_fast_free(in->fast);
     free(in->bn_a);
+    free(in->crop_w);
     free(in);
+}
+
+/* Kernel taps that only ever read padding.  A dilated conv whose dilation
+ * reaches past the input (DeepLabV3's ASPP rates 24 and 36 on a 14x14 map)
+ * computes its outer taps on zeros: for each spatial dim, lo..hi are the taps
+ * that touch the input for some output position.  Cropping the kernel to
+ * them, with the pads moved along, gives the same output from fewer taps -
+ * a 3x3 at rate 36 becomes a 1x1, a GEMM.  Returns 1 when *w was cropped
+ * (lo[i] set per padded dim), 0 when every tap is live or the cropped pads
+ * would be negative. */
+static int crop_dead_taps(gcam_win *w, int64_t lo[3])
+{
+    int cropped = 0;
+    gcam_win c = *w;
+    for (int i = 0; i < 3; i++) {
+        int64_t first = -1, last = -1;
+        for (int64_t t = 0; t < w->k[i]; t++) {
+            /* tap t reads input row o s + a for output o; the first output
+             * at or past row 0 tells whether any lands inside [0, in) */
+            const int64_t a = t * w->d[i] - w->pb[i];
+            const int64_t o = a >= 0 ? 0 : (-a + w->s[i] - 1) / w->s[i];
+            if (o < w->out[i] && o * w->s[i] + a < w->in[i]) {
+                if (first < 0) first = t;
+                last = t;
+            }
+        }
+        lo[i] = first < 0 ? 0 : first;
+        if (first < 0 || (first == 0 && last == w->k[i] - 1)) continue;
+        c.k[i] = last - first + 1;
+        c.pb[i] = w->pb[i] - first * w->d[i];
+        c.pe[i] = w->pe[i] - (w->k[i] - 1 - last) * w->d[i];
+        if (c.pb[i] < 0 || c.pe[i] < 0) return 0;
+        cropped = 1;
+    }
+    if (!cropped) return 0;
+    c.k_size = c.k[0] * c.k[1] * c.k[2];
+    *w = c;
+    return 1;
+}
+
+/* W [M, Cg, k...] cut to the taps of the cropped window cw starting at lo. */
+static float *crop_weights(const float *W, int64_t M, int64_t Cg, const gcam_win *w, const gcam_win *cw,
+                           const int64_t lo[3])
+{
+    float *out = malloc(sizeof(float) * (size_t)(M * Cg * cw->k_size));
+    if (!out) return NULL;
+    float *o = out;
+    for (int64_t mc = 0; mc < M * Cg; mc++)
+        for (int64_t a = 0; a < cw->k[0]; a++)
+            for (int64_t b = 0; b < cw->k[1]; b++)
+                for (int64_t t = 0; t < cw->k[2]; t++)
+                    *o++ = W[mc * w->k_size + ((lo[0] + a) * w->k[1] + lo[1] + b) * w->k[2] + lo[2] + t];
+    return out;
 }
 
 static void conv_release(gcam_node *n)
@@ -269,14 +324,26 @@ static int inst_new(gcam_opctx *c, const conv_key *k, int with_bwd, conv_inst **
     }
     gcam_conv_geom geom = {.N = k->N, .C = k->C, .M = k->M, .G = k->G, .w = k->w,
                            .nhwc_in = k->nhwc_in, .nhwc_out = k->nhwc_out};
+    const float *W = k->W;
+    int64_t lo[3];
+    if (fast_allowed(c) && crop_dead_taps(&geom.w, lo)) {
+        if (!(in->crop_w = crop_weights(k->W, M, k->C / k->G, &k->w, &geom.w, lo))) {
+            free(a);
+            free(bias);
+            free(in);
+            return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
+        }
+        W = in->crop_w;
+    }
     gcam_conv_epi epi = {.wscale = a, .bias = a ? bias : k->B, .act = k->act, .lo = k->act_lo, .hi = k->act_hi,
                          .sum = k->has_sum};
     char why[256] = "the conv-reference setting";
-    int rc = fast_allowed(c) ? gcam_conv_fast_new(&geom, k->W, &epi, with_bwd, &in->fast, why, sizeof why)
+    int rc = fast_allowed(c) ? gcam_conv_fast_new(&geom, W, &epi, with_bwd, &in->fast, why, sizeof why)
                              : GCAM_E_UNSUPPORTED;
     free(bias);
     if (rc == GCAM_E_NOMEM) {
         free(a);
+        free(in->crop_w);
         free(in);
         return gcam_node_errf(c, rc, "out of memory building the convolution: %s", why);
     }
@@ -313,12 +380,13 @@ static int inst_get(gcam_opctx *c, const conv_shape *s, int create, int with_bwd
         int rc = inst_new(c, &k, with_bwd, &in);
         if (rc) return rc;
         if (verbose(c))
-            fprintf(stderr, "gcam conv: '%s' %lldx%lldx%lldx%lld -> %lld, group %lld, kernel %lldx%lld, %s -> %s: %s%s%s%s, %.2f ms\n",
+            fprintf(stderr, "gcam conv: '%s' %lldx%lldx%lldx%lld -> %lld, group %lld, kernel %lldx%lld, %s -> %s: %s%s%s%s%s, %.2f ms\n",
                     c->node->name, (long long)k.N, (long long)k.C, (long long)k.w.in[1], (long long)k.w.in[2],
                     (long long)k.M, (long long)k.G, (long long)k.w.k[1], (long long)k.w.k[2],
                     k.nhwc_in ? "nhwc" : "nchw", k.nhwc_out ? "nhwc" : "nchw",
                     in->fast ? gcam_conv_fast_impl(in->fast) : "reference", k.bn_scale ? " +bn" : "",
-                    k.has_sum ? " +sum" : "", k.act ? " +act" : "", gcam_now_ms() - t0);
+                    k.has_sum ? " +sum" : "", k.act ? " +act" : "", in->crop_w ? " (dead taps cropped)" : "",
+                    gcam_now_ms() - t0);
         if (p->n_inst == CONV_MAX_INST) { /* drop the least recently used */
             conv_inst **lru = &p->inst;
             for (conv_inst **q = &p->inst; *q; q = &(*q)->next)

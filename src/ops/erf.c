@@ -1,9 +1,10 @@
-/* Erf: y = erf(x) (exact GELU decomposes into it); dy/dx = 2/sqrt(pi) exp(-x^2). */
+/* Erf: y = erf(x) (exact GELU decomposes into it); dy/dx = 2/sqrt(pi) exp(-x^2).
+ * Forward runs gcam_verff (kernels/vmath.h), vectorised per instruction set;
+ * the backward keeps libm. */
 #include <math.h>
 
 #include "kernels/elementwise.h"
-
-static inline float erf_f(float x, const gcam_ew_params *p) { return erff(x); }
+#include "kernels/vmath.h"
 
 static inline float erf_grad(float x, float y, float dy, const gcam_ew_params *p)
 {
@@ -11,7 +12,20 @@ static inline float erf_grad(float x, float y, float dy, const gcam_ew_params *p
     return dy * two_over_sqrt_pi * expf(-x * x);
 }
 
-GCAM_UNARY_OP(erf, erf_f, erf_grad)
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+erf_fwd_rows(int64_t n, const float *x, float *y, const gcam_ew_params *p)
+{
+    for (int64_t i = 0; i < n; i++) y[i] = gcam_verff(x[i]);
+}
+
+static void erf_bwd_rows(int64_t n, const float *x, const float *y, const float *dy, float *dx,
+                         const gcam_ew_params *p)
+{
+    for (int64_t i = 0; i < n; i++) dx[i] += erf_grad(x[i], y[i], dy[i], p);
+}
+
+static int erf_forward(gcam_opctx *c) { return gcam_unary_forward(c, erf_fwd_rows, c->node->params); }
+static int erf_backward(gcam_opctx *c) { return gcam_unary_backward(c, erf_bwd_rows, c->node->params); }
 
 const gcam_op gcam_op_Erf = {
     .op_type = "Erf",

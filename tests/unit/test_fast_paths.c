@@ -513,6 +513,60 @@ GCAM_TEST(plan_layouts_dense_block_nhwc)
     CHECK_MSG(e <= 1e-5 * mag, "NHWC differs from NCHW by %g of %g", e, mag);
 }
 
+/* Dilated convs whose outer taps only ever read padding (DeepLabV3's ASPP
+ * at rates 24 and 36 on a 14x14 map): the fast path crops those taps (a
+ * 3x3 at rate 8 on 6x6 becomes a 1x1; rate 3 on 6x6 with stride 2 keeps
+ * some), the reference kernels do not; outputs agree. */
+static int run_dilated(int conv_ref, int64_t rate, int64_t stride, float *y, int64_t *n_out)
+{
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "1,8,6,6");
+    static float w[12 * 8 * 9];
+    fillv(w, 12 * 8 * 9, 0.7, 0.4);
+    ob_init_f32(b, "W", 4, (int64_t[]){12, 8, 3, 3}, w);
+    Onnx__NodeProto *n = ob_node(b, "Conv", "aspp", "x,W", "c");
+    ob_attr_ints(b, n, "dilations", 2, (int64_t[]){rate, rate});
+    ob_attr_ints(b, n, "pads", 4, (int64_t[]){rate, rate, rate, rate});
+    ob_attr_ints(b, n, "strides", 2, (int64_t[]){stride, stride});
+    ob_node(b, "Relu", "relu", "c", "y");
+    ob_output(b, "y", OB_F32, NULL);
+    gcam_model *m;
+    ob_load(b, &m);
+    int rc = m ? gcam_model_set_option(m, GCAM_OPT_CONV_REFERENCE, conv_ref) : GCAM_E_INTERNAL;
+    gcam_array x = {.dtype = GCAM_FLOAT32, .ndim = 4, .dims = {1, 8, 6, 6}, .data = FX};
+    if (!rc) rc = gcam_model_run(m, NULL, &x, 1);
+    gcam_array out;
+    if (!rc) rc = gcam_model_tensor(m, "y", &out);
+    if (!rc) {
+        *n_out = 1;
+        for (int d = 0; d < out.ndim; d++) *n_out *= out.dims[d];
+        memcpy(y, out.data, sizeof(float) * (size_t)*n_out);
+    }
+    gcam_model_free(m);
+    return rc;
+}
+
+GCAM_TEST(conv_dead_dilated_taps_cropped)
+{
+    fillv(FX, 8 * 6 * 6, 0.45, 1.0);
+    const int64_t cases[][2] = {{8, 1}, {6, 1}, {3, 2}, {2, 1}};
+    for (int i = 0; i < 4; i++) {
+        static float y0[12 * 36], y1[12 * 36];
+        int64_t n0 = 0, n1 = 0;
+        CHECK(run_dilated(1, cases[i][0], cases[i][1], y0, &n0) == GCAM_OK);
+        CHECK(run_dilated(0, cases[i][0], cases[i][1], y1, &n1) == GCAM_OK);
+        CHECK(n0 == n1 && n0 > 0);
+        double mag = 0, e = 0;
+        for (int64_t k = 0; k < n0; k++) {
+            mag = fmax(mag, fabs(y0[k]));
+            e = fmax(e, fabs(y0[k] - y1[k]));
+        }
+        CHECK(mag > 0.1);
+        CHECK_MSG(e <= 1e-5 * mag, "rate %lld stride %lld: fast differs by %g of %g", (long long)cases[i][0],
+                  (long long)cases[i][1], e, mag);
+    }
+}
+
 /* A Grad-CAM layer inside a fusible chain keeps it unfused; maps agree. */
 GCAM_TEST(plan_fusion_respects_layers)
 {
