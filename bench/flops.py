@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Floating-point operations of one forward pass of an ONNX model: 2 per
 multiply-add in Conv, Gemm and MatMul (the rest is noise next to them),
-from shapes inferred by onnx.shape_inference.
+from shapes inferred by onnx.shape_inference (a symbolic batch counts as 1;
+nodes whose shapes it cannot infer are left out and counted).
 
     /usr/bin/python3 bench/flops.py model.onnx   -> {"gflop": 8.18}"""
 import json
@@ -12,7 +13,7 @@ from onnx import shape_inference
 
 
 def dims(vi):
-    return [d.dim_value for d in vi.type.tensor_type.shape.dim]
+    return [d.dim_value or 1 for d in vi.type.tensor_type.shape.dim]  # a symbolic batch counts as 1
 
 
 def main():
@@ -20,8 +21,11 @@ def main():
     g = m.graph
     shapes = {vi.name: dims(vi) for vi in list(g.value_info) + list(g.input) + list(g.output)}
     shapes.update({t.name: list(t.dims) for t in g.initializer})
-    flop = 0
+    flop, unknown = 0, 0
     for n in g.node:
+        if n.op_type in ("Conv", "Gemm", "MatMul") and not all(shapes.get(t) for t in (n.input[0], n.input[1], n.output[0])):
+            unknown += 1  # shape inference could not follow (dynamic reshapes): left out, and said
+            continue
         if n.op_type == "Conv":
             w, y = shapes[n.input[1]], shapes[n.output[0]]
             k = 1
@@ -39,7 +43,7 @@ def main():
             for d in y:
                 out *= d
             flop += 2 * out * k
-    print(json.dumps({"gflop": flop / 1e9}))
+    print(json.dumps({"gflop": flop / 1e9, "nodes_without_shapes": unknown}))
 
 
 if __name__ == "__main__":

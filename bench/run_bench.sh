@@ -10,7 +10,11 @@
 #   BENCH_MODELS   models (default resnet50,vgg16,mobilenet_v2,efficientnet_b0,densenet121)
 #   BENCH_THREADS  threads on both sides (2)
 #   BENCH_REPEAT   timed runs after BENCH_WARMUP warm-up runs (10, 3); medians are reported
-#   BENCH_WAIT     OMP_WAIT_POLICY for both sides (passive: libgomp's default spinning
+#   BENCH_EXTRA    models timed against onnxruntime only, exported by tools/export_torch_models.py
+#                  into ~/.cache/gradcam/torch-export (default vit_b_16,swin_t,deeplabv3_mobilenet_v3_large;
+#                  "" skips them): forward, Grad-CAM on the automatic layer, per-op-type profile
+#   BENCH_WAIT     OMP_WAIT_POLICY for both sides (onnxruntime's allow_spinning follows it);
+#                  passive: libgomp's default spinning
 #                  burns the time slices of a shared machine; set "active" on a quiet one)
 #   BENCH_CPUS     pin both sides to these CPUs with taskset (e.g. 0,1), default: no pinning
 #   BENCH_IMAGES   images for the throughput run (64; 0 skips it)
@@ -46,6 +50,15 @@ ORT=$(bash "$ROOT/tools/ort_setup.sh" 2>/dev/null) || ORT=""
 # fixtures (model.onnx, input.npy) are generated once and cached
 $PY "$ROOT/tools/make_parity_fixtures.py" --out "$FIX" --models "$MODELS" --threads "$THREADS" >/dev/null
 
+# onnxruntime's intra-op threads spin while waiting unless told not to: match our side
+SPIN=1; [ "$OMP_WAIT_POLICY" = passive ] && SPIN=0
+EXTRA=${BENCH_EXTRA-vit_b_16,swin_t,deeplabv3_mobilenet_v3_large}
+XDIR=${GCAM_CACHE:-$HOME/.cache/gradcam}/torch-export
+if [ -n "$EXTRA" ]; then
+  $PY "$ROOT/tools/export_torch_models.py" --out "$XDIR" --models "$EXTRA" || EXTRA=""
+  $PY -c "import numpy as np; np.random.seed(5); np.save('$OUT/x224.npy', np.random.randn(1, 3, 224, 224).astype('float32'))"
+fi
+
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 "${PIN[@]}" "$BUILD/sgemm_peak" "$THREADS" >"$RAW/sgemm_peak.json"
 
@@ -62,7 +75,7 @@ for m in ${MODELS//,/ }; do
   rm -f "$RAW/$m.ort.json"
   if [ -n "$ORT" ]; then
     "${PIN[@]}" node "$ROOT/bench/ort_bench.js" --ort "$ORT" --model "$FIX/$m/model.onnx" --input "$FIX/$m/input.npy" \
-      --threads "$THREADS" --warmup "$WARMUP" --repeat "$REPEAT" >"$RAW/$m.ort.json" || rm -f "$RAW/$m.ort.json"
+      --threads "$THREADS" --warmup "$WARMUP" --repeat "$REPEAT" --spin "$SPIN" >"$RAW/$m.ort.json" || rm -f "$RAW/$m.ort.json"
   fi
   # peak resident memory of one Grad-CAM, process start to end
   rss_kb "$RAW/$m.ours.rss" "${PIN[@]}" "$BUILD/gradcam" explain --model "$FIX/$m/model.onnx" \
@@ -70,6 +83,19 @@ for m in ${MODELS//,/ }; do
   rss_kb "$RAW/$m.torch.rss" "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" \
     --fixtures "$FIX" --cache "$OUT/torch" --mode gradcam --warmup 0 --repeat 1 >/dev/null
   $PY "$ROOT/bench/flops.py" "$FIX/$m/model.onnx" >"$RAW/$m.flops.json"
+done
+
+# transformers and segmentation: onnxruntime only (no torch fixture), automatic layer
+for m in ${EXTRA//,/ }; do
+  echo "bench: $m (against onnxruntime)" >&2
+  reps=$REPEAT; [ "$m" = vit_b_16 ] && reps=$(( REPEAT < 5 ? REPEAT : 5 ))
+  "${PIN[@]}" "$BUILD/gcam_bench" --model "$XDIR/$m.onnx" --input "$OUT/x224.npy" --threads "$THREADS" \
+    --warmup 1 --repeat "$reps" >"$RAW/$m.extra.ours.json"
+  [ -n "$ORT" ] && "${PIN[@]}" node "$ROOT/bench/ort_bench.js" --ort "$ORT" --model "$XDIR/$m.onnx" --input "$OUT/x224.npy" \
+    --threads "$THREADS" --warmup 1 --repeat "$reps" --spin "$SPIN" >"$RAW/$m.extra.ort.json"
+  "${PIN[@]}" "$BUILD/gradcam" classify --model "$XDIR/$m.onnx" --input-tensor "$OUT/x224.npy" --threads "$THREADS" \
+    --repeat "$reps" --profile 2>"$RAW/$m.extra.profile" >/dev/null || true
+  $PY "$ROOT/bench/flops.py" "$XDIR/$m.onnx" >"$RAW/$m.extra.flops.json" || echo '{"gflop": 0}' >"$RAW/$m.extra.flops.json"
 done
 
 # throughput: explain every image of a folder, model loaded once (resnet50)
@@ -141,9 +167,9 @@ if [ "$NIMG" -gt 0 ]; then
 fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
-$PY - "$RAW" "$MODELS" "$NIMG" "$load_start" "$load_end" "$BUILD/gradcam" "$THREADS" "$OMP_WAIT_POLICY" "$CAMS" <<'EOF'
+$PY - "$RAW" "$MODELS" "$NIMG" "$load_start" "$load_end" "$BUILD/gradcam" "$THREADS" "$OMP_WAIT_POLICY" "$CAMS" "$EXTRA" <<'EOF'
 import json, os, platform, subprocess, sys
-raw, models, nimg, l0, l1, gradcam, threads, wait, cams = sys.argv[1:10]
+raw, models, nimg, l0, l1, gradcam, threads, wait, cams, extra = sys.argv[1:11]
 J = lambda n: json.load(open(os.path.join(raw, n)))
 rss = lambda n: int(open(os.path.join(raw, n)).read().split()[-1] or 0) / 1024.0
 cpu = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
@@ -151,7 +177,10 @@ cpu = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], captur
 ver = subprocess.run([gradcam, "--version"], capture_output=True, text=True).stdout.strip()
 peak = J("sgemm_peak.json")["gflops"]
 r = lambda a, b: "%.2f" % (a / b) if b else "-"
-print("Machine: %s, %d CPUs online; %s threads each side; OMP_WAIT_POLICY=%s" % (cpu, os.cpu_count(), threads, wait))
+flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
+isa = [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile") if f in flags]
+print("Machine: %s, %d CPUs online (%s); %s threads each side; OMP_WAIT_POLICY=%s, onnxruntime allow_spinning=%d"
+      % (cpu, os.cpu_count(), " ".join(isa), threads, wait, wait != "passive"))
 print("Load average (1/5/15 min): %s at start, %s at end" % (l0, l1))
 print("%s; torch %s; sgemm peak (dnnl_sgemm, %s threads): %.1f GFLOP/s" % (ver, J("%s.torch.json" % models.split(",")[0])["torch"], threads, peak))
 print()
@@ -179,7 +208,16 @@ if ort:
         print("| %s | %.1f | %.1f | %s | %.1f | %s |" % (m, o["forward_ms_median"], a["forward_ms_median"],
               r(o["forward_ms_median"], a["forward_ms_median"]), o["gradcam_ms_median"],
               r(o["gradcam_ms_median"], a["forward_ms_median"])))
+    for m in [x for x in extra.split(",") if x and os.path.exists(os.path.join(raw, x + ".extra.ort.json"))]:
+        o, a = J(m + ".extra.ours.json"), J(m + ".extra.ort.json")
+        print("| %s (auto layer) | %.1f | %.1f | %s | %.1f | %s |" % (m, o["forward_ms_median"], a["forward_ms_median"],
+              r(o["forward_ms_median"], a["forward_ms_median"]), o["gradcam_ms_median"],
+              r(o["gradcam_ms_median"], a["forward_ms_median"])))
     print()
+for m in [x for x in extra.split(",") if x and os.path.exists(os.path.join(raw, x + ".extra.profile"))]:
+    rows = [l.split() for l in open(os.path.join(raw, m + ".extra.profile")) if l.startswith("  ") and "%" in l][:5]
+    if rows:
+        print("- %s, where our time goes (op type: share): %s" % (m, ", ".join("%s %s" % (x[0], x[2]) for x in rows)))
 for m, (g, gb) in gf.items():
     print("- %s forward: %.0f GFLOP/s achieved (median run), %.0f%% of the sgemm peak; best run %.0f GFLOP/s, %.0f%%"
           % (m, g, 100 * g / peak, gb, 100 * gb / peak))
