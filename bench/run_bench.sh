@@ -13,6 +13,7 @@
 #   BENCH_EXTRA    models timed against onnxruntime only, exported by tools/export_torch_models.py
 #                  into ~/.cache/gradcam/torch-export (default vit_b_16,swin_t,deeplabv3_mobilenet_v3_large;
 #                  "" skips them): forward, Grad-CAM on the automatic layer, per-op-type profile
+#   BENCH_TORCH    1: the PyTorch columns (default); 0 leaves torch out (ours and onnxruntime only)
 #   BENCH_WAIT     OMP_WAIT_POLICY for both sides (onnxruntime's allow_spinning follows it);
 #                  passive: libgomp's default spinning
 #                  burns the time slices of a shared machine; set "active" on a quiet one)
@@ -70,8 +71,9 @@ for m in ${MODELS//,/ }; do
   echo "bench: $m" >&2
   "${PIN[@]}" "$BUILD/gcam_bench" --model "$FIX/$m/model.onnx" --input "$FIX/$m/input.npy" --layer "$layer" \
     --threads "$THREADS" --warmup "$WARMUP" --repeat "$REPEAT" >"$RAW/$m.ours.json"
-  "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" --fixtures "$FIX" \
-    --cache "$OUT/torch" --warmup "$WARMUP" --repeat "$REPEAT" >"$RAW/$m.torch.json"
+  rm -f "$RAW/$m.torch.json" "$RAW/$m.torch.rss"
+  [ "${BENCH_TORCH:-1}" = 1 ] && "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" \
+    --fixtures "$FIX" --cache "$OUT/torch" --warmup "$WARMUP" --repeat "$REPEAT" >"$RAW/$m.torch.json"
   rm -f "$RAW/$m.ort.json"
   if [ -n "$ORT" ]; then
     "${PIN[@]}" node "$ROOT/bench/ort_bench.js" --ort "$ORT" --model "$FIX/$m/model.onnx" --input "$FIX/$m/input.npy" \
@@ -80,7 +82,7 @@ for m in ${MODELS//,/ }; do
   # peak resident memory of one Grad-CAM, process start to end
   rss_kb "$RAW/$m.ours.rss" "${PIN[@]}" "$BUILD/gradcam" explain --model "$FIX/$m/model.onnx" \
     --input-tensor "$FIX/$m/input.npy" --layer "$layer" --threads "$THREADS" --quiet >/dev/null
-  rss_kb "$RAW/$m.torch.rss" "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" \
+  [ "${BENCH_TORCH:-1}" = 1 ] && rss_kb "$RAW/$m.torch.rss" "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" \
     --fixtures "$FIX" --cache "$OUT/torch" --mode gradcam --warmup 0 --repeat 1 >/dev/null
   $PY "$ROOT/bench/flops.py" "$FIX/$m/model.onnx" >"$RAW/$m.flops.json"
 done
@@ -170,8 +172,9 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 $PY - "$RAW" "$MODELS" "$NIMG" "$load_start" "$load_end" "$BUILD/gradcam" "$THREADS" "$OMP_WAIT_POLICY" "$CAMS" "$EXTRA" <<'EOF'
 import json, os, platform, subprocess, sys
 raw, models, nimg, l0, l1, gradcam, threads, wait, cams, extra = sys.argv[1:11]
-J = lambda n: json.load(open(os.path.join(raw, n)))
-rss = lambda n: int(open(os.path.join(raw, n)).read().split()[-1] or 0) / 1024.0
+NO_TORCH = {"torch": "not run", "forward_ms_median": 0, "gradcam_ms_median": 0, "load_ms": 0}
+J = lambda n: json.load(open(os.path.join(raw, n))) if os.path.exists(os.path.join(raw, n)) or ".torch." not in n else NO_TORCH
+rss = lambda n: int(open(os.path.join(raw, n)).read().split()[-1] or 0) / 1024.0 if os.path.exists(os.path.join(raw, n)) else 0
 cpu = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
             if l.startswith("Model name")), platform.processor())
 ver = subprocess.run([gradcam, "--version"], capture_output=True, text=True).stdout.strip()
