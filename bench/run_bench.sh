@@ -13,6 +13,9 @@
 #   BENCH_EXTRA    models timed against onnxruntime only, exported by tools/export_torch_models.py
 #                  into ~/.cache/gradcam/torch-export (default vit_b_16,swin_t,deeplabv3_mobilenet_v3_large;
 #                  "" skips them): forward, Grad-CAM on the automatic layer, per-op-type profile
+#   BENCH_ROUNDS   rounds of (ours, onnxruntime) per model, interleaved (3): a shared machine's
+#                  speed drifts over seconds, so one timing of each side in turn can differ by
+#                  more than the sides do; each side reports the median of its round medians
 #   BENCH_TORCH    1: the PyTorch columns (default); 0 leaves torch out (ours and onnxruntime only)
 #   BENCH_WAIT     OMP_WAIT_POLICY for both sides (onnxruntime's allow_spinning follows it);
 #                  passive: libgomp's default spinning
@@ -65,20 +68,46 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 json() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, d))" "$@"; }
 rss_kb() { /usr/bin/time -f %M -o "$1" "${@:2}" >/dev/null 2>&1 || echo 0 >"$1"; tail -n 1 "$1"; }
+ROUNDS=${BENCH_ROUNDS:-3}
+# merge_rounds OUT.json IN.json...: the first round's fields, with every *_ms_median the
+# median of the rounds' medians and the rounds' medians listed
+merge_rounds() {
+  $PY - "$@" <<'PYEOF'
+import json, statistics, sys
+runs = [json.load(open(f)) for f in sys.argv[2:]]
+out = dict(runs[0])
+for k in [k for k in out if k.endswith("_ms_median")]:
+    out[k] = statistics.median(r[k] for r in runs)
+    out[k[:-len("_median")] + "_round_medians"] = [r[k] for r in runs]
+json.dump(out, open(sys.argv[1], "w"))
+PYEOF
+}
+# ours and onnxruntime on one model and input, ROUNDS times in turn: NAME.ours.json, NAME.ort.json
+ours_vs_ort() {
+  local name=$1 model=$2 input=$3 reps=$4 warm=$5; shift 5
+  local o=() a=()
+  for r in $(seq "$ROUNDS"); do
+    "${PIN[@]}" "$BUILD/gcam_bench" --model "$model" --input "$input" "$@" --threads "$THREADS" \
+      --warmup "$warm" --repeat "$reps" >"$RAW/$name.ours.$r.json"
+    o+=("$RAW/$name.ours.$r.json")
+    if [ -n "$ORT" ] && "${PIN[@]}" node "$ROOT/bench/ort_bench.js" --ort "$ORT" --model "$model" --input "$input" \
+         --threads "$THREADS" --warmup "$warm" --repeat "$reps" --spin "$SPIN" >"$RAW/$name.ort.$r.json"; then
+      a+=("$RAW/$name.ort.$r.json")
+    fi
+  done
+  merge_rounds "$RAW/$name.ours.json" "${o[@]}"
+  rm -f "$RAW/$name.ort.json"
+  if [ ${#a[@]} -gt 0 ]; then merge_rounds "$RAW/$name.ort.json" "${a[@]}"; fi
+  rm -f "${o[@]}" "${a[@]}"
+}
 
 for m in ${MODELS//,/ }; do
   layer=$(json "$FIX/$m/manifest.json" layer)
   echo "bench: $m" >&2
-  "${PIN[@]}" "$BUILD/gcam_bench" --model "$FIX/$m/model.onnx" --input "$FIX/$m/input.npy" --layer "$layer" \
-    --threads "$THREADS" --warmup "$WARMUP" --repeat "$REPEAT" >"$RAW/$m.ours.json"
+  ours_vs_ort "$m" "$FIX/$m/model.onnx" "$FIX/$m/input.npy" "$REPEAT" "$WARMUP" --layer "$layer"
   rm -f "$RAW/$m.torch.json" "$RAW/$m.torch.rss"
   [ "${BENCH_TORCH:-1}" = 1 ] && "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" \
     --fixtures "$FIX" --cache "$OUT/torch" --warmup "$WARMUP" --repeat "$REPEAT" >"$RAW/$m.torch.json"
-  rm -f "$RAW/$m.ort.json"
-  if [ -n "$ORT" ]; then
-    "${PIN[@]}" node "$ROOT/bench/ort_bench.js" --ort "$ORT" --model "$FIX/$m/model.onnx" --input "$FIX/$m/input.npy" \
-      --threads "$THREADS" --warmup "$WARMUP" --repeat "$REPEAT" --spin "$SPIN" >"$RAW/$m.ort.json" || rm -f "$RAW/$m.ort.json"
-  fi
   # peak resident memory of one Grad-CAM, process start to end
   rss_kb "$RAW/$m.ours.rss" "${PIN[@]}" "$BUILD/gradcam" explain --model "$FIX/$m/model.onnx" \
     --input-tensor "$FIX/$m/input.npy" --layer "$layer" --threads "$THREADS" --quiet >/dev/null
@@ -91,10 +120,7 @@ done
 for m in ${EXTRA//,/ }; do
   echo "bench: $m (against onnxruntime)" >&2
   reps=$REPEAT; [ "$m" = vit_b_16 ] && reps=$(( REPEAT < 5 ? REPEAT : 5 ))
-  "${PIN[@]}" "$BUILD/gcam_bench" --model "$XDIR/$m.onnx" --input "$OUT/x224.npy" --threads "$THREADS" \
-    --warmup 1 --repeat "$reps" >"$RAW/$m.extra.ours.json"
-  [ -n "$ORT" ] && "${PIN[@]}" node "$ROOT/bench/ort_bench.js" --ort "$ORT" --model "$XDIR/$m.onnx" --input "$OUT/x224.npy" \
-    --threads "$THREADS" --warmup 1 --repeat "$reps" --spin "$SPIN" >"$RAW/$m.extra.ort.json"
+  ours_vs_ort "$m.extra" "$XDIR/$m.onnx" "$OUT/x224.npy" "$reps" 1
   "${PIN[@]}" "$BUILD/gradcam" classify --model "$XDIR/$m.onnx" --input-tensor "$OUT/x224.npy" --threads "$THREADS" \
     --repeat "$reps" --profile 2>"$RAW/$m.extra.profile" >/dev/null || true
   $PY "$ROOT/bench/flops.py" "$XDIR/$m.onnx" >"$RAW/$m.extra.flops.json" || echo '{"gflop": 0}' >"$RAW/$m.extra.flops.json"
@@ -202,7 +228,9 @@ for m in models.split(","):
 print()
 ort = [m for m in models.split(",") if os.path.exists(os.path.join(raw, m + ".ort.json"))]
 if ort:
-    print("onnxruntime %s (%s intra-op threads, sequential, all graph optimisations), same input:" % (J(ort[0] + ".ort.json")["ort"], threads))
+    print("onnxruntime %s (%s intra-op threads, sequential, all graph optimisations), same input; each side the median of "
+          "%d rounds' medians, the rounds taken in turn:" % (J(ort[0] + ".ort.json")["ort"], threads,
+                                                            len(J(ort[0] + ".ort.json").get("forward_ms_round_medians", [0]))))
     print()
     print("| model | forward ms ours | onnxruntime | ours/ort | Grad-CAM ms ours | Grad-CAM ours / ort forward |")
     print("|---|---:|---:|---:|---:|---:|")
