@@ -3,8 +3,10 @@
 // gcam_bench, for `make bench` (bench/run_bench.sh).
 //
 //   node bench/ort_bench.js --ort NODE_MODULES --model M.onnx --input X.npy \
-//        [--threads 2] [--warmup 3] [--repeat 10] [--spin 1|0]
+//        [--threads 2] [--warmup 3] [--repeat 10] [--spin 1|0] [--batch N]
 //
+// --batch N stacks N copies of the input along dim 0 (a model with a
+// dynamic batch): the yardstick for Score-CAM's masked passes.
 // Session: intra-op threads as given, one inter-op thread, sequential
 // execution, every graph optimisation (onnxruntime's defaults for a CPU
 // server).  --spin 0 stops the intra-op threads from spinning while they
@@ -42,6 +44,7 @@ async function main() {
   if (!ortDir || !model || !input) throw new Error('usage: ort_bench.js --ort DIR --model M.onnx --input X.npy');
   const threads = +arg('--threads', 2), warmup = +arg('--warmup', 3), repeat = +arg('--repeat', 10);
   const spin = arg('--spin', '1') === '0' ? '0' : '1';
+  const batch = +arg('--batch', 1);
   const ort = require(path.join(path.resolve(ortDir), 'onnxruntime-node'));
   const t0 = process.hrtime.bigint();
   const sess = await ort.InferenceSession.create(model, {
@@ -49,7 +52,12 @@ async function main() {
     extra: { session: { intra_op: { allow_spinning: spin } } },
   });
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const x = readF32Npy(input);
+  let x = readF32Npy(input);
+  if (batch > 1) {
+    const data = new Float32Array(x.data.length * batch);
+    for (let i = 0; i < batch; i++) data.set(x.data, i * x.data.length);
+    x = { data, shape: [x.shape[0] * batch, ...x.shape.slice(1)] };
+  }
   const feeds = { [sess.inputNames[0]]: new ort.Tensor('float32', x.data, x.shape) };
   for (let i = 0; i < warmup; i++) await sess.run(feeds);
   const times = [];
@@ -59,7 +67,7 @@ async function main() {
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   const pkg = JSON.parse(fs.readFileSync(path.join(path.resolve(ortDir), 'onnxruntime-node', 'package.json')));
-  console.log(JSON.stringify({ ort: pkg.version, threads, spin: +spin, forward_ms: times, forward_ms_median: median(times), load_ms: loadMs }));
+  console.log(JSON.stringify({ ort: pkg.version, threads, spin: +spin, batch, forward_ms: times, forward_ms_median: median(times), load_ms: loadMs }));
 }
 
 main().catch(e => { console.error(`ort_bench: ${e.message}`); process.exit(1); });

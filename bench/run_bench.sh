@@ -158,8 +158,23 @@ if [ "$CAMS" -eq 1 ]; then
     "${PIN[@]}" "$BUILD/gcam_bench" --model "$FIX/$m/model.onnx" --input "$FIX/$m/input.npy" \
       --layer "$lay" --threads "$THREADS" --method "$meth" --batch-size 32 --mode gradcam --warmup 1 \
       --repeat $reps >"$RAW/$meth.$m.ours.json"
-    "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" --fixtures "$FIX" \
-      --cache "$OUT/torch" --method "$meth" --batch-size 32 --mode gradcam --warmup 0 --repeat 1 >"$RAW/$meth.$m.torch.json"
+    rm -f "$RAW/$meth.$m.torch.json"
+    [ "${BENCH_TORCH:-1}" = 1 ] && "${PIN[@]}" $PY "$ROOT/bench/torch_bench.py" --model "$m" --threads "$THREADS" \
+      --fixtures "$FIX" --cache "$OUT/torch" --method "$meth" --batch-size 32 --mode gradcam --warmup 0 --repeat 1 \
+      >"$RAW/$meth.$m.torch.json"
+  done
+  # onnxruntime's yardsticks: one forward, and a batch of 32 (Score-CAM's masked passes
+  # run 32 at a time on our side too); Grad-CAM++ on our side beside them
+  for m in resnet18 resnet50; do
+    if [ -n "$ORT" ]; then
+      for b in 1 32; do
+        "${PIN[@]}" node "$ROOT/bench/ort_bench.js" --ort "$ORT" --model "$FIX/$m/model.onnx" --input "$FIX/$m/input.npy" \
+          --threads "$THREADS" --warmup 1 --repeat 3 --spin "$SPIN" --batch $b >"$RAW/ort.b$b.$m.json" || rm -f "$RAW/ort.b$b.$m.json"
+      done
+    fi
+    "${PIN[@]}" "$BUILD/gcam_bench" --model "$FIX/$m/model.onnx" --input "$FIX/$m/input.npy" \
+      --layer "$(json "$FIX/$m/manifest.json" layer)" --threads "$THREADS" --method gradcam++ --mode gradcam \
+      --warmup 1 --repeat "$REPEAT" >"$RAW/gradcam++.$m.ours.json"
   done
   echo "bench: scorecam peak memory (resnet50)" >&2
   rss_kb "$RAW/scorecam.resnet50.ours.rss" "${PIN[@]}" "$BUILD/gradcam" explain --model "$FIX/resnet50/model.onnx" \
@@ -262,9 +277,30 @@ if cams == "1":
     for meth, name, m in (("ablationcam", "Ablation-CAM", "resnet18"), ("scorecam", "Score-CAM", "resnet18"),
                           ("ablationcam", "Ablation-CAM", "resnet50")):
         o, t = J("%s.%s.ours.json" % (meth, m)), J("%s.%s.torch.json" % (meth, m))
+        if not t["gradcam_ms_median"]:
+            continue
         print("- %s, %s, batch 32: ours %.0f ms, torch %.0f ms: %.1fx faster"
               % (name, m, o["gradcam_ms_median"], t["gradcam_ms_median"], t["gradcam_ms_median"] / o["gradcam_ms_median"]))
     print("- Score-CAM, resnet50, peak RSS of one `gradcam explain --method scorecam`: %.0f MB" % rss("scorecam.resnet50.ours.rss"))
+    channels = {"resnet18": 512, "resnet50": 2048}  # the layer's channels: Score-CAM's masked passes
+    for m in ("resnet18", "resnet50"):
+        if not os.path.exists(os.path.join(raw, "ort.b1.%s.json" % m)):
+            continue
+        f1 = J("ort.b1.%s.json" % m)["forward_ms_median"]
+        # a fixed-batch export cannot run 32 at once: then 32 single forwards are the yardstick
+        f32 = J("ort.b32.%s.json" % m)["forward_ms_median"] if os.path.exists(os.path.join(raw, "ort.b32.%s.json" % m)) else 32 * f1
+        gpp = J("gradcam++.%s.ours.json" % m)["gradcam_ms_median"]
+        line = "- against onnxruntime, %s (forward %.1f ms, batch of 32 %.0f ms): Grad-CAM++ %.1f ms = %.2fx its forward" % (
+            m, f1, f32, gpp, gpp / f1)
+        for meth, name in (("ablationcam", "Ablation-CAM"), ("scorecam", "Score-CAM")):
+            if os.path.exists(os.path.join(raw, "%s.%s.ours.json" % (meth, m))):
+                t = J("%s.%s.ours.json" % (meth, m))["gradcam_ms_median"]
+                line += "; %s %.0f ms = %.1fx its forward" % (name, t, t / f1)
+                if meth == "scorecam":
+                    k = channels[m]
+                    line += (", %.2fx onnxruntime running its %d masked passes, 32 at a time (%d x %.0f ms)"
+                             % (t / (k / 32 * f32), k, k // 32, f32))
+        print(line)
 if os.path.exists(os.path.join(raw, "py.gradcam.json")):
     for meth, name in (("gradcam", "Grad-CAM"), ("scorecam", "Score-CAM"), ("ablationcam", "Ablation-CAM")):
         o, t = J("py.%s.json" % meth), J("py.%s.torch.json" % meth)
