@@ -16,10 +16,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "eval/eval.h"
 #include "eval_results.h"
+#include "gcam_eval.h"
 #include "input.h"
-#include "util/fileio.h"
 
 static const char *USAGE =
     "gradcam eval [--model M.onnx] --images DIR|LIST|IMG [--boxes boxes.csv] [--method M1,M2,...]\n"
@@ -118,10 +117,10 @@ static int list_images(const char *arg, strlist *out)
         return 0;
     }
     if (has_image_ext(arg)) return strlist_add(out, NULL, arg) ? cli_fail("out of memory") : 0;
-    unsigned char *text;
+    char *text;
     size_t len;
-    gcam_err err = {0};
-    if (gcam_file_read(arg, GCAM_FILE_MAX_TEXT, "image list", &text, &len, &err)) return cli_fail("--images: %s", err.msg);
+    gcam_error err = {0};
+    if (gcam_file_read_text(arg, "image list", &text, &len, &err)) return cli_fail("--images: %s", err.msg);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", arg);
     char *slash = strrchr(dir, '/');
@@ -142,12 +141,17 @@ static int list_images(const char *arg, strlist *out)
     return rc;
 }
 
-static int score_kind_of(const char *s)
+static int score_kind_of(const char *s) { return gcam_score_kind_parse(s); }
+
+/* Closes the memory stream f and writes what it holds to path, atomically. */
+static int write_file(const char *path, FILE *f, char **text, size_t *len)
 {
-    return !strcmp(s, "softmax") ? GCAM_EVAL_SOFTMAX
-           : !strcmp(s, "sigmoid") ? GCAM_EVAL_SIGMOID
-           : !strcmp(s, "logit")   ? GCAM_EVAL_LOGIT
-                                   : -1;
+    gcam_error err;
+    int rc = fclose(f) ? cli_fail("out of memory") : 0;
+    if (!rc && gcam_file_write_atomic(path, *text, *len, &err)) rc = cli_fail("%s", err.msg);
+    free(*text);
+    *text = NULL;
+    return rc;
 }
 
 /* ---- progress bar --------------------------------------------------------- */
@@ -200,7 +204,7 @@ static int score_input(void *ctx, const float *x, double *out)
     if (y.dtype != GCAM_FLOAT32 || y.ndim < 1) return GCAM_E_DTYPE;
     int64_t C = y.dims[y.ndim - 1];
     if (s->cls < 0 || s->cls >= C) return GCAM_E_RANGE;
-    *out = gcam_eval_prob(y.data, C, s->cls, s->kind);
+    *out = gcam_score(y.data, C, s->cls, s->kind);
     s->n_forward++;
     if (s->pg && s->expected && ++s->calls % 8 == 0) progress_show(s->pg, s->what, (double)s->calls / s->expected);
     return 0;
@@ -224,7 +228,7 @@ typedef struct {
     int hit, centre_hit, loc_ok;
     double argmax_x, argmax_y; /* image pixels: centre of the argmax map pixel */
     double energy, iou;
-    gcam_ebox pred;            /* image pixels */
+    gcam_box pred;            /* image pixels */
     int64_t pred_pixels;
     /* faithfulness */
     double deletion, insertion, y_full, y_masked;
@@ -232,8 +236,8 @@ typedef struct {
 
 typedef struct {
     int64_t cls;
-    gcam_ebox boxes_img[64]; /* image pixels */
-    gcam_ebox boxes_map[64]; /* model-input pixels, clipped to the input */
+    gcam_box boxes_img[64]; /* image pixels */
+    gcam_box boxes_map[64]; /* model-input pixels, clipped to the input */
     int n;
 } class_boxes;
 
@@ -325,7 +329,7 @@ int cmd_eval(int argc, char **argv)
     if (list_images(images_arg, &imgs)) return 1;
     for (int i = 0; i < imgs.n; i++)
         for (int j = i + 1; j < imgs.n && boxes_file; j++)
-            if (!strcmp(gcam_eval_basename(imgs.v[i]), gcam_eval_basename(imgs.v[j]))) {
+            if (!strcmp(cli_basename(imgs.v[i]), cli_basename(imgs.v[j]))) {
                 int r = cli_fail("--images: %s and %s share a file name; boxes.csv names images by file name",
                                  imgs.v[i], imgs.v[j]);
                 strlist_free(&imgs);
@@ -344,7 +348,7 @@ int cmd_eval(int argc, char **argv)
     if (!score_arg) score_arg = score_meta && !rc ? score_meta : "softmax";
     int score_kind = score_kind_of(score_arg);
     gcam_boxes boxes = {0};
-    gcam_err err = {0};
+    gcam_error err = {0};
     if (!rc && boxes_file && gcam_boxes_load(boxes_file, (const char *const *)labels, n_labels, -1, &boxes, &err))
         rc = cli_fail("%s", err.msg);
     if (!rc && boxes_file) { /* which images have boxes, which boxes have images */
@@ -352,13 +356,13 @@ int cmd_eval(int argc, char **argv)
         for (int b = 0; b < boxes.n; b++) {
             int found = 0;
             for (int i = 0; i < imgs.n && !found; i++)
-                found = !strcmp(gcam_eval_basename(boxes.v[b].image), gcam_eval_basename(imgs.v[i]));
+                found = !strcmp(cli_basename(boxes.v[b].image), cli_basename(imgs.v[i]));
             unmatched += !found;
         }
         for (int i = 0; i < imgs.n; i++) {
             int found = 0;
             for (int b = 0; b < boxes.n && !found; b++)
-                found = !strcmp(gcam_eval_basename(boxes.v[b].image), gcam_eval_basename(imgs.v[i]));
+                found = !strcmp(cli_basename(boxes.v[b].image), cli_basename(imgs.v[i]));
             without += !found;
         }
         if (without == imgs.n) rc = cli_fail("no image of --images %s has a box in %s", images_arg, boxes_file);
@@ -367,9 +371,9 @@ int cmd_eval(int argc, char **argv)
                     without, unmatched);
         /* every box inside its image, before the long run starts */
         for (int i = 0; i < imgs.n && !rc; i++) {
-            const char *base = gcam_eval_basename(imgs.v[i]);
+            const char *base = cli_basename(imgs.v[i]);
             int any = 0;
-            for (int b = 0; b < boxes.n && !any; b++) any = !strcmp(gcam_eval_basename(boxes.v[b].image), base);
+            for (int b = 0; b < boxes.n && !any; b++) any = !strcmp(cli_basename(boxes.v[b].image), base);
             if (!any) continue;
             gcam_photo *photo = NULL;
             gcam_array x = {0};
@@ -377,7 +381,7 @@ int cmd_eval(int argc, char **argv)
             int img_w, img_h;
             gcam_photo_size(photo, &img_w, &img_h);
             for (int b = 0; b < boxes.n && !rc; b++)
-                if (!strcmp(gcam_eval_basename(boxes.v[b].image), base) &&
+                if (!strcmp(cli_basename(boxes.v[b].image), base) &&
                     gcam_boxes_check(&boxes.v[b], boxes_file, img_w, img_h, &err))
                     rc = cli_fail("%s", err.msg);
             gcam_array_free(&x);
@@ -403,7 +407,7 @@ int cmd_eval(int argc, char **argv)
         int64_t seen[256];
         int ns = 0;
         for (int b = 0; b < boxes.n; b++) {
-            if (strcmp(gcam_eval_basename(boxes.v[b].image), gcam_eval_basename(imgs.v[i]))) continue;
+            if (strcmp(cli_basename(boxes.v[b].image), cli_basename(imgs.v[i]))) continue;
             int dup = 0;
             for (int k = 0; k < ns; k++) dup |= seen[k] == boxes.v[b].cls;
             if (!dup && ns < 256) seen[ns++] = boxes.v[b].cls;
@@ -411,17 +415,17 @@ int cmd_eval(int argc, char **argv)
         pg.total += (long)ns * n_methods;
     }
     int64_t n_forward = 0;
-    double t0 = gcam_now_ms();
+    double t0 = cli_now_ms();
     char what[128] = ""; /* the progress bar's caption */
 
     for (int ii = 0; ii < imgs.n && !rc; ii++) {
-        const char *path = imgs.v[ii], *base = gcam_eval_basename(path);
+        const char *path = imgs.v[ii], *base = cli_basename(path);
         /* the classes of this image and their boxes */
         class_boxes cb[32];
         int ncb = 0;
         for (int b = 0; b < boxes.n && !rc; b++) {
             gcam_box_rec *r = &boxes.v[b];
-            if (strcmp(gcam_eval_basename(r->image), base)) continue;
+            if (strcmp(cli_basename(r->image), base)) continue;
             int k = 0;
             while (k < ncb && cb[k].cls != r->cls) k++;
             if (k == ncb) {
@@ -464,7 +468,7 @@ int cmd_eval(int argc, char **argv)
                 const float *z = y.data;
                 if (!boxes_file) {
                     int64_t t = 0;
-                    for (int64_t c = 1; c < nc; c++) if (z[c] > z[t]) t = c;
+                    gcam_topk(z, nc, 1, &t);
                     cb[0].cls = t;
                     cb[0].n = 0;
                     ncb = 1;
@@ -573,7 +577,7 @@ int cmd_eval(int argc, char **argv)
                     it->argmax_x = rx + ((double)(arg % W) + 0.5) * rw / W;
                     it->argmax_y = ry + ((double)(arg / W) + 0.5) * rh / H;
                     it->energy = gcam_eval_energy(map, H, W, c->boxes_map, nm);
-                    gcam_ebox pb;
+                    gcam_box pb;
                     int64_t np = gcam_eval_cam_box(map, H, W, thr, &pb);
                     if (np < 0) { rc = cli_fail("out of memory"); gcam_explanation_free(ex);
                     gcam_array_free(&loaded); break; }
@@ -619,7 +623,7 @@ int cmd_eval(int argc, char **argv)
         gcam_photo_free(photo);
     }
     progress_end(&pg);
-    double elapsed = gcam_now_ms() - t0;
+    double elapsed = cli_now_ms() - t0;
     if (!rc && !n_pairs) rc = cli_fail("nothing to evaluate: no (image, class) pair");
 
     /* per-method summaries */
@@ -713,13 +717,11 @@ int cmd_eval(int argc, char **argv)
     }
 
     if (!rc && json_file) {
-        gcam_outfile out = {0};
-        gcam_err err = {0};
+        /* written whole (gcam_file_write_atomic) once complete */
+        char *text = NULL;
+        size_t text_len = 0;
         FILE *f = stdout;
-        if (strcmp(json_file, "-")) {
-            if (gcam_out_open(&out, json_file, &err)) rc = cli_fail("%s", err.msg);
-            f = out.f;
-        }
+        if (strcmp(json_file, "-") && !(f = open_memstream(&text, &text_len))) rc = cli_fail("out of memory");
         if (f) {
             fprintf(f, "{\"model\": ");
             cli_json_str(f, model);
@@ -811,7 +813,7 @@ int cmd_eval(int argc, char **argv)
                 fputs("}", f);
             }
             fprintf(f, "]}\n");
-            if (f != stdout && gcam_out_commit(&out, &err)) rc = cli_fail("%s", err.msg);
+            if (f != stdout) rc = write_file(json_file, f, &text, &text_len);
         }
     }
 

@@ -119,7 +119,9 @@ static int parse(int argc, char **argv, report_args *a)
         if (used < 0) return 2;
         if (used) continue;
         if (!strcmp(argv[i], "--help")) {
-            printf("usage: %s\n%s%s%s", USAGE, HELP, CLI_EXPLAIN_HELP, CLI_INPUT_HELP);
+            printf("usage: %s\n%s", USAGE, HELP);
+            cli_explain_help(stdout);
+            fputs(CLI_INPUT_HELP, stdout);
             return -1;
         }
         if (argv[i][0] != '-') {

@@ -197,7 +197,9 @@ static int parse(int argc, char **argv, sanity_args *a, cli_explain_opts *xo, cl
             if (!(v = cli_value(argc, argv, &i))) return 2;
             if (cli_parse_int(v, &a->threads) || a->threads < 1) return cli_usage(USAGE, "bad --threads '%s'", v);
         } else if (!strcmp(s, "--help")) {
-            printf("usage: %s\n%s%s%s", USAGE, HELP, CLI_EXPLAIN_HELP, CLI_INPUT_HELP);
+            printf("usage: %s\n%s", USAGE, HELP);
+            cli_explain_help(stdout);
+            fputs(CLI_INPUT_HELP, stdout);
             return -1;
         } else if (s[0] != '-' && !io->image && !io->tensor) io->image = s;
         else return cli_usage(USAGE, "unknown option '%s'", s);

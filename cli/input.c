@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "gcam_internal.h"
 #include "input.h"
 
 const char *CLI_INPUT_HELP =
@@ -64,14 +63,14 @@ int cli_input_option(cli_input_opts *o, int argc, char **argv, int *i)
     }
     if (!strcmp(a, "--size")) {
         if (!(v = cli_value(argc, argv, i))) return -1;
-        if (gcam_parse_size(v, &pp->size_h, &pp->size_w)) { cli_fail("bad --size '%s' (H or H,W)", v); return -1; }
+        if (cli_parse_size(v, &pp->size_h, &pp->size_w)) { cli_fail("bad --size '%s' (H or H,W)", v); return -1; }
         return 1;
     }
     if (!strcmp(a, "--mean") || !strcmp(a, "--std")) {
         int mean = a[2] == 'm';
         if (!(v = cli_value(argc, argv, i))) return -1;
         float *dst = mean ? pp->mean : pp->std;
-        if (gcam_parse_floats3(v, dst)) { cli_fail("bad %s '%s' (a,b,c)", a, v); return -1; }
+        if (cli_parse_floats3(v, dst)) { cli_fail("bad %s '%s' (a,b,c)", a, v); return -1; }
         for (int k = 0; k < 3; k++)
             if (!isfinite(dst[k]) || (!mean && !(dst[k] > 0))) {
                 cli_fail("bad %s '%s' (%s)", a, v, mean ? "finite numbers" : "numbers > 0");
