@@ -45,9 +45,11 @@
  * tensors); profile; layers; explanations (methods, options, results);
  * images (photos, preprocessing, overlays); .npy files; batches; bindings;
  * calls without a model handle (errors, files, labels, scores, top-k); version.
- * A second header, gcam_eval.h, holds what judges a map: the model-parameter
- * randomisation test, similarity measures, deletion/insertion curves, and
- * the rendering a report needs.
+ * Two more headers: gcam_image.h draws maps (heatmaps over photos or over
+ * the model's input, signed and C x H x W maps, grids, PNG/JPEG); gcam_eval.h
+ * (which includes it) judges them: the model-parameter randomisation test,
+ * similarity measures, deletion/insertion curves and every measure of
+ * `gradcam eval`.
  */
 #ifndef GCAM_H
 #define GCAM_H

@@ -5,7 +5,8 @@
 #   - C files of cli/, bench/, examples/ include only <system> headers, the
 #     public include/*.h, and headers that sit beside them in the same folder;
 #   - every gcam_* function the Python package binds (python/gradcam/*.py) is
-#     declared GCAM_API in include/.
+#     declared GCAM_API in include/;
+#   - and, as a self-test, that a probe including gcam_internal.h from cli/ fails.
 # Usage: tools/check_boundary.sh [ROOT]  (prints "N passed, N failed, 0 skipped")
 set -u
 ROOT=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -34,6 +35,18 @@ for fn in $(grep -ohE '\blib\.gcam_[a-z0-9_]+|"gcam_[a-z0-9_]+"' python/gradcam/
             grep -oE 'gcam_[a-z0-9_]+' | sort -u); do
   if echo "$declared" | grep -qx "$fn"; then ok; else bad "python/ binds $fn, which include/ does not declare GCAM_API"; fi
 done
+
+# the check itself must be able to fail: a client that reaches into src/
+if [ -z "${GCAM_BOUNDARY_SELFTEST:-}" ]; then
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/include" "$tmp/cli"
+  cp include/*.h "$tmp/include/"
+  printf '#include "gcam.h"\n#include "gcam_internal.h"\n' > "$tmp/cli/probe.c"
+  if GCAM_BOUNDARY_SELFTEST=1 bash "$0" "$tmp" > "$tmp/log" 2>&1; then bad "self-test: an include of gcam_internal.h in cli/ passed"
+  elif grep -q 'cli/probe.c:2 includes "gcam_internal.h"' "$tmp/log"; then ok
+  else bad "self-test: unexpected output: $(head -c 200 "$tmp/log")"; fi
+  rm -rf "$tmp"
+fi
 
 echo "$pass passed, $fail failed, 0 skipped"
 [ "$fail" -eq 0 ]
