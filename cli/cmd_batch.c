@@ -124,7 +124,7 @@ static int parse_args(int argc, char **argv, batch_opts *o, int *rc_out)
         if (used) continue;
         if (!strcmp(a, "--help")) {
             printf("usage: %s\n%s", USAGE, HELP);
-            cli_explain_help(stdout);
+            cli_explain_help(stdout, NULL);
             fputs(CLI_INPUT_HELP, stdout);
             return *rc_out = 0, 1;
         }
@@ -186,9 +186,8 @@ static int write_outputs(batch_ctx *c, const batch_item *it, int64_t index, cons
         if (it->shared) snprintf(suffix, sizeof suffix, ".%lld%s", (long long)index, k ? ".png" : ".npy");
         else snprintf(suffix, sizeof suffix, "%s", k ? ".png" : ".npy");
         if (!(*rel[k] = batch_out_name(what[k], it->key, suffix))) return snprintf(err, errlen, "out of memory"), 1;
-        char path[4096], tmp[4200];
+        char path[4096];
         snprintf(path, sizeof path, "%s/%s", c->o->out, *rel[k]);
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", path, (long)getpid(), k ? ".png" : ".npy");
         if (batch_mkdirs(path)) return snprintf(err, errlen, "cannot create the folder of '%s'", path), 1;
         int rc;
         if (!k) {
@@ -199,15 +198,11 @@ static int write_outputs(batch_ctx *c, const batch_item *it, int64_t index, cons
             if (ch > 1) a.dims[d++] = ch;
             a.dims[d++] = h;
             a.dims[d] = w;
-            rc = gcam_npy_save(c->m, tmp, &a);
+            rc = gcam_npy_save(c->m, path, &a); /* atomic: a temporary beside path, renamed */
         } else {
-            rc = gcam_save_overlay(c->m, ph, ex, c->o->colormap, (float)c->o->alpha, tmp);
+            rc = gcam_save_overlay(c->m, ph, ex, c->o->colormap, (float)c->o->alpha, path);
         }
-        if (!rc && rename(tmp, path)) rc = GCAM_E_IO;
-        if (rc) {
-            unlink(tmp);
-            return snprintf(err, errlen, "%s: %s", path, gcam_model_errmsg(c->m)), 1;
-        }
+        if (rc) return snprintf(err, errlen, "%s: %s", path, gcam_model_errmsg(c->m)), 1;
     }
     return 0;
 }

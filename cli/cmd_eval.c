@@ -3,7 +3,7 @@
  * Localisation (needs --boxes): pointing game, energy-based pointing game and
  * the Grad-CAM paper's localisation error, with a centre-point baseline.
  * --faithfulness: deletion / insertion AUC (RISE) and Average Drop / Increase
- * (Grad-CAM++).  The measures live in src/eval/; their exact definitions are in
+ * (Grad-CAM++).  The measures are the library's (gcam_eval.h); their exact definitions are in
  * docs/eval.md.  This file only walks images x classes x methods, maps boxes
  * into the model input's coordinates and prints the table / writes the JSON. */
 #include <dirent.h>

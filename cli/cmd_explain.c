@@ -92,7 +92,7 @@ static void print_help(void)
     printf("usage: %s\nmethods (default gradcam; `all` writes a grid of every method to --out):\n", USAGE);
     cli_print_methods(stdout);
     fputs(TARGETS_HELP, stdout);
-    cli_explain_help(stdout);
+    cli_explain_help(stdout, "what is explained, and how");
     printf("  aliases: --steps = --ig-steps, --baseline = --ig-baseline, --samples = --sg-samples,\n"
            "           --noise = --sg-noise\n");
     cli_opt_help(stdout, OPTS);

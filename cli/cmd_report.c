@@ -116,7 +116,7 @@ static int parse(int argc, char **argv, report_args *a)
         if (used) continue;
         if (!strcmp(argv[i], "--help")) {
             printf("usage: %s\n%s", USAGE, HELP);
-            cli_explain_help(stdout);
+            cli_explain_help(stdout, NULL);
             fputs(CLI_INPUT_HELP, stdout);
             return -1;
         }

@@ -212,7 +212,7 @@ static int parse(int argc, char **argv, sanity_args *a, cli_explain_opts *xo, cl
         if (used) continue;
         if (!strcmp(s, "--help")) {
             printf("usage: %s\n%s", USAGE, HELP);
-            cli_explain_help(stdout);
+            cli_explain_help(stdout, NULL);
             fputs(CLI_INPUT_HELP, stdout);
             return -1;
         } else if (s[0] != '-' && !io->image && !io->tensor) io->image = s;

@@ -88,7 +88,7 @@ static int opt_seed(void *s, const char *name, const char *v, const char *usage)
 
 /* name, alias, kind, offset, min, max, min_open, hint, fn, arg, help */
 const cli_opt CLI_EXPLAIN_OPTS[] = {
-    {"--method", NULL, CLI_STR, X_(methods), 0, 0, 0, NULL, NULL, "M", "the method (see --help of explain), or a list M1,M2 or all where the command takes several"},
+    {"--method", NULL, CLI_STR, X_(methods), 0, 0, 0, NULL, NULL, "M", "a method (see `gradcam explain --help`); sanity and report take a list M1,M2,... or all"},
     {"--layer", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_layer, "NAME|auto", "layer of the CAM methods (repeatable: mean of the per-layer maps)"},
     {"--layout", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_layout, "L", "read every layer as nchw, nhwc or tokens (default: from the graph, see `layers`)"},
     {"--tokens", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_tokens, "SKIP,HxW", "token layers: drop SKIP leading tokens, the rest on an H x W grid"},
@@ -130,9 +130,9 @@ int cli_explain_option(cli_explain_opts *o, int argc, char **argv, int *i, const
     return cli_opt_take(CLI_EXPLAIN_OPTS, o, argc, argv, i, usage);
 }
 
-void cli_explain_help(FILE *f)
+void cli_explain_help(FILE *f, const char *title)
 {
-    fputs("map options (as for `gradcam explain`):\n", f);
+    fprintf(f, "%s:\n", title ? title : "map options (as for `gradcam explain`)");
     cli_opt_help(f, CLI_EXPLAIN_OPTS);
 }
 

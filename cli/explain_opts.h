@@ -34,8 +34,8 @@ int cli_explain_methods(const cli_explain_opts *o, int *ids, const char *usage);
 /* Sets o->eo's layers and target for model m (labels, when the target is a
  * name).  Prints and returns 1 on error. */
 int cli_explain_resolve(cli_explain_opts *o, gcam_model *m, char **labels, int n_labels);
-/* "map options (as for `gradcam explain`):" and a line per option. */
-void cli_explain_help(FILE *f);
+/* "TITLE:" (NULL: "map options (as for `gradcam explain`)") and a line per option. */
+void cli_explain_help(FILE *f, const char *title);
 /* The bundled sample used without an input (models/samples/scene_01.png), or NULL. */
 const char *cli_default_sample(void);
 /* The bundled samples folder (models/samples), or NULL. */

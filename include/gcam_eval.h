@@ -2,8 +2,7 @@
  * faithfulness curves and every measure of `gradcam eval` (localisation,
  * deletion/insertion, Average Drop), for C clients (the CLI's `sanity`,
  * `report` and `eval`, the Python package).  Drawing is in gcam_image.h
- * (included).  Every number is defined
- * in docs/eval.md.
+ * (included).  Every number is defined in docs/eval.md.
  *
  *   gcam_sanity_result *r;
  *   gcam_sanity_opts so; gcam_sanity_opts_default(&so);
@@ -15,7 +14,9 @@
  *
  * Conventions: maps are h x w floats, row-major.  Functions return a status
  * from GCAM_STATUS_LIST; a message goes to the model handle when one is
- * passed.  The model's weights are changed in place by
+ * passed, else to the gcam_error the call takes (boxes.csv; NULL allowed).
+ * The measures are pure functions of their arguments: thread-safe, no
+ * allocation unless they say so.  The model's weights are changed in place by
  * gcam_model_randomize_layer and come back with gcam_model_restore_layers;
  * gcam_sanity_run always restores them before it returns. */
 #ifndef GCAM_EVAL_PUBLIC_H
