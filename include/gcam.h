@@ -26,7 +26,9 @@
  *  - Status: a function that can fail returns 0 (GCAM_OK) or a negative code
  *    from GCAM_STATUS_LIST; gcam_status_str() names it.  The one-line message
  *    saying what and where (file, node, tensor, option) is on the model
- *    handle: gcam_model_errmsg(m), valid until the next call on m.
+ *    handle: gcam_model_errmsg(m), valid until the next call on m.  Calls
+ *    that need no model fill a gcam_error the caller passes instead (see
+ *    "without a model handle" below for why).
  *  - Ownership: constructors take an out-pointer and the caller frees the
  *    result with the matching *_free; freeing NULL is a harmless no-op.
  *    Pointers a call returns "owned by m" (names, views of tensors, layer
