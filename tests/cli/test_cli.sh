@@ -298,6 +298,16 @@ sys.exit(0 if ok else 1)"; then
   else bad "explain_classify_prob_$kind" "exit $RC: $(head -c 300 "$T/explain_prob_$kind.out") $(head -c 300 "$T/classify_prob_$kind.out")"; fi
 done
 
+# explain's map options have one parser (cli/explain_opts.c), shared by batch,
+# sanity and report: the same value is refused with the same line everywhere
+for cmd in "explain --input-tensor img.npy" "batch --images . --out shared_out" "sanity --input-tensor img.npy" \
+           "report --image img.png --out r.html"; do
+  name=shared_opts_${cmd%% *}
+  error "${name}_steps" 2 "bad --ig-steps '0'" -- $cmd --model cnn.onnx --ig-steps 0
+  error "${name}_seed" 2 "bad --seed '-4' (0 to 2^64-1)" -- $cmd --model cnn.onnx --seed -4
+  error "${name}_normalize" 2 "bad --normalize 'global:0' (global:MAX, MAX > 0)" -- $cmd --model cnn.onnx --normalize global:0
+done
+
 # ---- settings and --profile --------------------------------------------------------------------
 GCAM_CONV=bogus error env_setting_rejected 1 "GCAM_CONV=bogus" "ref or onednn" -- layers --model cnn.onnx
 if run explain_profile 0 explain --model cnn.onnx --input-tensor img.npy --target 4 --quiet --profile &&
