@@ -65,6 +65,5 @@ int batch_append_line(int fd, const char *line, size_t len);
 int batch_merge(const char *out_dir, int quiet);
 /* shard description file "shard.I-of-N.json", written atomically */
 int batch_write_shard_info(const char *out_dir, int shard, int shards, int64_t total, int64_t mine, uint64_t hash);
-/* write `text` to path through a temporary file in the same folder + rename */
-int batch_write_atomic(const char *path, const char *text, size_t len);
+
 #endif

@@ -133,7 +133,7 @@ int batch_merge(const char *out_dir, int quiet)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/results.jsonl", out_dir);
-    if (!rc && batch_write_atomic(path, text, off)) rc = cli_fail("cannot write '%s'", path);
+    if (!rc && gcam_file_write_atomic(path, text, off, NULL)) rc = cli_fail("cannot write '%s'", path);
     if (!rc && !quiet)
         fprintf(stderr, "merged %lld items from %d shards (%lld with an error) -> %s\n", (long long)si.total,
                 si.shards, (long long)errors, path);

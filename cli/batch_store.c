@@ -52,25 +52,6 @@ char *batch_out_name(const char *prefix, const char *key, const char *suffix)
     return out;
 }
 
-int batch_write_atomic(const char *path, const char *text, size_t len)
-{
-    size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
-    if (!tmp) return -1;
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666), rc = fd < 0;
-    for (size_t off = 0; !rc && off < len;) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w <= 0) rc = 1;
-        else off += (size_t)w;
-    }
-    if (fd >= 0 && close(fd)) rc = 1;
-    if (!rc && rename(tmp, path)) rc = 1;
-    if (rc) unlink(tmp);
-    free(tmp);
-    return rc ? -1 : 0;
-}
-
 int batch_append_line(int fd, const char *line, size_t len)
 {
     ssize_t w = write(fd, line, len); /* O_APPEND: one write, one line */
@@ -84,7 +65,7 @@ int batch_write_shard_info(const char *out_dir, int shard, int shards, int64_t t
     int n = snprintf(text, sizeof text,
                      "{\"shard\": %d, \"shards\": %d, \"items_total\": %lld, \"items\": %lld, \"listing\": \"%016llx\"}\n",
                      shard, shards, (long long)total, (long long)mine, (unsigned long long)hash);
-    return batch_write_atomic(path, text, (size_t)n);
+    return gcam_file_write_atomic(path, text, (size_t)n, NULL) ? -1 : 0;
 }
 
 /* the OUT-relative file named by "key" in the line exists (or the key is null/absent) */
@@ -147,7 +128,7 @@ int batch_resume_scan(const char *out_dir, const char *results, int64_t n_total,
         kept[kl + l] = '\n';
         kl += l + 1;
     }
-    int rc = batch_write_atomic(results, kept, kl) ? cli_fail("cannot rewrite '%s'", results) : 0;
+    int rc = gcam_file_write_atomic(results, kept, kl, NULL) ? cli_fail("cannot rewrite '%s'", results) : 0;
     free(kept);
     free(text);
     return rc;

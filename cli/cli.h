@@ -51,6 +51,15 @@ int cli_write_npy(const char *path, const gcam_array *arr);
 int cli_load_labels(const char *file, gcam_model *m, char ***labels);
 void cli_free_labels(char **labels, int n);
 
+/* Milliseconds on a monotonic clock; the file-name part of a path (after the last '/'). */
+double cli_now_ms(void);
+const char *cli_basename(const char *path);
+/* --size "H", "H,W" or "HxW" (each 1..16384); --mean/--std "a,b,c" or "a"
+ * (one value for every channel): 0, or -1.  The syntax of the library's
+ * "gradcam.preprocess" metadata, parsed here for the command line. */
+int cli_parse_size(const char *s, int *h, int *w);
+int cli_parse_floats3(const char *s, float *v);
+
 /* s as a JSON string literal (quotes, backslashes and control characters escaped) */
 void cli_json_str(FILE *f, const char *s);
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,7 +15,9 @@
 
 #include "batch.h"
 #include "cli.h"
+#include "explain_opts.h"
 #include "input.h"
+#include "opts.h"
 
 static const char *USAGE =
     "gradcam batch --model M.onnx (--images DIR | --glob PATTERN | --manifest FILE.csv|.jsonl) --out OUT\n"
@@ -44,9 +47,9 @@ static const char *HELP =
     "  --merge OUT         check the N shards of OUT (each item exactly once) and write OUT/results.jsonl\n";
 
 typedef struct {
-    const char *model, *images, *glob, *manifest, *out, *method, *target, *labels_file, *colormap;
-    const char *layers[GCAM_MAX_LAYERS];
-    int n_layers, save_npy, overlay, resume, quiet, shard, shards, sharded, eigen, aug;
+    const char *model, *images, *glob, *manifest, *out, *colormap, *merge;
+    cli_explain_opts xo; /* method, layers, target, labels and the method settings, as for explain */
+    int save_npy, overlay, resume, quiet, shard, shards, sharded;
     long top, batch, threads;
     double alpha;
     cli_input_opts io;
@@ -60,13 +63,6 @@ typedef struct {
     gcam_explain_opts eo;
 } batch_ctx;
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 static int parse_shard(const char *v, int *i, int *n)
 {
     long a, b;
@@ -79,60 +75,68 @@ static int parse_shard(const char *v, int *i, int *n)
     return 0;
 }
 
+static int opt_shard(void *s, const char *name, const char *v, const char *usage)
+{
+    batch_opts *o = s;
+    if (parse_shard(v, &o->shard, &o->shards)) return cli_usage(usage, "bad --shard '%s' (I/N, 0 <= I < N <= 4096)", v);
+    o->sharded = 1;
+    return 0;
+}
+
+#define O_(f) offsetof(batch_opts, f)
+/* name, alias, kind, offset, min, max, min_open, hint, fn, arg, help */
+static const cli_opt OPTS[] = {
+    {"--model", NULL, CLI_STR, O_(model), 0, 0, 0, NULL, NULL, "M.onnx", NULL},
+    {"--images", NULL, CLI_STR, O_(images), 0, 0, 0, NULL, NULL, "DIR", NULL},
+    {"--glob", NULL, CLI_STR, O_(glob), 0, 0, 0, NULL, NULL, "PATTERN", NULL},
+    {"--manifest", NULL, CLI_STR, O_(manifest), 0, 0, 0, NULL, NULL, "FILE", NULL},
+    {"--out", NULL, CLI_STR, O_(out), 0, 0, 0, NULL, NULL, "OUT", NULL},
+    {"--colormap", NULL, CLI_STR, O_(colormap), 0, 0, 0, NULL, NULL, "NAME", NULL},
+    {"--merge", NULL, CLI_STR, O_(merge), 0, 0, 0, NULL, NULL, "OUT", NULL},
+    {"--save-npy", NULL, CLI_FLAG, O_(save_npy), 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"--overlay", NULL, CLI_FLAG, O_(overlay), 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"--resume", NULL, CLI_FLAG, O_(resume), 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"--quiet", NULL, CLI_FLAG, O_(quiet), 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"--shard", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_shard, "I/N", NULL},
+    {"--alpha", NULL, CLI_DOUBLE, O_(alpha), 0, 1, 0, "0..1", NULL, "A", NULL},
+    {"--top", NULL, CLI_LONG, O_(top), 1, 4096, 0, NULL, NULL, "K", NULL},
+    {"--batch", NULL, CLI_LONG, O_(batch), 1, 4096, 0, NULL, NULL, "N", NULL},
+    {"--threads", NULL, CLI_LONG, O_(threads), 1, 4096, 0, NULL, NULL, "N", NULL},
+    CLI_OPT_END,
+};
+
 /* 0: parsed; 1: done (--help, --merge); 2: usage error */
 static int parse_args(int argc, char **argv, batch_opts *o, int *rc_out)
 {
     memset(o, 0, sizeof *o);
-    o->method = "gradcam";
-    o->target = "top1";
+    cli_explain_defaults(&o->xo, "gradcam");
     o->top = 5;
     o->batch = 1;
     o->shards = 1;
     o->alpha = 0.5;
     cli_input_defaults(&o->io);
-    const char *merge = NULL, *v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int used = cli_input_option(&o->io, argc, argv, &i);
+        if (!used) used = cli_explain_option(&o->xo, argc, argv, &i, USAGE);
+        if (!used) used = cli_opt_take(OPTS, o, argc, argv, &i, USAGE);
         if (used < 0) return *rc_out = 2;
         if (used) continue;
-        const char **sv = !strcmp(a, "--model") ? &o->model : !strcmp(a, "--images") ? &o->images
-                        : !strcmp(a, "--glob") ? &o->glob : !strcmp(a, "--manifest") ? &o->manifest
-                        : !strcmp(a, "--out") ? &o->out : !strcmp(a, "--method") ? &o->method
-                        : !strcmp(a, "--target") ? &o->target : !strcmp(a, "--labels") ? &o->labels_file
-                        : !strcmp(a, "--colormap") ? &o->colormap : !strcmp(a, "--merge") ? &merge : NULL;
-        if (sv) { if (!(*sv = cli_value(argc, argv, &i))) return *rc_out = 2; }
-        else if (!strcmp(a, "--layer")) {
-            if (!(v = cli_value(argc, argv, &i))) return *rc_out = 2;
-            if (o->n_layers == GCAM_MAX_LAYERS) return *rc_out = cli_usage(USAGE, "at most %d --layer", GCAM_MAX_LAYERS);
-            o->layers[o->n_layers++] = v;
-        } else if (!strcmp(a, "--save-npy")) o->save_npy = 1;
-        else if (!strcmp(a, "--overlay")) o->overlay = 1;
-        else if (!strcmp(a, "--resume")) o->resume = 1;
-        else if (!strcmp(a, "--quiet")) o->quiet = 1;
-        else if (!strcmp(a, "--eigen-smooth")) o->eigen = 1;
-        else if (!strcmp(a, "--aug-smooth")) o->aug = 1;
-        else if (!strcmp(a, "--shard")) {
-            if (!(v = cli_value(argc, argv, &i))) return *rc_out = 2;
-            if (parse_shard(v, &o->shard, &o->shards)) return *rc_out = cli_usage(USAGE, "bad --shard '%s' (I/N, 0 <= I < N <= 4096)", v);
-            o->sharded = 1;
-        } else if (!strcmp(a, "--alpha")) {
-            if (!(v = cli_value(argc, argv, &i))) return *rc_out = 2;
-            if (cli_parse_float(v, &o->alpha) || !(o->alpha >= 0 && o->alpha <= 1)) return *rc_out = cli_usage(USAGE, "bad --alpha '%s' (0..1)", v);
-        } else if (!strcmp(a, "--top") || !strcmp(a, "--batch") || !strcmp(a, "--threads")) {
-            long *dst = a[2] == 't' && a[3] == 'o' ? &o->top : a[2] == 'b' ? &o->batch : &o->threads;
-            if (!(v = cli_value(argc, argv, &i))) return *rc_out = 2;
-            if (cli_parse_int(v, dst) || *dst < 1 || *dst > 4096) return *rc_out = cli_usage(USAGE, "bad %s '%s'", a, v);
-        } else if (!strcmp(a, "--help")) {
-            printf("usage: %s\n%s%s", USAGE, HELP, CLI_INPUT_HELP);
+        if (!strcmp(a, "--help")) {
+            printf("usage: %s\n%s", USAGE, HELP);
+            cli_explain_help(stdout, NULL);
+            fputs(CLI_INPUT_HELP, stdout);
             return *rc_out = 0, 1;
-        } else return *rc_out = cli_usage(USAGE, "unknown option '%s'", a);
+        }
+        return *rc_out = cli_usage(USAGE, "unknown option '%s'", a);
     }
-    if (merge) return *rc_out = batch_merge(merge, o->quiet), 1;
+    if (o->merge) return *rc_out = batch_merge(o->merge, o->quiet), 1;
     if (!!o->images + !!o->glob + !!o->manifest != 1) return *rc_out = cli_usage(USAGE, "give one of --images, --glob, --manifest");
     if (!o->out) return *rc_out = cli_usage(USAGE, "--out OUT is required");
     if (o->io.image || o->io.tensor) return *rc_out = cli_usage(USAGE, "--image/--input-tensor: use --images, --glob or --manifest");
-    if (gcam_method_parse(o->method) < 0) return *rc_out = cli_usage(USAGE, "unknown --method '%s'", o->method);
+    if ((o->xo.eo.method = gcam_method_parse(o->xo.methods)) < 0)
+        return *rc_out = cli_usage(USAGE, "unknown --method '%s'", o->xo.methods);
+    if (!o->xo.target) o->xo.target = "top1";
     if (!o->model) o->model = cli_default_model();
     return 0;
 }
@@ -151,32 +155,19 @@ static int64_t resolve_target(const batch_ctx *c, const char *t, char *err, size
     return -2;
 }
 
+/* the top classes, scored the way the model's outputs are meant (gcam_score
+ * with gcam_model_score_kind, as explain and classify do) */
 static void json_top(FILE *f, const batch_ctx *c, const gcam_explanation *ex)
 {
-    int64_t C;
+    int64_t C, idx[64];
     const float *s = gcam_explanation_output(ex, &C);
     fputs(", \"top\": [", f);
-    if (!s || C < 1) {
-        fputc(']', f);
-        return;
-    }
-    double mx = -INFINITY, sum = 0;
-    for (int64_t k = 0; k < C; k++) mx = s[k] > mx ? s[k] : mx;
-    for (int64_t k = 0; k < C; k++) sum += exp(s[k] - mx);
-    int64_t idx[64];
-    int nt = (int)(c->o->top < C ? c->o->top : C);
-    nt = nt > 64 ? 64 : nt;
-    for (int k = 0; k < nt; k++) { /* repeated selection: k is small */
-        int64_t best = -1;
-        for (int64_t j = 0; j < C; j++) {
-            int taken = 0;
-            for (int q = 0; q < k; q++) taken |= idx[q] == j;
-            if (!taken && (best < 0 || s[j] > s[best])) best = j;
-        }
-        idx[k] = best;
+    const int kind = gcam_model_score_kind(c->m);
+    int nt = s ? gcam_topk(s, C, (int)(c->o->top < 64 ? c->o->top : 64), idx) : 0;
+    for (int k = 0; k < nt; k++) {
         fprintf(f, "%s{\"class\": %lld, \"logit\": %.6g, \"prob\": %.6g, \"label\": ", k ? ", " : "",
-                (long long)best, s[best], exp(s[best] - mx) / sum);
-        cli_json_str(f, best < c->n_labels ? c->labels[best] : "");
+                (long long)idx[k], s[idx[k]], gcam_score(s, C, idx[k], kind));
+        cli_json_str(f, idx[k] < c->n_labels ? c->labels[idx[k]] : "");
         fputc('}', f);
     }
     fputc(']', f);
@@ -195,9 +186,8 @@ static int write_outputs(batch_ctx *c, const batch_item *it, int64_t index, cons
         if (it->shared) snprintf(suffix, sizeof suffix, ".%lld%s", (long long)index, k ? ".png" : ".npy");
         else snprintf(suffix, sizeof suffix, "%s", k ? ".png" : ".npy");
         if (!(*rel[k] = batch_out_name(what[k], it->key, suffix))) return snprintf(err, errlen, "out of memory"), 1;
-        char path[4096], tmp[4200];
+        char path[4096];
         snprintf(path, sizeof path, "%s/%s", c->o->out, *rel[k]);
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", path, (long)getpid(), k ? ".png" : ".npy");
         if (batch_mkdirs(path)) return snprintf(err, errlen, "cannot create the folder of '%s'", path), 1;
         int rc;
         if (!k) {
@@ -208,15 +198,11 @@ static int write_outputs(batch_ctx *c, const batch_item *it, int64_t index, cons
             if (ch > 1) a.dims[d++] = ch;
             a.dims[d++] = h;
             a.dims[d] = w;
-            rc = gcam_npy_save(c->m, tmp, &a);
+            rc = gcam_npy_save(c->m, path, &a); /* atomic: a temporary beside path, renamed */
         } else {
-            rc = gcam_save_overlay(c->m, ph, ex, c->o->colormap, (float)c->o->alpha, tmp);
+            rc = gcam_save_overlay(c->m, ph, ex, c->o->colormap, (float)c->o->alpha, path);
         }
-        if (!rc && rename(tmp, path)) rc = GCAM_E_IO;
-        if (rc) {
-            unlink(tmp);
-            return snprintf(err, errlen, "%s: %s", path, gcam_model_errmsg(c->m)), 1;
-        }
+        if (rc) return snprintf(err, errlen, "%s: %s", path, gcam_model_errmsg(c->m)), 1;
     }
     return 0;
 }
@@ -237,9 +223,9 @@ static int finish_item(batch_ctx *c, const batch_item *it, int64_t index, decode
     size_t len = 0;
     FILE *f = open_memstream(&line, &len);
     gcam_explain_opts eo = c->eo;
-    double t1 = now_ms(), t0 = t1 - d->explain_ms;
+    double t1 = cli_now_ms(), t0 = t1 - d->explain_ms;
     if (ex && !d->err[0]) write_outputs(c, it, index, d->photo, ex, &map_rel, &ov_rel, d->err, sizeof d->err);
-    double t2 = now_ms();
+    double t2 = cli_now_ms();
     int ok = ex && !d->err[0];
     fprintf(f, "{\"index\": %lld, \"image\": ", (long long)index);
     cli_json_str(f, it->key);
@@ -285,7 +271,7 @@ typedef struct {
 static void progress_show(progress *p, int64_t done, int64_t errors, int final)
 {
     if (!p->on) return;
-    double t = now_ms();
+    double t = cli_now_ms();
     if (!final && t - p->last < (p->tty ? 200 : 10000)) return;
     p->last = t;
     double rate = done / ((t - p->start) / 1e3 + 1e-9), eta = rate > 0 ? (p->total - done) / rate : 0;
@@ -322,10 +308,10 @@ static gcam_explanation *explain_one(batch_ctx *c, decoded *d)
 {
     gcam_explain_opts eo = c->eo;
     gcam_explanation *ex = NULL;
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     eo.target_class = d->target;
     if (gcam_explain(c->m, &d->x, &eo, &ex)) snprintf(d->err, sizeof d->err, "%s", gcam_model_errmsg(c->m));
-    d->explain_ms = now_ms() - t0;
+    d->explain_ms = cli_now_ms() - t0;
     return ex;
 }
 
@@ -354,9 +340,9 @@ static void explain_pass(batch_ctx *c, decoded *d, int nb, gcam_explanation **ex
     gcam_array all = n ? d[idx[0]].x : (gcam_array){0};
     all.dims[0] = n;
     all.data = stack;
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     if (ok && gcam_explain_batch(c->m, &all, &c->eo, targets, out) == GCAM_OK) {
-        double each = (now_ms() - t0) / n;
+        double each = (cli_now_ms() - t0) / n;
         for (int j = 0; j < n; j++) {
             ex[idx[j]] = out[j];
             d[idx[j]].explain_ms = each;
@@ -371,13 +357,13 @@ static void decode_pass(batch_ctx *c, const batch_list *l, const int64_t *todo, 
 {
     for (int k = 0; k < nb; k++) {
         const batch_item *it = &l->v[todo[k]];
-        double t0 = now_ms();
+        double t0 = cli_now_ms();
         memset(&d[k], 0, sizeof d[k]);
-        d[k].target = resolve_target(c, it->target ? it->target : it->label ? it->label : c->o->target, d[k].err,
+        d[k].target = resolve_target(c, it->target ? it->target : it->label ? it->label : c->o->xo.target, d[k].err,
                                      sizeof d[k].err);
         if (!d[k].err[0] && gcam_photo_load(c->m, it->path, &c->o->io.pp, &d[k].photo, &d[k].x))
             snprintf(d[k].err, sizeof d[k].err, "%s", gcam_model_errmsg(c->m));
-        d[k].decode_ms = now_ms() - t0;
+        d[k].decode_ms = cli_now_ms() - t0;
     }
 }
 
@@ -390,7 +376,7 @@ static int run_items(batch_ctx *c, const batch_list *l, const int64_t *todo, int
         free(ex);
         return cli_fail("out of memory");
     }
-    progress p = {.on = !c->o->quiet, .tty = isatty(2), .start = now_ms(), .total = n};
+    progress p = {.on = !c->o->quiet, .tty = isatty(2), .start = cli_now_ms(), .total = n};
     int rc = 0;
     for (int64_t b0 = 0; b0 < n && !rc; b0 += c->o->batch) {
         int nb = (int)(n - b0 < c->o->batch ? n - b0 : c->o->batch);
@@ -443,24 +429,22 @@ int cmd_batch(int argc, char **argv)
     snprintf(probe, sizeof probe, "%s/x", o.out);
     if (batch_mkdirs(probe)) return batch_list_free(&l), cli_fail("cannot create '%s'", o.out);
     batch_ctx c = {.o = &o, .fd = -1};
-    gcam_explain_opts_default(&c.eo);
-    c.eo.method = gcam_method_parse(o.method);
-    c.eo.layers = o.n_layers ? o.layers : NULL;
-    c.eo.n_layers = o.n_layers;
-    c.eo.eigen_smooth = o.eigen;
-    c.eo.aug_smooth = o.aug;
+    c.eo = o.xo.eo;
+    c.eo.layers = o.xo.n_layers ? o.xo.layers : NULL;
+    c.eo.n_layers = o.xo.n_layers;
+    c.eo.target_class = o.xo.target_index; /* with --target-output; items set their class otherwise */
     int64_t n = 0, mine = 0, errors = 0, *todo = NULL;
     if (!(c.m = cli_load_model(o.model, (int)o.threads))) rc = 1;
-    if (!rc && (c.n_labels = cli_load_labels(o.labels_file, c.m, &c.labels)) < 0) rc = 1;
+    if (!rc && (c.n_labels = cli_load_labels(o.xo.labels_file, c.m, &c.labels)) < 0) rc = 1;
     if (!rc) todo = pending_items(&o, &l, results, &n, &mine, &rc);
     if (!rc && o.sharded && batch_write_shard_info(o.out, o.shard, o.shards, l.n, mine, batch_list_hash(&l)))
         rc = cli_fail("cannot write the shard description in '%s'", o.out);
     if (!rc && (c.fd = open_results(&o, results)) < 0) rc = 1;
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     if (!rc) rc = run_items(&c, &l, todo, n, &errors);
     if (!rc && !o.quiet)
         fprintf(stderr, "batch: %lld items (shard %d/%d of %d), %lld explained now, %lld errors, %.1f s -> %s\n",
-                (long long)mine, o.shard, o.shards, l.n, (long long)n, (long long)errors, (now_ms() - t0) / 1e3, results);
+                (long long)mine, o.shard, o.shards, l.n, (long long)n, (long long)errors, (cli_now_ms() - t0) / 1e3, results);
     if (c.fd >= 0) close(c.fd);
     free(todo);
     cli_free_labels(c.labels, c.n_labels > 0 ? c.n_labels : 0);

@@ -39,6 +39,53 @@ static int bind_shape(gcam_model *m, const char *spec)
     return 0;
 }
 
+static const char *const LAYOUT[] = {"?", "nchw", "nhwc", "tokens"};
+
+static void print_json_row(const gcam_layer *L, int last)
+{
+    printf("  {\"tensor\": ");
+    cli_json_str(stdout, L->tensor);
+    printf(", \"op\": ");
+    cli_json_str(stdout, L->op_type);
+    printf(", \"node\": ");
+    cli_json_str(stdout, L->node);
+    printf(", \"shape\": [%lld, %lld, %lld", (long long)L->dims[0], (long long)L->dims[1], (long long)L->dims[2]);
+    if (L->ndim == 4) printf(", %lld", (long long)L->dims[3]);
+    printf("], \"layout\": \"%s\", \"grid\": [%lld, %lld], \"skip\": %lld, \"channels\": %lld, \"auto\": %s",
+           LAYOUT[L->layout & 3], (long long)L->grid_h, (long long)L->grid_w, (long long)L->skip,
+           (long long)L->channels, L->is_auto ? "true" : "false");
+    if (L->is_auto) printf(", \"auto_reason\": \"%s\"", L->auto_reason);
+    printf("}%s\n", last ? "" : ",");
+}
+
+static void print_text_row(const gcam_layer *L)
+{
+    char shp[96], grid[64];
+    snprintf(shp, sizeof shp, L->ndim == 3 ? "%lldx%lldx%lld" : "%lldx%lldx%lldx%lld", (long long)L->dims[0],
+             (long long)L->dims[1], (long long)L->dims[2], (long long)L->dims[3]);
+    snprintf(grid, sizeof grid, L->skip ? "%lldx%lld+%lld" : "%lldx%lld", (long long)L->grid_h, (long long)L->grid_w,
+             (long long)L->skip);
+    printf("%s %-48s %-20s %-16s %-7s %-10s %s%s%s\n", L->is_auto ? "*" : " ", cli_esc(L->tensor), cli_esc(L->op_type),
+           shp, LAYOUT[L->layout & 3], grid, cli_esc(L->node), L->is_auto ? "  <- auto: " : "",
+           L->is_auto ? L->auto_reason : "");
+}
+
+/* after the table: the shapes planned with, and the float conversions */
+static void print_footer(gcam_model *m, int n)
+{
+    printf("%d layers; * marks the automatic Grad-CAM layer (--layer auto)\n", n);
+    for (int i = 0; i < gcam_model_num_inputs(m); i++) {
+        gcam_array a;
+        if (gcam_model_tensor(m, gcam_model_input_name(m, i), &a)) continue;
+        printf("input '%s': ", gcam_model_input_name(m, i));
+        for (int d = 0; d < a.ndim; d++) printf("%s%lld", d ? "x" : "", (long long)a.dims[d]);
+        printf("\n");
+    }
+    if (gcam_model_float_conversions(m))
+        printf("note: %d float16/float64 tensors or casts are computed as float32 (converted when loaded)\n",
+               gcam_model_float_conversions(m));
+}
+
 int cmd_layers(int argc, char **argv)
 {
     const char *model = NULL, *shapes[MAX_SHAPES];
@@ -63,52 +110,14 @@ int cmd_layers(int argc, char **argv)
     const gcam_layer *L = NULL;
     int n = 0;
     if (!rc && gcam_model_layers(m, &L, &n)) rc = cli_fail("%s", gcam_model_errmsg(m));
-    if (!rc) {
-        static const char *const LAYOUT[] = {"?", "nchw", "nhwc", "tokens"};
-        if (json) printf("[\n");
-        else printf("  %-48s %-20s %-16s %-7s %-10s %s\n", "tensor", "op", "shape", "layout", "grid", "node");
-        for (int i = 0; i < n; i++) {
-            char shp[96], grid[64];
-            snprintf(shp, sizeof shp, L[i].ndim == 3 ? "%lldx%lldx%lld" : "%lldx%lldx%lldx%lld", (long long)L[i].dims[0],
-                     (long long)L[i].dims[1], (long long)L[i].dims[2], (long long)L[i].dims[3]);
-            snprintf(grid, sizeof grid, L[i].skip ? "%lldx%lld+%lld" : "%lldx%lld", (long long)L[i].grid_h,
-                     (long long)L[i].grid_w, (long long)L[i].skip);
-            const char *lay = LAYOUT[L[i].layout & 3];
-            if (json) {
-                printf("  {\"tensor\": ");
-                cli_json_str(stdout, L[i].tensor);
-                printf(", \"op\": ");
-                cli_json_str(stdout, L[i].op_type);
-                printf(", \"node\": ");
-                cli_json_str(stdout, L[i].node);
-                printf(", \"shape\": [%lld, %lld, %lld", (long long)L[i].dims[0], (long long)L[i].dims[1],
-                       (long long)L[i].dims[2]);
-                if (L[i].ndim == 4) printf(", %lld", (long long)L[i].dims[3]);
-                printf("], \"layout\": \"%s\", \"grid\": [%lld, %lld], \"skip\": %lld, \"channels\": %lld, \"auto\": %s",
-                       lay, (long long)L[i].grid_h, (long long)L[i].grid_w, (long long)L[i].skip,
-                       (long long)L[i].channels, L[i].is_auto ? "true" : "false");
-                if (L[i].is_auto) printf(", \"auto_reason\": \"%s\"", L[i].auto_reason);
-                printf("}%s\n", i + 1 < n ? "," : "");
-            } else {
-                printf("%s %-48s %-20s %-16s %-7s %-10s %s%s%s\n", L[i].is_auto ? "*" : " ", cli_esc(L[i].tensor),
-                       cli_esc(L[i].op_type), shp, lay, grid, cli_esc(L[i].node), L[i].is_auto ? "  <- auto: " : "",
-                       L[i].is_auto ? L[i].auto_reason : "");
-            }
-        }
-        if (json) printf("]\n");
-        else {
-            printf("%d layers; * marks the automatic Grad-CAM layer (--layer auto)\n", n);
-            for (int i = 0; i < gcam_model_num_inputs(m); i++) { /* the shapes planned with */
-                gcam_array a;
-                if (gcam_model_tensor(m, gcam_model_input_name(m, i), &a)) continue;
-                printf("input '%s': ", gcam_model_input_name(m, i));
-                for (int d = 0; d < a.ndim; d++) printf("%s%lld", d ? "x" : "", (long long)a.dims[d]);
-                printf("\n");
-            }
-        }
-        if (!json && gcam_model_float_conversions(m))
-            printf("note: %d float16/float64 tensors or casts are computed as float32 (converted when loaded)\n",
-                   gcam_model_float_conversions(m));
+    if (!rc && json) {
+        printf("[\n");
+        for (int i = 0; i < n; i++) print_json_row(&L[i], i + 1 == n);
+        printf("]\n");
+    } else if (!rc) {
+        printf("  %-48s %-20s %-16s %-7s %-10s %s\n", "tensor", "op", "shape", "layout", "grid", "node");
+        for (int i = 0; i < n; i++) print_text_row(&L[i]);
+        print_footer(m, n);
     }
     cli_free_model(m);
     return rc;

@@ -6,6 +6,7 @@
  * Uses only the public headers. */
 #include <dirent.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,6 +16,7 @@
 #include "explain_opts.h"
 #include "gcam_eval.h"
 #include "input.h"
+#include "opts.h"
 #include "report.h"
 
 static const char *USAGE =
@@ -73,53 +75,49 @@ static int add_dir(report_args *a, const char *dir)
     return rc;
 }
 
-static int parse_own(report_args *a, int argc, char **argv, int *i)
+static int opt_image(void *s, const char *name, const char *v, const char *usage) { return add_image(s, v); }
+static int opt_images(void *s, const char *name, const char *v, const char *usage) { return add_dir(s, v); }
+static int opt_granularity(void *s, const char *name, const char *v, const char *usage)
 {
-    const char *s = argv[*i], *v;
-    long n;
-    double f;
-    if (!strcmp(s, "--model")) return (a->model = cli_value(argc, argv, i)) ? 1 : -1;
-    if (!strcmp(s, "--out")) return (a->out = cli_value(argc, argv, i)) ? 1 : -1;
-    if (!strcmp(s, "--title")) return (a->title = cli_value(argc, argv, i)) ? 1 : -1;
-    if (!strcmp(s, "--sanity-method")) return (a->sanity_methods = cli_value(argc, argv, i)) ? 1 : -1;
-    if (!strcmp(s, "--auc-method")) return (a->auc_methods = cli_value(argc, argv, i)) ? 1 : -1;
-    if (!strcmp(s, "--sanity")) return a->sanity = 1;
-    if (!strcmp(s, "--quiet")) return a->quiet = 1;
-    if (!strcmp(s, "--image")) return (v = cli_value(argc, argv, i)) && !add_image(a, v) ? 1 : -1;
-    if (!strcmp(s, "--images")) return (v = cli_value(argc, argv, i)) && !add_dir(a, v) ? 1 : -1;
-    if (!strcmp(s, "--granularity")) {
-        if (!(v = cli_value(argc, argv, i))) return -1;
-        if (strcmp(v, "layer") && strcmp(v, "block")) return cli_usage(USAGE, "bad --granularity '%s' (layer, block)", v), -1;
-        a->granularity = !strcmp(v, "block") ? GCAM_SANITY_BLOCK : GCAM_SANITY_LAYER;
-        return 1;
-    }
-    if (!strcmp(s, "--top") || !strcmp(s, "--steps") || !strcmp(s, "--threads")) {
-        if (!(v = cli_value(argc, argv, i))) return -1;
-        if (cli_parse_int(v, &n) || n < 1 || n > (s[2] == 's' ? 1000 : s[3] == 'o' ? 20 : 1024))
-            return cli_usage(USAGE, "bad %s '%s'", s, v), -1;
-        *(s[2] == 's' ? &a->steps : s[3] == 'o' ? &a->top : &a->threads) = n;
-        return 1;
-    }
-    if (!strcmp(s, "--sigma") || !strcmp(s, "--threshold")) {
-        if (!(v = cli_value(argc, argv, i))) return -1;
-        int sig = s[3] == 'i';
-        if (cli_parse_float(v, &f) || !(f >= 0) || f > (sig ? 100 : 1)) return cli_usage(USAGE, "bad %s '%s'", s, v), -1;
-        *(sig ? &a->sigma : &a->threshold) = f;
-        return 1;
-    }
+    report_args *a = s;
+    if (strcmp(v, "layer") && strcmp(v, "block")) return cli_usage(usage, "bad --granularity '%s' (layer, block)", v);
+    a->granularity = !strcmp(v, "block") ? GCAM_SANITY_BLOCK : GCAM_SANITY_LAYER;
     return 0;
 }
+
+#define R_(f) offsetof(report_args, f)
+/* name, alias, kind, offset, min, max, min_open, hint, fn, arg, help */
+static const cli_opt OPTS[] = {
+    {"--model", NULL, CLI_STR, R_(model), 0, 0, 0, NULL, NULL, "M.onnx", NULL},
+    {"--out", NULL, CLI_STR, R_(out), 0, 0, 0, NULL, NULL, "PAGE", NULL},
+    {"--title", NULL, CLI_STR, R_(title), 0, 0, 0, NULL, NULL, "TEXT", NULL},
+    {"--sanity-method", NULL, CLI_STR, R_(sanity_methods), 0, 0, 0, NULL, NULL, "M", NULL},
+    {"--auc-method", NULL, CLI_STR, R_(auc_methods), 0, 0, 0, NULL, NULL, "M", NULL},
+    {"--sanity", NULL, CLI_FLAG, R_(sanity), 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"--quiet", NULL, CLI_FLAG, R_(quiet), 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"--image", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_image, "IMG", NULL},
+    {"--images", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_images, "DIR", NULL},
+    {"--granularity", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_granularity, "layer|block", NULL},
+    {"--top", NULL, CLI_LONG, R_(top), 1, 20, 0, NULL, NULL, "K", NULL},
+    {"--steps", NULL, CLI_LONG, R_(steps), 1, 1000, 0, NULL, NULL, "N", NULL},
+    {"--threads", NULL, CLI_LONG, R_(threads), 1, 1024, 0, NULL, NULL, "N", NULL},
+    {"--sigma", NULL, CLI_DOUBLE, R_(sigma), 0, 100, 0, NULL, NULL, "S", NULL},
+    {"--threshold", NULL, CLI_DOUBLE, R_(threshold), 0, 1, 0, NULL, NULL, "T", NULL},
+    CLI_OPT_END,
+};
 
 static int parse(int argc, char **argv, report_args *a)
 {
     for (int i = 1; i < argc; i++) {
         int used = cli_input_option(&a->io, argc, argv, &i);
         if (!used) used = cli_explain_option(&a->xo, argc, argv, &i, USAGE);
-        if (!used) used = parse_own(a, argc, argv, &i);
+        if (!used) used = cli_opt_take(OPTS, a, argc, argv, &i, USAGE);
         if (used < 0) return 2;
         if (used) continue;
         if (!strcmp(argv[i], "--help")) {
-            printf("usage: %s\n%s%s%s", USAGE, HELP, CLI_EXPLAIN_HELP, CLI_INPUT_HELP);
+            printf("usage: %s\n%s", USAGE, HELP);
+            cli_explain_help(stdout, NULL);
+            fputs(CLI_INPUT_HELP, stdout);
             return -1;
         }
         if (argv[i][0] != '-') {

@@ -3,6 +3,8 @@
  * method, --json and a figure laid out like the paper's figure 2.
  * Definitions: docs/eval.md.  Uses only the public headers. */
 #include <math.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include "explain_opts.h"
 #include "gcam_eval.h"
 #include "input.h"
+#include "opts.h"
 #include "sanity_fig.h"
 
 static const char *USAGE =
@@ -45,7 +48,7 @@ static const char *HELP =
 typedef struct sanity_args {
     const char *model, *json, *fig, *save_dir;
     double threshold;
-    int quiet, rule;
+    int quiet, rule, no_independent;
     long threads;
     gcam_sanity_opts so;
 } sanity_args;
@@ -166,42 +169,56 @@ static int save_weights(gcam_model *m, const gcam_array *x, uint64_t seed, const
     return rc;
 }
 
+static int opt_granularity(void *s, const char *name, const char *v, const char *usage)
+{
+    sanity_args *a = s;
+    if (!strcmp(v, "layer")) a->so.granularity = GCAM_SANITY_LAYER;
+    else if (!strcmp(v, "block")) a->so.granularity = GCAM_SANITY_BLOCK;
+    else return cli_usage(usage, "bad --granularity '%s' (layer, block)", v);
+    return 0;
+}
+
+static int opt_verdict(void *s, const char *name, const char *v, const char *usage)
+{
+    if (strcmp(v, "mean") && strcmp(v, "final")) return cli_usage(usage, "bad --verdict '%s' (mean, final)", v);
+    ((sanity_args *)s)->rule = !strcmp(v, "final") ? GCAM_SANITY_FINAL : GCAM_SANITY_MEAN;
+    return 0;
+}
+
+#define S_(f) offsetof(sanity_args, f)
+/* name, alias, kind, offset, min, max, min_open, hint, fn, arg, help */
+static const cli_opt OPTS[] = {
+    {"--model", NULL, CLI_STR, S_(model), 0, 0, 0, NULL, NULL, "M.onnx", NULL},
+    {"--json", NULL, CLI_STR, S_(json), 0, 0, 0, NULL, NULL, "OUT.json", NULL},
+    {"--out", NULL, CLI_STR, S_(fig), 0, 0, 0, NULL, NULL, "FIG.png", NULL},
+    {"--save-weights", NULL, CLI_STR, S_(save_dir), 0, 0, 0, NULL, NULL, "DIR", NULL},
+    {"--granularity", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_granularity, "layer|block", NULL},
+    {"--threshold", NULL, CLI_DOUBLE, S_(threshold), 0, 1, 1, "0 < T <= 1", NULL, "T", NULL},
+    {"--verdict", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_verdict, "mean|final", NULL},
+    {"--no-independent", NULL, CLI_FLAG, S_(no_independent), 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"--quiet", NULL, CLI_FLAG, S_(quiet), 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"--threads", NULL, CLI_LONG, S_(threads), 1, LONG_MAX, 0, NULL, NULL, "N", NULL},
+    CLI_OPT_END,
+};
+
 static int parse(int argc, char **argv, sanity_args *a, cli_explain_opts *xo, cli_input_opts *io)
 {
     for (int i = 1; i < argc; i++) {
-        const char *s = argv[i], *v;
+        const char *s = argv[i];
         int used = cli_input_option(io, argc, argv, &i);
         if (!used) used = cli_explain_option(xo, argc, argv, &i, USAGE);
+        if (!used) used = cli_opt_take(OPTS, a, argc, argv, &i, USAGE);
         if (used < 0) return 2;
         if (used) continue;
-        if (!strcmp(s, "--model")) { if (!(a->model = cli_value(argc, argv, &i))) return 2; }
-        else if (!strcmp(s, "--json")) { if (!(a->json = cli_value(argc, argv, &i))) return 2; }
-        else if (!strcmp(s, "--out")) { if (!(a->fig = cli_value(argc, argv, &i))) return 2; }
-        else if (!strcmp(s, "--save-weights")) { if (!(a->save_dir = cli_value(argc, argv, &i))) return 2; }
-        else if (!strcmp(s, "--granularity")) {
-            if (!(v = cli_value(argc, argv, &i))) return 2;
-            if (!strcmp(v, "layer")) a->so.granularity = GCAM_SANITY_LAYER;
-            else if (!strcmp(v, "block")) a->so.granularity = GCAM_SANITY_BLOCK;
-            else return cli_usage(USAGE, "bad --granularity '%s' (layer, block)", v);
-        } else if (!strcmp(s, "--threshold")) {
-            if (!(v = cli_value(argc, argv, &i))) return 2;
-            if (cli_parse_float(v, &a->threshold) || !(a->threshold > 0) || a->threshold > 1)
-                return cli_usage(USAGE, "bad --threshold '%s' (0 < T <= 1)", v);
-        } else if (!strcmp(s, "--verdict")) {
-            if (!(v = cli_value(argc, argv, &i))) return 2;
-            if (strcmp(v, "mean") && strcmp(v, "final")) return cli_usage(USAGE, "bad --verdict '%s' (mean, final)", v);
-            a->rule = !strcmp(v, "final") ? GCAM_SANITY_FINAL : GCAM_SANITY_MEAN;
-        } else if (!strcmp(s, "--no-independent")) a->so.independent = 0;
-        else if (!strcmp(s, "--quiet")) a->quiet = 1;
-        else if (!strcmp(s, "--threads")) {
-            if (!(v = cli_value(argc, argv, &i))) return 2;
-            if (cli_parse_int(v, &a->threads) || a->threads < 1) return cli_usage(USAGE, "bad --threads '%s'", v);
-        } else if (!strcmp(s, "--help")) {
-            printf("usage: %s\n%s%s%s", USAGE, HELP, CLI_EXPLAIN_HELP, CLI_INPUT_HELP);
+        if (!strcmp(s, "--help")) {
+            printf("usage: %s\n%s", USAGE, HELP);
+            cli_explain_help(stdout, NULL);
+            fputs(CLI_INPUT_HELP, stdout);
             return -1;
         } else if (s[0] != '-' && !io->image && !io->tensor) io->image = s;
         else return cli_usage(USAGE, "unknown option '%s'", s);
     }
+    if (a->no_independent) a->so.independent = 0;
     return 0;
 }
 

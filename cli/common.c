@@ -4,12 +4,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "gcam_internal.h"
-#include "util/fileio.h"
-#include "util/npy.h"
 
 /* The message escaped (gcam_escape: one line, no terminal controls, valid
  * UTF-8): option values and names in it may come from anywhere. */
@@ -51,8 +49,8 @@ const char *cli_esc(const char *s)
 
 int cli_check_output(const char *opt, const char *path)
 {
-    gcam_err e = {0};
-    if (gcam_out_check(path, &e)) return cli_fail("%s %s", opt, e.msg);
+    gcam_error e;
+    if (gcam_file_check_output(path, &e)) return cli_fail("%s %s", opt, e.msg);
     return 0;
 }
 
@@ -231,79 +229,42 @@ const char *cli_default_model(void)
 
 int cli_read_npy(const char *path, gcam_array *arr)
 {
-    gcam_tensor t;
-    gcam_err e = {0};
-    if (gcam_npy_read(path, &t, &e)) return cli_fail("%s", e.msg);
-    memset(arr, 0, sizeof *arr);
-    arr->dtype = t.dtype;
-    arr->ndim = t.ndim;
-    for (int d = 0; d < t.ndim; d++) arr->dims[d] = t.dims[d];
-    arr->data = t.data;
+    gcam_error e;
+    if (gcam_array_load_npy(path, arr, &e)) return cli_fail("%s", e.msg);
     return 0;
 }
 
 int cli_write_npy(const char *path, const gcam_array *arr)
 {
-    gcam_err e = {0};
-    if (gcam_npy_write(path, arr->dtype, arr->dims, arr->ndim, arr->data, &e)) return cli_fail("%s", e.msg);
+    gcam_error e;
+    if (gcam_array_save_npy(path, arr, &e)) return cli_fail("%s", e.msg);
     return 0;
-}
-
-static int split_lines(const char *text, char ***labels)
-{
-    int n = 0, cap = 16;
-    char **v = malloc(sizeof(char *) * cap);
-    if (!v) return -1;
-    const char *p = text;
-    while (*p) {
-        const char *q = p;
-        while (*q && *q != '\n') q++;
-        size_t len = (size_t)(q - p);
-        while (len && (p[len - 1] == '\r' || p[len - 1] == ' ')) len--;
-        if (n == cap) {
-            char **nv = realloc(v, sizeof(char *) * (cap *= 2));
-            if (!nv) { cli_free_labels(v, n); return -1; }
-            v = nv;
-        }
-        v[n] = malloc(len + 1);
-        if (!v[n]) { cli_free_labels(v, n); return -1; }
-        memcpy(v[n], p, len);
-        v[n][len] = 0;
-        n++;
-        p = *q ? q + 1 : q;
-    }
-    /* a trailing empty line is not a label */
-    while (n > 0 && !v[n - 1][0]) free(v[--n]);
-    *labels = v;
-    return n;
 }
 
 int cli_load_labels(const char *file, gcam_model *m, char ***labels)
 {
-    *labels = NULL;
-    if (file) {
-        unsigned char *buf;
-        size_t len;
-        gcam_err e = {0};
-        if (gcam_file_read(file, GCAM_FILE_MAX_TEXT, "labels file", &buf, &len, &e)) {
-            cli_fail("%s", e.msg);
-            return -1;
-        }
-        int n = split_lines((const char *)buf, labels);
-        if (n < 0) cli_fail("out of memory reading %s", file);
-        free(buf);
-        return n;
+    gcam_error e;
+    int n;
+    if (gcam_labels_load(file, m, labels, &n, &e)) {
+        cli_fail("%s", e.msg);
+        return -1;
     }
-    const char *meta = m ? gcam_model_metadata(m, "gradcam.labels") : NULL;
-    if (!meta) return 0;
-    return split_lines(meta, labels);
+    return n;
 }
 
-void cli_free_labels(char **labels, int n)
+void cli_free_labels(char **labels, int n) { gcam_labels_free(labels, n); }
+
+double cli_now_ms(void)
 {
-    if (!labels) return;
-    for (int i = 0; i < n; i++) free(labels[i]);
-    free(labels);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+const char *cli_basename(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
 }
 
 void cli_json_str(FILE *f, const char *s)
@@ -336,4 +297,36 @@ const char *cli_method_names(void)
     for (int k = 0; k < GCAM_METHOD_COUNT && n < sizeof list; k++)
         n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", k ? ", " : "", gcam_method_name(k));
     return list;
+}
+
+int cli_parse_floats3(const char *s, float *v)
+{
+    char *end;
+    for (int k = 0; k < 3; k++) {
+        v[k] = strtof(s, &end);
+        if (end == s) return -1;
+        s = end;
+        if (k == 0 && !*s) { /* one value for all channels */
+            v[1] = v[2] = v[0];
+            return 0;
+        }
+        if (k < 2 && *s++ != ',') return -1;
+    }
+    return *s ? -1 : 0;
+}
+
+int cli_parse_size(const char *s, int *h, int *w)
+{
+    char *end;
+    long a = strtol(s, &end, 10), b = a;
+    if (end == s || a <= 0 || a > 16384) return -1;
+    if (*end == ',' || *end == 'x') {
+        const char *t = end + 1;
+        b = strtol(t, &end, 10);
+        if (end == t || b <= 0 || b > 16384) return -1;
+    }
+    if (*end) return -1;
+    *h = (int)a;
+    *w = (int)b;
+    return 0;
 }

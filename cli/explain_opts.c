@@ -1,5 +1,7 @@
-/* explain_opts.c - the map options shared by `sanity` and `report` (the
- * same flags and meanings as `explain`'s). */
+/* explain_opts.c - the map options of `explain`, shared by `batch`,
+ * `sanity` and `report`: one table, one parser, one help text. */
+#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,21 +9,113 @@
 #include "cli.h"
 #include "explain_opts.h"
 
-const char *CLI_EXPLAIN_HELP =
-    "map options (as for `gradcam explain`):\n"
-    "  --method M[,M2...]    gradcam (default), gradcam++, xgradcam, hirescam, gradcam-elementwise, layercam,\n"
-    "                        eigencam, eigengradcam, scorecam, ablationcam, cam, guided-backprop,\n"
-    "                        guided-gradcam, saliency, integrated-gradients, smoothgrad; or all\n"
-    "  --layer NAME|auto     layer of the CAM methods (repeatable: mean of the per-layer maps)\n"
-    "  --target N|top1|LABEL class explained (default top1)\n"
-    "  --labels FILE         class names, one per line (default: the model's gradcam.labels)\n"
-    "  --counterfactual      explain -score: what argues against the class\n"
-    "  --target-softmax      score = softmax probability instead of the logit\n"
-    "  --target-output NAME --target-index I  explain element I of any tensor\n"
-    "  --no-relu             keep negative evidence   --normalize none|image|global:MAX\n"
-    "  --eigen-smooth --aug-smooth --batch-size N --max-channels N --scorecam-baseline --ablation-zero\n"
-    "  --ig-steps N --ig-baseline zero|blur[:S]|uniform|FILE.npy --sg-samples N --sg-noise SIGMA\n"
-    "  --sg-noise-file Z.npy as for explain\n";
+#define X_(f) offsetof(cli_explain_opts, f)
+#define EO_(f) offsetof(cli_explain_opts, eo.f)
+#define COUNT_MAX (1L << 30)
+
+static int opt_layer(void *s, const char *name, const char *v, const char *usage)
+{
+    cli_explain_opts *o = s;
+    if (o->n_layers == CLI_MAX_LAYERS) return cli_usage(usage, "at most %d --layer", CLI_MAX_LAYERS);
+    o->layers[o->n_layers++] = v;
+    return 0;
+}
+
+static int opt_target_index(void *s, const char *name, const char *v, const char *usage)
+{
+    cli_explain_opts *o = s;
+    if (cli_parse_int(v, &o->target_index) || o->target_index < 0) return cli_usage(usage, "bad --target-index '%s'", v);
+    return 0;
+}
+
+static int opt_normalize(void *s, const char *name, const char *v, const char *usage)
+{
+    gcam_explain_opts *eo = &((cli_explain_opts *)s)->eo;
+    double mx;
+    if (!strcmp(v, "image")) eo->normalize = GCAM_NORM_IMAGE;
+    else if (!strcmp(v, "none")) eo->normalize = GCAM_NORM_NONE;
+    else if (!strncmp(v, "global:", 7)) {
+        if (cli_parse_float(v + 7, &mx) || !(mx > 0)) return cli_usage(usage, "bad --normalize '%s' (global:MAX, MAX > 0)", v);
+        eo->normalize = GCAM_NORM_GLOBAL;
+        eo->global_max = (float)mx;
+    } else return cli_usage(usage, "bad --normalize '%s' (none, image, global:MAX)", v);
+    return 0;
+}
+
+static int opt_layout(void *s, const char *name, const char *v, const char *usage)
+{
+    static const char *const NAMES[] = {[GCAM_LAYER_NCHW] = "nchw", [GCAM_LAYER_NHWC] = "nhwc",
+                                        [GCAM_LAYER_TOKENS] = "tokens"};
+    gcam_explain_opts *eo = &((cli_explain_opts *)s)->eo;
+    for (int k = GCAM_LAYER_NCHW; k <= GCAM_LAYER_TOKENS; k++)
+        if (!strcmp(v, NAMES[k])) eo->layout = k;
+    return eo->layout ? 0 : cli_usage(usage, "bad --layout '%s' (nchw, nhwc, tokens)", v);
+}
+
+static int opt_tokens(void *s, const char *name, const char *v, const char *usage)
+{
+    gcam_explain_opts *eo = &((cli_explain_opts *)s)->eo;
+    long long skip, h, w;
+    char tail;
+    if (sscanf(v, "%lld,%lldx%lld%c", &skip, &h, &w, &tail) != 3 || skip < 0 || h < 1 || w < 1 || skip > (1 << 20) ||
+        h > (1 << 20) || w > (1 << 20))
+        return cli_usage(usage, "bad --tokens '%s' (SKIP,HxW, e.g. 1,14x14)", v);
+    eo->layout = GCAM_LAYER_TOKENS;
+    eo->token_skip = skip, eo->token_h = h, eo->token_w = w;
+    return 0;
+}
+
+static int opt_ablation_value(void *s, const char *name, const char *v, const char *usage)
+{
+    gcam_explain_opts *eo = &((cli_explain_opts *)s)->eo;
+    if (!strcmp(v, "zero")) eo->ablation_zero = 1;
+    else if (!strcmp(v, "auto")) eo->ablation_zero = 0;
+    else return cli_usage(usage, "bad --ablation-value '%s' (auto, zero)", v);
+    return 0;
+}
+
+static int opt_seed(void *s, const char *name, const char *v, const char *usage)
+{
+    cli_explain_opts *o = s;
+    char *end;
+    errno = 0;
+    unsigned long long seed = strtoull(v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-') return cli_usage(usage, "bad --seed '%s' (0 to 2^64-1)", v);
+    o->eo.seed = (uint64_t)seed;
+    o->seed_given = 1;
+    return 0;
+}
+
+/* name, alias, kind, offset, min, max, min_open, hint, fn, arg, help */
+const cli_opt CLI_EXPLAIN_OPTS[] = {
+    {"--method", NULL, CLI_STR, X_(methods), 0, 0, 0, NULL, NULL, "M", "a method (see `gradcam explain --help`); sanity and report take a list M1,M2,... or all"},
+    {"--layer", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_layer, "NAME|auto", "layer of the CAM methods (repeatable: mean of the per-layer maps)"},
+    {"--layout", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_layout, "L", "read every layer as nchw, nhwc or tokens (default: from the graph, see `layers`)"},
+    {"--tokens", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_tokens, "SKIP,HxW", "token layers: drop SKIP leading tokens, the rest on an H x W grid"},
+    {"--target", NULL, CLI_STR, X_(target), 0, 0, 0, NULL, NULL, "N|top1|LABEL", "class explained (default top1)"},
+    {"--labels", NULL, CLI_STR, X_(labels_file), 0, 0, 0, NULL, NULL, "FILE", "class names, one per line (default: the model's gradcam.labels)"},
+    {"--counterfactual", NULL, CLI_FLAG, EO_(counterfactual), 0, 0, 0, NULL, NULL, NULL, "explain -score: what argues against the class"},
+    {"--target-softmax", NULL, CLI_FLAG, EO_(target_softmax), 0, 0, 0, NULL, NULL, NULL, "score = softmax probability instead of the logit"},
+    {"--target-output", NULL, CLI_STR, EO_(target_output), 0, 0, 0, NULL, NULL, "NAME", "explain element --target-index I of any tensor"},
+    {"--target-index", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_target_index, "I", "the element of --target-output (I,J,...: their sum, see explain)"},
+    {"--no-relu", NULL, CLI_FLAG, EO_(no_relu), 0, 0, 0, NULL, NULL, NULL, "keep negative evidence"},
+    {"--normalize", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_normalize, "none|image|global:MAX", "per-image min-max (default), none, or x / MAX"},
+    {"--eigen-smooth", NULL, CLI_FLAG, EO_(eigen_smooth), 0, 0, 0, NULL, NULL, NULL, "first principal component of the weighted activations (layer CAMs)"},
+    {"--aug-smooth", NULL, CLI_FLAG, EO_(aug_smooth), 0, 0, 0, NULL, NULL, NULL, "mean over horizontal flip x brightness 0.9/1.0/1.1"},
+    {"--batch-size", NULL, CLI_INT, EO_(batch_size), 1, COUNT_MAX, 0, NULL, NULL, "N", "images per pass for scorecam/ablationcam/integrated-gradients/smoothgrad\n(default 32; whole-network passes shrink it to ~512 MB of activations)"},
+    {"--max-channels", NULL, CLI_INT, EO_(max_channels), 1, COUNT_MAX, 0, NULL, NULL, "N", "scorecam: only the N highest-variance channels (Faster Score-CAM)"},
+    {"--scorecam-baseline", NULL, CLI_FLAG, EO_(scorecam_baseline), 0, 0, 0, NULL, NULL, NULL, "scorecam as in the paper: p_c(X*H_k) - p_c(0) instead of a softmax over channels"},
+    {"--ablation-zero", NULL, CLI_FLAG, EO_(ablation_zero), 0, 0, 0, NULL, NULL, NULL, "ablationcam as in the paper: ablate to 0 even when the layer goes negative"},
+    {"--ablation-value", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_ablation_value, "auto|zero", "zero = --ablation-zero"},
+    {"--ablation-rerun", NULL, CLI_FLAG, EO_(ablation_rerun), 0, 0, 0, NULL, NULL, NULL, NULL}, /* benchmarks only */
+    {"--ig-steps", NULL, CLI_INT, EO_(ig_steps), 1, COUNT_MAX, 0, NULL, NULL, "N", "integrated gradients: Riemann steps (default 50)"},
+    {"--ig-baseline", NULL, CLI_STR, EO_(ig_baseline), 0, 0, 0, NULL, NULL, "B", "zero (default), blur[:SIGMA px, default 10], uniform (seeded), or FILE.npy"},
+    {"--sg-samples", NULL, CLI_INT, EO_(sg_samples), 1, COUNT_MAX, 0, NULL, NULL, "N", "smoothgrad: noisy copies (default 25)"},
+    {"--sg-noise", NULL, CLI_FLOAT, EO_(sg_noise), 0, 100, 1, "> 0", NULL, "SIGMA", "smoothgrad: noise std as a fraction of the input's range (default 0.15)"},
+    {"--seed", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_seed, "N", "random seed for smoothgrad and the uniform baseline (default 0)"},
+    {"--sg-noise-file", NULL, CLI_STR, EO_(sg_noise_file), 0, 0, 0, NULL, NULL, "Z.npy", "smoothgrad: N x C x H x W standard-normal draws instead of the generator"},
+    CLI_OPT_END,
+};
 
 void cli_explain_defaults(cli_explain_opts *o, const char *methods)
 {
@@ -31,77 +125,15 @@ void cli_explain_defaults(cli_explain_opts *o, const char *methods)
     o->target_index = -1;
 }
 
-static int count_arg(const char *a, const char *v, long *out, const char *usage)
-{
-    if (cli_parse_int(v, out) || *out < 1 || *out > (1L << 30)) return cli_usage(usage, "bad %s '%s'", a, v), -1;
-    return 0;
-}
-
-/* the options with a value; 1 used, 0 not ours, -1 error */
-static int value_option(cli_explain_opts *o, const char *a, const char *v, const char *usage)
-{
-    gcam_explain_opts *eo = &o->eo;
-    long n;
-    double f;
-    if (!strcmp(a, "--method")) o->methods = v;
-    else if (!strcmp(a, "--layer")) {
-        if (o->n_layers == CLI_MAX_LAYERS) return cli_usage(usage, "at most %d --layer", CLI_MAX_LAYERS), -1;
-        o->layers[o->n_layers++] = v;
-    } else if (!strcmp(a, "--target")) o->target = v;
-    else if (!strcmp(a, "--labels")) o->labels_file = v;
-    else if (!strcmp(a, "--target-output")) eo->target_output = v;
-    else if (!strcmp(a, "--target-index")) {
-        if (cli_parse_int(v, &o->target_index) || o->target_index < 0) return cli_usage(usage, "bad --target-index '%s'", v), -1;
-    } else if (!strcmp(a, "--normalize")) {
-        if (!strcmp(v, "image")) eo->normalize = GCAM_NORM_IMAGE;
-        else if (!strcmp(v, "none")) eo->normalize = GCAM_NORM_NONE;
-        else if (!strncmp(v, "global:", 7) && !cli_parse_float(v + 7, &f) && f > 0) {
-            eo->normalize = GCAM_NORM_GLOBAL;
-            eo->global_max = (float)f;
-        } else return cli_usage(usage, "bad --normalize '%s' (none, image, global:MAX)", v), -1;
-    } else if (!strcmp(a, "--batch-size") || !strcmp(a, "--max-channels") || !strcmp(a, "--ig-steps") ||
-               !strcmp(a, "--sg-samples")) {
-        if (count_arg(a, v, &n, usage)) return -1;
-        *(!strcmp(a, "--batch-size") ? &eo->batch_size : !strcmp(a, "--max-channels") ? &eo->max_channels
-          : !strcmp(a, "--ig-steps") ? &eo->ig_steps : &eo->sg_samples) = (int)n;
-    } else if (!strcmp(a, "--ig-baseline")) eo->ig_baseline = v;
-    else if (!strcmp(a, "--sg-noise-file")) eo->sg_noise_file = v;
-    else if (!strcmp(a, "--sg-noise")) {
-        if (cli_parse_float(v, &f) || !(f > 0) || f > 100) return cli_usage(usage, "bad --sg-noise '%s' (> 0)", v), -1;
-        eo->sg_noise = (float)f;
-    } else if (!strcmp(a, "--seed")) {
-        char *end;
-        unsigned long long s = strtoull(v, &end, 10);
-        if (end == v || *end || v[0] == '-') return cli_usage(usage, "bad --seed '%s'", v), -1;
-        eo->seed = (uint64_t)s;
-        o->seed_given = 1;
-    } else return 0;
-    return 1;
-}
-
 int cli_explain_option(cli_explain_opts *o, int argc, char **argv, int *i, const char *usage)
 {
-    static const char *const with_value[] = {"--method", "--layer", "--target", "--labels", "--target-output",
-        "--target-index", "--normalize", "--batch-size", "--max-channels", "--ig-steps", "--sg-samples",
-        "--ig-baseline", "--sg-noise-file", "--sg-noise", "--seed"};
-    const char *a = argv[*i];
-    gcam_explain_opts *eo = &o->eo;
-    if (!strcmp(a, "--counterfactual")) eo->counterfactual = 1;
-    else if (!strcmp(a, "--target-softmax")) eo->target_softmax = 1;
-    else if (!strcmp(a, "--no-relu")) eo->no_relu = 1;
-    else if (!strcmp(a, "--eigen-smooth")) eo->eigen_smooth = 1;
-    else if (!strcmp(a, "--aug-smooth")) eo->aug_smooth = 1;
-    else if (!strcmp(a, "--scorecam-baseline")) eo->scorecam_baseline = 1;
-    else if (!strcmp(a, "--ablation-zero")) eo->ablation_zero = 1;
-    else {
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
-            if (strcmp(a, with_value[k])) continue;
-            const char *v = cli_value(argc, argv, i);
-            return v ? value_option(o, a, v, usage) : -1;
-        }
-        return 0;
-    }
-    return 1;
+    return cli_opt_take(CLI_EXPLAIN_OPTS, o, argc, argv, i, usage);
+}
+
+void cli_explain_help(FILE *f, const char *title)
+{
+    fprintf(f, "%s:\n", title ? title : "map options (as for `gradcam explain`)");
+    cli_opt_help(f, CLI_EXPLAIN_OPTS);
 }
 
 int cli_explain_methods(const cli_explain_opts *o, int *ids, const char *usage)

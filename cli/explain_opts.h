@@ -1,9 +1,13 @@
 /* explain_opts.h - the options of `explain` that choose what a map explains
- * and how (method, layers, target, method settings), parsed the same way by
- * every command that makes maps (sanity, report). */
+ * and how (method, layers, layout, target, method settings): one table
+ * (explain_opts.c), parsed the same way by every command that makes maps
+ * (explain, batch, sanity, report). */
 #ifndef GCAM_CLI_EXPLAIN_OPTS_H
 #define GCAM_CLI_EXPLAIN_OPTS_H
+#include <stdio.h>
+
 #include "gcam.h"
+#include "opts.h"
 
 #define CLI_MAX_LAYERS GCAM_MAX_LAYERS
 #define CLI_MAX_METHODS GCAM_METHOD_COUNT
@@ -19,6 +23,9 @@ typedef struct cli_explain_opts {
     int seed_given;
 } cli_explain_opts;
 
+/* The rows (offsets into cli_explain_opts); commands add their own aliases. */
+extern const cli_opt CLI_EXPLAIN_OPTS[];
+
 void cli_explain_defaults(cli_explain_opts *o, const char *methods);
 /* Consumes an option at argv[*i]: 1 if used, 0 if not ours, -1 after printing an error. */
 int cli_explain_option(cli_explain_opts *o, int argc, char **argv, int *i, const char *usage);
@@ -27,7 +34,8 @@ int cli_explain_methods(const cli_explain_opts *o, int *ids, const char *usage);
 /* Sets o->eo's layers and target for model m (labels, when the target is a
  * name).  Prints and returns 1 on error. */
 int cli_explain_resolve(cli_explain_opts *o, gcam_model *m, char **labels, int n_labels);
-extern const char *CLI_EXPLAIN_HELP;
+/* "TITLE:" (NULL: "map options (as for `gradcam explain`)") and a line per option. */
+void cli_explain_help(FILE *f, const char *title);
 /* The bundled sample used without an input (models/samples/scene_01.png), or NULL. */
 const char *cli_default_sample(void);
 /* The bundled samples folder (models/samples), or NULL. */

@@ -1,11 +1,12 @@
 /* input.c - the preprocessing flags shared by classify and explain. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "gcam_internal.h"
 #include "input.h"
+#include "opts.h"
 
 const char *CLI_INPUT_HELP =
     "  --image IMG           PNG or JPEG (EXIF orientation applied unless --no-exif)\n"
@@ -24,63 +25,88 @@ const char *CLI_INPUT_HELP =
 
 void cli_input_defaults(cli_input_opts *o) { memset(o, 0, sizeof *o); }
 
+static int opt_input(void *s, const char *name, const char *v, const char *usage)
+{
+    cli_input_opts *o = s;
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v || !eq[1]) return cli_fail("--input expects NAME=FILE.npy, got '%s'", v);
+    if (o->n_extra == CLI_MAX_EXTRA) return cli_fail("at most %d --input", CLI_MAX_EXTRA);
+    *(char *)eq = 0; /* argv is ours to split */
+    o->extra_name[o->n_extra] = v;
+    o->extra_path[o->n_extra++] = eq + 1;
+    return 0;
+}
+
+static int opt_preset(void *s, const char *name, const char *v, const char *usage)
+{
+    char names[160] = "";
+    int known = 0;
+    for (int k = 0; gcam_preset_name(k); k++) {
+        known |= !strcmp(v, gcam_preset_name(k));
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "", gcam_preset_name(k));
+    }
+    if (!known) return cli_fail("unknown --preset '%s' (%s)", v, names);
+    ((cli_input_opts *)s)->pp.preset = v;
+    return 0;
+}
+
+static int opt_scale(void *s, const char *name, const char *v, const char *usage)
+{
+    double sc;
+    if (cli_parse_float(v, &sc) || !(sc > 0) || sc > 1e6) return cli_fail("bad --scale '%s' (> 0)", v);
+    ((cli_input_opts *)s)->pp.scale = sc;
+    return 0;
+}
+
+static int opt_size(void *s, const char *name, const char *v, const char *usage)
+{
+    gcam_preprocess_opts *pp = &((cli_input_opts *)s)->pp;
+    return cli_parse_size(v, &pp->size_h, &pp->size_w) ? cli_fail("bad --size '%s' (H or H,W)", v) : 0;
+}
+
+/* --mean (any finite numbers) and --std (numbers > 0), per channel */
+static int parse_norm(const char *name, const char *v, float *dst, int *given, int is_std)
+{
+    if (cli_parse_floats3(v, dst)) return cli_fail("bad %s '%s' (a,b,c)", name, v);
+    for (int k = 0; k < 3; k++)
+        if (!isfinite(dst[k]) || (is_std && !(dst[k] > 0)))
+            return cli_fail("bad %s '%s' (%s)", name, v, is_std ? "numbers > 0" : "finite numbers");
+    *given = 1;
+    return 0;
+}
+
+static int opt_mean(void *s, const char *name, const char *v, const char *usage)
+{
+    gcam_preprocess_opts *pp = &((cli_input_opts *)s)->pp;
+    return parse_norm(name, v, pp->mean, &pp->has_mean, 0);
+}
+
+static int opt_std(void *s, const char *name, const char *v, const char *usage)
+{
+    gcam_preprocess_opts *pp = &((cli_input_opts *)s)->pp;
+    return parse_norm(name, v, pp->std, &pp->has_std, 1);
+}
+
+#define I_(f) offsetof(cli_input_opts, f)
+/* name, alias, kind, offset, min, max, min_open, hint, fn, arg, help (CLI_INPUT_HELP) */
+static const cli_opt OPTS[] = {
+    {"--image", NULL, CLI_STR, I_(image), 0, 0, 0, NULL, NULL, "IMG", NULL},
+    {"--input-tensor", NULL, CLI_STR, I_(tensor), 0, 0, 0, NULL, NULL, "X.npy", NULL},
+    {"--input", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_input, "NAME=X.npy", NULL},
+    {"--no-crop", NULL, CLI_FLAG, I_(pp.no_crop), 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"--no-exif", NULL, CLI_FLAG, I_(pp.no_exif), 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"--bgr", NULL, CLI_FLAG, I_(pp.bgr), 0, 0, 0, NULL, NULL, NULL, NULL},
+    {"--preset", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_preset, "P", NULL},
+    {"--scale", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_scale, "S", NULL},
+    {"--size", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_size, "H[,W]", NULL},
+    {"--mean", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_mean, "a,b,c", NULL},
+    {"--std", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_std, "a,b,c", NULL},
+    CLI_OPT_END,
+};
+
 int cli_input_option(cli_input_opts *o, int argc, char **argv, int *i)
 {
-    const char *a = argv[*i], *v;
-    gcam_preprocess_opts *pp = &o->pp;
-    if (!strcmp(a, "--image")) return (o->image = cli_value(argc, argv, i)) ? 1 : -1;
-    if (!strcmp(a, "--input-tensor")) return (o->tensor = cli_value(argc, argv, i)) ? 1 : -1;
-    if (!strcmp(a, "--input")) {
-        if (!(v = cli_value(argc, argv, i))) return -1;
-        const char *eq = strchr(v, '=');
-        if (!eq || eq == v || !eq[1]) { cli_fail("--input expects NAME=FILE.npy, got '%s'", v); return -1; }
-        if (o->n_extra == CLI_MAX_EXTRA) { cli_fail("at most %d --input", CLI_MAX_EXTRA); return -1; }
-        *(char *)eq = 0; /* argv is ours to split */
-        o->extra_name[o->n_extra] = v;
-        o->extra_path[o->n_extra++] = eq + 1;
-        return 1;
-    }
-    if (!strcmp(a, "--no-crop")) { pp->no_crop = 1; return 1; }
-    if (!strcmp(a, "--no-exif")) { pp->no_exif = 1; return 1; }
-    if (!strcmp(a, "--bgr")) { pp->bgr = 1; return 1; }
-    if (!strcmp(a, "--preset")) {
-        if (!(v = cli_value(argc, argv, i))) return -1;
-        char names[160] = "";
-        int known = 0;
-        for (int k = 0; gcam_preset_name(k); k++) {
-            known |= !strcmp(v, gcam_preset_name(k));
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "", gcam_preset_name(k));
-        }
-        if (!known) { cli_fail("unknown --preset '%s' (%s)", v, names); return -1; }
-        pp->preset = v;
-        return 1;
-    }
-    if (!strcmp(a, "--scale")) {
-        double sc;
-        if (!(v = cli_value(argc, argv, i))) return -1;
-        if (cli_parse_float(v, &sc) || !(sc > 0) || sc > 1e6) { cli_fail("bad --scale '%s' (> 0)", v); return -1; }
-        pp->scale = sc;
-        return 1;
-    }
-    if (!strcmp(a, "--size")) {
-        if (!(v = cli_value(argc, argv, i))) return -1;
-        if (gcam_parse_size(v, &pp->size_h, &pp->size_w)) { cli_fail("bad --size '%s' (H or H,W)", v); return -1; }
-        return 1;
-    }
-    if (!strcmp(a, "--mean") || !strcmp(a, "--std")) {
-        int mean = a[2] == 'm';
-        if (!(v = cli_value(argc, argv, i))) return -1;
-        float *dst = mean ? pp->mean : pp->std;
-        if (gcam_parse_floats3(v, dst)) { cli_fail("bad %s '%s' (a,b,c)", a, v); return -1; }
-        for (int k = 0; k < 3; k++)
-            if (!isfinite(dst[k]) || (!mean && !(dst[k] > 0))) {
-                cli_fail("bad %s '%s' (%s)", a, v, mean ? "finite numbers" : "numbers > 0");
-                return -1;
-            }
-        *(mean ? &pp->has_mean : &pp->has_std) = 1;
-        return 1;
-    }
-    return 0;
+    return cli_opt_take(OPTS, o, argc, argv, i, NULL);
 }
 
 int cli_make_input(const cli_input_opts *o, gcam_model *m, gcam_array *x, cli_input_info *info)

@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "image/image.h"
 #include "targets.h"
 
 static int parse_list(const char *v, int64_t *out, int max, int *n)
@@ -185,34 +184,35 @@ void cli_targets_free(cli_targets *t) { free(t->weights); }
 
 /* The steps' maps as overlays on the model's input, side by side. */
 static int save_strip(gcam_model *m, const gcam_array *x, const float *maps, int64_t T, int H, int W, const int64_t *tokens,
-                      int cmap, double alpha, const char *out_png)
+                      const char *cmap, double alpha, const char *out_png)
 {
-    gcam_err e = {0};
-    gcam_image base = {0}, strip = {0}, *tiles = calloc((size_t)T, sizeof *tiles);
+    gcam_error e = {0};
+    gcam_rgb base = {0}, strip = {0}, *tiles = calloc((size_t)T, sizeof *tiles);
     char (*buf)[48] = calloc((size_t)T, sizeof *buf);
     const char **labels = calloc((size_t)T, sizeof *labels);
-    int rc = tiles && buf && labels ? cli_image_of_input(m, x, &base, &e) : gcam_errf(&e, GCAM_E_NOMEM, "out of memory");
-    gcam_overlay_opts ov;
-    gcam_overlay_opts_default(&ov);
-    ov.cmap = cmap;
-    ov.alpha = (float)alpha;
+    int rc = tiles && buf && labels ? cli_render_input(m, x, &base, &e) : (snprintf(e.msg, sizeof e.msg, "out of memory"), GCAM_E_NOMEM);
     for (int64_t s = 0; s < T && !rc; s++) {
-        rc = gcam_overlay(&base, maps + s * H * W, W, H, &ov, &tiles[s], &e);
+        rc = gcam_render_heatmap(&base, maps + s * H * W, H, W, cmap, (float)alpha, &tiles[s], &e);
         snprintf(buf[s], sizeof buf[s], "%lld: %lld", (long long)s, (long long)tokens[s]);
         labels[s] = buf[s];
     }
-    if (!rc) rc = gcam_image_grid(tiles, (int)T, (int)T, labels, 4, &strip, &e);
-    if (!rc) rc = gcam_image_save(out_png, &strip, &e);
+    if (!rc) rc = gcam_rgb_grid(tiles, (int)T, (int)T, labels, 4, &strip, &e);
+    if (!rc) rc = gcam_rgb_save(&strip, out_png, &e);
     if (rc) cli_fail("%s", e.msg);
-    for (int64_t s = 0; tiles && s < T; s++) gcam_image_free(&tiles[s]);
-    gcam_image_free(&base);
-    gcam_image_free(&strip);
+    for (int64_t s = 0; tiles && s < T; s++) gcam_rgb_free(&tiles[s]);
+    gcam_rgb_free(&base);
+    gcam_rgb_free(&strip);
     free(tiles), free(buf), free(labels);
     return rc;
 }
 
+int cli_render_input(gcam_model *m, const gcam_array *x, gcam_rgb *out, gcam_error *e)
+{
+    return gcam_render_input(x, gcam_model_input_layout(m, gcam_model_image_input(m)), out, e);
+}
+
 int cli_explain_steps(gcam_model *m, const gcam_array *x, cli_targets *t, gcam_explain_opts *eo, const char *save,
-                      const char *out_png, int cmap, double alpha, int quiet)
+                      const char *out_png, const char *cmap, double alpha, int quiet)
 {
     const char *name = eo->target_output ? eo->target_output : gcam_model_output_name(m, 0);
     gcam_array y;

@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "gcam.h"
-#include "image/image.h"
+#include "gcam_image.h"
 
 #define CLI_MAX_INDICES 256
 
@@ -28,13 +28,11 @@ void cli_targets_free(cli_targets *t);
 int cli_parse_target_opt(const char *a, int argc, char **argv, int *i, cli_targets *t);
 /* Runs the model on x and sets eo->target_weights; 0, or non-zero after printing the error. */
 int cli_build_target(gcam_model *m, const gcam_array *x, cli_targets *t, gcam_explain_opts *eo);
-/* What the model saw (cmd_explain.c): each input channel min-max scaled to 0..255. */
-int cli_image_of_input(gcam_model *m, const gcam_array *x, gcam_image *out, gcam_err *e);
-/* What the model saw (cmd_explain.c): each input channel min-max scaled to 0..255. */
-int cli_image_of_input(gcam_model *m, const gcam_array *x, gcam_image *out, gcam_err *e);
+/* What the model saw: gcam_render_input in the layout of m's image input. */
+int cli_render_input(gcam_model *m, const gcam_array *x, gcam_rgb *out, gcam_error *e);
 /* --target-step all: one explanation per step of an N x T x V output (each
  * step's top token), stacked into save (T x H x W .npy) and drawn as a strip
  * (out_png); either may be NULL.  0, or non-zero after printing the error. */
 int cli_explain_steps(gcam_model *m, const gcam_array *x, cli_targets *t, gcam_explain_opts *eo, const char *save,
-                      const char *out_png, int cmap, double alpha, int quiet);
+                      const char *out_png, const char *cmap, double alpha, int quiet);
 #endif

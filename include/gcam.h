@@ -26,7 +26,9 @@
  *  - Status: a function that can fail returns 0 (GCAM_OK) or a negative code
  *    from GCAM_STATUS_LIST; gcam_status_str() names it.  The one-line message
  *    saying what and where (file, node, tensor, option) is on the model
- *    handle: gcam_model_errmsg(m), valid until the next call on m.
+ *    handle: gcam_model_errmsg(m), valid until the next call on m.  Calls
+ *    that need no model fill a gcam_error the caller passes instead (see
+ *    "without a model handle" below for why).
  *  - Ownership: constructors take an out-pointer and the caller frees the
  *    result with the matching *_free; freeing NULL is a harmless no-op.
  *    Pointers a call returns "owned by m" (names, views of tensors, layer
@@ -43,10 +45,13 @@
  *
  * Sections: status codes; arrays; models (load, settings, inputs, run,
  * tensors); profile; layers; explanations (methods, options, results);
- * images (photos, preprocessing, overlays); .npy files; version.
- * A second header, gcam_eval.h, holds what judges a map: the model-parameter
- * randomisation test, similarity measures, deletion/insertion curves, and
- * the rendering a report needs.
+ * images (photos, preprocessing, overlays); .npy files; batches; bindings;
+ * calls without a model handle (errors, files, labels, scores, top-k); version.
+ * Two more headers: gcam_image.h draws maps (heatmaps over photos or over
+ * the model's input, signed and C x H x W maps, grids, PNG/JPEG); gcam_eval.h
+ * (which includes it) judges them: the model-parameter randomisation test,
+ * similarity measures, deletion/insertion curves and every measure of
+ * `gradcam eval`.
  */
 #ifndef GCAM_H
 #define GCAM_H
@@ -593,6 +598,72 @@ GCAM_API size_t gcam_explain_opts_sizeof(void);
  * (768 bytes, caller's).  Entry (int)(255 * v) colours heat v in [0, 1].
  * GCAM_E_ARG for an unknown name or a NULL pointer. */
 GCAM_API int gcam_colormap_table(const char *name, uint8_t rgb[768]);
+
+/* ---- without a model handle: errors, files, labels, scores (issue 11) --------
+ * What the gradcam command, the benchmarks and the Python package need beside
+ * a model: the same calls a C user gets.
+ *
+ * Errors.  A call that needs no model takes a gcam_error *err as its last
+ * argument (NULL: no message kept) and fills it on failure: code (the status
+ * returned) and a one-line message, already escaped (gcam_escape).  Why an
+ * out-parameter and not a per-thread "last error": the message is where the
+ * call is, no hidden state survives between calls (a later call cannot
+ * overwrite it unseen, e.g. from a progress callback), it needs neither
+ * thread-local storage nor an allocation, and a binding (ctypes) allocates
+ * it like any struct.  Calls on a model handle keep their message on the
+ * handle (gcam_model_errmsg). */
+typedef struct gcam_error {
+    int code;       /* GCAM_OK, or the status the call returned */
+    char msg[1024]; /* "" or the one-line reason */
+} gcam_error;
+
+/* Output files.  Fails (GCAM_E_IO, message naming the path) unless a file
+ * could be written at path: its folder exists and is writable, and path is
+ * not a folder.  Writes nothing: for checking every output before a long
+ * run starts. */
+GCAM_API int gcam_file_check_output(const char *path, gcam_error *err);
+/* Writes len bytes to path the way every output of the library is written:
+ * into a temporary file beside it, renamed into place when complete; on any
+ * failure (a full disk, a write error) the temporary is removed, an existing
+ * file at path is left as it was, and GCAM_E_IO names the path.  A path that
+ * exists and is not a regular file (/dev/null, a FIFO) is written in place. */
+GCAM_API int gcam_file_write_atomic(const char *path, const void *data, size_t len, gcam_error *err);
+/* Reads a whole text file (a regular file of at most 256 MiB) into *text
+ * (malloc'd, NUL-terminated; free()); *len (may be NULL) excludes the NUL.
+ * what names the kind of file in messages ("labels file", "image list"). */
+GCAM_API int gcam_file_read_text(const char *path, const char *what, char **text, size_t *len, gcam_error *err);
+
+/* .npy files without a model (the format of gcam_npy_load and gcam_npy_save):
+ * a is filled (data malloc'd: gcam_array_free) or written; errors such as
+ * "x.npy: not a .npy file" go to err. */
+GCAM_API int gcam_array_load_npy(const char *path, gcam_array *a, gcam_error *err);
+GCAM_API int gcam_array_save_npy(const char *path, const gcam_array *a, gcam_error *err);
+
+/* Class labels: one per line of file (trailing '\r' and spaces dropped, a
+ * final empty line ignored), or, with file NULL, the model's
+ * "gradcam.labels" metadata (the same format; none: *n = 0, *labels NULL).
+ * *labels is a new array of *n strings (gcam_labels_free).  m may be NULL
+ * with a file. */
+GCAM_API int gcam_labels_load(const char *file, const gcam_model *m, char ***labels, int *n, gcam_error *err);
+GCAM_API void gcam_labels_free(char **labels, int n);
+
+/* Output kind: how a classifier's outputs become class scores. */
+enum { GCAM_SCORE_AUTO = -1, GCAM_SCORE_SOFTMAX = 0, GCAM_SCORE_SIGMOID = 1, GCAM_SCORE_LOGIT = 2 };
+/* The model's kind: its "gradcam.output" metadata (softmax, sigmoid for
+ * multi-label classifiers, logit), softmax when absent or unknown. */
+GCAM_API int gcam_model_score_kind(const gcam_model *m);
+/* The kind of a name ("softmax", "sigmoid", "logit"), -1 if none; and the name of a kind (NULL if none). */
+GCAM_API int gcam_score_kind_parse(const char *name);
+GCAM_API const char *gcam_score_kind_name(int kind);
+/* Score of class c from n logits, computed in double: softmax
+ * exp(z_c - max) / sum exp(z_k - max) (also for GCAM_SCORE_AUTO or another
+ * value), sigmoid 1 / (1 + exp(-z_c)), or the logit z_c.  NaN for c outside
+ * 0..n-1. */
+GCAM_API double gcam_score(const float *logits, int64_t n, int64_t c, int kind);
+/* The k largest of v[0..n) (k > n: n of them): indices into idx, largest
+ * first, ties by lower index, NaN after every number.  Returns how many (0
+ * when k < 1, n < 1 or an argument is NULL).  O(n k): k is small. */
+GCAM_API int gcam_topk(const float *v, int64_t n, int k, int64_t *idx);
 
 /* Version and build description, e.g. "0.1.0 (gemm: onednn-sgemm, simd: avx512)". */
 GCAM_API const char *gcam_version(void);

@@ -94,10 +94,9 @@ static inline int gcam_add_ovf(int64_t a, int64_t b, int64_t *r) { return __buil
 int64_t gcam_dims_numel_checked(const int64_t *dims, int ndim);
 
 /* ---- errors ------------------------------------------------------------- */
-typedef struct gcam_err {
-    int code;
-    char msg[1024];
-} gcam_err;
+/* the public gcam_error (gcam.h): a message filled inside can be handed
+ * to a caller of a handle-less call as it is */
+typedef gcam_error gcam_err;
 
 /* Sets e->code and e->msg (printf-style), returns code.  e may be NULL. */
 int gcam_errf(gcam_err *e, int code, const char *fmt, ...)

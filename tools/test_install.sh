@@ -20,7 +20,7 @@ if ! cmake --install "$ROOT/$BUILD" --prefix "$PREFIX" >"$TMP/install.log" 2>&1 
    ! cmake --install "$BUILD" --prefix "$PREFIX" >"$TMP/install.log" 2>&1; then
   cat "$TMP/install.log"; echo "0 passed, 1 failed"; exit 1
 fi
-for f in include/gcam.h; do [ -f "$PREFIX/$f" ] && ok "installed $f" || bad "missing $f"; done
+for f in include/gcam.h include/gcam_eval.h include/gcam_image.h; do [ -f "$PREFIX/$f" ] && ok "installed $f" || bad "missing $f"; done
 LIBDIR=$(dirname "$(find "$PREFIX" -name libgcam.so -print -quit)")
 [ -f "$LIBDIR/libgcam.a" ] && ok "installed libgcam.a" || bad "missing libgcam.a"
 export PKG_CONFIG_PATH=$LIBDIR/pkgconfig

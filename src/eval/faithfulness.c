@@ -123,15 +123,3 @@ double gcam_eval_average_increase(const double *Y, const double *O, int n)
     for (int i = 0; i < n; i++) c += O[i] > Y[i];
     return n ? 100.0 * c / n : 0;
 }
-
-double gcam_eval_prob(const float *logits, int64_t n, int64_t c, int kind)
-{
-    if (c < 0 || c >= n) return NAN;
-    double z = logits[c];
-    if (kind == GCAM_EVAL_LOGIT) return z;
-    if (kind == GCAM_EVAL_SIGMOID) return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z));
-    double mx = -INFINITY, s = 0;
-    for (int64_t i = 0; i < n; i++) mx = fmax(mx, logits[i]);
-    for (int64_t i = 0; i < n; i++) s += exp(logits[i] - mx);
-    return exp(z - mx) / s;
-}

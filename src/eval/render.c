@@ -15,14 +15,6 @@
 #include "gcam_eval.h"
 #include "image/image.h"
 
-int gcam_model_score_kind(const gcam_model *m)
-{
-    const char *k = gcam_model_metadata(m, "gradcam.output");
-    if (k && !strcmp(k, "sigmoid")) return GCAM_SCORE_SIGMOID;
-    if (k && !strcmp(k, "logit")) return GCAM_SCORE_LOGIT;
-    return GCAM_SCORE_SOFTMAX;
-}
-
 typedef struct scorer {
     gcam_model *m;
     const gcam_array *x;

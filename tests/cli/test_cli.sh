@@ -270,6 +270,44 @@ else
   bad explain_map_saved "exit $RC: $(head -c 300 "$T/explain_ok.out") $(head -c 300 "$T/explain_ok.err")"
 fi
 
+# explain --json's "prob" and classify's column are one library call (gcam_score
+# with the model's gradcam.output kind): softmax for cnn.onnx, sigmoid for a copy
+# that says so in its metadata (issue 11: explain printed softmax for both)
+"$PY" -c "
+import onnx
+m = onnx.load('$T/cnn.onnx')
+p = m.metadata_props.add(); p.key = 'gradcam.output'; p.value = 'sigmoid'
+onnx.save(m, '$T/cnn_sigmoid.onnx')"
+for kind in softmax sigmoid; do
+  model=cnn.onnx; [ "$kind" = sigmoid ] && model=cnn_sigmoid.onnx
+  if run "explain_prob_$kind" 0 explain --model "$model" --input-tensor img.npy --top 5 --json &&
+     run "classify_prob_$kind" 0 classify --model "$model" --input-tensor img.npy --top 5 --save-npy "logits_$kind.npy" &&
+     "$PY" -c "
+import json, numpy as np, sys
+j = json.load(open('$T/explain_prob_$kind.out'))
+z = np.load('$T/logits_$kind.npy').astype(np.float64)[0]
+want = np.exp(z - z.max()) / np.exp(z - z.max()).sum() if '$kind' == 'softmax' else 1 / (1 + np.exp(-z))
+rows = [l.split() for l in open('$T/classify_prob_$kind.out').read().splitlines()[2:]]
+ok = j['prob_kind'] == '$kind' and len(j['top']) == 5 and len(rows) == 5
+for t, r in zip(j['top'], rows):
+    c = t['class']
+    ok = ok and abs(t['prob'] - want[c]) < 1e-5 and int(r[1]) == c and abs(float(r[3]) - want[c]) < 1e-4
+ok = ok and [t['class'] for t in j['top']] == list(np.argsort(-z, kind='stable'))
+sys.exit(0 if ok else 1)"; then
+    ok "explain_classify_prob_$kind"
+  else bad "explain_classify_prob_$kind" "exit $RC: $(head -c 300 "$T/explain_prob_$kind.out") $(head -c 300 "$T/classify_prob_$kind.out")"; fi
+done
+
+# explain's map options have one parser (cli/explain_opts.c), shared by batch,
+# sanity and report: the same value is refused with the same line everywhere
+for cmd in "explain --input-tensor img.npy" "batch --images . --out shared_out" "sanity --input-tensor img.npy" \
+           "report --image img.png --out r.html"; do
+  name=shared_opts_${cmd%% *}
+  error "${name}_steps" 2 "bad --ig-steps '0'" -- $cmd --model cnn.onnx --ig-steps 0
+  error "${name}_seed" 2 "bad --seed '-4' (0 to 2^64-1)" -- $cmd --model cnn.onnx --seed -4
+  error "${name}_normalize" 2 "bad --normalize 'global:0' (global:MAX, MAX > 0)" -- $cmd --model cnn.onnx --normalize global:0
+done
+
 # ---- settings and --profile --------------------------------------------------------------------
 GCAM_CONV=bogus error env_setting_rejected 1 "GCAM_CONV=bogus" "ref or onednn" -- layers --model cnn.onnx
 if run explain_profile 0 explain --model cnn.onnx --input-tensor img.npy --target 4 --quiet --profile &&
