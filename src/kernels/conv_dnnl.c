@@ -9,6 +9,7 @@
  * nothing.  The weights are reordered once, at creation. */
 #include "kernels/bigmem.h"
 #include "kernels/conv_fast.h"
+#include "kernels/conv_taps.h"
 #include "kernels/elementwise.h"
 
 #include <pthread.h>
@@ -126,6 +127,7 @@ struct gcam_conv_fast {
     int64_t N, C, M, HW;
     int nhwc_in, nhwc_out; /* x / y (and the residual) stored NHWC */
     int with_bwd, sum;
+    gcam_conv_taps *taps; /* a dilated conv whose taps mostly read padding: per-tap GEMMs (conv_taps.c) */
     double flops; /* of one forward: below SMALL_FLOPS it runs on one thread */
 };
 
@@ -260,6 +262,7 @@ void gcam_conv_fast_free(gcam_conv_fast *f)
                             f->dy_user, f->ddst, f->bwts, f->dsrc, f->dx_user, f->bpad};
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) dnnl_memory_destroy(mems[i]);
     dnnl_stream_destroy(f->stream);
+    gcam_conv_taps_free(f->taps);
     free(f->w_own);
     free(f->b_own);
     free(f->bw_own);
@@ -267,8 +270,11 @@ void gcam_conv_fast_free(gcam_conv_fast *f)
 }
 
 size_t gcam_conv_fast_scratch(const gcam_conv_fast *f) { return f ? f->scratch : 0; }
-size_t gcam_conv_fast_bscratch(const gcam_conv_fast *f) { return f && f->bwd ? f->bscratch : 0; }
-int gcam_conv_fast_has_bwd(const gcam_conv_fast *f) { return f && (f->bwd || (f->gemm && f->with_bwd)); }
+size_t gcam_conv_fast_bscratch(const gcam_conv_fast *f) { return f && (f->bwd || f->taps) ? f->bscratch : 0; }
+int gcam_conv_fast_has_bwd(const gcam_conv_fast *f)
+{
+    return f && (f->bwd || f->taps || (f->gemm && f->with_bwd));
+}
 const char *gcam_conv_fast_impl(const gcam_conv_fast *f) { return f ? f->impl : "none"; }
 
 static void *aligned_copy_alloc(size_t bytes) { return gcam_big_alloc(bytes); }
@@ -764,6 +770,27 @@ out:
     return GCAM_OK;
 }
 
+/* A dilated conv whose taps mostly read padding, as per-tap GEMMs
+ * (conv_taps.c); GCAM_E_UNSUPPORTED when that does not apply. */
+static int taps_instance(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, double flops,
+                         gcam_conv_fast **out, char *why, size_t why_len)
+{
+    gcam_conv_taps *k = NULL;
+    int rc = gcam_conv_taps_new(g, W, epi, &k);
+    if (rc) return rc;
+    gcam_conv_fast *f = calloc(1, sizeof *f);
+    if (!f) {
+        gcam_conv_taps_free(k);
+        return GCAM_E_NOMEM;
+    }
+    f->taps = k;
+    f->flops = flops;
+    f->scratch = f->bscratch = gcam_conv_taps_scratch(k);
+    snprintf(f->impl, sizeof f->impl, "taps:sgemm");
+    *out = f;
+    return GCAM_OK;
+}
+
 int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
                        gcam_conv_fast **out, char *why, size_t why_len)
 {
@@ -800,7 +827,9 @@ int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
      * GEMM does the conversion for free. */
     const int pw_dnnl = pointwise && gemm_mode_ok(act) && g->nhwc_in && g->nhwc_out;
     if (pointwise && gemm_mode_ok(act) && !pw_dnnl) return gemm_instance(g, W, epi, with_bwd, flops, out);
-    int rc = dnnl_instance(g, W, epi, with_bwd, flops, out, why, why_len);
+    int rc = taps_instance(g, W, epi, flops, out, why, why_len);
+    if (rc != GCAM_E_UNSUPPORTED) return rc;
+    rc = dnnl_instance(g, W, epi, with_bwd, flops, out, why, why_len);
     if (rc == GCAM_E_UNSUPPORTED && pw_dnnl) return gemm_instance(g, W, epi, with_bwd, flops, out);
     return rc;
 }
@@ -826,6 +855,7 @@ static void copy_par(void *dst, const void *src, size_t bytes)
 static int fast_forward(gcam_conv_fast *f, const float *x, float *y, const float *res, void *scratch)
 {
     if (f->gemm) return gemm_forward(f, x, y, f->sum ? res : NULL);
+    if (f->taps) return gcam_conv_taps_forward(f->taps, x, y, scratch);
     unsigned char *s = scratch;
     if ((f->scratch && !s) || (f->res_bytes && !res)) return GCAM_E_INTERNAL;
     int rc = GCAM_OK;
@@ -865,6 +895,7 @@ static int fast_forward(gcam_conv_fast *f, const float *x, float *y, const float
 static int fast_backward_data(gcam_conv_fast *f, const float *dy, float *dx, void *scratch)
 {
     if (f->gemm && f->with_bwd) return gemm_backward(f, dy, dx);
+    if (f->taps) return gcam_conv_taps_backward_data(f->taps, dy, dx, scratch);
     if (!f->bwd) return GCAM_E_INTERNAL;
     unsigned char *s = scratch;
     if (!s) return GCAM_E_INTERNAL;

@@ -241,6 +241,118 @@ GCAM_TEST(conv_fast_vs_direct_random)
     CHECK_MSG(with_bwd >= 10, "only %d convs had a fast backward-data", with_bwd);
 }
 
+/* Dilated convs whose taps mostly read padding take the per-tap GEMM mode
+ * (conv_taps.c): forward with each epilogue and backward-data against the
+ * direct double loops, at shapes where it applies (asymmetric pads, a 5x3
+ * kernel, batch 2, a non-square map). */
+GCAM_TEST(conv_taps_vs_direct)
+{
+    if (!gcam_conv_fast_available()) GCAM_SKIP("no fast convolution path in this build");
+    const rconv cases[] = {
+        {.nsp = 2, .N = 1, .C = 24, .M = 16, .G = 1, .in = {1, 14, 14}, .k = {1, 3, 3}, .s = {1, 1, 1},
+         .d = {1, 12, 12}, .pb = {0, 12, 12}, .pe = {0, 12, 12}},
+        {.nsp = 2, .N = 2, .C = 8, .M = 12, .G = 1, .in = {1, 9, 7}, .k = {1, 5, 3}, .s = {1, 1, 1},
+         .d = {1, 4, 5}, .pb = {0, 7, 5}, .pe = {0, 9, 6}},
+    };
+    for (int i = 0; i < 2; i++)
+        for (int kind = 0; kind < 4; kind++) {
+            const rconv *r = &cases[i];
+            gcam_conv_geom g = {.N = r->N, .C = r->C, .M = r->M, .G = 1};
+            rconv r3 = *r; /* plan_win takes the spatial dims only */
+            for (int j = 0; j < 2; j++) {
+                r3.in[j] = r->in[j + 1];
+                r3.k[j] = r->k[j + 1];
+                r3.s[j] = r->s[j + 1];
+                r3.d[j] = r->d[j + 1];
+                r3.pb[j] = r->pb[j + 1];
+                r3.pe[j] = r->pe[j + 1];
+            }
+            CHECK(plan_win(&r3, &g.w) == 0);
+            const int64_t nx = r->N * r->C * g.w.in_size, ny = r->N * r->M * g.w.out_size,
+                          nw = r->M * r->C * g.w.k_size;
+            float *x = malloc(sizeof(float) * nx), *W = malloc(sizeof(float) * nw), *y = malloc(sizeof(float) * ny);
+            float *dy = malloc(sizeof(float) * ny), *dx = malloc(sizeof(float) * nx);
+            float scale[16], bias[16];
+            double *ref = malloc(sizeof(double) * ny), *dref = malloc(sizeof(double) * nx);
+            for (int64_t j = 0; j < nx; j++) x[j] = rnd_f();
+            for (int64_t j = 0; j < nw; j++) W[j] = rnd_f();
+            for (int j = 0; j < r->M; j++) {
+                scale[j] = 0.5f + 0.5f * rnd_f() * rnd_f();
+                bias[j] = 0.3f * rnd_f();
+            }
+            /* 0: plain (with backward), 1: bias, 2: scale + bias + Relu, 3: Clip */
+            const int act = kind == 2 ? GCAM_ACT_RELU : kind == 3 ? GCAM_ACT_CLIP : GCAM_ACT_NONE;
+            gcam_conv_epi epi = {.wscale = kind >= 2 ? scale : NULL, .bias = kind >= 1 ? bias : NULL, .act = act,
+                                 .lo = -0.25f, .hi = 0.75f};
+            gcam_conv_fast *f = NULL;
+            char why[256];
+            CHECK(gcam_conv_fast_new(&g, W, &epi, kind == 0, &f, why, sizeof why) == GCAM_OK);
+            CHECK_MSG(f && !strcmp(gcam_conv_fast_impl(f), "taps:sgemm"), "case %d took %s", i,
+                      f ? gcam_conv_fast_impl(f) : "nothing");
+            void *scratch = calloc(1, gcam_conv_fast_scratch(f) + gcam_conv_fast_bscratch(f) + 64);
+            CHECK(gcam_conv_fast_forward(f, x, y, NULL, scratch) == GCAM_OK);
+            direct_conv(&g, x, W, ref);
+            double err = 0, mag = 1;
+            for (int64_t j = 0; j < ny; j++) {
+                const int64_t m = (j / g.w.out_size) % r->M;
+                double v = ref[j] * (epi.wscale ? scale[m] : 1.0) + (epi.bias ? bias[m] : 0.0);
+                v = act_ref(act, v, epi.lo, epi.hi);
+                err = fmax(err, fabs(v - y[j]));
+                mag = fmax(mag, fabs(v));
+            }
+            CHECK_MSG(err <= 1e-5 * mag * sqrt((double)(r->C * g.w.k_size)), "case %d kind %d: forward error %g of %g",
+                      i, kind, err, mag);
+            /* the same conv with x and / or y channels last agrees with it */
+            for (int lay = 1; kind >= 1 && lay < 4; lay++) {
+                gcam_conv_geom gl = g;
+                gl.nhwc_in = lay & 1;
+                gl.nhwc_out = (lay >> 1) & 1;
+                gcam_conv_fast *fl = NULL;
+                CHECK(gcam_conv_fast_new(&gl, W, &epi, 0, &fl, why, sizeof why) == GCAM_OK);
+                CHECK_MSG(fl && !strcmp(gcam_conv_fast_impl(fl), "taps:sgemm"), "case %d layout %d", i, lay);
+                const int64_t HWi = g.w.in_size, HWo = g.w.out_size;
+                for (int64_t n = 0; gl.nhwc_in && n < r->N; n++) /* x -> NHWC in dx (scratch use) */
+                    for (int64_t c = 0; c < r->C; c++)
+                        for (int64_t p = 0; p < HWi; p++) dx[(n * HWi + p) * r->C + c] = x[(n * r->C + c) * HWi + p];
+                void *sl = calloc(1, gcam_conv_fast_scratch(fl) + 64);
+                CHECK(gcam_conv_fast_forward(fl, gl.nhwc_in ? dx : x, dy, NULL, sl) == GCAM_OK);
+                double lerr = 0;
+                for (int64_t n = 0; n < r->N; n++)
+                    for (int64_t m = 0; m < r->M; m++)
+                        for (int64_t p = 0; p < HWo; p++) {
+                            const float v = gl.nhwc_out ? dy[(n * HWo + p) * r->M + m] : dy[(n * r->M + m) * HWo + p];
+                            lerr = fmax(lerr, fabs(v - y[(n * r->M + m) * HWo + p]));
+                        }
+                CHECK_MSG(lerr <= 1e-5 * mag, "case %d kind %d layout %d differs by %g", i, kind, lay, lerr);
+                free(sl);
+                gcam_conv_fast_free(fl);
+            }
+            if (kind == 0) {
+                CHECK(gcam_conv_fast_has_bwd(f));
+                for (int64_t j = 0; j < ny; j++) dy[j] = rnd_f();
+                for (int64_t j = 0; j < nx; j++) dx[j] = 0.5f; /* backward accumulates */
+                CHECK(gcam_conv_fast_backward_data(f, dy, dx, scratch) == GCAM_OK);
+                direct_conv_t(&g, dy, W, dref);
+                double berr = 0, bmag = 1;
+                for (int64_t j = 0; j < nx; j++) {
+                    berr = fmax(berr, fabs(dref[j] + 0.5 - dx[j]));
+                    bmag = fmax(bmag, fabs(dref[j]));
+                }
+                CHECK_MSG(berr <= 1e-5 * bmag * sqrt((double)(r->M * g.w.k_size)), "case %d: backward error %g of %g",
+                          i, berr, bmag);
+            }
+            free(scratch);
+            gcam_conv_fast_free(f);
+            free(x);
+            free(W);
+            free(y);
+            free(dy);
+            free(dx);
+            free(ref);
+            free(dref);
+        }
+}
+
 /* ---- fusion and views, through whole graphs ------------------------------- */
 
 static void fillv(float *v, int n, double phase, double scale)
