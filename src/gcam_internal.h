@@ -206,6 +206,10 @@ typedef struct gcam_opctx {
     gcam_tensor **din;  /* backward only: gradients to ACCUMULATE into (NULL = not needed) */
     void *scratch;      /* node->scratch (forward) or node->bscratch (backward) bytes */
     int guided;         /* backward: guided-backprop rule for ReLU-like ops */
+    /* infer and forward: the plan runs this node's backward too (the plan
+     * request's backward set), so an op may prepare for it (oneDNN's
+     * backward-data primitive) */
+    int needs_backward;
     int nthreads;
     const gcam_settings *set; /* the model's settings; read through gcam_setting() */
     /* infer of a GCAM_OPF_LAYOUT op only.  defer (in): the planner chooses

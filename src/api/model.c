@@ -55,6 +55,7 @@ void gcam_model_free(gcam_model *m)
     gcam_graph_free(m->g);
     gcam_cam_head_free(m->headsum);
     free(m->layers);
+    free(m->kept);
     free(m->prof_rows);
     free(m->prof_labels);
     free(m);
@@ -78,8 +79,7 @@ void gcam_model_set_threads(gcam_model *m, int nthreads)
 void gcam_model_set_memory_limit(gcam_model *m, size_t bytes)
 {
     if (!m || !m->g) return;
-    m->g->mem_limit = bytes;
-    m->g->planned = 0; /* the limit is part of the plan's signature: plan again */
+    m->g->mem_limit = bytes; /* part of what the next plan is compared on */
 }
 
 static const char *const option_names[GCAM_OPT_COUNT] = {
@@ -96,8 +96,7 @@ int gcam_model_set_option(gcam_model *m, gcam_option opt, int value)
         return gcam_errf(&m->err, GCAM_E_ARG, "option '%s' takes 0 or 1, not %d", option_names[opt], value);
     if (opt == GCAM_OPT_PROFILE && gcam_graph_profile(m->g, value))
         return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    m->g->settings.v[opt] = value;
-    m->g->planned = 0; /* settings are part of the plan's signature: plan again */
+    m->g->settings.v[opt] = value; /* part of what the next plan is compared on */
     return GCAM_OK;
 }
 
@@ -199,10 +198,9 @@ int gcam_model_keep(gcam_model *m, const char *name)
     if (!name) return gcam_errf(&m->err, GCAM_E_ARG, "gcam_model_keep: no tensor name given");
     int t = gcam_graph_find(m->g, name);
     if (t < 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "tensor '%s' not found in the model", name);
-    if (!(m->g->tensors[t].flags & GCAM_TF_KEEP)) {
-        m->g->tensors[t].flags |= GCAM_TF_KEEP;
-        m->g->planned = 0; /* lifetimes changed */
-    }
+    if (!m->kept && !(m->kept = calloc((size_t)m->g->n_tensors + 1, 1)))
+        return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    m->kept[t] = 1; /* every plan from now on keeps it */
     return GCAM_OK;
 }
 
@@ -238,7 +236,7 @@ static int check_input_shape(gcam_model *m, int i, const int64_t *dims, int ndim
                      t->name, got, want);
 }
 
-/* Sets input i's dims; 1 if they changed (the plan is then stale). */
+/* Sets input i's dims; 1 if they changed (the next plan then differs). */
 static int set_input_dims(gcam_graph *g, int i, const int64_t *dims, int ndim)
 {
     gcam_tensor *t = &g->tensors[g->inputs[i]];
@@ -247,7 +245,6 @@ static int set_input_dims(gcam_graph *g, int i, const int64_t *dims, int ndim)
     if (changed) {
         t->ndim = ndim;
         for (int d = 0; d < ndim; d++) t->dims[d] = dims[d];
-        g->planned = 0;
     }
     return changed;
 }
@@ -278,7 +275,6 @@ int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
             if (!t->data) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
             memcpy(t->data, a->data, bytes);
             t->flags |= GCAM_TF_CONST | GCAM_TF_OWNED;
-            g->planned = 0;
         }
     }
     return GCAM_OK;
@@ -393,21 +389,34 @@ static int bind_symbolic(gcam_model *m, int i)
     return GCAM_OK;
 }
 
-int gcam_model_ensure_planned(gcam_model *m)
+int gcam_model_plan(gcam_model *m, const gcam_plan_request *req)
 {
     if (!m || !m->g) return GCAM_E_ARG;
     gcam_graph *g = m->g;
-    if (g->planned) return GCAM_OK;
     for (int i = 0; i < g->n_inputs; i++) {
         int rc = bind_symbolic(m, i);
         if (rc) return rc;
     }
-    free(m->layers);
-    m->layers = NULL;
-    m->n_layers = 0;
     g->nthreads = m->nthreads;
-    return gcam_graph_plan(g, &m->err);
+    gcam_plan_request r = req ? *req : (gcam_plan_request){.extend = 1};
+    unsigned char *keep = NULL; /* the request's keep and the user's */
+    if (m->kept) {
+        if (!(keep = calloc((size_t)g->n_tensors + 1, 1))) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        for (int t = 0; t < g->n_tensors; t++) keep[t] = m->kept[t] | (r.keep ? r.keep[t] : 0);
+        r.keep = keep;
+    }
+    const unsigned plan_id = g->plan_id;
+    int rc = gcam_graph_plan(g, &r, &m->err);
+    free(keep);
+    if (g->plan_id != plan_id) { /* a new plan: the layer list goes with the old one */
+        free(m->layers);
+        m->layers = NULL;
+        m->n_layers = 0;
+    }
+    return rc;
 }
+
+int gcam_model_ensure_planned(gcam_model *m) { return gcam_model_plan(m, NULL); }
 
 /* ---- extra inputs ---- */
 
@@ -554,7 +563,7 @@ int gcam_model_tensor(gcam_model *m, const char *name, gcam_array *out)
     int t = gcam_graph_find(m->g, name);
     if (t < 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "tensor '%s' not found in the model", name);
     gcam_tensor *x = &m->g->tensors[t];
-    int readable = (x->flags & (GCAM_TF_CONST | GCAM_TF_KEEP | GCAM_TF_OUTPUT | GCAM_TF_INPUT)) && x->data;
+    int readable = ((x->flags & (GCAM_TF_CONST | GCAM_TF_OUTPUT | GCAM_TF_INPUT)) || (m->kept && m->kept[t])) && x->data;
     if (!readable)
         return gcam_errf(&m->err, GCAM_E_ARG, "tensor '%s' is not available: ask for it with gcam_model_keep() before running", name);
     out->dtype = x->dtype;

@@ -1,6 +1,7 @@
 /* model_internal.h - the gcam_model handle, shared by the API files. */
 #ifndef GCAM_MODEL_INTERNAL_H
 #define GCAM_MODEL_INTERNAL_H
+#include "cam/cam.h"
 #include "graph/graph.h"
 #include "image/image.h"
 
@@ -17,7 +18,12 @@ struct gcam_model {
     /* inputs fed on every run beside the ones passed (gcam_model_set_input):
      * extra[i] is NULL or a private copy for graph input i */
     gcam_array **extra;
+    unsigned char *kept; /* per tensor: asked for with gcam_model_keep (NULL: none) */
+    gcam_cam_stats stats; /* what the methods did on this model (gcam_model_cam_stats) */
 };
+
+/* The model's method counters, for tests. */
+static inline const gcam_cam_stats *gcam_model_cam_stats(const gcam_model *m) { return &m->stats; }
 
 /* The value of `key` in a "k=v;k=v" metadata string, copied into out (cap
  * bytes); 0 if found, -1 if not. */
@@ -30,10 +36,14 @@ int gcam_model_main_input(gcam_model *m);
  * (after planning, `copy` 1). */
 int gcam_model_bind_extras(gcam_model *m, int copy);
 
-/* Plans with the bound input shapes if not planned.  Symbolic dims not
- * bound by an input: a leading batch dim becomes 1, spatial dims of a 4-D
- * input come from the "gradcam.preprocess" metadata's size; anything else is
+/* Plans for req with the bound input shapes; the user's kept tensors
+ * (gcam_model_keep) are added to every request, and req NULL asks for what
+ * the current plan keeps and runs backward.  Symbolic dims not bound by an
+ * input: a leading batch dim becomes 1, spatial dims of a 4-D input come
+ * from the "gradcam.preprocess" metadata's size; anything else is
  * GCAM_E_SHAPE naming the input and its dims. */
+int gcam_model_plan(gcam_model *m, const gcam_plan_request *req);
+/* gcam_model_plan(m, NULL): a plan for the bound inputs, as it is if it fits. */
 int gcam_model_ensure_planned(gcam_model *m);
 /* Sets the shape of input i and re-plans if it changed. */
 int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a);

@@ -107,6 +107,13 @@ void gcam_cam_to_interleaved(const float *chw, int64_t C, int64_t HW, float *hwc
 void gcam_cam_minmax(float *x, int64_t n);
 
 /* ---- the running explanation, for the methods that need more passes --------------- */
+/* What the methods did on one model (the model keeps it; tests read it
+ * through gcam_model_cam_stats, src/api/model_internal.h). */
+typedef struct gcam_cam_stats {
+    int64_t headsum_taken;  /* Grad-CAM weights taken through a linear head's sums (headsum.c) */
+    int64_t maskconv_built; /* Score-CAM first convolutions made by linearity (maskconv.c) */
+} gcam_cam_stats;
+
 typedef struct gcam_cam_ctx {
     gcam_graph *g;
     gcam_err *err;
@@ -120,6 +127,7 @@ typedef struct gcam_cam_ctx {
     float score;           /* its score on x (negated for counterfactual) */
     int batch;             /* images per extra pass */
     struct gcam_headsum **headsum; /* the model's cache for headsum.c */
+    gcam_cam_stats *stats; /* the model's counters */
 } gcam_cam_ctx;
 
 /* Score of one batch item (n1 floats of the target tensor): the logit, or the
@@ -155,9 +163,8 @@ int gcam_maskconv_out(const gcam_maskconv *m);
  * item b from the h * w coefficients beta + b * h * w. */
 int gcam_maskconv_run(const gcam_maskconv *m, const float *beta, int64_t n, float *dst, int nhwc, gcam_err *e);
 void gcam_maskconv_free(gcam_maskconv *m);
-/* How many gcam_maskconv_new has made in this process (tests); the
- * environment variable GCAM_MASKCONV=0 turns the trick off. */
-int gcam_maskconv_count(void);
+/* (Each one made counts in c->stats->maskconv_built; the "scorecam-maskconv"
+ * setting turns the trick off.) */
 /* Runs view v (batch B, n items filled) forward, and backward from the
  * target when bp != NULL (seeding each item's own score); the input gradient
  * is then in v->g.grads[c->input_t]. */
@@ -185,14 +192,13 @@ const char *gcam_cam_linear_of(const gcam_graph *g, const gcam_node *n, int t, g
  * AlexNet), Grad-CAM's weights need only the gradient at that layer's
  * output Y:  w_k = alpha / hw * sum_j dY_j S_jk,  S_jk = sum_p W'_j,(k hw + p).
  * gcam_cam_head_find returns Y, or -1 where the head does not apply (or
- * GCAM_HEADSUM=0 is set).  gcam_cam_head_weights makes S once per layer and
+ * the "head-shortcut" setting is 0).  gcam_cam_head_weights makes S once per layer and
  * keeps it in *cache (freed by gcam_cam_head_free). */
 typedef struct gcam_headsum gcam_headsum;
 int gcam_cam_head_find(const gcam_graph *g, int layer_t);
 int gcam_cam_head_weights(gcam_cam_ctx *c, gcam_headsum **cache, int layer_t, int y_t, float *w);
 void gcam_cam_head_free(gcam_headsum *h);
-/* How many times the weights were taken this way in this process (tests). */
-int gcam_cam_head_count(void);
+/* (Each time the weights are taken this way counts in c->stats->headsum_taken.) */
 
 /* Channel weights of the pass-based methods (w: K floats). */
 int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w);
@@ -225,6 +231,26 @@ typedef struct gcam_cam_layer {
 #define GCAM_X_(id, name, flags, entry, desc) int gcam_cam_map_##entry(gcam_cam_ctx *c, gcam_cam_layer *l);
 GCAM_METHOD_LIST(GCAM_X_)
 #undef GCAM_X_
+
+/* ---- from layers and gradients to maps (maps.c) ----------------------------------- */
+/* The raw map of one layer (h x w floats: L's grid) of batch item `item`,
+ * before ReLU and normalisation, by the entry of c->o->method's row;
+ * head_y >= 0: Grad-CAM's weights come from the gradient at that linear
+ * layer's output (headsum.c), the layer itself has none. */
+int gcam_cam_layer_map(gcam_cam_ctx *c, int layer_t, const gcam_layer *L, int head_y, int64_t item, float *cam);
+/* Adds one raw map (h x w, ReLU'd and, for GCAM_NORM_IMAGE, min-max scaled
+ * here) upsampled into the H x W mean of n maps, as pytorch-grad-cam's
+ * compute_cam_per_layer + aggregate_multi_layers do; up: H x W scratch. */
+void gcam_cam_accumulate(const gcam_explain_opts *o, float *cam, int h, int w, float *up, float *map, int H, int W,
+                         int n);
+/* The normalisation o asks for, of a map >= 0 ... */
+void gcam_cam_finish_gray(const gcam_explain_opts *o, float *map, int64_t n);
+/* ... and of a signed one: x / max|x| or x / global_max clamped to [-1, 1];
+ * non-finite values become 0. */
+void gcam_cam_finish_signed(const gcam_explain_opts *o, float *map, int64_t n);
+/* Saliency: max over channels of |gradient| per pixel (raw: H x W), from a
+ * gradient in the input's layout; GCAM_E_NOMEM. */
+int gcam_cam_saliency(const gcam_cam_ctx *c, const float *grad, float *raw);
 /* Attention rollout (datt NULL) or gradient-weighted rollout of n layers'
  * attention probabilities att[l] (heads[l] x T x T each, in execution order)
  * into cam (T - skip floats: the class token's row over the patch tokens).

@@ -11,8 +11,8 @@
  *   S_jk = sum_p W'_j,(k hw + p)                       (N x K: 8 MB for VGG16)
  *
  * so the backward pass stops at y, and S is summed once per model and layer.
- * Same arithmetic as the full backward up to float rounding; GCAM_HEADSUM=0
- * turns it off (the unit test compares both). */
+ * Same arithmetic as the full backward up to float rounding; the
+ * "head-shortcut" setting turns it off (the unit test compares both). */
 #include <stdlib.h>
 
 #include "cam/cam.h"
@@ -23,10 +23,6 @@ struct gcam_headsum {
     float alpha;
     float *S; /* N x K */
 };
-
-static int n_taken;
-
-int gcam_cam_head_count(void) { return __atomic_load_n(&n_taken, __ATOMIC_RELAXED); }
 
 /* Matches layer -> Flatten | Reshape (to 1 x Khw) -> linear layer; fills *l. */
 static int match(const gcam_graph *g, int layer_t, gcam_cam_linear *l)
@@ -142,6 +138,6 @@ int gcam_cam_head_weights(gcam_cam_ctx *c, gcam_headsum **cache, int layer_t, in
     }
     for (int64_t k = 0; k < K; k++) w[k] = (float)(acc[k] * h->alpha / (double)HW);
     free(acc);
-    __atomic_add_fetch(&n_taken, 1, __ATOMIC_RELAXED);
+    if (c->stats) c->stats->headsum_taken++;
     return GCAM_OK;
 }

@@ -148,10 +148,6 @@ pixel(float *y, const float *const *e, const float *beta, int nt, int64_t M, con
     gcam_bias_act_ch(y, NULL, M, a, b, act, lo, hi);
 }
 
-static int n_built; /* for tests: how many were made */
-
-int gcam_maskconv_count(void) { return __atomic_load_n(&n_built, __ATOMIC_RELAXED); }
-
 int gcam_maskconv_new(gcam_cam_ctx *c, int h, int w, gcam_maskconv **out)
 {
     *out = NULL;
@@ -292,7 +288,7 @@ done:
         return rc;
     }
     *out = m; /* NULL when declined */
-    if (m) __atomic_fetch_add(&n_built, 1, __ATOMIC_RELAXED);
+    if (m && c->stats) c->stats->maskconv_built++;
     return GCAM_OK;
 }
 

@@ -83,7 +83,7 @@ static int build_view(gcam_cam_ctx *c, int fed_t, int64_t batch, gcam_bwd_plan *
         bp->target = c->target_t;
         bp->input_grad = 1;
         rc = gcam_bwd_prepare(&v->g, bp, c->err);
-        if (!rc) rc = gcam_graph_plan(&v->g, c->err); /* lifetimes changed: keep what backward reads */
+        if (!rc) rc = gcam_suffix_plan(v, bp, c->err); /* keep what backward reads */
     }
     if (rc) {
         if (bp) gcam_bwd_release(bp);

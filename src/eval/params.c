@@ -147,8 +147,7 @@ static int weights_changed(gcam_model *m)
             if (rc) return rc;
         }
     }
-    g->planned = 0;
-    g->plan_sig = 0; /* the signature does not cover weights: force a new plan */
+    gcam_graph_weights_changed(g); /* a request does not cover weights: force a new plan */
     gcam_cam_head_free(m->headsum);
     m->headsum = NULL;
     return GCAM_OK;

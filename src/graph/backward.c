@@ -3,9 +3,10 @@
  * The path is the set of nodes that lie between the requested layers (or the
  * graph input) and the target tensor: a node runs backward iff one of its
  * inputs depends on a layer and one of its outputs reaches the target.
- * Forward activations those nodes read are flagged GCAM_TF_BKEEP so the
- * memory plan keeps them; gradient buffers get their own arena, planned by
- * lifetime in backward order like the forward one. */
+ * The caller plans with that path as the request's backward set, so the
+ * planner keeps the forward activations those nodes read; gradient buffers
+ * get their own arena, planned by lifetime in backward order like the
+ * forward one. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -48,7 +49,6 @@ int gcam_bwd_prepare(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
         if (!to[bp->layers[i]])
             rc = gcam_errf(e, GCAM_E_ARG, "the target '%s' does not depend on layer '%s'",
                            g->tensors[bp->target].name, g->tensors[bp->layers[i]].name);
-    int changed = 0;
     /* integer tensors made by a straight-through op carry a float gradient */
     unsigned char *st = calloc((size_t)nt + 1, 1);
     if (!st) rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory");
@@ -56,14 +56,9 @@ int gcam_bwd_prepare(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
         if (g->nodes[i].op && (g->nodes[i].op->flags & GCAM_OPF_STRAIGHT_THROUGH))
             for (int k = 0; k < g->nodes[i].n_out; k++)
                 if (g->nodes[i].out[k] >= 0) st[g->nodes[i].out[k]] = 1;
-    for (int t = 0; t < nt; t++) {
+    for (int t = 0; t < nt; t++)
         bp->needs_grad[t] = from[t] && to[t] && (g->tensors[t].dtype == GCAM_DT_F32 || (st && st[t])) &&
                             !(g->tensors[t].flags & GCAM_TF_INIT);
-        if (g->tensors[t].flags & GCAM_TF_BKEEP) {
-            g->tensors[t].flags &= ~GCAM_TF_BKEEP;
-            changed = 1;
-        }
-    }
     for (int i = 0; i < nn && !rc; i++) {
         gcam_node *n = &g->nodes[i];
         int in_from = 0, out_to = 0;
@@ -76,18 +71,11 @@ int gcam_bwd_prepare(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
             break;
         }
         bp->on_path[i] = 1;
-        for (int k = 0; k < n->n_in; k++)
-            if (n->in[k] >= 0) g->tensors[n->in[k]].flags |= GCAM_TF_BKEEP;
-        for (int k = 0; k < n->n_out; k++)
-            if (n->out[k] >= 0) g->tensors[n->out[k]].flags |= GCAM_TF_BKEEP;
-        changed = 1;
     }
-    for (int i = 0; i < bp->n_layers; i++) g->tensors[bp->layers[i]].flags |= GCAM_TF_BKEEP;
-    g->tensors[bp->target].flags |= GCAM_TF_BKEEP;
     free(st);
     free(from);
     free(to);
-    if (changed) g->planned = 0;
+    g->grads_plan_id = 0; /* the gradient layout depends on the path: lay it out again */
     return rc;
 }
 

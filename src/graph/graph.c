@@ -321,6 +321,7 @@ void gcam_graph_free(gcam_graph *g)
 {
     if (!g) return;
     free(g->prof);
+    gcam_graph_plan_free(g);
     for (int i = 0; i < g->n_nodes; i++) {
         gcam_node *n = &g->nodes[i];
         if (n->op && n->op->release) n->op->release(n);

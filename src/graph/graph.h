@@ -12,8 +12,11 @@
 enum {
     GCAM_TF_INIT = 1 << 4,   /* initializer or Constant node output: survives re-planning */
     GCAM_TF_FOLDED = 1 << 5, /* folded at plan time: recomputed on every plan */
-    GCAM_TF_KEEP = 1 << 6,   /* keep alive after its last use (asked by the user) */
-    GCAM_TF_BKEEP = 1 << 7,  /* keep alive: the backward plan reads it */
+    /* Keep alive after the last forward use; set by the planner alone, from
+     * the plan request (gcam_plan_request): KEEP because the caller reads
+     * it, BKEEP because a node that runs backward does. */
+    GCAM_TF_KEEP = 1 << 6,
+    GCAM_TF_BKEEP = 1 << 7,
     /* A graph input (a suffix plan's fed tensor) whose writer follows the
      * plan's GCAM_TF_NHWC on it: the planner may store it channels last
      * like any activation (plan.c).  Set by gcam_suffix_new_ex. */
@@ -54,10 +57,10 @@ typedef struct gcam_graph {
     /* name -> tensor index hash (open addressing) */
     int hcap;
     int *hash;
-    /* plan */
-    int planned;
-    unsigned plan_id;        /* bumped by every successful plan */
-    uint64_t plan_sig;       /* inputs, flags and settings the current plan was made for (plan.c) */
+    /* plan: written by the planner (plan.c) alone */
+    int planned;             /* a plan exists (its arena and run list are valid) */
+    unsigned plan_id;        /* bumped by every new plan */
+    struct gcam_plan_made *made; /* the request the current plan was made for (plan.c) */
     unsigned grads_plan_id;  /* plan the gradient layout was made for */
     unsigned char *arena;
     size_t arena_bytes;
@@ -87,17 +90,47 @@ int gcam_graph_find_node(const gcam_graph *g, const char *name); /* node index o
 int gcam_graph_profile(gcam_graph *g, int on);
 
 /* ---- plan (src/graph/plan.c) ---- */
-/* Binds input shapes (dims of every graph input must be set by the caller in
- * g->tensors[g->inputs[i]] before), infers all shapes, folds constants and
- * lays out the arena.  Tensors flagged GCAM_TF_KEEP stay valid after run. */
-int gcam_graph_plan(gcam_graph *g, gcam_err *e);
+/* What a plan is made for, besides the graph itself.  The input shapes (and
+ * the values of inputs bound by value: GCAM_TF_CONST graph inputs) are the
+ * ones the caller set on g->tensors[g->inputs[i]]; the settings and memory
+ * limit are g->settings and g->mem_limit.  The rest is here:
+ *  - keep: per tensor (NULL: none), read by the caller after the forward
+ *    pass, so alive to the end of it (graph outputs always are);
+ *  - backward: per node (NULL: none), run backward on this plan
+ *    (gcam_bwd_plan.on_path): the planner keeps the node's inputs and
+ *    outputs for it, fuses nothing across them and tells the op
+ *    (gcam_opctx.needs_backward);
+ *  - extend: 1 to add keep and backward to those of the current plan
+ *    rather than replace them (a forward-only caller that must not undo
+ *    the plan an explanation made). */
+typedef struct gcam_plan_request {
+    const unsigned char *keep;
+    const unsigned char *backward;
+    int extend;
+} gcam_plan_request;
+/* Plans for req (NULL: the current plan's keep and backward sets): infers all
+ * shapes, folds constants, fuses, chooses layouts and lays out the arena.
+ * The planner keeps a copy of the request (with the input shapes, by-value
+ * input values, settings and memory limit) it planned for, and a request
+ * equal to it keeps the current plan: no re-inference, no new arena, whose
+ * first touch would cost a page fault per page again.  g->plan_id changes
+ * exactly when a new plan is made. */
+int gcam_graph_plan(gcam_graph *g, const gcam_plan_request *req, gcam_err *e);
+/* The initializers changed in place (src/eval/params.c): the next plan
+ * starts over, whatever its request. */
+void gcam_graph_weights_changed(gcam_graph *g);
+/* 1 when the current plan keeps tensor t alive after the forward pass. */
+int gcam_graph_kept(const gcam_graph *g, int t);
+/* Frees the copy of the request (gcam_graph_free, gcam_suffix_free). */
+void gcam_graph_plan_free(gcam_graph *g);
 /* Forward over the planned graph. */
 int gcam_graph_forward(gcam_graph *g, gcam_err *e);
 
 /* ---- backward (src/graph/backward.c) ---- */
 /* Gradient plan: from `target` (a tensor index) back to each of the `n_layers`
- * tensors in `layers` (or to the graph input if input_grad).  Marks the forward
- * activations that backward needs as KEEP, so call before gcam_graph_plan. */
+ * tensors in `layers` (or to the graph input if input_grad).  Needs the
+ * tensors' dtypes (a plan first); then plan again with on_path as the
+ * request's backward set, so that the activations backward reads are kept. */
 typedef struct gcam_bwd_plan {
     int target;
     int n_layers;
@@ -129,6 +162,7 @@ typedef struct gcam_suffix {
     int64_t batch;
     int n_fed, n_sides;
     int *fed, *sides;
+    unsigned char *keep; /* per tensor: the view's inputs, kept between passes */
 } gcam_suffix;
 int gcam_suffix_new(gcam_graph *g, const int *fed, int n_fed, int target, int64_t batch,
                     gcam_suffix **out, gcam_err *e);
@@ -143,6 +177,9 @@ int gcam_suffix_sides(gcam_graph *g, const int *fed, int n_fed, int target, int 
                       gcam_err *e);
 /* Copies the side inputs from g's tensors (kept by its last forward). */
 int gcam_suffix_feed_sides(gcam_suffix *s, const gcam_graph *g, gcam_err *e);
+/* Plans the view again with bp's backward path (NULL: forward only),
+ * keeping its inputs between passes. */
+int gcam_suffix_plan(gcam_suffix *s, const gcam_bwd_plan *bp, gcam_err *e);
 void gcam_suffix_free(gcam_suffix *s);
 
 #endif

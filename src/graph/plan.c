@@ -18,14 +18,17 @@
  *    backward plan (BKEEP: a Grad-CAM layer, or anything on the gradient
  *    path), not graph outputs, one consumer.  The skipped nodes stay in the
  *    run list (so layer listings do not change) but do not run, and their
- *    intermediate tensors get no memory.  GCAM_FUSE=0 turns it off.
+ *    intermediate tensors get no memory.  The "fuse" setting turns it off.
  *  - views: the output of a GCAM_OPF_VIEW op (Reshape, Flatten, Squeeze,
  *    Unsqueeze, Identity, Dropout) shares its input's memory; the two
  *    lifetimes are merged, so the copy disappears.
  *  - layouts: oneDNN's direct convolutions work channels last (NHWC), so
  *    a tensor that only such convs and elementwise ops touch is stored NHWC
  *    (GCAM_TF_NHWC) and the reorders around each conv disappear; see
- *    plan_layouts().  GCAM_NHWC=0 turns it off. */
+ *    plan_layouts().  The "channels-last" setting turns it off.
+ *
+ * A plan is made for a request (gcam_plan_request: what to keep, what runs
+ * backward) and kept while the same request comes again. */
 #include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,19 @@
 
 #define MAX_NODE_IO 1024
 #define ARENA_ALIGN 64
+
+/* The request the current plan was made for, with everything else a plan
+ * depends on besides the graph: input shapes, the values of inputs bound by
+ * value, the settings and the memory limit.  Compared field by field, never
+ * hashed. */
+struct gcam_plan_made {
+    unsigned char *keep;     /* n_tensors: kept after the forward pass (the request's keep) */
+    unsigned char *backward; /* n_nodes: runs backward */
+    unsigned char *inputs;   /* every input's rank, dims and by-value bytes, one after the other */
+    size_t inputs_len;
+    gcam_settings settings;
+    size_t mem_limit;
+};
 
 typedef struct {
     gcam_tensor *in[MAX_NODE_IO];
@@ -57,6 +73,7 @@ static void bind_io(gcam_graph *g, gcam_node *n, node_io *io, gcam_opctx *c, gca
     c->err = e;
     c->set = &g->settings;
     c->nthreads = g->nthreads;
+    c->needs_backward = g->made && g->made->backward[n - g->nodes];
 }
 
 static size_t align_up(size_t x) { return (x + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1); }
@@ -586,50 +603,106 @@ static int fold_node(gcam_graph *g, gcam_node *n, gcam_opctx *c, gcam_err *e)
     return rc;
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
+/* ---- the request ------------------------------------------------------------ */
+
+
+static void made_free(struct gcam_plan_made *p)
 {
-    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    return h * 0x100000001b3ull;
+    if (!p) return;
+    free(p->keep);
+    free(p->backward);
+    free(p->inputs);
+    free(p);
 }
 
-/* Everything a plan depends on besides the graph itself: input shapes, the
- * values of inputs bound by value, which tensors are kept (KEEP, BKEEP,
- * OUTPUT) and the settings that change the kernels chosen.  Callers drop
- * `planned` whenever any of these may have changed - gcam_explain does on
- * every call, setting the same flags again - and a plan with the same
- * signature as the current one would come out identical, so it is kept:
- * no re-inference, no new arena, whose first touch would cost a page fault
- * per page again. */
-static uint64_t plan_signature(const gcam_graph *g)
+void gcam_graph_plan_free(gcam_graph *g)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (int k = 0; k < GCAM_OPT_COUNT; k++) h = mix(h, (uint64_t)(int64_t)g->settings.v[k]);
-    h = mix(h, (uint64_t)g->mem_limit);
+    made_free(g->made);
+    g->made = NULL;
+}
+
+void gcam_graph_weights_changed(gcam_graph *g) { gcam_graph_plan_free(g); }
+
+int gcam_graph_kept(const gcam_graph *g, int t)
+{
+    return g->made && t >= 0 && t < g->n_tensors &&
+           (g->tensors[t].flags & (GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT));
+}
+
+/* Serialises the bound inputs into p->inputs (twice: to size, then to fill). */
+static size_t inputs_blob(const gcam_graph *g, unsigned char *out)
+{
+    size_t len = 0;
     for (int i = 0; i < g->n_inputs; i++) {
         const gcam_tensor *x = &g->tensors[g->inputs[i]];
-        h = mix(h, (uint64_t)x->ndim);
-        for (int d = 0; d < x->ndim && d < GCAM_MAX_DIMS; d++) h = mix(h, (uint64_t)x->dims[d]);
-        if ((x->flags & GCAM_TF_CONST) && x->data) {
-            const unsigned char *b = x->data;
-            size_t n = gcam_tensor_bytes(x);
-            for (size_t k = 0; k < n; k++) h = mix(h, b[k]);
-        }
+        int64_t head[2 + GCAM_MAX_DIMS] = {x->ndim, (x->flags & GCAM_TF_CONST) && x->data};
+        for (int d = 0; d < x->ndim && d < GCAM_MAX_DIMS; d++) head[2 + d] = x->dims[d];
+        if (out) memcpy(out + len, head, sizeof head);
+        len += sizeof head;
+        if (!head[1]) continue;
+        size_t n = gcam_tensor_bytes(x);
+        if (out) memcpy(out + len, x->data, n);
+        len += n;
     }
-    for (int t = 0; t < g->n_tensors; t++)
-        h = mix(h, (uint64_t)(g->tensors[t].flags & (GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT)));
-    return h;
+    return len;
 }
 
-int gcam_graph_plan(gcam_graph *g, gcam_err *e)
+/* What req asks for, in full (NULL req or extend: on top of the current plan's). */
+static struct gcam_plan_made *made_new(const gcam_graph *g, const gcam_plan_request *req)
 {
-    const uint64_t sig = plan_signature(g);
-    if (g->run_nodes && g->arena && g->plan_sig == sig) {
-        g->planned = 1; /* the current plan is what this one would be */
-        return GCAM_OK;
+    struct gcam_plan_made *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->keep = calloc((size_t)g->n_tensors + 1, 1);
+    p->backward = calloc((size_t)g->n_nodes + 1, 1);
+    p->inputs_len = inputs_blob(g, NULL);
+    p->inputs = malloc(p->inputs_len + 1);
+    if (!p->keep || !p->backward || !p->inputs) {
+        made_free(p);
+        return NULL;
     }
-    reset_plan(g);
+    inputs_blob(g, p->inputs);
+    p->settings = g->settings;
+    p->mem_limit = g->mem_limit;
+    if (g->made && (!req || req->extend)) {
+        memcpy(p->keep, g->made->keep, (size_t)g->n_tensors);
+        memcpy(p->backward, g->made->backward, (size_t)g->n_nodes);
+    }
+    for (int t = 0; req && req->keep && t < g->n_tensors; t++) p->keep[t] |= req->keep[t];
+    for (int i = 0; req && req->backward && i < g->n_nodes; i++) p->backward[i] |= req->backward[i];
+    return p;
+}
+
+static int made_equal(const gcam_graph *g, const struct gcam_plan_made *a, const struct gcam_plan_made *b)
+{
+    return a && b && a->inputs_len == b->inputs_len && !memcmp(a->inputs, b->inputs, a->inputs_len) &&
+           !memcmp(a->keep, b->keep, (size_t)g->n_tensors) && !memcmp(a->backward, b->backward, (size_t)g->n_nodes) &&
+           !memcmp(&a->settings, &b->settings, sizeof a->settings) && a->mem_limit == b->mem_limit;
+}
+
+/* The one place that decides what outlives its last forward use: what the
+ * caller reads, and every input and output of a node that runs backward. */
+static void apply_keep(gcam_graph *g, const struct gcam_plan_made *p)
+{
+    for (int t = 0; t < g->n_tensors; t++) {
+        g->tensors[t].flags &= ~(GCAM_TF_KEEP | GCAM_TF_BKEEP);
+        if (p->keep[t]) g->tensors[t].flags |= GCAM_TF_KEEP;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const gcam_node *n = &g->nodes[i];
+        if (!p->backward[i]) continue;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0) g->tensors[n->in[k]].flags |= GCAM_TF_BKEEP;
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0) g->tensors[n->out[k]].flags |= GCAM_TF_BKEEP;
+    }
+}
+
+/* ---- planning, step by step --------------------------------------------------- */
+
+static int check_inputs(const gcam_graph *g, gcam_err *e)
+{
     for (int i = 0; i < g->n_inputs; i++) {
-        gcam_tensor *x = &g->tensors[g->inputs[i]];
+        const gcam_tensor *x = &g->tensors[g->inputs[i]];
         if (x->ndim < 0) return gcam_errf(e, GCAM_E_SHAPE, "input '%s' has no shape", x->name);
         for (int d = 0; d < x->ndim; d++)
             if (x->dims[d] < 0)
@@ -637,67 +710,67 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
         if (gcam_tensor_bytes(x) == SIZE_MAX || gcam_tensor_bytes(x) > ((size_t)1 << 36))
             return gcam_errf(e, GCAM_E_RANGE, "input '%s' has absurd dimensions", x->name);
     }
+    return GCAM_OK;
+}
+
+/* Infers node g->order[s] (fusing first), then folds it or adds it to the run list. */
+static int infer_node(gcam_graph *g, int s, const consumers *cs, node_io *io, unsigned char *can, gcam_err *e)
+{
+    const int ni = g->order[s];
+    gcam_node *n = &g->nodes[ni];
+    if (n->n_in > MAX_NODE_IO || n->n_out > MAX_NODE_IO)
+        return gcam_errf(e, GCAM_E_UNSUPPORTED, "node '%s' (%s) has too many inputs/outputs", n->name, n->op_type);
+    if (cs) plan_fusion(g, cs, n);
+    gcam_opctx c;
+    bind_io(g, n, io, &c, e);
+    c.defer = can && (n->op->flags & GCAM_OPF_LAYOUT);
+    n->scratch = n->bscratch = 0;
+    int rc = n->op->infer(&c);
+    if (rc) return rc;
+    if (c.defer) can[ni] = (unsigned char)c.nhwc_ok;
+    if ((rc = check_bytes(g, n, e))) return rc;
+    int all_const = 1;
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && !(g->tensors[n->in[k]].flags & GCAM_TF_CONST)) all_const = 0;
+    if (!all_const && !(n->op->flags & GCAM_OPF_SHAPE_ONLY)) {
+        g->run_nodes[g->n_run++] = ni;
+        return GCAM_OK;
+    }
+    /* plan_fusion never fuses a node with a constant input X, nor into a
+     * node whose input is not produced by a running node */
+    if (n->fuse.on || n->fuse.skip)
+        return gcam_errf(e, GCAM_E_INTERNAL, "node '%s' (%s) was fused but is constant", n->name, n->op_type);
+    return fold_node(g, n, &c, e);
+}
+
+/* Every node's shapes in topological order, the run list, fusion and layouts. */
+static int infer_all(gcam_graph *g, gcam_err *e)
+{
     node_io *io = malloc(sizeof *io);
     g->run_nodes = malloc(sizeof(int) * (g->n_nodes + 1));
     consumers cs = {0};
-    int fuse = g->settings.v[GCAM_OPT_FUSE], layouts = g->settings.v[GCAM_OPT_CHANNELS_LAST];
+    const int fuse = g->settings.v[GCAM_OPT_FUSE], layouts = g->settings.v[GCAM_OPT_CHANNELS_LAST];
     unsigned char *can = layouts ? calloc((size_t)g->n_nodes + 1, 1) : NULL;
-    if (!io || !g->run_nodes || (fuse && consumers_build(g, &cs)) || (layouts && !can)) {
-        free(io);
-        free(can);
-        consumers_free(&cs);
-        return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
-    }
     int rc = GCAM_OK;
-    for (int s = 0; s < g->n_nodes && !rc; s++) {
-        gcam_node *n = &g->nodes[g->order[s]];
-        if (n->n_in > MAX_NODE_IO || n->n_out > MAX_NODE_IO) {
-            rc = gcam_errf(e, GCAM_E_UNSUPPORTED, "node '%s' (%s) has too many inputs/outputs", n->name, n->op_type);
-            break;
-        }
-        if (fuse) plan_fusion(g, &cs, n);
-        gcam_opctx c;
-        bind_io(g, n, io, &c, e);
-        c.defer = layouts && (n->op->flags & GCAM_OPF_LAYOUT);
-        n->scratch = n->bscratch = 0;
-        if ((rc = n->op->infer(&c))) break;
-        if (c.defer) can[g->order[s]] = (unsigned char)c.nhwc_ok;
-        if ((rc = check_bytes(g, n, e))) break;
-        int all_const = 1;
-        for (int k = 0; k < n->n_in; k++)
-            if (n->in[k] >= 0 && !(g->tensors[n->in[k]].flags & GCAM_TF_CONST)) all_const = 0;
-        if (all_const || (n->op->flags & GCAM_OPF_SHAPE_ONLY)) {
-            /* plan_fusion never fuses a node with a constant input X, nor
-             * into a node whose input is not produced by a running node */
-            if (n->fuse.on || n->fuse.skip) {
-                rc = gcam_errf(e, GCAM_E_INTERNAL, "node '%s' (%s) was fused but is constant", n->name, n->op_type);
-                break;
-            }
-            rc = fold_node(g, n, &c, e);
-        } else g->run_nodes[g->n_run++] = g->order[s];
-    }
+    if (!io || !g->run_nodes || (fuse && consumers_build(g, &cs)) || (layouts && !can))
+        rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    for (int s = 0; s < g->n_nodes && !rc; s++) rc = infer_node(g, s, fuse ? &cs : NULL, io, can, e);
     if (!rc && layouts) rc = plan_layouts(g, can, io, e);
     free(io);
     free(can);
     consumers_free(&cs);
-    if (rc) {
-        reset_plan(g);
-        return rc;
-    }
+    return rc;
+}
 
-    /* lifetimes over run steps: inputs are born at step 0, kept tensors live to the end */
-    int *first = malloc(sizeof(int) * g->n_tensors), *last = malloc(sizeof(int) * g->n_tensors);
-    live_range *r = malloc(sizeof(live_range) * (g->n_tensors + 1));
-    if (!first || !last || !r) {
-        free(first); free(last); free(r);
-        reset_plan(g);
-        return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
-    }
+/* Lifetimes over run steps: inputs are born at step 0; a fused chain's
+ * tensors are internal to the node that runs it. */
+static void lifetimes(const gcam_graph *g, int *first, int *last)
+{
     for (int t = 0; t < g->n_tensors; t++) first[t] = last[t] = -1;
     for (int i = 0; i < g->n_inputs; i++) first[g->inputs[i]] = last[g->inputs[i]] = 0;
     for (int s = 0; s < g->n_run; s++) {
-        gcam_node *n = &g->nodes[g->run_nodes[s]];
-        if (n->fuse.skip) continue; /* its tensors are internal to the fused node */
+        const gcam_node *n = &g->nodes[g->run_nodes[s]];
+        if (n->fuse.skip) continue;
         for (int k = 0; k < n->n_in; k++) {
             int t = n->in[k];
             if (t >= 0 && !(g->tensors[t].flags & GCAM_TF_CONST)) last[t] = s;
@@ -711,17 +784,15 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
             }
         }
     }
-    /* views: the output takes the input's buffer; alias[t] is the tensor whose
-     * buffer t uses (itself if none), and the buffer lives as long as any */
-    int *alias = malloc(sizeof(int) * ((size_t)g->n_tensors + 1));
-    if (!alias) {
-        free(first); free(last); free(r);
-        reset_plan(g);
-        return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
-    }
+}
+
+/* Views: the output takes the input's buffer; alias[t] is the tensor whose
+ * buffer t uses (itself if none), and the buffer lives as long as any user. */
+static void alias_views(const gcam_graph *g, int *first, int *last, int *alias)
+{
     for (int t = 0; t < g->n_tensors; t++) alias[t] = t;
     for (int s = 0; s < g->n_run; s++) {
-        gcam_node *n = &g->nodes[g->run_nodes[s]];
+        const gcam_node *n = &g->nodes[g->run_nodes[s]];
         if (!(n->op->flags & GCAM_OPF_VIEW) || n->fuse.skip || n->n_in < 1 || n->n_out < 1) continue;
         int x = n->in[0], y = n->out[0];
         if (x < 0 || y < 0 || first[x] < 0 || first[y] < 0) continue;
@@ -733,19 +804,39 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
         if (first[y] < first[root]) first[root] = first[y];
         if (last[y] > last[root]) last[root] = last[y];
     }
+    /* kept tensors live to the end of the run */
+    for (int t = 0; t < g->n_tensors; t++)
+        if (g->tensors[t].flags & (GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT)) last[alias[t]] = g->n_run;
+}
+
+static int too_big(gcam_graph *g, const live_range *r, int nr, size_t total, size_t scratch, gcam_err *e)
+{
+    int big = 0;
+    for (int i = 1; i < nr; i++)
+        if (r[i].size > r[big].size) big = i;
+    const gcam_tensor *x = nr ? &g->tensors[r[big].t] : NULL;
+    char dims[128] = "";
+    if (x) gcam_ew_dims_str(x->dims, x->ndim, dims, sizeof dims);
+    return gcam_errf(e, GCAM_E_NOMEM,
+                     "the model needs %.1f MB of activation memory at this input shape, more than the limit of %.1f MB (gcam_model_set_memory_limit, gradcam --max-memory); the largest tensor is '%s' (%s)",
+                     ((double)total + (double)align_up(scratch)) / 1048576.0,
+                     (double)gcam_mem_budget(g->mem_limit) / 1048576.0, x ? x->name : "", dims);
+}
+
+/* Offsets of the run's tensors in one arena from their lifetimes, the
+ * shared scratch, and the allocation of both. */
+static int lay_out_arena(gcam_graph *g, const int *first, const int *last, const int *alias, live_range *r,
+                         gcam_err *e)
+{
     int nr = 0;
     size_t scratch = 0;
     for (int s = 0; s < g->n_run; s++) {
-        gcam_node *n = &g->nodes[g->run_nodes[s]];
+        const gcam_node *n = &g->nodes[g->run_nodes[s]];
         if (n->scratch > scratch) scratch = n->scratch;
         if (n->bscratch > scratch) scratch = n->bscratch;
     }
-    for (int t = 0; t < g->n_tensors; t++)
-        if (alias[t] != t && (g->tensors[t].flags & (GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT)))
-            last[alias[t]] = g->n_run;
     for (int t = 0; t < g->n_tensors; t++) {
         if (first[t] < 0 || (g->tensors[t].flags & GCAM_TF_CONST) || alias[t] != t) continue;
-        if (g->tensors[t].flags & (GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT)) last[t] = g->n_run;
         r[nr].t = t;
         r[nr].first = first[t];
         r[nr].last = last[t];
@@ -754,49 +845,64 @@ int gcam_graph_plan(gcam_graph *g, gcam_err *e)
         nr++;
     }
     size_t total = gcam_assign_offsets(r, nr);
-    free(first);
-    free(last);
-    if (total == SIZE_MAX) {
-        free(r);
-        free(alias);
-        reset_plan(g);
-        return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
-    }
+    if (total == SIZE_MAX) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     const size_t budget = gcam_mem_budget(g->mem_limit);
-    if (total > budget || align_up(scratch) > budget - total) {
-        int big = 0;
-        for (int i = 1; i < nr; i++)
-            if (r[i].size > r[big].size) big = i;
-        const gcam_tensor *x = nr ? &g->tensors[r[big].t] : NULL;
-        char dims[128] = "";
-        if (x) gcam_ew_dims_str(x->dims, x->ndim, dims, sizeof dims);
-        free(r);
-        free(alias);
-        reset_plan(g);
-        return gcam_errf(e, GCAM_E_NOMEM,
-                         "the model needs %.1f MB of activation memory at this input shape, more than the limit of %.1f MB (gcam_model_set_memory_limit, gradcam --max-memory); the largest tensor is '%s' (%s)",
-                         ((double)total + (double)align_up(scratch)) / 1048576.0, (double)budget / 1048576.0,
-                         x ? x->name : "", dims);
-    }
+    if (total > budget || align_up(scratch) > budget - total) return too_big(g, r, nr, total, scratch, e);
     g->arena = gcam_big_alloc(total ? total : ARENA_ALIGN);
     g->scratch = scratch ? gcam_big_alloc(align_up(scratch)) : NULL;
-    if (!g->arena || (scratch && !g->scratch)) {
-        free(r);
-        free(alias);
-        reset_plan(g);
+    if (!g->arena || (scratch && !g->scratch))
         return gcam_errf(e, GCAM_E_NOMEM, "cannot allocate %zu bytes of activations", total);
-    }
     g->arena_bytes = total;
     g->scratch_bytes = scratch;
     for (int i = 0; i < nr; i++) g->tensors[r[i].t].data = g->arena + r[i].off;
+    /* graph outputs that were folded are constants: they already have data */
     for (int t = 0; t < g->n_tensors; t++)
         if (alias[t] != t) g->tensors[t].data = g->tensors[alias[t]].data;
+    return GCAM_OK;
+}
+
+/* Lifetimes, views and the arena, once every shape is known. */
+static int plan_memory(gcam_graph *g, gcam_err *e)
+{
+    const size_t nt = (size_t)g->n_tensors + 1;
+    int *first = malloc(sizeof(int) * nt), *last = malloc(sizeof(int) * nt), *alias = malloc(sizeof(int) * nt);
+    live_range *r = malloc(sizeof(live_range) * nt);
+    int rc = GCAM_OK;
+    if (!first || !last || !alias || !r) rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    if (!rc) {
+        lifetimes(g, first, last);
+        alias_views(g, first, last, alias);
+        rc = lay_out_arena(g, first, last, alias, r, e);
+    }
+    free(first);
+    free(last);
     free(alias);
     free(r);
-    /* graph outputs that were folded are constants: already have data */
+    return rc;
+}
+
+int gcam_graph_plan(gcam_graph *g, const gcam_plan_request *req, gcam_err *e)
+{
+    struct gcam_plan_made *want = made_new(g, req);
+    if (!want) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    if (g->planned && made_equal(g, g->made, want)) { /* the current plan is what this one would be */
+        made_free(want);
+        return GCAM_OK;
+    }
+    reset_plan(g);
+    gcam_graph_plan_free(g);
+    g->made = want;
+    apply_keep(g, want);
+    int rc = check_inputs(g, e);
+    if (!rc) rc = infer_all(g, e);
+    if (!rc) rc = plan_memory(g, e);
+    if (rc) {
+        reset_plan(g);
+        gcam_graph_plan_free(g); /* a failed request is no plan to keep */
+        return rc;
+    }
     g->planned = 1;
     g->plan_id++;
-    g->plan_sig = sig;
     return GCAM_OK;
 }
 
@@ -812,7 +918,8 @@ int gcam_graph_forward(gcam_graph *g, gcam_err *e)
         if (n->fuse.on) out[0] = &g->tensors[n->fuse.out];
         if (n->fuse.has_sum) in[n->n_in] = &g->tensors[n->fuse.sum];
         gcam_opctx c = {.node = n, .in = in, .out = out, .scratch = g->scratch, .err = e,
-                        .nthreads = g->nthreads, .set = &g->settings};
+                        .nthreads = g->nthreads, .set = &g->settings,
+                        .needs_backward = g->made->backward[g->run_nodes[s]]};
         const double t0 = n->prof ? gcam_now_ms() : 0;
         int rc = n->op->forward(&c);
         if (rc) return rc;

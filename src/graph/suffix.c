@@ -143,8 +143,10 @@ void gcam_suffix_free(gcam_suffix *s)
     free(v->run_nodes);
     free(v->grads);
     free(v->grad_arena);
+    gcam_graph_plan_free(v);
     free(s->fed);
     free(s->sides);
+    free(s->keep);
     free(s);
 }
 
@@ -185,7 +187,8 @@ int gcam_suffix_new_ex(gcam_graph *g, const int *fed, int n_fed, int target, int
         v->outputs = malloc(sizeof(int));
         s->fed = malloc(sizeof(int) * (size_t)n_fed);
         s->sides = malloc(sizeof(int) * ((size_t)nt + 1));
-        if (!v->tensors || !v->nodes || !v->order || !v->inputs || !v->outputs || !s->fed || !s->sides)
+        s->keep = calloc((size_t)nt + 1, 1);
+        if (!v->tensors || !v->nodes || !v->order || !v->inputs || !v->outputs || !s->fed || !s->sides || !s->keep)
             rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     if (!rc) {
@@ -220,7 +223,8 @@ int gcam_suffix_new_ex(gcam_graph *g, const int *fed, int n_fed, int target, int
             int t = v->inputs[i];
             const gcam_tensor *src = &g->tensors[t];
             gcam_tensor *x = &v->tensors[t];
-            x->flags = GCAM_TF_INPUT | GCAM_TF_KEEP; /* persists between passes */
+            x->flags = GCAM_TF_INPUT;
+            s->keep[t] = 1; /* persists between passes */
             x->dtype = src->dtype;
             x->ndim = src->ndim;
             memcpy(x->dims, src->dims, sizeof x->dims);
@@ -237,7 +241,7 @@ int gcam_suffix_new_ex(gcam_graph *g, const int *fed, int n_fed, int target, int
             v->order[v->n_nodes] = v->n_nodes;
             v->n_nodes++;
         }
-        rc = gcam_graph_plan(v, e);
+        rc = gcam_suffix_plan(s, NULL, e);
     }
     if (rc && batch > 1 && rc != GCAM_E_NOMEM) {
         /* some node refused the batched shapes (a Reshape to a literal shape, say) */
@@ -269,6 +273,12 @@ int gcam_suffix_new_ex(gcam_graph *g, const int *fed, int n_fed, int target, int
     }
     *out = s;
     return GCAM_OK;
+}
+
+int gcam_suffix_plan(gcam_suffix *s, const gcam_bwd_plan *bp, gcam_err *e)
+{
+    const gcam_plan_request req = {.keep = s->keep, .backward = bp ? bp->on_path : NULL};
+    return gcam_graph_plan(&s->g, &req, e);
 }
 
 int gcam_suffix_feed_sides(gcam_suffix *s, const gcam_graph *g, gcam_err *e)

@@ -538,7 +538,7 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
     for (size_t i = 0; i < gp->n_output; i++) {
         int ti = gp->output[i]->name ? gcam_graph_find(g, gp->output[i]->name) : -1;
         if (ti < 0) return gcam_errf(e, GCAM_E_INVALID_MODEL, "graph output '%s' is never produced", gp->output[i]->name ? gp->output[i]->name : "");
-        g->tensors[ti].flags |= GCAM_TF_OUTPUT | GCAM_TF_KEEP;
+        g->tensors[ti].flags |= GCAM_TF_OUTPUT; /* the planner keeps outputs alive */
         g->n_f16_f64 += declared_f16_f64(gp->output[i]);
         g->outputs[g->n_outputs++] = ti;
     }

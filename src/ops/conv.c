@@ -30,7 +30,6 @@
  * weights and bias and the activation becomes a post-op; on the reference
  * path both are applied after the convolution with the exact arithmetic of
  * the BatchNormalization and activation ops. */
-#include "graph/graph.h" /* GCAM_TF_BKEEP */
 #include "kernels/conv_fast.h"
 
 #include <math.h>
@@ -450,13 +449,10 @@ static void apply_epilogue(const conv_inst *in, const conv_shape *s, float *y, c
     }
 }
 
-/* Backward-data through oneDNN only when this conv is likely on a gradient
- * path (the planner keeps its input and output for the backward pass);
- * elsewhere it would cost a second weights copy for nothing. */
-static int wants_bwd(const gcam_opctx *c)
-{
-    return (c->in[0]->flags & GCAM_TF_BKEEP) && (c->out[0]->flags & GCAM_TF_BKEEP) && !c->node->fuse.on;
-}
+/* Backward-data through oneDNN only when this conv runs backward on this
+ * plan (the plan request says so); elsewhere it would cost a second weights
+ * copy for nothing. */
+static int wants_bwd(const gcam_opctx *c) { return c->needs_backward && !c->node->fuse.on; }
 
 static int conv_infer(gcam_opctx *c)
 {

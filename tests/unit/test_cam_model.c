@@ -394,10 +394,10 @@ static void stem_scorecam(int use_trick)
     gcam_explain_opts o;
     gcam_explain_opts_default(&o);
     o.batch_size = 2;
-    int before = gcam_maskconv_count();
+    int64_t before = gcam_model_cam_stats(m)->maskconv_built;
     gcam_explanation *ex = NULL;
     CHECK_OK(explain(m, &x, GCAM_METHOD_SCORECAM, "act", 1, GCAM_NORM_NONE, &o, &ex), m);
-    CHECK(gcam_maskconv_count() == before + use_trick);
+    CHECK(gcam_model_cam_stats(m)->maskconv_built == before + use_trick);
     CHECK_OK(gcam_model_keep(m, "act"), m);
     CHECK_OK(gcam_model_run(m, NULL, &x, 1), m);
     gcam_array a;
@@ -752,9 +752,9 @@ GCAM_TEST(cam_gradcam_flat_linear_head)
                 gcam_explanation *ex[2] = {NULL, NULL};
                 for (int on = 0; on < 2; on++) {
                     CHECK(gcam_model_set_option(m, GCAM_OPT_HEAD_SHORTCUT, on) == GCAM_OK);
-                    int before = gcam_cam_head_count();
+                    int64_t before = gcam_model_cam_stats(m)->headsum_taken;
                     CHECK_OK(explain(m, &x, GCAM_METHOD_GRADCAM, "act", cls, GCAM_NORM_NONE, &o, &ex[on]), m);
-                    CHECK_MSG(gcam_cam_head_count() == before + on, "kind %d: shortcut %s", kind,
+                    CHECK_MSG(gcam_model_cam_stats(m)->headsum_taken == before + on, "kind %d: shortcut %s", kind,
                               on ? "not taken" : "taken while off");
                 }
                 if (!ex[0] || !ex[1]) continue;
@@ -770,10 +770,10 @@ GCAM_TEST(cam_gradcam_flat_linear_head)
             }
         CHECK_MSG(live > 0, "kind %d: every map is zero", kind); /* the comparison meant something */
         /* other gradient methods keep the full backward */
-        int before = gcam_cam_head_count();
+        int64_t before = gcam_model_cam_stats(m)->headsum_taken;
         gcam_explanation *ex = NULL;
         CHECK_OK(explain(m, &x, GCAM_METHOD_GRADCAM_PP, "act", 0, GCAM_NORM_NONE, NULL, &ex), m);
-        CHECK(gcam_cam_head_count() == before);
+        CHECK(gcam_model_cam_stats(m)->headsum_taken == before);
         gcam_explanation_free(ex);
         gcam_model_free(m);
     }

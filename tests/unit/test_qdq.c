@@ -32,9 +32,13 @@ GCAM_TEST(qdq_straight_through_gradient)
     x->dims[1] = 4;
     gcam_bwd_plan bp = {.target = gcam_graph_find(g, "y"), .n_layers = 1};
     bp.layers[0] = gcam_graph_find(g, "r");
-    CHECK(gcam_graph_plan(g, &e) == 0); /* dtypes known before the gradient plan */
+    CHECK(gcam_graph_plan(g, NULL, &e) == 0); /* dtypes known before the gradient plan */
     CHECK_MSG(gcam_bwd_prepare(g, &bp, &e) == 0, "%s", e.msg);
-    CHECK_MSG(gcam_graph_plan(g, &e) == 0, "%s", e.msg);
+    unsigned char keep[64] = {0};
+    CHECK(g->n_tensors <= 64);
+    keep[bp.layers[0]] = 1;
+    const gcam_plan_request req = {.keep = keep, .backward = bp.on_path};
+    CHECK_MSG(gcam_graph_plan(g, &req, &e) == 0, "%s", e.msg);
     const float xv[4] = {1.23f, 0.5f, 30.0f, -1.0f}; /* 30 clips at 25.5; -1 is 0 after Relu */
     memcpy(x->data, xv, sizeof xv);
     CHECK(gcam_graph_forward(g, &e) == 0);

@@ -1,16 +1,29 @@
-/* explain.c - gcam_explain(): forward, targeted backward, the method's map,
- * post-processing; augmentation smoothing around all of it.
+/* explain.c - gcam_explain(), the API's explanation driver: the target, the
+ * layers, the plan request, the forward and targeted backward passes, the
+ * method's maps; augmentation smoothing and batches around all of it.
  *
- * The methods themselves live one per file in src/cam/; this file decides
- * which passes a method needs (METHOD_FLAGS), runs the batch-1 forward and
- * backward on the main plan, and turns the raw maps into the normalised
- * input-resolution map. */
+ * The methods live one per file in src/cam/ and receive activations and
+ * gradients as arguments (cam.h); the method table and the map
+ * post-processing are src/cam/maps.c.  This file is the one that knows the
+ * model handle: it decides which passes a method needs (its GCAM_MF_*
+ * flags), what the plan keeps (plan_explanation), and runs the batch-1
+ * forward and backward on the main plan. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "api/model_internal.h"
 #include "cam/cam.h"
-#include "image/image.h"
+
+enum {
+    M_LAYER = GCAM_MF_LAYER,
+    M_LAYER_GRAD = GCAM_MF_LAYER_GRAD,
+    M_INPUT_GRAD = GCAM_MF_INPUT_GRAD,
+    M_GUIDED = GCAM_MF_GUIDED,
+    M_RGB = GCAM_MF_RGB,
+    M_BATCHED = GCAM_MF_BATCHED,
+    M_SIGNED = GCAM_MF_SIGNED,
+    M_ATTENTION = GCAM_MF_ATTENTION,
+};
 
 #define MAX_SIDES 256
 
@@ -41,71 +54,6 @@ const float *gcam_explanation_output(const gcam_explanation *x, int64_t *n)
 {
     if (n) *n = x ? x->n_output : 0;
     return x ? x->output : NULL;
-}
-
-/* ---- the method table ------------------------------------------------------------ */
-
-/* Everything per method comes from GCAM_METHOD_LIST (gcam.h). */
-static const char *const METHOD_NAMES[] = {
-#define GCAM_X_(id, name, flags, entry, desc) [GCAM_METHOD_##id] = name,
-    GCAM_METHOD_LIST(GCAM_X_)
-#undef GCAM_X_
-};
-
-static const char *const METHOD_SUMMARIES[] = {
-#define GCAM_X_(id, name, flags, entry, desc) [GCAM_METHOD_##id] = desc,
-    GCAM_METHOD_LIST(GCAM_X_)
-#undef GCAM_X_
-};
-
-enum {
-    M_LAYER = GCAM_MF_LAYER,
-    M_LAYER_GRAD = GCAM_MF_LAYER_GRAD,
-    M_INPUT_GRAD = GCAM_MF_INPUT_GRAD,
-    M_GUIDED = GCAM_MF_GUIDED,
-    M_RGB = GCAM_MF_RGB,
-    M_BATCHED = GCAM_MF_BATCHED,
-    M_SIGNED = GCAM_MF_SIGNED,
-    M_ATTENTION = GCAM_MF_ATTENTION,
-};
-
-static const int METHOD_FLAGS[] = {
-#define GCAM_X_(id, name, flags, entry, desc) [GCAM_METHOD_##id] = flags,
-    GCAM_METHOD_LIST(GCAM_X_)
-#undef GCAM_X_
-};
-
-/* The rows whose entry is `none` are not layer CAMs: never called. */
-int gcam_cam_map_none(gcam_cam_ctx *c, gcam_cam_layer *l)
-{
-    return gcam_errf(c->err, GCAM_E_INTERNAL, "method %d has no layer map", c->o->method);
-}
-
-typedef int (*layer_map_fn)(gcam_cam_ctx *c, gcam_cam_layer *l);
-static const layer_map_fn METHOD_LAYER_MAP[] = {
-#define GCAM_X_(id, name, flags, entry, desc) [GCAM_METHOD_##id] = gcam_cam_map_##entry,
-    GCAM_METHOD_LIST(GCAM_X_)
-#undef GCAM_X_
-};
-
-const char *gcam_method_name(int method)
-{
-    return method >= 0 && method < GCAM_METHOD_COUNT ? METHOD_NAMES[method] : NULL;
-}
-
-int gcam_method_parse(const char *name)
-{
-    if (!name) return -1;
-    for (int i = 0; i < GCAM_METHOD_COUNT; i++)
-        if (!strcmp(name, METHOD_NAMES[i])) return i;
-    return -1;
-}
-
-int gcam_method_flags(int method) { return method >= 0 && method < GCAM_METHOD_COUNT ? METHOD_FLAGS[method] : 0; }
-
-const char *gcam_method_summary(int method)
-{
-    return method >= 0 && method < GCAM_METHOD_COUNT ? METHOD_SUMMARIES[method] : NULL;
 }
 
 /* ---- the explanation handle ------------------------------------------------------ */
@@ -227,101 +175,6 @@ static int make_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y
     return GCAM_OK;
 }
 
-/* ---- maps -------------------------------------------------------------------------- */
-
-/* The raw map of one layer (h x w floats), before ReLU and normalisation;
- * head_y >= 0: Grad-CAM's weights come from the gradient at that linear
- * layer's output (headsum.c), the layer itself has none. */
-/* Item `item` of a channels-last or token layer as K x HW, channels first:
- * pytorch-grad-cam's reshape_transform (drop the special tokens, h x w x C
- * to C x h x w).  NULL on allocation failure. */
-static float *channels_first(const float *src, const gcam_layer *L, int64_t item)
-{
-    int64_t K = L->channels, HW = L->grid_h * L->grid_w, T = L->skip + HW;
-    float *dst = malloc(sizeof(float) * (size_t)(K * HW + 1));
-    if (!dst) return NULL;
-    src += item * T * K + L->skip * K;
-    for (int64_t p = 0; p < HW; p++)
-        for (int64_t k = 0; k < K; k++) dst[k * HW + p] = src[p * K + k];
-    return dst;
-}
-
-/* The raw map of one layer (h x w floats), before ReLU and normalisation;
- * head_y >= 0: Grad-CAM's weights come from the gradient at that linear
- * layer's output (headsum.c), the layer itself has none. */
-static int layer_map(gcam_cam_ctx *c, int layer_t, const gcam_layer *L, int head_y, int64_t item, float *cam)
-{
-    gcam_graph *g = c->g;
-    int method = c->o->method;
-    const gcam_tensor *At = &g->tensors[layer_t];
-    int64_t K = L->channels, HW = L->grid_h * L->grid_w;
-    const int want_grad = (METHOD_FLAGS[method] & M_LAYER_GRAD) && head_y < 0;
-    const float *A, *dA = NULL;
-    float *A_cf = NULL, *dA_cf = NULL; /* channels-first copies of a channels-last or token layer */
-    if (L->layout == GCAM_LAYER_NCHW) {
-        A = gcam_f32(At) + item * K * HW; /* item: the batch item (gcam_explain_batch) */
-        if (want_grad) dA = gcam_f32(&g->grads[layer_t]) + item * K * HW;
-    } else {
-        A = A_cf = channels_first(gcam_f32(At), L, item);
-        if (want_grad) dA = dA_cf = channels_first(gcam_f32(&g->grads[layer_t]), L, item);
-    }
-    float *M = malloc(sizeof(float) * (size_t)(K * HW + 1)), *w = malloc(sizeof(float) * (size_t)(K + 1));
-    if (!M || !w || !A || (want_grad && !dA)) {
-        free(M), free(w), free(A_cf), free(dA_cf);
-        return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
-    }
-    gcam_cam_layer l = {.layer_t = layer_t, .head_y = head_y, .A = A, .dA = dA, .K = K, .HW = HW,
-                        .w = w, .M = M, .cam = cam};
-    int rc = METHOD_LAYER_MAP[method](c, &l);
-    const int weights = l.kind == GCAM_LAYER_WEIGHTS, projected = l.kind == GCAM_LAYER_PROJECTED;
-    if (!rc && !projected) {
-        if (weights) gcam_cam_weighted(w, A, K, HW, M);
-        if (c->o->eigen_smooth) {
-            if (gcam_cam_project(M, K, HW, cam)) rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
-        } else {
-            gcam_cam_sum_channels(M, K, HW, cam);
-        }
-    }
-    free(M), free(w), free(A_cf), free(dA_cf);
-    return rc;
-}
-
-/* Adds one raw map (h x w, ReLU'd here) into the H x W mean of n maps, as
- * pytorch-grad-cam's compute_cam_per_layer + aggregate_multi_layers do. */
-static void accumulate(const gcam_explain_opts *o, float *cam, int h, int w, float *up, float *map, int H, int W,
-                       int n)
-{
-    gcam_cam_relu(cam, (int64_t)h * w);
-    if (o->normalize == GCAM_NORM_IMAGE) gcam_cam_minmax(cam, (int64_t)h * w);
-    gcam_resize_f32(cam, w, h, up, W, H);
-    for (int64_t p = 0; p < (int64_t)H * W; p++) map[p] += (up[p] > 0 ? up[p] : 0) / n;
-}
-
-static void finish_gray(const gcam_explain_opts *o, float *map, int64_t n)
-{
-    if (o->normalize == GCAM_NORM_IMAGE) gcam_cam_minmax(map, n);
-    else if (o->normalize == GCAM_NORM_GLOBAL) {
-        float mx = o->global_max > 0 ? o->global_max : 1.0f;
-        for (int64_t p = 0; p < n; p++) map[p] = fminf(1.0f, map[p] / mx);
-    }
-}
-
-/* Signed maps: x / max|x| (0 everywhere for a zero map), or x / MAX clamped
- * to [-1, 1]; non-finite values become 0. */
-static void finish_signed(const gcam_explain_opts *o, float *map, int64_t n)
-{
-    for (int64_t p = 0; p < n; p++)
-        if (!isfinite(map[p])) map[p] = 0.0f;
-    if (o->normalize == GCAM_NORM_IMAGE) {
-        float mx = 0.0f;
-        for (int64_t p = 0; p < n; p++) mx = fabsf(map[p]) > mx ? fabsf(map[p]) : mx;
-        for (int64_t p = 0; p < n; p++) map[p] = mx > 0.0f ? map[p] / mx : 0.0f;
-    } else if (o->normalize == GCAM_NORM_GLOBAL) {
-        float mx = o->global_max > 0 ? o->global_max : 1.0f;
-        for (int64_t p = 0; p < n; p++) map[p] = fmaxf(-1.0f, fminf(1.0f, map[p] / mx));
-    }
-}
-
 static int set_raw(gcam_explanation *x, const float *src, int channels, int h, int w)
 {
     size_t n = (size_t)channels * h * w;
@@ -330,22 +183,6 @@ static int set_raw(gcam_explanation *x, const float *src, int channels, int h, i
     memcpy(x->raw, src, sizeof(float) * n);
     x->raw_h = h;
     x->raw_w = w;
-    return GCAM_OK;
-}
-
-/* max over channels of |gradient|, per pixel, from a gradient in the input's layout */
-static int saliency(const gcam_cam_ctx *c, const float *grad, float *raw)
-{
-    int64_t HW = c->H * c->W;
-    if (!c->nhwc) {
-        gcam_cam_saliency_reduce(grad, c->C, HW, raw);
-        return GCAM_OK;
-    }
-    float *planes = malloc(sizeof(float) * (size_t)(c->C * HW + 1));
-    if (!planes) return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
-    gcam_cam_to_planar(grad, c->C, HW, planes);
-    gcam_cam_saliency_reduce(planes, c->C, HW, raw);
-    free(planes);
     return GCAM_OK;
 }
 
@@ -438,12 +275,12 @@ static int layer_maps(gcam_cam_ctx *cx, const int *layer_ts, const gcam_layer *i
                       int64_t item, gcam_explanation *x, float *up)
 {
     const gcam_explain_opts *o = cx->o;
-    int rc = GCAM_OK, rgb = (METHOD_FLAGS[o->method] & M_RGB) != 0;
+    int rc = GCAM_OK, rgb = (gcam_method_flags(o->method) & M_RGB) != 0;
     for (int i = 0; i < n_layers && !rc; i++) {
         int h = (int)info[i].grid_h, w = (int)info[i].grid_w;
         float *cam = malloc(sizeof(float) * (size_t)h * w);
         if (!cam) return gcam_errf(cx->err, GCAM_E_NOMEM, "out of memory");
-        rc = layer_map(cx, layer_ts[i], &info[i], head_y[i], item, cam);
+        rc = gcam_cam_layer_map(cx, layer_ts[i], &info[i], head_y[i], item, cam);
         if (!rc && i == 0 && !rgb) {
             float *r = malloc(sizeof(float) * (size_t)h * w);
             if (!r) rc = gcam_errf(cx->err, GCAM_E_NOMEM, "out of memory");
@@ -454,10 +291,10 @@ static int layer_maps(gcam_cam_ctx *cx, const int *layer_ts, const gcam_layer *i
                 free(r);
             }
         }
-        if (!rc) accumulate(o, cam, h, w, up, x->map, x->h, x->w, n_layers);
+        if (!rc) gcam_cam_accumulate(o, cam, h, w, up, x->map, x->h, x->w, n_layers);
         free(cam);
     }
-    if (!rc && n_layers) finish_gray(o, x->map, (int64_t)x->h * x->w);
+    if (!rc && n_layers) gcam_cam_finish_gray(o, x->map, (int64_t)x->h * x->w);
     return rc;
 }
 
@@ -515,176 +352,242 @@ static int rollout_map(gcam_model *m, const gcam_explain_opts *o, const int *att
                  : GCAM_E_NOMEM;
     if (!rc) rc = set_raw(x, cam, 1, h, w);
     if (!rc) {
-        accumulate(o, cam, h, w, up, x->map, x->h, x->w, 1);
-        finish_gray(o, x->map, (int64_t)x->h * x->w);
+        gcam_cam_accumulate(o, cam, h, w, up, x->map, x->h, x->w, 1);
+        gcam_cam_finish_gray(o, x->map, (int64_t)x->h * x->w);
     }
     free(cam);
     return rc ? gcam_errf(&m->err, rc, "out of memory") : GCAM_OK;
 }
 
-static int explain_once(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o,
-                        gcam_explanation **out)
-{
-    gcam_graph *g = m->g;
-    const int fl = METHOD_FLAGS[o->method];
-    const int main_i = gcam_model_main_input(m);
-    if (main_i < 0) return m->err.code;
-    int rc = gcam_model_bind_extras(m, 0);
-    if (!rc) rc = gcam_model_bind_input(m, main_i, input);
-    if (!rc) rc = gcam_model_ensure_planned(m);
-    if (rc) return rc;
-    /* the map is drawn at the image's H x W, whatever the input's layout */
-    const int nhwc = gcam_model_input_layout(m, main_i) == GCAM_LAYOUT_NHWC;
-    const int C = (int)input->dims[nhwc ? 3 : 1], H = (int)input->dims[nhwc ? 1 : 2], W = (int)input->dims[nhwc ? 2 : 3];
-
-    gcam_explanation *x = calloc(1, sizeof *x);
-    if (!x) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    gcam_bwd_plan bp;
-    memset(&bp, 0, sizeof bp);
-    int target_t = -1, input_t = g->inputs[main_i];
-    {
-        const char *tname = o->target_output ? o->target_output : gcam_model_output_name(m, 0);
-        target_t = gcam_graph_find(g, tname);
-        if (target_t < 0)
-            rc = gcam_errf(&m->err, GCAM_E_NOTFOUND, "target output '%s' is not a tensor of the model", tname);
-        else if (g->tensors[target_t].dtype != GCAM_DT_F32)
-            rc = gcam_errf(&m->err, GCAM_E_DTYPE, "target output '%s' is not float32", tname);
-        else if (g->tensors[target_t].flags & GCAM_TF_CONST)
-            rc = gcam_errf(&m->err, GCAM_E_ARG, "target output '%s' is a constant", tname);
-    }
-    int n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
+/* Everything one explanation of one input carries from step to step. */
+typedef struct explain_run {
+    gcam_model *m;
+    gcam_graph *g;
+    const gcam_explain_opts *o;
+    int fl;                     /* the method's GCAM_MF_* flags */
+    const gcam_array *input;
+    int main_i, input_t, target_t;
+    int nhwc, C, H, W;          /* the map is drawn at the image's H x W, whatever the input's layout */
+    int n_layers, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
     gcam_layer info[GCAM_MAX_LAYERS];
-    if (!rc && (fl & M_LAYER)) rc = resolve_layers(m, o, 1, target_t, layer_ts, info, head_y, &n_layers, x);
-    for (int i = 0; i < n_layers; i++) bp.layers[i] = layer_ts[i];
-    int att[GCAM_MAX_LAYERS], n_att = 0, n_bp = n_layers; /* the rollout methods' attention probabilities */
-    gcam_layer grid;
-    if (!rc && (fl & M_ATTENTION)) rc = find_attention(m, o, att, &n_att, &grid);
-    for (int i = 0; i < n_att; i++) bp.layers[n_bp++] = att[i];
-    /* Grad-CAM through a flattening linear head: the backward stops at its output */
-    for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_GRADCAM; i++)
-        if (info[i].layout == GCAM_LAYER_NCHW && (head_y[i] = gcam_cam_head_find(g, layer_ts[i])) >= 0)
-            bp.layers[i] = head_y[i];
-    /* Ablation-CAM feeds its suffix plans with tensors that cross the layer */
-    int sides[MAX_SIDES], n_sides = 0;
-    for (int i = 0; i < n_layers && !rc && o->method == GCAM_METHOD_ABLATIONCAM; i++) {
-        int k = gcam_suffix_sides(g, &layer_ts[i], 1, target_t, sides + n_sides, MAX_SIDES - n_sides, &m->err);
-        if (k < 0) rc = k;
-        else n_sides += k;
-    }
-    bp.target = target_t;
-    if (!rc && (fl & (M_LAYER_GRAD | M_INPUT_GRAD))) {
-        bp.n_layers = (fl & M_LAYER_GRAD) ? n_bp : 0;
-        bp.input_grad = (fl & M_INPUT_GRAD) != 0;
-        rc = gcam_bwd_prepare(g, &bp, &m->err);
-        g->grads_plan_id = 0; /* the gradient layout depends on the path: redo it */
-        for (int i = 0; i < n_layers; i++) g->tensors[layer_ts[i]].flags |= GCAM_TF_BKEEP; /* the maps read them */
-        for (int i = 0; i < n_att; i++) g->tensors[att[i]].flags |= GCAM_TF_BKEEP;
-    } else if (!rc) {
-        /* no backward: keep only what the method reads after the forward pass */
-        for (int t = 0; t < g->n_tensors; t++) g->tensors[t].flags &= ~GCAM_TF_BKEEP;
-        for (int i = 0; i < n_layers; i++) g->tensors[layer_ts[i]].flags |= GCAM_TF_BKEEP;
-        for (int i = 0; i < n_att; i++) g->tensors[att[i]].flags |= GCAM_TF_BKEEP;
-        g->tensors[target_t].flags |= GCAM_TF_BKEEP;
-        g->planned = 0;
-    }
-    for (int i = 0; i < n_sides && !rc; i++) {
-        g->tensors[sides[i]].flags |= GCAM_TF_BKEEP;
-        g->planned = 0;
-    }
-    if (!rc) rc = gcam_model_ensure_planned(m);
-    if (!rc) rc = gcam_model_bind_extras(m, 1);
-    double t0 = gcam_now_ms();
-    if (!rc) {
-        gcam_tensor *in = &g->tensors[input_t];
-        memcpy(in->data, input->data, gcam_tensor_bytes(in));
-        rc = gcam_graph_forward(g, &m->err);
-    }
-    double t1 = gcam_now_ms();
-    float *seed = NULL;
-    if (!rc) rc = make_target(m, o, &g->tensors[target_t], &x->target, &x->score, &seed);
-    if (!rc) rc = keep_output(m, x, &g->tensors[target_t], 0);
-    float seed_value = o->counterfactual ? -1.0f : 1.0f;
-    /* the ordinary backward pass (guided-backprop alone needs only the guided one) */
-    if (!rc && (fl & (M_LAYER_GRAD | M_INPUT_GRAD)) && o->method != GCAM_METHOD_GUIDED_BACKPROP)
-        rc = gcam_bwd_run(g, &bp, seed, x->target, seed_value, 0, &m->err);
-    double t2 = gcam_now_ms();
+    int att[GCAM_MAX_LAYERS], n_att; /* the rollout methods' attention probabilities */
+    gcam_layer grid;                 /* and their token grid */
+    int sides[MAX_SIDES], n_sides;   /* Ablation-CAM's suffix plans' side inputs */
+    gcam_bwd_plan bp;
+    float *seed;                /* the backward seed (NULL: one-hot) */
+    float seed_value;
+    double t0, t1, t2;          /* before the forward pass, after it, after the backward pass */
+} explain_run;
 
+/* The one place that decides what an explanation's plan keeps after the
+ * forward pass: the layers and attention maps the method reads, the target,
+ * the tensors Ablation-CAM feeds its suffix plans and, with a backward pass,
+ * the tensors where it stops (the planner adds what backward reads). */
+static int plan_explanation(gcam_model *m, const int *const *lists, const int *counts, int n_lists,
+                            const gcam_bwd_plan *bp)
+{
+    unsigned char *keep = calloc((size_t)m->g->n_tensors + 1, 1);
+    if (!keep) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    for (int l = 0; l < n_lists; l++)
+        for (int i = 0; i < counts[l]; i++) keep[lists[l][i]] = 1;
+    if (bp) {
+        for (int i = 0; i < bp->n_layers; i++) keep[bp->layers[i]] = 1;
+        keep[bp->target] = 1;
+    }
+    const gcam_plan_request req = {.keep = keep, .backward = bp ? bp->on_path : NULL};
+    int rc = gcam_model_plan(m, &req);
+    free(keep);
+    return rc;
+}
+
+/* The target tensor: o's, or the first output; a float activation. */
+static int find_target(explain_run *r)
+{
+    const char *tname = r->o->target_output ? r->o->target_output : gcam_model_output_name(r->m, 0);
+    r->target_t = gcam_graph_find(r->g, tname);
+    if (r->target_t < 0)
+        return gcam_errf(&r->m->err, GCAM_E_NOTFOUND, "target output '%s' is not a tensor of the model", tname);
+    if (r->g->tensors[r->target_t].dtype != GCAM_DT_F32)
+        return gcam_errf(&r->m->err, GCAM_E_DTYPE, "target output '%s' is not float32", tname);
+    if (r->g->tensors[r->target_t].flags & GCAM_TF_CONST)
+        return gcam_errf(&r->m->err, GCAM_E_ARG, "target output '%s' is a constant", tname);
+    return GCAM_OK;
+}
+
+/* What the method reads (layers, attention, the linear head, Ablation-CAM's
+ * sides) and the backward path to them; then the plan for all that. */
+static int plan_run(explain_run *r, gcam_explanation *x)
+{
+    gcam_model *m = r->m;
+    const gcam_explain_opts *o = r->o;
+    int rc = find_target(r);
+    if (!rc && (r->fl & M_LAYER))
+        rc = resolve_layers(m, o, 1, r->target_t, r->layer_ts, r->info, r->head_y, &r->n_layers, x);
+    int n_bp = 0;
+    for (int i = 0; i < r->n_layers; i++) r->bp.layers[n_bp++] = r->layer_ts[i];
+    if (!rc && (r->fl & M_ATTENTION)) rc = find_attention(m, o, r->att, &r->n_att, &r->grid);
+    for (int i = 0; i < r->n_att; i++) r->bp.layers[n_bp++] = r->att[i];
+    /* Grad-CAM through a flattening linear head: the backward stops at its output */
+    for (int i = 0; i < r->n_layers && !rc && o->method == GCAM_METHOD_GRADCAM; i++)
+        if (r->info[i].layout == GCAM_LAYER_NCHW && (r->head_y[i] = gcam_cam_head_find(r->g, r->layer_ts[i])) >= 0)
+            r->bp.layers[i] = r->head_y[i];
+    /* Ablation-CAM feeds its suffix plans with tensors that cross the layer */
+    for (int i = 0; i < r->n_layers && !rc && o->method == GCAM_METHOD_ABLATIONCAM; i++) {
+        int k = gcam_suffix_sides(r->g, &r->layer_ts[i], 1, r->target_t, r->sides + r->n_sides,
+                                  MAX_SIDES - r->n_sides, &m->err);
+        if (k < 0) rc = k;
+        else r->n_sides += k;
+    }
+    if (rc) return rc;
+    r->bp.target = r->target_t;
+    const int backward = (r->fl & (M_LAYER_GRAD | M_INPUT_GRAD)) != 0;
+    if (backward) {
+        r->bp.n_layers = (r->fl & M_LAYER_GRAD) ? n_bp : 0;
+        r->bp.input_grad = (r->fl & M_INPUT_GRAD) != 0;
+        if ((rc = gcam_bwd_prepare(r->g, &r->bp, &m->err))) return rc;
+    }
+    const int *lists[] = {r->layer_ts, r->att, &r->target_t, r->sides};
+    const int counts[] = {r->n_layers, r->n_att, 1, r->n_sides};
+    return plan_explanation(m, lists, counts, 4, backward ? &r->bp : NULL);
+}
+
+/* The forward pass, the target and its score, and the ordinary backward
+ * pass (guided backprop alone needs only the guided one). */
+static int run_passes(explain_run *r, gcam_explanation *x)
+{
+    gcam_model *m = r->m;
+    int rc = gcam_model_bind_extras(m, 1);
+    r->t0 = gcam_now_ms();
+    if (!rc) {
+        gcam_tensor *in = &r->g->tensors[r->input_t];
+        memcpy(in->data, r->input->data, gcam_tensor_bytes(in));
+        rc = gcam_graph_forward(r->g, &m->err);
+    }
+    r->t1 = gcam_now_ms();
+    gcam_tensor *y = &r->g->tensors[r->target_t];
+    if (!rc) rc = make_target(m, r->o, y, &x->target, &x->score, &r->seed);
+    if (!rc) rc = keep_output(m, x, y, 0);
+    r->seed_value = r->o->counterfactual ? -1.0f : 1.0f;
+    if (!rc && (r->fl & (M_LAYER_GRAD | M_INPUT_GRAD)) && r->o->method != GCAM_METHOD_GUIDED_BACKPROP)
+        rc = gcam_bwd_run(r->g, &r->bp, r->seed, x->target, r->seed_value, 0, &m->err);
+    r->t2 = gcam_now_ms();
+    return rc;
+}
+
+/* Saliency, integrated gradients and SmoothGrad: a map at the input's resolution. */
+static int input_gradient_map(explain_run *r, gcam_cam_ctx *cx, gcam_explanation *x, float *up)
+{
+    const gcam_explain_opts *o = r->o;
+    const int64_t HW = (int64_t)r->H * r->W;
+    float *raw = malloc(sizeof(float) * (size_t)HW);
+    int rc = GCAM_OK;
+    if (!raw) return gcam_errf(&r->m->err, GCAM_E_NOMEM, "out of memory");
+    if (o->method == GCAM_METHOD_SALIENCY) rc = gcam_cam_saliency(cx, gcam_f32(&r->g->grads[r->input_t]), raw);
+    else if (o->method == GCAM_METHOD_INTEGRATED_GRADIENTS) rc = gcam_cam_integrated_gradients(cx, raw);
+    else rc = gcam_cam_smoothgrad(cx, raw);
+    if (!rc && (r->fl & M_SIGNED)) { /* integrated gradients: signed, kept so */
+        if (set_raw(x, raw, 1, r->H, r->W)) rc = gcam_errf(&r->m->err, GCAM_E_NOMEM, "out of memory");
+        memcpy(x->map, raw, sizeof(float) * (size_t)HW);
+        gcam_cam_finish_signed(o, x->map, HW);
+    } else if (!rc) { /* saliency, smoothgrad: >= 0, post-processed as a CAM */
+        for (int64_t p = 0; p < HW; p++) up[p] = raw[p];
+        if (!o->no_relu) gcam_cam_relu(up, HW);
+        if (set_raw(x, up, 1, r->H, r->W)) rc = gcam_errf(&r->m->err, GCAM_E_NOMEM, "out of memory");
+        if (!rc) {
+            gcam_cam_accumulate(o, raw, r->H, r->W, up, x->map, r->H, r->W, 1);
+            gcam_cam_finish_gray(o, x->map, HW);
+        }
+    }
+    free(raw);
+    return rc;
+}
+
+/* Guided backprop's C x H x W map, times the Grad-CAM map for Guided Grad-CAM. */
+static int guided_map(explain_run *r, gcam_explanation *x)
+{
+    gcam_model *m = r->m;
+    const int64_t C = r->C, HW = (int64_t)r->H * r->W;
+    float *rgb = malloc(sizeof(float) * (size_t)(C * HW));
+    int rc = rgb ? GCAM_OK : gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    if (!rc) rc = gcam_bwd_run(r->g, &r->bp, r->seed, x->target, r->seed_value, 1, &m->err);
+    if (!rc) {
+        const float *gb = gcam_f32(&r->g->grads[r->input_t]);
+        if (r->nhwc) gcam_cam_to_planar(gb, C, HW, rgb); /* the map is C planes */
+        else memcpy(rgb, gb, sizeof(float) * (size_t)(C * HW));
+        if (r->o->method == GCAM_METHOD_GUIDED_GRADCAM) gcam_cam_guided_gradcam(rgb, x->map, C, HW, rgb);
+        if (set_raw(x, rgb, (int)C, r->H, r->W)) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    }
+    if (!rc) {
+        gcam_cam_finish_signed(r->o, rgb, C * HW);
+        free(x->map);
+        x->map = rgb;
+        rgb = NULL;
+    }
+    free(rgb);
+    return rc;
+}
+
+/* The method's maps from what the passes left: layer maps (and Guided
+ * Grad-CAM's Grad-CAM part), rollout, input-gradient maps, guided backprop. */
+static int method_maps(explain_run *r, gcam_explanation *x)
+{
+    gcam_model *m = r->m;
+    const gcam_explain_opts *o = r->o;
     gcam_cam_ctx cx = {
-        .g = g,
+        .g = r->g,
         .err = &m->err,
         .o = o,
-        .input_t = input_t,
-        .x = input->data,
-        .C = C,
-        .H = H,
-        .W = W,
-        .nhwc = nhwc,
-        .target_t = target_t,
+        .input_t = r->input_t,
+        .x = r->input->data,
+        .C = r->C,
+        .H = r->H,
+        .W = r->W,
+        .nhwc = r->nhwc,
+        .target_t = r->target_t,
         .target = x->target,
         .score = o->counterfactual ? -x->score : x->score,
         .batch = o->batch_size > 0 ? o->batch_size : 32,
         .headsum = &m->headsum,
+        .stats = &m->stats,
     };
-    int64_t HW = (int64_t)H * W;
-    x->h = H;
-    x->w = W;
-    x->channels = (fl & M_RGB) ? C : 1;
-    if (!rc && !(x->map = calloc((size_t)HW, sizeof(float)))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    const int64_t HW = (int64_t)r->H * r->W;
+    x->h = r->H;
+    x->w = r->W;
+    x->channels = (r->fl & M_RGB) ? r->C : 1;
     float *up = NULL;
-    if (!rc && !(up = malloc(sizeof(float) * (size_t)HW))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    /* layer maps (and Guided Grad-CAM's Grad-CAM part) */
-    if (!rc) rc = layer_maps(&cx, layer_ts, info, head_y, n_layers, 0, x, up);
-    if (!rc && (fl & M_ATTENTION)) rc = rollout_map(m, o, att, n_att, &grid, x, up);
-    /* input-gradient maps */
-    if (!rc && (o->method == GCAM_METHOD_SALIENCY || (fl & M_BATCHED))) {
-        float *raw = malloc(sizeof(float) * (size_t)HW);
-        if (!raw) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-        else if (o->method == GCAM_METHOD_SALIENCY)
-            rc = saliency(&cx, gcam_f32(&g->grads[input_t]), raw);
-        else if (o->method == GCAM_METHOD_INTEGRATED_GRADIENTS)
-            rc = gcam_cam_integrated_gradients(&cx, raw);
-        else
-            rc = gcam_cam_smoothgrad(&cx, raw);
-        if (!rc && (fl & M_SIGNED)) { /* integrated gradients: signed, kept so */
-            if (set_raw(x, raw, 1, H, W)) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-            memcpy(x->map, raw, sizeof(float) * (size_t)HW);
-            finish_signed(o, x->map, HW);
-        } else if (!rc) { /* saliency, smoothgrad: >= 0, post-processed as a CAM */
-            for (int64_t p = 0; p < HW; p++) up[p] = raw[p];
-            if (!o->no_relu) gcam_cam_relu(up, HW);
-            if (set_raw(x, up, 1, H, W)) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-            if (!rc) {
-                accumulate(o, raw, H, W, up, x->map, H, W, 1);
-                finish_gray(o, x->map, HW);
-            }
-        }
-        free(raw);
-    }
-    if (!rc && (fl & M_GUIDED)) {
-        float *rgb = malloc(sizeof(float) * (size_t)C * HW);
-        if (!rgb) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-        if (!rc) rc = gcam_bwd_run(g, &bp, seed, x->target, seed_value, 1, &m->err);
-        if (!rc) {
-            const float *gb = gcam_f32(&g->grads[input_t]);
-            if (nhwc) gcam_cam_to_planar(gb, C, HW, rgb); /* the map is C planes */
-            else memcpy(rgb, gb, sizeof(float) * (size_t)C * HW);
-            if (o->method == GCAM_METHOD_GUIDED_GRADCAM) gcam_cam_guided_gradcam(rgb, x->map, C, HW, rgb);
-            if (set_raw(x, rgb, C, H, W)) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-        }
-        if (!rc) {
-            finish_signed(o, rgb, (int64_t)C * HW);
-            free(x->map);
-            x->map = rgb;
-            rgb = NULL;
-        }
-        free(rgb);
-    }
+    int rc = GCAM_OK;
+    if (!(x->map = calloc((size_t)HW, sizeof(float))) || !(up = malloc(sizeof(float) * (size_t)HW)))
+        rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    if (!rc) rc = layer_maps(&cx, r->layer_ts, r->info, r->head_y, r->n_layers, 0, x, up);
+    if (!rc && (r->fl & M_ATTENTION)) rc = rollout_map(m, o, r->att, r->n_att, &r->grid, x, up);
+    if (!rc && (o->method == GCAM_METHOD_SALIENCY || (r->fl & M_BATCHED))) rc = input_gradient_map(r, &cx, x, up);
+    if (!rc && (r->fl & M_GUIDED)) rc = guided_map(r, x);
     free(up);
-    free(seed);
-    x->t_forward = t1 - t0;
-    x->t_backward = t2 - t1;
-    x->t_cam = gcam_now_ms() - t2;
-    gcam_bwd_release(&bp);
+    return rc;
+}
+
+static int explain_once(gcam_model *m, const gcam_array *input, const gcam_explain_opts *o,
+                        gcam_explanation **out)
+{
+    explain_run r = {.m = m, .g = m->g, .o = o, .fl = gcam_method_flags(o->method), .input = input};
+    if ((r.main_i = gcam_model_main_input(m)) < 0) return m->err.code;
+    int rc = gcam_model_bind_extras(m, 0);
+    if (!rc) rc = gcam_model_bind_input(m, r.main_i, input);
+    if (!rc) rc = gcam_model_ensure_planned(m); /* shapes and dtypes, to find what to plan for */
+    if (rc) return rc;
+    r.input_t = r.g->inputs[r.main_i];
+    r.nhwc = gcam_model_input_layout(m, r.main_i) == GCAM_LAYOUT_NHWC;
+    r.C = (int)input->dims[r.nhwc ? 3 : 1], r.H = (int)input->dims[r.nhwc ? 1 : 2], r.W = (int)input->dims[r.nhwc ? 2 : 3];
+    gcam_explanation *x = calloc(1, sizeof *x);
+    if (!x) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    rc = plan_run(&r, x);
+    if (!rc) rc = run_passes(&r, x);
+    if (!rc) rc = method_maps(&r, x);
+    free(r.seed);
+    x->t_forward = r.t1 - r.t0;
+    x->t_backward = r.t2 - r.t1;
+    x->t_cam = gcam_now_ms() - r.t2;
+    gcam_bwd_release(&r.bp);
     if (rc) {
         gcam_explanation_free(x);
         return rc;
@@ -700,7 +603,7 @@ static int batch_maps(gcam_model *m, const gcam_array *input, const gcam_explain
     int H = (int)input->dims[2], W = (int)input->dims[3];
     int64_t HW = (int64_t)H * W;
     gcam_cam_ctx cx = {.g = m->g, .err = &m->err, .o = o, .input_t = m->g->inputs[0], .C = input->dims[1], .H = H,
-                       .W = W, .batch = 1, .headsum = &m->headsum};
+                       .W = W, .batch = 1, .headsum = &m->headsum, .stats = &m->stats};
     float *up = malloc(sizeof(float) * (size_t)HW);
     int rc = up ? GCAM_OK : gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     for (int64_t b = 0; b < input->dims[0] && !rc; b++) {
@@ -800,7 +703,7 @@ static int explain_augmented(gcam_model *m, const gcam_array *input, const gcam_
  * item its own gradient (nothing in an inference graph mixes batch items). */
 static int batchable(const gcam_explain_opts *o)
 {
-    int fl = METHOD_FLAGS[o->method];
+    int fl = gcam_method_flags(o->method);
     return (fl == (M_LAYER | M_LAYER_GRAD) || o->method == GCAM_METHOD_EIGENCAM) && !o->aug_smooth &&
            !o->target_softmax && !o->target_weights && !o->target_output;
 }
@@ -827,7 +730,7 @@ static int explain_batched(gcam_model *m, const gcam_array *input, const gcam_ex
                            gcam_explanation **out)
 {
     gcam_graph *g = m->g;
-    const int fl = METHOD_FLAGS[o->method];
+    const int fl = gcam_method_flags(o->method);
     const int64_t N = input->dims[0];
     int rc = gcam_model_bind_input(m, 0, input), n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
     gcam_layer info[GCAM_MAX_LAYERS];
@@ -844,16 +747,10 @@ static int explain_batched(gcam_model *m, const gcam_array *input, const gcam_ex
     for (int i = 0; i < n_layers; i++) bp.layers[i] = layer_ts[i];
     if (!rc && (target_t < 0 || g->tensors[target_t].dtype != GCAM_DT_F32 || g->tensors[target_t].dims[0] != N))
         rc = gcam_errf(&m->err, GCAM_E_ARG, "the first output is not a float tensor of batch %lld", (long long)N);
-    if (!rc && (fl & M_LAYER_GRAD)) {
-        rc = gcam_bwd_prepare(g, &bp, &m->err);
-        g->grads_plan_id = 0;
-    } else if (!rc) {
-        for (int t = 0; t < g->n_tensors; t++) g->tensors[t].flags &= ~GCAM_TF_BKEEP;
-        g->tensors[target_t].flags |= GCAM_TF_BKEEP;
-        g->planned = 0;
-    }
-    for (int i = 0; i < n_layers && !rc; i++) g->tensors[layer_ts[i]].flags |= GCAM_TF_BKEEP;
-    if (!rc) rc = gcam_model_ensure_planned(m);
+    if (!rc && (fl & M_LAYER_GRAD)) rc = gcam_bwd_prepare(g, &bp, &m->err);
+    const int *lists[] = {layer_ts, &target_t};
+    const int counts[] = {n_layers, 1};
+    if (!rc) rc = plan_explanation(m, lists, counts, 2, (fl & M_LAYER_GRAD) ? &bp : NULL);
     double t0 = gcam_now_ms();
     if (!rc) {
         memcpy(g->tensors[input_t].data, input->data, gcam_tensor_bytes(&g->tensors[input_t]));
@@ -978,7 +875,7 @@ int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts
     if (input->dtype != GCAM_FLOAT32) return gcam_errf(&m->err, GCAM_E_DTYPE, "explain needs a float32 input");
     if (!input->data) return gcam_errf(&m->err, GCAM_E_ARG, "the input has no data");
     if (opts->n_layers > GCAM_MAX_LAYERS) return gcam_errf(&m->err, GCAM_E_ARG, "at most %d layers", GCAM_MAX_LAYERS);
-    const int fl = METHOD_FLAGS[opts->method];
+    const int fl = gcam_method_flags(opts->method);
     int extras = g->n_inputs > 1;
     if (extras && (opts->method == GCAM_METHOD_SCORECAM || opts->method == GCAM_METHOD_ABLATIONCAM || (fl & M_BATCHED)))
         return gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "%s on a model with more than one input is not supported yet",
