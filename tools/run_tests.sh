@@ -33,6 +33,8 @@ stage() { # name, command...
 stage unit "$BUILD/gcam_tests"
 # clients use only include/ (issue 11): cli/, bench/, examples/, python/'s bindings
 stage boundary bash "$ROOT/tools/check_boundary.sh" "$ROOT"
+# the include graph of src/ points one way (issue 11: no cam -> api, no ops -> graph)
+stage layers bash "$ROOT/tools/check_layers.sh"
 TD=/usr/share/libonnx-testdata/data
 stage conformance "$BUILD/gcam_conformance" $TD/node $TD/pytorch-converted $TD/pytorch-operator $TD/simple
 if [ -x "$BUILD/example_explain" ]; then
