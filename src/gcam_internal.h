@@ -273,8 +273,25 @@ enum {
     GCAM_NHWC_FREE = 2, /* input 0 and output 0 each either way */
 };
 
+/* The newest ONNX opset (default domain) the ops are checked against. */
+#define GCAM_OPSET_MAX 21
+
+/* One op: its file (src/ops/<op>.c) defines gcam_op_<Name>, and one row of
+ * src/ops/ops.def lists it.  tests/unit checks every descriptor
+ * (gcam_op_check). */
 typedef struct gcam_op {
     const char *op_type;
+    /* The opsets whose meaning the file implements, since..until (until 0:
+     * GCAM_OPSET_MAX).  since is 6 in general (opsets 1-5 had legacy
+     * broadcast / consumed_inputs attributes and other forms), 1 for the ops
+     * whose early versions differ from the later ones only in attributes we
+     * never read. */
+    int since, until;
+    /* Inputs the ONNX schema requires (present and not ""), checked once at
+     * load so that no op ever sees a missing required input; from opset
+     * required_from on (0: never) it requires required_then instead. */
+    int required;
+    int required_from, required_then;
     int flags;
     int (*init)(gcam_node *n, gcam_err *e);   /* optional */
     int (*infer)(gcam_opctx *c);              /* required */
@@ -289,6 +306,16 @@ int gcam_view_backward(gcam_opctx *c);
 
 /* registry: src/ops/registry.c, list in src/ops/ops.def */
 const gcam_op *gcam_op_lookup(const char *op_type);
+/* Whether op runs at `opset` (0: unknown, taken as supported). */
+int gcam_op_opset_ok(const gcam_op *op, int opset);
+/* The inputs op requires at `opset`. */
+int gcam_op_required(const gcam_op *op, int opset);
+/* Checks a descriptor against its ops.def row name: the same name, infer
+ * and forward present, a coherent opset range and required-input counts.
+ * NULL if fine, else what is wrong (a static string). */
+const char *gcam_op_check_desc(const gcam_op *op, const char *row);
+/* The same for ops.def row i, which also must not repeat an earlier row. */
+const char *gcam_op_check(int i);
 int gcam_op_count(void);
 const gcam_op *gcam_op_at(int i);
 const char *gcam_op_name_at(int i);

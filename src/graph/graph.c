@@ -82,52 +82,6 @@ static void list_append(char *buf, size_t cap, const gcam_node *n, int *count)
     (*count)++;
 }
 
-/* The oldest opset at which the op means what its file implements: 6 in
- * general (opsets 1-5 had legacy broadcast/consumed_inputs attributes and
- * other forms), 1 for the ops whose early versions differ from the later
- * ones only in attributes we never read. */
-static int min_opset(const char *op)
-{
-    static const char *const since_1 =
-        " Not Softplus Softsign GlobalAveragePool GlobalMaxPool Identity Shape Size Transpose Softmax"
-        " LogSoftmax Hardmax ArgMax ArgMin ReduceSum ReduceMean ReduceMax ReduceMin ReduceProd ReduceL1"
-        " ReduceL2 ReduceLogSum ReduceLogSumExp ReduceSumSquare MatMul Relu Sigmoid Tanh Exp Log Neg Abs"
-        " Reciprocal Sqrt Floor Ceil Elu LeakyRelu Selu HardSigmoid ThresholdedRelu Gather DepthToSpace"
-        " SpaceToDepth Flatten Squeeze Unsqueeze LpNormalization InstanceNormalization MaxPool"
-        " AveragePool Conv ConvTranspose Constant LRN Sin Cos Tan Asin Acos Atan ";
-    char key[80];
-    snprintf(key, sizeof key, " %s ", op);
-    return strstr(since_1, key) ? 1 : 6;
-}
-
-/* Inputs the ONNX schema requires (present and not ""), for the ops we run.
- * Checked once here so that no op ever sees a missing required input. */
-static int required_inputs(const gcam_node *n)
-{
-    static const struct {
-        const char *op;
-        int n;
-    } req[] = {
-        {"Add", 2}, {"Sub", 2}, {"Mul", 2}, {"Div", 2}, {"Pow", 2}, {"PRelu", 2},
-        {"Gemm", 2}, {"MatMul", 2}, {"Conv", 2}, {"BatchNormalization", 5}, {"Gather", 2},
-        {"Reshape", 2}, {"LayerNormalization", 2}, {"Constant", 0},
-        {"Equal", 2}, {"Less", 2}, {"LessOrEqual", 2}, {"Greater", 2}, {"GreaterOrEqual", 2},
-        {"And", 2}, {"Or", 2}, {"Xor", 2}, {"Where", 3}, {"Expand", 2}, {"Tile", 2}, {"Range", 3},
-        {"Mod", 2}, {"CastLike", 2}, {"ConvTranspose", 2}, {"GatherElements", 2}, {"ScatterElements", 3},
-        {"Scatter", 3}, {"GatherND", 2}, {"ScatterND", 3}, {"QuantizeLinear", 2}, {"DequantizeLinear", 2},
-        {"OneHot", 3}, {"TopK", 2}, {"CumSum", 2}, {"InstanceNormalization", 3}, {"GroupNormalization", 3},
-        {"Compress", 2}, {"BitShift", 2}, {"MatMulInteger", 2}, {"ConvInteger", 2}, {"QLinearMatMul", 8},
-        {"QLinearConv", 8}, {"NonMaxSuppression", 2}, {"RNN", 3}, {"GRU", 3}, {"LSTM", 3}, {"MaxUnpool", 2}, {"GridSample", 2}, {"RoiAlign", 3},
-    };
-    const char *op = n->op_type;
-    if (!strcmp(op, "Slice")) return n->opset >= 10 ? 3 : 1;
-    if (!strcmp(op, "Pad")) return n->opset >= 11 ? 2 : 1;
-    if (!strcmp(op, "Unsqueeze")) return n->opset >= 13 ? 2 : 1;
-    for (size_t i = 0; i < sizeof req / sizeof req[0]; i++)
-        if (!strcmp(op, req[i].op)) return req[i].n;
-    return 1;
-}
-
 void gcam_settings_default(gcam_settings *s)
 {
 #define GCAM_X_(id, name, def, desc) s->v[GCAM_OPT_##id] = def;
@@ -186,7 +140,7 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
         int std = !n->domain[0] || !strcmp(n->domain, "ai.onnx");
         n->op = std ? gcam_op_lookup(n->op_type) : NULL;
         if (!n->op) list_append(list, sizeof list, n, &n_bad);
-        else if (n->opset && (n->opset < min_opset(n->op_type) || n->opset > 21)) list_append(list, sizeof list, n, &n_bad);
+        else if (!gcam_op_opset_ok(n->op, n->opset)) list_append(list, sizeof list, n, &n_bad);
     }
     if (n_bad)
         return gcam_errf(e, GCAM_E_UNSUPPORTED, "%d unsupported node%s (op, domain, or opset outside 6..21 - 1..21 for ops unchanged since opset 1): %s",
@@ -194,7 +148,7 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
 
     for (int i = 0; i < g->n_nodes; i++) {
         const gcam_node *n = &g->nodes[i];
-        int need = required_inputs(n);
+        int need = gcam_op_required(n->op, n->opset); /* so that no op sees a missing required input */
         for (int k = 0; k < need; k++)
             if (k >= n->n_in || n->in[k] < 0)
                 return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s): required input %d of %d is missing",

@@ -57,7 +57,7 @@ static int add_forward(gcam_opctx *c)
 static int add_backward(gcam_opctx *c) { return gcam_binary_backward(c, &add_k, NULL, NULL); }
 
 const gcam_op gcam_op_Add = {
-    .op_type = "Add",
+    .op_type = "Add", .since = 6, .required = 2,
     .flags = GCAM_OPF_EPILOGUE | GCAM_OPF_ELEMENTWISE, /* a following Relu */
     .infer = add_infer,
     .forward = add_forward,

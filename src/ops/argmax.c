@@ -62,5 +62,5 @@ static int arg_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_ArgMax = {.op_type = "ArgMax", .infer = arg_infer, .forward = arg_forward};
-const gcam_op gcam_op_ArgMin = {.op_type = "ArgMin", .infer = arg_infer, .forward = arg_forward};
+const gcam_op gcam_op_ArgMax = {.op_type = "ArgMax", .since = 1, .required = 1, .infer = arg_infer, .forward = arg_forward};
+const gcam_op gcam_op_ArgMin = {.op_type = "ArgMin", .since = 1, .required = 1, .infer = arg_infer, .forward = arg_forward};

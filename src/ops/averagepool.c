@@ -233,7 +233,7 @@ static int avgpool_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_AveragePool = {
-    .op_type = "AveragePool",
+    .op_type = "AveragePool", .since = 1, .required = 1,
     .flags = GCAM_OPF_LAYOUT,
     .init = avgpool_init,
     .infer = avgpool_infer,

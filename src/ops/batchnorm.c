@@ -179,7 +179,7 @@ static int bn_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_BatchNormalization = {
-    .op_type = "BatchNormalization",
+    .op_type = "BatchNormalization", .since = 6, .required = 5,
     .flags = GCAM_OPF_EPILOGUE | GCAM_OPF_LAYOUT, /* a following Relu or Clip (the planner decides) */
     .infer = bn_infer,
     .forward = bn_forward,

@@ -31,4 +31,4 @@ static int bs_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_BitShift = {.op_type = "BitShift", .infer = bs_infer, .forward = bs_forward};
+const gcam_op gcam_op_BitShift = {.op_type = "BitShift", .since = 6, .required = 2, .infer = bs_infer, .forward = bs_forward};

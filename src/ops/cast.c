@@ -87,14 +87,14 @@ static int cast_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Cast = {
-    .op_type = "Cast",
+    .op_type = "Cast", .since = 6, .required = 1,
     .infer = cast_infer,
     .forward = cast_forward,
     .backward = cast_backward,
 };
 
 const gcam_op gcam_op_CastLike = {
-    .op_type = "CastLike",
+    .op_type = "CastLike", .since = 6, .required = 2,
     .infer = cast_infer,
     .forward = cast_forward,
     .backward = cast_backward,

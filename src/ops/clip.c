@@ -130,7 +130,7 @@ static int clip_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Clip = {
-    .op_type = "Clip",
+    .op_type = "Clip", .since = 6, .required = 1,
     .flags = GCAM_OPF_ELEMENTWISE,
     .init = clip_init,
     .infer = clip_infer,

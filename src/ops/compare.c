@@ -54,7 +54,7 @@ static int compare_forward(gcam_opctx *c)
 }
 
 #define COMPARE_OP(Name) \
-    const gcam_op gcam_op_##Name = {.op_type = #Name, .infer = compare_infer, .forward = compare_forward};
+    const gcam_op gcam_op_##Name = {.op_type = #Name, .since = 6, .required = 2, .infer = compare_infer, .forward = compare_forward};
 COMPARE_OP(Equal)
 COMPARE_OP(Less)
 COMPARE_OP(LessOrEqual)

@@ -69,4 +69,4 @@ static int cp_run(gcam_opctx *c, int grad)
 static int cp_forward(gcam_opctx *c) { return cp_run(c, 0); }
 static int cp_backward(gcam_opctx *c) { return c->din[0] && c->dout[0] ? cp_run(c, 1) : GCAM_OK; }
 
-const gcam_op gcam_op_Compress = {.op_type = "Compress", .infer = cp_infer, .forward = cp_forward, .backward = cp_backward};
+const gcam_op gcam_op_Compress = {.op_type = "Compress", .since = 6, .required = 2, .infer = cp_infer, .forward = cp_forward, .backward = cp_backward};

@@ -117,7 +117,7 @@ static int concat_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Concat = {
-    .op_type = "Concat",
+    .op_type = "Concat", .since = 6, .required = 1,
     .flags = GCAM_OPF_LAYOUT,
     .infer = concat_infer,
     .forward = concat_forward,

@@ -84,7 +84,7 @@ static int constant_forward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Constant = {
-    .op_type = "Constant",
+    .op_type = "Constant", .since = 1, .required = 0,
     .infer = constant_infer,
     .forward = constant_forward,
 };

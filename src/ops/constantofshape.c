@@ -33,7 +33,7 @@ static int cos_forward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_ConstantOfShape = {
-    .op_type = "ConstantOfShape",
+    .op_type = "ConstantOfShape", .since = 6, .required = 1,
     .infer = cos_infer,
     .forward = cos_forward,
 };

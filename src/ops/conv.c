@@ -733,7 +733,7 @@ static int conv_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Conv = {
-    .op_type = "Conv",
+    .op_type = "Conv", .since = 1, .required = 2,
     .flags = GCAM_OPF_EPILOGUE | GCAM_OPF_LAYOUT,
     .init = conv_init,
     .release = conv_release,

@@ -127,7 +127,7 @@ static int ct_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_ConvTranspose = {
-    .op_type = "ConvTranspose",
+    .op_type = "ConvTranspose", .since = 1, .required = 2,
     .infer = ct_infer,
     .forward = ct_forward,
     .backward = ct_backward,

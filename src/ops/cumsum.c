@@ -72,4 +72,4 @@ static int cs_backward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_CumSum = {.op_type = "CumSum", .infer = cs_infer, .forward = cs_forward, .backward = cs_backward};
+const gcam_op gcam_op_CumSum = {.op_type = "CumSum", .since = 6, .required = 2, .infer = cs_infer, .forward = cs_forward, .backward = cs_backward};

@@ -71,5 +71,5 @@ static int d2s_backward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_DepthToSpace = {.op_type = "DepthToSpace", .infer = d2s_infer, .forward = d2s_forward, .backward = d2s_backward};
-const gcam_op gcam_op_SpaceToDepth = {.op_type = "SpaceToDepth", .infer = d2s_infer, .forward = d2s_forward, .backward = d2s_backward};
+const gcam_op gcam_op_DepthToSpace = {.op_type = "DepthToSpace", .since = 1, .required = 1, .infer = d2s_infer, .forward = d2s_forward, .backward = d2s_backward};
+const gcam_op gcam_op_SpaceToDepth = {.op_type = "SpaceToDepth", .since = 1, .required = 1, .infer = d2s_infer, .forward = d2s_forward, .backward = d2s_backward};

@@ -90,4 +90,4 @@ static int det_run(gcam_opctx *c, int grad)
 static int det_forward(gcam_opctx *c) { return det_run(c, 0); }
 static int det_backward(gcam_opctx *c) { return c->din[0] && c->dout[0] ? det_run(c, 1) : GCAM_OK; }
 
-const gcam_op gcam_op_Det = {.op_type = "Det", .infer = det_infer, .forward = det_forward, .backward = det_backward};
+const gcam_op gcam_op_Det = {.op_type = "Det", .since = 6, .required = 1, .infer = det_infer, .forward = det_forward, .backward = det_backward};

@@ -44,7 +44,7 @@ static int div_forward(gcam_opctx *c)
 static int div_backward(gcam_opctx *c) { return gcam_binary_backward(c, &div_k, NULL, NULL); }
 
 const gcam_op gcam_op_Div = {
-    .op_type = "Div",
+    .op_type = "Div", .since = 6, .required = 2,
     .flags = GCAM_OPF_ELEMENTWISE,
     .infer = div_infer,
     .forward = div_forward,

@@ -62,7 +62,7 @@ static int dropout_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Dropout = {
-    .op_type = "Dropout",
+    .op_type = "Dropout", .since = 6, .required = 1,
     .flags = GCAM_OPF_VIEW,
     .infer = dropout_infer,
     .forward = dropout_forward,

@@ -316,4 +316,4 @@ static int ein_backward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_Einsum = {.op_type = "Einsum", .infer = ein_infer, .forward = ein_forward, .backward = ein_backward};
+const gcam_op gcam_op_Einsum = {.op_type = "Einsum", .since = 6, .required = 1, .infer = ein_infer, .forward = ein_forward, .backward = ein_backward};

@@ -28,7 +28,7 @@ static int erf_forward(gcam_opctx *c) { return gcam_unary_forward(c, erf_fwd_row
 static int erf_backward(gcam_opctx *c) { return gcam_unary_backward(c, erf_bwd_rows, c->node->params); }
 
 const gcam_op gcam_op_Erf = {
-    .op_type = "Erf",
+    .op_type = "Erf", .since = 6, .required = 1,
     .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = erf_forward,

@@ -44,7 +44,7 @@ static int expand_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Expand = {
-    .op_type = "Expand",
+    .op_type = "Expand", .since = 6, .required = 2,
     .infer = expand_infer,
     .forward = expand_forward,
     .backward = expand_backward,

@@ -27,7 +27,7 @@ static int flatten_infer(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Flatten = {
-    .op_type = "Flatten",
+    .op_type = "Flatten", .since = 1, .required = 1,
     .flags = GCAM_OPF_VIEW,
     .infer = flatten_infer,
     .forward = gcam_view_forward,

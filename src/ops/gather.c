@@ -109,7 +109,7 @@ static int gather_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Gather = {
-    .op_type = "Gather",
+    .op_type = "Gather", .since = 1, .required = 2,
     .infer = gather_infer,
     .forward = gather_forward,
     .backward = gather_backward,

@@ -123,6 +123,6 @@ static int ge_backward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_GatherElements = {.op_type = "GatherElements", .infer = ge_infer, .forward = ge_forward, .backward = ge_backward};
-const gcam_op gcam_op_ScatterElements = {.op_type = "ScatterElements", .infer = ge_infer, .forward = ge_forward, .backward = ge_backward};
-const gcam_op gcam_op_Scatter = {.op_type = "Scatter", .infer = ge_infer, .forward = ge_forward, .backward = ge_backward};
+const gcam_op gcam_op_GatherElements = {.op_type = "GatherElements", .since = 6, .required = 2, .infer = ge_infer, .forward = ge_forward, .backward = ge_backward};
+const gcam_op gcam_op_ScatterElements = {.op_type = "ScatterElements", .since = 6, .required = 3, .infer = ge_infer, .forward = ge_forward, .backward = ge_backward};
+const gcam_op gcam_op_Scatter = {.op_type = "Scatter", .since = 6, .required = 3, .infer = ge_infer, .forward = ge_forward, .backward = ge_backward};

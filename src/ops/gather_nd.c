@@ -138,5 +138,5 @@ static int nd_backward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_GatherND = {.op_type = "GatherND", .infer = nd_infer, .forward = nd_forward, .backward = nd_backward};
-const gcam_op gcam_op_ScatterND = {.op_type = "ScatterND", .infer = nd_infer, .forward = nd_forward, .backward = nd_backward};
+const gcam_op gcam_op_GatherND = {.op_type = "GatherND", .since = 6, .required = 2, .infer = nd_infer, .forward = nd_forward, .backward = nd_backward};
+const gcam_op gcam_op_ScatterND = {.op_type = "ScatterND", .since = 6, .required = 3, .infer = nd_infer, .forward = nd_forward, .backward = nd_backward};

@@ -151,7 +151,7 @@ static int gemm_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Gemm = {
-    .op_type = "Gemm",
+    .op_type = "Gemm", .since = 6, .required = 2,
     .infer = gemm_infer,
     .forward = gemm_forward,
     .backward = gemm_backward,

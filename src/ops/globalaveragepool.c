@@ -90,7 +90,7 @@ static int gap_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_GlobalAveragePool = {
-    .op_type = "GlobalAveragePool",
+    .op_type = "GlobalAveragePool", .since = 1, .required = 1,
     .flags = GCAM_OPF_LAYOUT,
     .infer = gap_infer,
     .forward = gap_forward,

@@ -61,7 +61,7 @@ static int gmp_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_GlobalMaxPool = {
-    .op_type = "GlobalMaxPool",
+    .op_type = "GlobalMaxPool", .since = 1, .required = 1,
     .infer = gmp_infer,
     .forward = gmp_forward,
     .backward = gmp_backward,

@@ -183,4 +183,4 @@ static int gs_backward(gcam_opctx *c) { return c->dout[0] && (c->din[0] || c->di
 
 static int gs_forward(gcam_opctx *c) { return gs_run(c, 0); }
 
-const gcam_op gcam_op_GridSample = {.op_type = "GridSample", .infer = gs_infer, .forward = gs_forward, .backward = gs_backward};
+const gcam_op gcam_op_GridSample = {.op_type = "GridSample", .since = 6, .required = 2, .infer = gs_infer, .forward = gs_forward, .backward = gs_backward};

@@ -28,7 +28,7 @@ static inline float hardsigmoid_grad(float x, float y, float dy, const gcam_ew_p
 GCAM_UNARY_OP(hardsigmoid, hardsigmoid_f, hardsigmoid_grad)
 
 const gcam_op gcam_op_HardSigmoid = {
-    .op_type = "HardSigmoid",
+    .op_type = "HardSigmoid", .since = 1, .required = 1,
     .flags = GCAM_OPF_ELEMENTWISE,
     .init = hardsigmoid_init,
     .infer = gcam_unary_infer,

@@ -19,7 +19,7 @@ static inline float hardswish_grad(float x, float y, float dy, const gcam_ew_par
 GCAM_UNARY_OP(hardswish, hardswish_f, hardswish_grad)
 
 const gcam_op gcam_op_HardSwish = {
-    .op_type = "HardSwish",
+    .op_type = "HardSwish", .since = 6, .required = 1,
     .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = hardswish_forward,

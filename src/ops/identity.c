@@ -38,7 +38,7 @@ int gcam_view_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Identity = {
-    .op_type = "Identity",
+    .op_type = "Identity", .since = 1, .required = 1,
     .flags = GCAM_OPF_VIEW, /* the planner gives y x's memory; forward then copies nothing */
     .infer = identity_infer,
     .forward = gcam_view_forward,

@@ -25,5 +25,5 @@ static int is_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_IsNaN = {.op_type = "IsNaN", .infer = is_infer, .forward = is_forward};
-const gcam_op gcam_op_IsInf = {.op_type = "IsInf", .infer = is_infer, .forward = is_forward};
+const gcam_op gcam_op_IsNaN = {.op_type = "IsNaN", .since = 6, .required = 1, .infer = is_infer, .forward = is_forward};
+const gcam_op gcam_op_IsInf = {.op_type = "IsInf", .since = 6, .required = 1, .infer = is_infer, .forward = is_forward};

@@ -114,7 +114,7 @@ static int ln_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_LayerNormalization = {
-    .op_type = "LayerNormalization",
+    .op_type = "LayerNormalization", .since = 6, .required = 2,
     .infer = ln_infer,
     .forward = ln_forward,
     .backward = ln_backward,

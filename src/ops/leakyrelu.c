@@ -28,7 +28,7 @@ static inline float leakyrelu_grad(float x, float y, float dy, const gcam_ew_par
 GCAM_UNARY_OP(leakyrelu, leakyrelu_f, leakyrelu_grad)
 
 const gcam_op gcam_op_LeakyRelu = {
-    .op_type = "LeakyRelu",
+    .op_type = "LeakyRelu", .since = 1, .required = 1,
     .flags = GCAM_OPF_ELEMENTWISE,
     .init = leakyrelu_init,
     .infer = gcam_unary_infer,

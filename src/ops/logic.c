@@ -38,9 +38,10 @@ static int logic_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-#define LOGIC_OP(Name) \
-    const gcam_op gcam_op_##Name = {.op_type = #Name, .infer = logic_infer, .forward = logic_forward};
-LOGIC_OP(And)
-LOGIC_OP(Or)
-LOGIC_OP(Xor)
-LOGIC_OP(Not)
+#define LOGIC_OP(Name, SINCE, REQUIRED)                                                                 \
+    const gcam_op gcam_op_##Name = {.op_type = #Name, .since = SINCE, .required = REQUIRED, .infer = logic_infer, \
+                                    .forward = logic_forward};
+LOGIC_OP(And, 6, 2)
+LOGIC_OP(Or, 6, 2)
+LOGIC_OP(Xor, 6, 2)
+LOGIC_OP(Not, 1, 1)

@@ -83,5 +83,5 @@ static int lp_run(gcam_opctx *c, int grad)
 static int lp_forward(gcam_opctx *c) { return lp_run(c, 0); }
 static int lp_backward(gcam_opctx *c) { return c->din[0] && c->dout[0] ? lp_run(c, 1) : GCAM_OK; }
 
-const gcam_op gcam_op_LpPool = {.op_type = "LpPool", .infer = lp_infer, .forward = lp_forward, .backward = lp_backward};
-const gcam_op gcam_op_GlobalLpPool = {.op_type = "GlobalLpPool", .infer = lp_infer, .forward = lp_forward, .backward = lp_backward};
+const gcam_op gcam_op_LpPool = {.op_type = "LpPool", .since = 6, .required = 1, .infer = lp_infer, .forward = lp_forward, .backward = lp_backward};
+const gcam_op gcam_op_GlobalLpPool = {.op_type = "GlobalLpPool", .since = 6, .required = 1, .infer = lp_infer, .forward = lp_forward, .backward = lp_backward};

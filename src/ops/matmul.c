@@ -132,7 +132,7 @@ static int matmul_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_MatMul = {
-    .op_type = "MatMul",
+    .op_type = "MatMul", .since = 1, .required = 2,
     .infer = matmul_infer,
     .forward = matmul_forward,
     .backward = matmul_backward,

@@ -315,7 +315,7 @@ static int maxpool_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_MaxPool = {
-    .op_type = "MaxPool",
+    .op_type = "MaxPool", .since = 1, .required = 1,
     .flags = GCAM_OPF_LAYOUT,
     .init = maxpool_init,
     .infer = maxpool_infer,

@@ -76,4 +76,4 @@ static int mu_run(gcam_opctx *c, int grad)
 static int mu_forward(gcam_opctx *c) { return mu_run(c, 0); }
 static int mu_backward(gcam_opctx *c) { return c->din[0] && c->dout[0] ? mu_run(c, 1) : GCAM_OK; }
 
-const gcam_op gcam_op_MaxUnpool = {.op_type = "MaxUnpool", .infer = mu_infer, .forward = mu_forward, .backward = mu_backward};
+const gcam_op gcam_op_MaxUnpool = {.op_type = "MaxUnpool", .since = 6, .required = 2, .infer = mu_infer, .forward = mu_forward, .backward = mu_backward};

@@ -63,7 +63,7 @@ static int mod_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Mod = {
-    .op_type = "Mod",
+    .op_type = "Mod", .since = 6, .required = 2,
     .infer = mod_infer,
     .forward = mod_forward,
     .backward = mod_backward,

@@ -19,7 +19,7 @@ static const gcam_binary_kernels mul_k = {
 GCAM_BINARY_OP(mul, 1)
 
 const gcam_op gcam_op_Mul = {
-    .op_type = "Mul",
+    .op_type = "Mul", .since = 6, .required = 2,
     .flags = GCAM_OPF_ELEMENTWISE,
     .infer = mul_infer,
     .forward = mul_forward,

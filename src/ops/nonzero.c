@@ -35,4 +35,4 @@ static int nz_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_NonZero = {.op_type = "NonZero", .infer = nz_infer, .forward = nz_forward};
+const gcam_op gcam_op_NonZero = {.op_type = "NonZero", .since = 6, .required = 1, .infer = nz_infer, .forward = nz_forward};

@@ -175,9 +175,9 @@ static int norm_backward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_InstanceNormalization = {.op_type = "InstanceNormalization", .infer = norm_infer, .forward = norm_forward, .backward = norm_backward};
-const gcam_op gcam_op_GroupNormalization = {.op_type = "GroupNormalization", .infer = norm_infer, .forward = norm_forward, .backward = norm_backward};
-const gcam_op gcam_op_MeanVarianceNormalization = {.op_type = "MeanVarianceNormalization", .infer = norm_infer, .forward = norm_forward, .backward = norm_backward};
+const gcam_op gcam_op_InstanceNormalization = {.op_type = "InstanceNormalization", .since = 1, .required = 3, .infer = norm_infer, .forward = norm_forward, .backward = norm_backward};
+const gcam_op gcam_op_GroupNormalization = {.op_type = "GroupNormalization", .since = 6, .required = 3, .infer = norm_infer, .forward = norm_forward, .backward = norm_backward};
+const gcam_op gcam_op_MeanVarianceNormalization = {.op_type = "MeanVarianceNormalization", .since = 6, .required = 1, .infer = norm_infer, .forward = norm_forward, .backward = norm_backward};
 
 /* ---- LpNormalization ---- */
 static int lp_geom(gcam_opctx *c, int64_t *outer, int64_t *len, int64_t *inner, int *p)
@@ -244,7 +244,7 @@ static int lp_run(gcam_opctx *c, int grad)
 static int lp_forward(gcam_opctx *c) { return lp_run(c, 0); }
 static int lp_backward(gcam_opctx *c) { return c->din[0] && c->dout[0] ? lp_run(c, 1) : GCAM_OK; }
 
-const gcam_op gcam_op_LpNormalization = {.op_type = "LpNormalization", .infer = lp_infer, .forward = lp_forward, .backward = lp_backward};
+const gcam_op gcam_op_LpNormalization = {.op_type = "LpNormalization", .since = 1, .required = 1, .infer = lp_infer, .forward = lp_forward, .backward = lp_backward};
 
 /* ---- LRN over channels (axis 1) ---- */
 static int lrn_infer(gcam_opctx *c)
@@ -304,4 +304,4 @@ static int lrn_run(gcam_opctx *c, int grad)
 static int lrn_forward(gcam_opctx *c) { return lrn_run(c, 0); }
 static int lrn_backward(gcam_opctx *c) { return c->din[0] && c->dout[0] ? lrn_run(c, 1) : GCAM_OK; }
 
-const gcam_op gcam_op_LRN = {.op_type = "LRN", .infer = lrn_infer, .forward = lrn_forward, .backward = lrn_backward};
+const gcam_op gcam_op_LRN = {.op_type = "LRN", .since = 1, .required = 1, .infer = lrn_infer, .forward = lrn_forward, .backward = lrn_backward};

@@ -55,7 +55,7 @@ static int oh_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_OneHot = {.op_type = "OneHot", .infer = oh_infer, .forward = oh_forward};
+const gcam_op gcam_op_OneHot = {.op_type = "OneHot", .since = 6, .required = 3, .infer = oh_infer, .forward = oh_forward};
 
 static int eye_infer(gcam_opctx *c)
 {
@@ -78,4 +78,4 @@ static int eye_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_EyeLike = {.op_type = "EyeLike", .infer = eye_infer, .forward = eye_forward};
+const gcam_op gcam_op_EyeLike = {.op_type = "EyeLike", .since = 6, .required = 1, .infer = eye_infer, .forward = eye_forward};

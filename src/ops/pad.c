@@ -279,7 +279,7 @@ static int pad_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Pad = {
-    .op_type = "Pad",
+    .op_type = "Pad", .since = 6, .required = 1, .required_from = 11, .required_then = 2,
     .flags = GCAM_OPF_LAYOUT,
     .init = pad_init,
     .infer = pad_infer,

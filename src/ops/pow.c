@@ -100,7 +100,7 @@ static int pow_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Pow = {
-    .op_type = "Pow",
+    .op_type = "Pow", .since = 6, .required = 2,
     .flags = GCAM_OPF_ELEMENTWISE,
     .infer = pow_infer,
     .forward = pow_forward,

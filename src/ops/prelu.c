@@ -41,7 +41,7 @@ static int prelu_infer(gcam_opctx *c)
 GCAM_BINARY_OP_FWD_BWD(prelu)
 
 const gcam_op gcam_op_PRelu = {
-    .op_type = "PRelu",
+    .op_type = "PRelu", .since = 6, .required = 2,
     .infer = prelu_infer,
     .forward = prelu_forward,
     .backward = prelu_backward,

@@ -49,7 +49,7 @@ static int dq_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_DynamicQuantizeLinear = {.op_type = "DynamicQuantizeLinear", .infer = dq_infer, .forward = dq_forward};
+const gcam_op gcam_op_DynamicQuantizeLinear = {.op_type = "DynamicQuantizeLinear", .since = 6, .required = 1, .infer = dq_infer, .forward = dq_forward};
 
 /* zero point value for row/channel k (scalar or per k), 0 if absent */
 static int64_t zp_at(const gcam_tensor *z, int64_t k)
@@ -140,8 +140,8 @@ static int mm_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_MatMulInteger = {.op_type = "MatMulInteger", .infer = mm_infer, .forward = mm_forward};
-const gcam_op gcam_op_QLinearMatMul = {.op_type = "QLinearMatMul", .infer = mm_infer, .forward = mm_forward};
+const gcam_op gcam_op_MatMulInteger = {.op_type = "MatMulInteger", .since = 6, .required = 2, .infer = mm_infer, .forward = mm_forward};
+const gcam_op gcam_op_QLinearMatMul = {.op_type = "QLinearMatMul", .since = 6, .required = 8, .infer = mm_infer, .forward = mm_forward};
 
 /* ---- ConvInteger and QLinearConv ---- */
 typedef struct cv_io {
@@ -218,5 +218,5 @@ static int cv_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_ConvInteger = {.op_type = "ConvInteger", .infer = cv_infer, .forward = cv_forward};
-const gcam_op gcam_op_QLinearConv = {.op_type = "QLinearConv", .infer = cv_infer, .forward = cv_forward};
+const gcam_op gcam_op_ConvInteger = {.op_type = "ConvInteger", .since = 6, .required = 2, .infer = cv_infer, .forward = cv_forward};
+const gcam_op gcam_op_QLinearConv = {.op_type = "QLinearConv", .since = 6, .required = 8, .infer = cv_infer, .forward = cv_forward};

@@ -131,7 +131,7 @@ static int q_backward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_QuantizeLinear = {.op_type = "QuantizeLinear", .flags = GCAM_OPF_STRAIGHT_THROUGH,
+const gcam_op gcam_op_QuantizeLinear = {.op_type = "QuantizeLinear", .since = 6, .required = 2, .flags = GCAM_OPF_STRAIGHT_THROUGH,
                                         .infer = q_infer, .forward = q_forward, .backward = q_backward};
-const gcam_op gcam_op_DequantizeLinear = {.op_type = "DequantizeLinear", .infer = q_infer, .forward = q_forward,
+const gcam_op gcam_op_DequantizeLinear = {.op_type = "DequantizeLinear", .since = 6, .required = 2, .infer = q_infer, .forward = q_forward,
                                           .backward = q_backward};

@@ -51,7 +51,7 @@ static int range_forward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Range = {
-    .op_type = "Range",
+    .op_type = "Range", .since = 6, .required = 3,
     .infer = range_infer,
     .forward = range_forward,
 };

@@ -237,6 +237,6 @@ static int reduce_backward(gcam_opctx *c)
 }
 
 #define REDUCE_OP(k)                                                                                   \
-    const gcam_op gcam_op_Reduce##k = {.op_type = "Reduce" #k, .init = reduce_init, .infer = reduce_infer, \
+    const gcam_op gcam_op_Reduce##k = {.op_type = "Reduce" #k, .since = 1, .required = 1, .init = reduce_init, .infer = reduce_infer, \
                                        .forward = reduce_forward, .backward = reduce_backward};
 REDUCE_OPS(REDUCE_OP)

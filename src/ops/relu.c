@@ -15,7 +15,7 @@ static inline float relu_grad(float x, float y, float dy, const gcam_ew_params *
 GCAM_UNARY_OP(relu, relu_f, relu_grad)
 
 const gcam_op gcam_op_Relu = {
-    .op_type = "Relu",
+    .op_type = "Relu", .since = 1, .required = 1,
     .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = relu_forward,

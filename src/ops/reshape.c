@@ -58,7 +58,7 @@ static int reshape_infer(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Reshape = {
-    .op_type = "Reshape",
+    .op_type = "Reshape", .since = 6, .required = 2,
     .flags = GCAM_OPF_VIEW,
     .infer = reshape_infer,
     .forward = gcam_view_forward,

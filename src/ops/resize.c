@@ -547,7 +547,7 @@ static int resize_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Resize = {
-    .op_type = "Resize",
+    .op_type = "Resize", .since = 6, .required = 1,
     .init = resize_init,
     .infer = resize_infer,
     .forward = resize_forward,
@@ -555,7 +555,7 @@ const gcam_op gcam_op_Resize = {
 };
 
 const gcam_op gcam_op_Upsample = {
-    .op_type = "Upsample",
+    .op_type = "Upsample", .since = 6, .required = 1,
     .init = resize_init,
     .infer = resize_infer,
     .forward = resize_forward,

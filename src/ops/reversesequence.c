@@ -39,4 +39,4 @@ static int rs_run(gcam_opctx *c, int grad)
 static int rs_forward(gcam_opctx *c) { return rs_run(c, 0); }
 static int rs_backward(gcam_opctx *c) { return c->din[0] && c->dout[0] ? rs_run(c, 1) : GCAM_OK; }
 
-const gcam_op gcam_op_ReverseSequence = {.op_type = "ReverseSequence", .infer = rs_infer, .forward = rs_forward, .backward = rs_backward};
+const gcam_op gcam_op_ReverseSequence = {.op_type = "ReverseSequence", .since = 6, .required = 1, .infer = rs_infer, .forward = rs_forward, .backward = rs_backward};

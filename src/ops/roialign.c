@@ -125,4 +125,4 @@ static int ra_run(gcam_opctx *c, int grad)
 static int ra_forward(gcam_opctx *c) { return ra_run(c, 0); }
 static int ra_backward(gcam_opctx *c) { return c->din[0] && c->dout[0] ? ra_run(c, 1) : GCAM_OK; }
 
-const gcam_op gcam_op_RoiAlign = {.op_type = "RoiAlign", .infer = ra_infer, .forward = ra_forward, .backward = ra_backward};
+const gcam_op gcam_op_RoiAlign = {.op_type = "RoiAlign", .since = 6, .required = 3, .infer = ra_infer, .forward = ra_forward, .backward = ra_backward};

@@ -36,7 +36,7 @@ static int shape_forward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Shape = {
-    .op_type = "Shape",
+    .op_type = "Shape", .since = 1, .required = 1,
     .flags = GCAM_OPF_SHAPE_ONLY,
     .infer = shape_infer,
     .forward = shape_forward,

@@ -14,7 +14,7 @@ static inline float sigmoid_grad(float x, float y, float dy, const gcam_ew_param
 GCAM_UNARY_OP(sigmoid, sigmoid_f, sigmoid_grad)
 
 const gcam_op gcam_op_Sigmoid = {
-    .op_type = "Sigmoid",
+    .op_type = "Sigmoid", .since = 1, .required = 1,
     .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = sigmoid_forward,

@@ -16,7 +16,7 @@ static int size_forward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Size = {
-    .op_type = "Size",
+    .op_type = "Size", .since = 1, .required = 1,
     .flags = GCAM_OPF_SHAPE_ONLY,
     .infer = size_infer,
     .forward = size_forward,

@@ -168,7 +168,7 @@ static int slice_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Slice = {
-    .op_type = "Slice",
+    .op_type = "Slice", .since = 6, .required = 1, .required_from = 10, .required_then = 3,
     .infer = slice_infer,
     .forward = slice_forward,
     .backward = slice_backward,

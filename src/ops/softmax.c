@@ -161,7 +161,7 @@ static int softmax_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Softmax = {
-    .op_type = "Softmax",
+    .op_type = "Softmax", .since = 1, .required = 1,
     .infer = softmax_infer,
     .forward = softmax_forward,
     .backward = softmax_backward,
@@ -220,14 +220,14 @@ static int logsoftmax_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_LogSoftmax = {
-    .op_type = "LogSoftmax",
+    .op_type = "LogSoftmax", .since = 1, .required = 1,
     .infer = softmax_infer,
     .forward = logsoftmax_forward,
     .backward = logsoftmax_backward,
 };
 
 const gcam_op gcam_op_Hardmax = {
-    .op_type = "Hardmax",
+    .op_type = "Hardmax", .since = 1, .required = 1,
     .infer = softmax_infer,
     .forward = logsoftmax_forward,
     .backward = logsoftmax_backward,

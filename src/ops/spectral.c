@@ -152,7 +152,7 @@ static int dft_backward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_DFT = {.op_type = "DFT", .infer = dft_infer, .forward = dft_forward, .backward = dft_backward};
+const gcam_op gcam_op_DFT = {.op_type = "DFT", .since = 6, .required = 1, .infer = dft_infer, .forward = dft_forward, .backward = dft_backward};
 
 /* ---- STFT ---- */
 typedef struct stft_geom {
@@ -247,7 +247,7 @@ static int stft_backward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_STFT = {.op_type = "STFT", .infer = stft_infer, .forward = stft_forward, .backward = stft_backward};
+const gcam_op gcam_op_STFT = {.op_type = "STFT", .since = 6, .required = 1, .infer = stft_infer, .forward = stft_forward, .backward = stft_backward};
 
 /* ---- MelWeightMatrix ---- */
 static int mel_params(gcam_opctx *c, int64_t *mel, int64_t *dft, int64_t *rate, double *lo, double *hi)
@@ -313,4 +313,4 @@ static int mel_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_MelWeightMatrix = {.op_type = "MelWeightMatrix", .infer = mel_infer, .forward = mel_forward};
+const gcam_op gcam_op_MelWeightMatrix = {.op_type = "MelWeightMatrix", .since = 6, .required = 1, .infer = mel_infer, .forward = mel_forward};

@@ -153,7 +153,7 @@ static int split_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Split = {
-    .op_type = "Split",
+    .op_type = "Split", .since = 6, .required = 1,
     .infer = split_infer,
     .forward = split_forward,
     .backward = split_backward,

@@ -13,7 +13,7 @@ static inline float sqrt_grad(float x, float y, float dy, const gcam_ew_params *
 GCAM_UNARY_OP(sqrt, sqrt_f, sqrt_grad)
 
 const gcam_op gcam_op_Sqrt = {
-    .op_type = "Sqrt",
+    .op_type = "Sqrt", .since = 1, .required = 1,
     .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = sqrt_forward,

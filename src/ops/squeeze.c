@@ -44,7 +44,7 @@ static int squeeze_infer(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Squeeze = {
-    .op_type = "Squeeze",
+    .op_type = "Squeeze", .since = 1, .required = 1,
     .flags = GCAM_OPF_VIEW,
     .infer = squeeze_infer,
     .forward = gcam_view_forward,

@@ -14,7 +14,7 @@ static const gcam_binary_kernels sub_k = {
 GCAM_BINARY_OP(sub, 1)
 
 const gcam_op gcam_op_Sub = {
-    .op_type = "Sub",
+    .op_type = "Sub", .since = 6, .required = 2,
     .flags = GCAM_OPF_ELEMENTWISE,
     .infer = sub_infer,
     .forward = sub_forward,

@@ -13,7 +13,7 @@ static inline float tanh_grad(float x, float y, float dy, const gcam_ew_params *
 GCAM_UNARY_OP(tanh, tanh_f, tanh_grad)
 
 const gcam_op gcam_op_Tanh = {
-    .op_type = "Tanh",
+    .op_type = "Tanh", .since = 1, .required = 1,
     .flags = GCAM_OPF_ELEMENTWISE,
     .infer = gcam_unary_infer,
     .forward = tanh_forward,

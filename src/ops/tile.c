@@ -52,7 +52,7 @@ static int tile_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Tile = {
-    .op_type = "Tile",
+    .op_type = "Tile", .since = 6, .required = 2,
     .infer = tile_infer,
     .forward = tile_forward,
     .backward = tile_backward,

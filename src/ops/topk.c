@@ -92,4 +92,4 @@ static int tk_run(gcam_opctx *c, int grad)
 static int tk_forward(gcam_opctx *c) { return tk_run(c, 0); }
 static int tk_backward(gcam_opctx *c) { return c->din[0] ? tk_run(c, 1) : GCAM_OK; }
 
-const gcam_op gcam_op_TopK = {.op_type = "TopK", .infer = tk_infer, .forward = tk_forward, .backward = tk_backward};
+const gcam_op gcam_op_TopK = {.op_type = "TopK", .since = 6, .required = 2, .infer = tk_infer, .forward = tk_forward, .backward = tk_backward};

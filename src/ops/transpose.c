@@ -119,7 +119,7 @@ static int transpose_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Transpose = {
-    .op_type = "Transpose",
+    .op_type = "Transpose", .since = 1, .required = 1,
     .infer = transpose_infer,
     .forward = transpose_forward,
     .backward = transpose_backward,

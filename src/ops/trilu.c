@@ -65,7 +65,7 @@ static int trilu_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Trilu = {
-    .op_type = "Trilu",
+    .op_type = "Trilu", .since = 6, .required = 1,
     .infer = trilu_infer,
     .forward = trilu_forward,
     .backward = trilu_backward,

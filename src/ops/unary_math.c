@@ -31,41 +31,41 @@ static inline float mish_grad(float x, float dy)
     return dy * (t + x * (1.0f - t * t) * sigm(x));
 }
 
-/* X(Name, lower, f(x, p), g(x, y, dy, p), alpha default, beta default, lo default, ints ok)
+/* X(Name, lower, f(x, p), g(x, y, dy, p), alpha default, beta default, lo default, ints ok, since opset)
  * p->alpha, p->beta, p->lo hold alpha, beta/bias/approximate, gamma/lambd. */
 #define UNARY_MATH(X)                                                                                      \
-    X(Neg, neg, -x, -dy, 0, 0, 0, 1)                                                                       \
-    X(Abs, abs, fabsf(x), x > 0 ? dy : x < 0 ? -dy : 0.0f, 0, 0, 0, 1)                                     \
-    X(Sign, sign, (float)((x > 0) - (x < 0)), 0.0f, 0, 0, 0, 1)                                            \
-    X(Exp, exp, expf(x), y * dy, 0, 0, 0, 0)                                                               \
-    X(Log, log, logf(x), dy / x, 0, 0, 0, 0)                                                               \
-    X(Reciprocal, reciprocal, 1.0f / x, -dy * y * y, 0, 0, 0, 0)                                           \
-    X(Floor, floor, floorf(x), 0.0f, 0, 0, 0, 0)                                                           \
-    X(Ceil, ceil, ceilf(x), 0.0f, 0, 0, 0, 0)                                                              \
-    X(Round, round, nearbyintf(x), 0.0f, 0, 0, 0, 0)                                                       \
-    X(Softplus, softplus, softplus(x), dy * sigm(x), 0, 0, 0, 0)                                           \
-    X(Softsign, softsign, x / (1.0f + fabsf(x)), dy / ((1.0f + fabsf(x)) * (1.0f + fabsf(x))), 0, 0, 0, 0) \
-    X(Elu, elu, x > 0 ? x : p->alpha * expm1f(x), x > 0 ? dy : dy * p->alpha * expf(x), 1.0f, 0, 0, 0)    \
+    X(Neg, neg, -x, -dy, 0, 0, 0, 1, 1)                                                                       \
+    X(Abs, abs, fabsf(x), x > 0 ? dy : x < 0 ? -dy : 0.0f, 0, 0, 0, 1, 1)                                     \
+    X(Sign, sign, (float)((x > 0) - (x < 0)), 0.0f, 0, 0, 0, 1, 6)                                            \
+    X(Exp, exp, expf(x), y * dy, 0, 0, 0, 0, 1)                                                               \
+    X(Log, log, logf(x), dy / x, 0, 0, 0, 0, 1)                                                               \
+    X(Reciprocal, reciprocal, 1.0f / x, -dy * y * y, 0, 0, 0, 0, 1)                                           \
+    X(Floor, floor, floorf(x), 0.0f, 0, 0, 0, 0, 1)                                                           \
+    X(Ceil, ceil, ceilf(x), 0.0f, 0, 0, 0, 0, 1)                                                              \
+    X(Round, round, nearbyintf(x), 0.0f, 0, 0, 0, 0, 6)                                                       \
+    X(Softplus, softplus, softplus(x), dy * sigm(x), 0, 0, 0, 0, 1)                                           \
+    X(Softsign, softsign, x / (1.0f + fabsf(x)), dy / ((1.0f + fabsf(x)) * (1.0f + fabsf(x))), 0, 0, 0, 0, 1) \
+    X(Elu, elu, x > 0 ? x : p->alpha * expm1f(x), x > 0 ? dy : dy * p->alpha * expf(x), 1.0f, 0, 0, 0, 1)    \
     X(Selu, selu, p->lo * (x > 0 ? x : p->alpha * expm1f(x)),                                              \
       p->lo * (x > 0 ? dy : dy * p->alpha * expf(x)), 1.67326319217681884765625f, 0,                       \
-      1.05070102214813232421875f, 0)                                                                       \
-    X(Celu, celu, x > 0 ? x : p->alpha * expm1f(x / p->alpha), x > 0 ? dy : dy * expf(x / p->alpha), 1.0f, 0, 0, 0) \
-    X(ThresholdedRelu, thresholdedrelu, x > p->alpha ? x : 0.0f, x > p->alpha ? dy : 0.0f, 1.0f, 0, 0, 0)  \
-    X(Mish, mish, x * tanhf(softplus(x)), mish_grad(x, dy), 0, 0, 0, 0)                                       \
-    X(Gelu, gelu, gelu_val(x, p), gelu_grad(x, dy, p), 0, 0, 0, 0)                                              \
+      1.05070102214813232421875f, 0, 1)                                                                       \
+    X(Celu, celu, x > 0 ? x : p->alpha * expm1f(x / p->alpha), x > 0 ? dy : dy * expf(x / p->alpha), 1.0f, 0, 0, 0, 6) \
+    X(ThresholdedRelu, thresholdedrelu, x > p->alpha ? x : 0.0f, x > p->alpha ? dy : 0.0f, 1.0f, 0, 0, 0, 1)  \
+    X(Mish, mish, x * tanhf(softplus(x)), mish_grad(x, dy), 0, 0, 0, 0, 6)                                       \
+    X(Gelu, gelu, gelu_val(x, p), gelu_grad(x, dy, p), 0, 0, 0, 0, 6)                                              \
     X(Shrink, shrink, x < -p->lo ? x + p->beta : x > p->lo ? x - p->beta : 0.0f,                           \
-      (x < -p->lo || x > p->lo) ? dy : 0.0f, 0, 0, 0.5f, 0)                                                \
-    X(Sin, sin, sinf(x), dy * cosf(x), 0, 0, 0, 0)                                                         \
-    X(Cos, cos, cosf(x), -dy * sinf(x), 0, 0, 0, 0)                                                        \
-    X(Tan, tan, tanf(x), dy * (1.0f + y * y), 0, 0, 0, 0)                                                  \
-    X(Asin, asin, asinf(x), dy / sqrtf(1.0f - x * x), 0, 0, 0, 0)                                          \
-    X(Acos, acos, acosf(x), -dy / sqrtf(1.0f - x * x), 0, 0, 0, 0)                                         \
-    X(Atan, atan, atanf(x), dy / (1.0f + x * x), 0, 0, 0, 0)                                               \
-    X(Sinh, sinh, sinhf(x), dy * coshf(x), 0, 0, 0, 0)                                                     \
-    X(Cosh, cosh, coshf(x), dy * sinhf(x), 0, 0, 0, 0)                                                     \
-    X(Asinh, asinh, asinhf(x), dy / sqrtf(x * x + 1.0f), 0, 0, 0, 0)                                       \
-    X(Acosh, acosh, acoshf(x), dy / sqrtf(x * x - 1.0f), 0, 0, 0, 0)                                       \
-    X(Atanh, atanh, atanhf(x), dy / (1.0f - x * x), 0, 0, 0, 0)
+      (x < -p->lo || x > p->lo) ? dy : 0.0f, 0, 0, 0.5f, 0, 6)                                                \
+    X(Sin, sin, sinf(x), dy * cosf(x), 0, 0, 0, 0, 1)                                                         \
+    X(Cos, cos, cosf(x), -dy * sinf(x), 0, 0, 0, 0, 1)                                                        \
+    X(Tan, tan, tanf(x), dy * (1.0f + y * y), 0, 0, 0, 0, 1)                                                  \
+    X(Asin, asin, asinf(x), dy / sqrtf(1.0f - x * x), 0, 0, 0, 0, 1)                                          \
+    X(Acos, acos, acosf(x), -dy / sqrtf(1.0f - x * x), 0, 0, 0, 0, 1)                                         \
+    X(Atan, atan, atanf(x), dy / (1.0f + x * x), 0, 0, 0, 0, 1)                                               \
+    X(Sinh, sinh, sinhf(x), dy * coshf(x), 0, 0, 0, 0, 6)                                                     \
+    X(Cosh, cosh, coshf(x), dy * sinhf(x), 0, 0, 0, 0, 6)                                                     \
+    X(Asinh, asinh, asinhf(x), dy / sqrtf(x * x + 1.0f), 0, 0, 0, 0, 6)                                       \
+    X(Acosh, acosh, acoshf(x), dy / sqrtf(x * x - 1.0f), 0, 0, 0, 0, 6)                                       \
+    X(Atanh, atanh, atanhf(x), dy / (1.0f - x * x), 0, 0, 0, 0, 6)
 
 static int math_init(gcam_node *n, gcam_err *e, float alpha, float beta, float lo)
 {
@@ -105,7 +105,7 @@ static void int_forward(gcam_opctx *c)
     }
 }
 
-#define MATH_KERNELS(Name, lower, F, G, A, B, L, INTS)                                                \
+#define MATH_KERNELS(Name, lower, F, G, A, B, L, INTS, SINCE)                                              \
     static inline float lower##_f(float x, const gcam_ew_params *p) { (void)p; return F; }             \
     static inline float lower##_g(float x, float y, float dy, const gcam_ew_params *p)                 \
     {                                                                                                  \
@@ -126,7 +126,8 @@ static void int_forward(gcam_opctx *c)
     {                                                                                                  \
         return c->in[0]->dtype == GCAM_DT_F32 ? lower##_backward(c) : GCAM_OK;                         \
     }                                                                                                  \
-    const gcam_op gcam_op_##Name = {.op_type = #Name, .flags = GCAM_OPF_ELEMENTWISE, .init = lower##_init, \
+    const gcam_op gcam_op_##Name = {.op_type = #Name, .since = SINCE, .required = 1,                   \
+                                    .flags = GCAM_OPF_ELEMENTWISE, .init = lower##_init,                 \
                                     .infer = INTS ? int_infer : gcam_unary_infer, .forward = lower##_fwd, \
                                     .backward = lower##_bwd};
 UNARY_MATH(MATH_KERNELS)

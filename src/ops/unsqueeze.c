@@ -39,7 +39,7 @@ static int unsqueeze_infer(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Unsqueeze = {
-    .op_type = "Unsqueeze",
+    .op_type = "Unsqueeze", .since = 1, .required = 1, .required_from = 13, .required_then = 2,
     .flags = GCAM_OPF_VIEW,
     .infer = unsqueeze_infer,
     .forward = gcam_view_forward,

@@ -94,7 +94,7 @@ static int var_backward(gcam_opctx *c)
 }
 
 #define VARIADIC_OP(Name)                                                                        \
-    const gcam_op gcam_op_##Name = {.op_type = #Name, .infer = var_infer, .forward = var_forward, \
+    const gcam_op gcam_op_##Name = {.op_type = #Name, .since = 6, .required = 1, .infer = var_infer, .forward = var_forward, \
                                     .backward = var_backward};
 VARIADIC_OP(Sum)
 VARIADIC_OP(Mean)

@@ -55,7 +55,7 @@ static int where_backward(gcam_opctx *c)
 }
 
 const gcam_op gcam_op_Where = {
-    .op_type = "Where",
+    .op_type = "Where", .since = 6, .required = 3,
     .infer = where_infer,
     .forward = where_forward,
     .backward = where_backward,

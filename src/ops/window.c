@@ -44,6 +44,6 @@ static int win_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_HannWindow = {.op_type = "HannWindow", .infer = win_infer, .forward = win_forward};
-const gcam_op gcam_op_HammingWindow = {.op_type = "HammingWindow", .infer = win_infer, .forward = win_forward};
-const gcam_op gcam_op_BlackmanWindow = {.op_type = "BlackmanWindow", .infer = win_infer, .forward = win_forward};
+const gcam_op gcam_op_HannWindow = {.op_type = "HannWindow", .since = 6, .required = 1, .infer = win_infer, .forward = win_forward};
+const gcam_op gcam_op_HammingWindow = {.op_type = "HammingWindow", .since = 6, .required = 1, .infer = win_infer, .forward = win_forward};
+const gcam_op gcam_op_BlackmanWindow = {.op_type = "BlackmanWindow", .since = 6, .required = 1, .infer = win_infer, .forward = win_forward};

@@ -18,6 +18,54 @@ GCAM_TEST(registry_every_op_linked)
     CHECK(missing == 0);
 }
 
+/* Every descriptor passes gcam_op_check (name, entry points, opsets,
+ * required inputs), and the check rejects each kind of broken descriptor. */
+GCAM_TEST(registry_descriptors_coherent)
+{
+    for (int i = 0; i < gcam_op_count(); i++) {
+        const char *why = gcam_op_check(i);
+        CHECK_MSG(why == NULL, "op %s: %s", gcam_op_name_at(i), why ? why : "");
+    }
+    CHECK(gcam_op_check(gcam_op_count()) != NULL);
+    const gcam_op *relu = gcam_op_lookup("Relu");
+    CHECK(relu && gcam_op_check_desc(relu, "Relu") == NULL);
+    if (!relu) return;
+    gcam_op bad = *relu;
+    CHECK(gcam_op_check_desc(&bad, "Sigmoid") != NULL); /* another row's name */
+    bad.since = 0; /* a descriptor that never said its opsets */
+    CHECK(gcam_op_check_desc(&bad, "Relu") != NULL);
+    bad = *relu, bad.until = 3, bad.since = 6;
+    CHECK(gcam_op_check_desc(&bad, "Relu") != NULL);
+    bad = *relu, bad.until = GCAM_OPSET_MAX + 1;
+    CHECK(gcam_op_check_desc(&bad, "Relu") != NULL);
+    bad = *relu, bad.forward = NULL;
+    CHECK(gcam_op_check_desc(&bad, "Relu") != NULL);
+    bad = *relu, bad.required = 9;
+    CHECK(gcam_op_check_desc(&bad, "Relu") != NULL);
+    bad = *relu, bad.required_from = 1, bad.required_then = 2; /* a change before the op exists */
+    CHECK(gcam_op_check_desc(&bad, "Relu") != NULL);
+    bad = *relu, bad.required_from = 10, bad.required_then = relu->required; /* no change */
+    CHECK(gcam_op_check_desc(&bad, "Relu") != NULL);
+}
+
+/* What the descriptors say is what the loader applied before they said it
+ * (graph.c's tables until issue 11): spot checks of each kind. */
+GCAM_TEST(registry_opsets_and_required_inputs)
+{
+    const gcam_op *slice = gcam_op_lookup("Slice"), *conv = gcam_op_lookup("Conv"), *add = gcam_op_lookup("Add");
+    const gcam_op *k = gcam_op_lookup("Constant"), *bn = gcam_op_lookup("BatchNormalization");
+    const gcam_op *qc = gcam_op_lookup("QLinearConv"), *unsq = gcam_op_lookup("Unsqueeze");
+    CHECK(slice && conv && add && k && bn && qc && unsq);
+    if (!slice || !conv || !add || !k || !bn || !qc || !unsq) return;
+    CHECK(gcam_op_required(slice, 9) == 1 && gcam_op_required(slice, 10) == 3);
+    CHECK(gcam_op_required(unsq, 12) == 1 && gcam_op_required(unsq, 13) == 2);
+    CHECK(gcam_op_required(conv, 11) == 2 && gcam_op_required(k, 13) == 0 && gcam_op_required(bn, 9) == 5);
+    CHECK(gcam_op_required(qc, 10) == 8);
+    CHECK(gcam_op_opset_ok(conv, 1) && !gcam_op_opset_ok(add, 5) && gcam_op_opset_ok(add, 6));
+    CHECK(gcam_op_opset_ok(add, GCAM_OPSET_MAX) && !gcam_op_opset_ok(add, GCAM_OPSET_MAX + 1));
+    CHECK(gcam_op_opset_ok(add, 0)); /* no opset import: taken as supported */
+}
+
 /* The method list (GCAM_METHOD_LIST) round-trips and describes every method. */
 GCAM_TEST(method_list_complete)
 {
