@@ -113,6 +113,48 @@ static int explain(gcam_model *m, const gcam_array *x, int method, const char *l
     return gcam_explain(m, x, &o, ex);
 }
 
+/* A plan is made for a request (what to keep, what runs backward, inputs,
+ * settings) and kept while an equal one comes again (issue 11). */
+GCAM_TEST(cam_plan_request_reused_until_it_differs)
+{
+    gcam_model *m = residual_model();
+    CHECK(m != NULL);
+    if (!m) return;
+    gcam_array x = input();
+    gcam_explanation *ex = NULL;
+    CHECK_OK(explain(m, &x, GCAM_METHOD_GRADCAM, "t2", 1, GCAM_NORM_NONE, NULL, &ex), m);
+    gcam_explanation_free(ex);
+    const unsigned id = m->g->plan_id;
+    CHECK_OK(explain(m, &x, GCAM_METHOD_GRADCAM, "t2", 0, GCAM_NORM_NONE, NULL, &ex), m);
+    gcam_explanation_free(ex);
+    CHECK_MSG(m->g->plan_id == id, "the same explanation planned again");
+    CHECK_OK(gcam_model_run(m, NULL, &x, 1), m); /* forward only: keeps the explanation's plan */
+    CHECK(m->g->plan_id == id);
+    gcam_array a;
+    CHECK(gcam_model_tensor(m, "c1", &a) == GCAM_E_ARG); /* not asked for */
+    const int fuse = gcam_model_get_option(m, GCAM_OPT_FUSE);
+    CHECK_OK(gcam_model_set_option(m, GCAM_OPT_FUSE, fuse), m); /* the same value: the same request */
+    CHECK_OK(explain(m, &x, GCAM_METHOD_GRADCAM, "t2", 0, GCAM_NORM_NONE, NULL, &ex), m);
+    gcam_explanation_free(ex);
+    CHECK(m->g->plan_id == id);
+    CHECK_OK(gcam_model_set_option(m, GCAM_OPT_FUSE, !fuse), m);
+    CHECK_OK(explain(m, &x, GCAM_METHOD_GRADCAM, "t2", 0, GCAM_NORM_NONE, NULL, &ex), m);
+    gcam_explanation_free(ex);
+    CHECK(m->g->plan_id == id + 1);
+    CHECK_OK(explain(m, &x, GCAM_METHOD_SCORECAM, "t2", 0, GCAM_NORM_NONE, NULL, &ex), m); /* no backward */
+    gcam_explanation_free(ex);
+    CHECK(m->g->plan_id == id + 2);
+    CHECK_OK(gcam_model_keep(m, "c1"), m);
+    CHECK_OK(gcam_model_run(m, NULL, &x, 1), m);
+    CHECK(m->g->plan_id == id + 3);
+    CHECK_OK(gcam_model_tensor(m, "c1", &a), m);
+    CHECK(a.ndim == 4 && a.dims[1] == K);
+    CHECK_OK(explain(m, &x, GCAM_METHOD_SCORECAM, "t2", 0, GCAM_NORM_NONE, NULL, &ex), m);
+    gcam_explanation_free(ex);
+    CHECK_OK(gcam_model_tensor(m, "c1", &a), m); /* every later plan keeps it too */
+    gcam_model_free(m);
+}
+
 GCAM_TEST(cam_method_names_roundtrip)
 {
     for (int k = 0; k < GCAM_METHOD_COUNT; k++) {
