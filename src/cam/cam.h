@@ -214,7 +214,7 @@ int gcam_cam_integrated_gradients(gcam_cam_ctx *c, float *raw);
 int gcam_cam_smoothgrad(gcam_cam_ctx *c, float *raw);
 
 /* ---- layer-map entries: one per row of GCAM_METHOD_LIST (gcam.h) ---------------
- * explain.c calls the entry of the method's row for each layer; the entry
+ * gcam_cam_layer_map (maps.c) calls the entry of the method's row for each layer; the entry
  * fills w (channel weights), M (element-wise K x HW map) or cam (the finished
  * h x w map, for projections) and says which in kind. */
 typedef enum { GCAM_LAYER_WEIGHTS, GCAM_LAYER_ELEMENTS, GCAM_LAYER_PROJECTED } gcam_layer_kind;

@@ -3,7 +3,7 @@
  * resolution, element by element on every channel; pytorch-grad-cam's
  * example does the same (cam_mask * gb).  The orchestration - one ordinary
  * backward pass to the layer, one guided pass to the input - is in
- * explain.c; this is the product. */
+ * src/api/explain.c; this is the product. */
 #include "cam/cam.h"
 
 void gcam_cam_guided_gradcam(const float *gb, const float *mask, int64_t C, int64_t HW, float *out)

@@ -32,7 +32,7 @@ float gcam_cam_item_prob(const gcam_cam_ctx *c, const float *item, int64_t n1)
 
 float gcam_cam_item_score(const gcam_cam_ctx *c, const float *item, int64_t n1)
 {
-    if (c->o->target_weights) { /* sum(w * y), checked against n1 by explain.c */
+    if (c->o->target_weights) { /* sum(w * y), checked against n1 by src/api/explain.c */
         double s = 0.0;
         for (int64_t i = 0; i < n1 && i < c->o->n_target_weights; i++) s += (double)c->o->target_weights[i] * item[i];
         return (float)(c->o->counterfactual ? -s : s);

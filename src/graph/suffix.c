@@ -203,7 +203,7 @@ int gcam_suffix_new_ex(gcam_graph *g, const int *fed, int n_fed, int target, int
             *x = g->tensors[t];
             if (x->flags & GCAM_TF_INIT) continue;
             if ((x->flags & GCAM_TF_INPUT) && (x->flags & GCAM_TF_CONST)) {
-                x->flags &= ~(GCAM_TF_OWNED | GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT);
+                x->flags &= ~(GCAM_TF_OWNED | GCAM_TF_OUTPUT); /* KEEP, BKEEP: the view's planner decides */
                 continue;
             }
             x->data = NULL;
