@@ -119,8 +119,6 @@ int gcam_graph_plan(gcam_graph *g, const gcam_plan_request *req, gcam_err *e);
 /* The initializers changed in place (src/eval/params.c): the next plan
  * starts over, whatever its request. */
 void gcam_graph_weights_changed(gcam_graph *g);
-/* 1 when the current plan keeps tensor t alive after the forward pass. */
-int gcam_graph_kept(const gcam_graph *g, int t);
 /* Frees the copy of the request (gcam_graph_free, gcam_suffix_free). */
 void gcam_graph_plan_free(gcam_graph *g);
 /* Forward over the planned graph. */

@@ -621,13 +621,7 @@ void gcam_graph_plan_free(gcam_graph *g)
     g->made = NULL;
 }
 
-void gcam_graph_weights_changed(gcam_graph *g) { gcam_graph_plan_free(g); }
 
-int gcam_graph_kept(const gcam_graph *g, int t)
-{
-    return g->made && t >= 0 && t < g->n_tensors &&
-           (g->tensors[t].flags & (GCAM_TF_KEEP | GCAM_TF_BKEEP | GCAM_TF_OUTPUT));
-}
 
 /* Serialises the bound inputs into p->inputs (twice: to size, then to fill). */
 static size_t inputs_blob(const gcam_graph *g, unsigned char *out)
@@ -879,6 +873,12 @@ static int plan_memory(gcam_graph *g, gcam_err *e)
     free(alias);
     free(r);
     return rc;
+}
+
+void gcam_graph_weights_changed(gcam_graph *g)
+{
+    reset_plan(g); /* folded constants and kernels were made from the old weights */
+    gcam_graph_plan_free(g);
 }
 
 int gcam_graph_plan(gcam_graph *g, const gcam_plan_request *req, gcam_err *e)
