@@ -264,6 +264,13 @@ enum {
      * (QuantizeLinear's straight-through estimator): the backward plan gives
      * it a float gradient buffer of its shape */
     GCAM_OPF_STRAIGHT_THROUGH = 1 << 5,
+    /* inputs from gcam_op.param_slot on decide the output's shape by their
+     * values (Resize's scales, Range's limits): a float graph input read
+     * only there is bound by value (GCAM_TF_BYVALUE, src/graph/graph.c) */
+    GCAM_OPF_SHAPE_PARAMS = 1 << 6,
+    /* output 0 may be left unnamed when another output is named (the
+     * recurrent layers' Y beside Y_h, Y_c) */
+    GCAM_OPF_OPTIONAL_OUT0 = 1 << 7,
 };
 
 /* What a GCAM_OPF_LAYOUT node takes (gcam_opctx.nhwc_ok), weakest first. */
@@ -292,7 +299,8 @@ typedef struct gcam_op {
      * required_from on (0: never) it requires required_then instead. */
     int required;
     int required_from, required_then;
-    int flags;
+    int flags;      /* GCAM_OPF_* */
+    int param_slot; /* GCAM_OPF_SHAPE_PARAMS: the first such input */
     int (*init)(gcam_node *n, gcam_err *e);   /* optional */
     int (*infer)(gcam_opctx *c);              /* required */
     int (*forward)(gcam_opctx *c);            /* required */

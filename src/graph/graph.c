@@ -97,20 +97,9 @@ int gcam_setting(const gcam_settings *s, gcam_option o)
     return d.v[o];
 }
 
-/* The first input slot of op whose values decide the output's shape (a
- * float graph input read only there is bound by value), or -1. */
-static int shape_param_slot(const char *op)
-{
-    static const struct { const char *op; int slot; } t[] = {
-        {"Resize", 1}, {"Upsample", 1}, {"NonMaxSuppression", 0}, {"Unique", 0}, {"Range", 0}, {"OneHot", 1},
-    };
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (!strcmp(op, t[i].op)) return t[i].slot;
-    return -1;
-}
-
 /* Marks graph inputs read only where their values decide shapes (Resize's
- * scales, NonMaxSuppression's boxes, ...) GCAM_TF_BYVALUE. */
+ * scales, NonMaxSuppression's boxes, ...: GCAM_OPF_SHAPE_PARAMS) GCAM_TF_BYVALUE.
+ * Every node's op is resolved. */
 static void mark_parameter_inputs(gcam_graph *g)
 {
     for (int i = 0; i < g->n_inputs; i++) {
@@ -119,8 +108,7 @@ static void mark_parameter_inputs(gcam_graph *g)
             const gcam_node *n = &g->nodes[k];
             for (int j = 0; j < n->n_in; j++) {
                 if (n->in[j] != t) continue;
-                int slot = shape_param_slot(n->op_type);
-                if (slot >= 0 && j >= slot) param = 1;
+                if ((n->op->flags & GCAM_OPF_SHAPE_PARAMS) && j >= n->op->param_slot) param = 1;
                 else data = 1;
             }
         }
@@ -131,7 +119,6 @@ static void mark_parameter_inputs(gcam_graph *g)
 int gcam_graph_finish(gcam_graph *g, gcam_err *e)
 {
     gcam_settings_default(&g->settings);
-    mark_parameter_inputs(g);
     /* resolve every op first, then report all unsupported ones at once */
     char list[900] = "";
     int n_bad = 0;
@@ -145,6 +132,7 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
     if (n_bad)
         return gcam_errf(e, GCAM_E_UNSUPPORTED, "%d unsupported node%s (op, domain, or opset outside 6..21 - 1..21 for ops unchanged since opset 1): %s",
                          n_bad, n_bad > 1 ? "s" : "", list);
+    mark_parameter_inputs(g);
 
     for (int i = 0; i < g->n_nodes; i++) {
         const gcam_node *n = &g->nodes[i];
@@ -154,9 +142,9 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
                 return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s): required input %d of %d is missing",
                                  n->name, n->op_type, k + 1, need);
         /* recurrent layers may leave Y unnamed and give only Y_h / Y_c */
-        int any_out = 0, rnn = !strcmp(n->op_type, "RNN") || !strcmp(n->op_type, "GRU") || !strcmp(n->op_type, "LSTM");
+        int any_out = 0, optional0 = (n->op->flags & GCAM_OPF_OPTIONAL_OUT0) != 0;
         for (int k = 0; k < n->n_out; k++) any_out |= n->out[k] >= 0;
-        if (n->n_out < 1 || (n->out[0] < 0 && !(rnn && any_out)))
+        if (n->n_out < 1 || (n->out[0] < 0 && !(optional0 && any_out)))
             return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (%s) has no output", n->name, n->op_type);
     }
 

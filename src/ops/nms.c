@@ -116,7 +116,8 @@ static int nms_infer(gcam_opctx *c)
 
 static int nms_forward(gcam_opctx *c) { return nms_run(c, gcam_i64(c->out[0])) < 0 ? gcam_node_errf(c, GCAM_E_NOMEM, "out of memory") : GCAM_OK; }
 
-const gcam_op gcam_op_NonMaxSuppression = {.op_type = "NonMaxSuppression", .since = 6, .required = 2, .infer = nms_infer, .forward = nms_forward};
+const gcam_op gcam_op_NonMaxSuppression = {.op_type = "NonMaxSuppression", .since = 6, .required = 2,
+                                               .flags = GCAM_OPF_SHAPE_PARAMS, .param_slot = 0, .infer = nms_infer, .forward = nms_forward};
 
 /* ---- Unique ---- */
 typedef struct uq_geom {
@@ -227,4 +228,5 @@ static int uq_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_Unique = {.op_type = "Unique", .since = 6, .required = 1, .infer = uq_infer, .forward = uq_forward};
+const gcam_op gcam_op_Unique = {.op_type = "Unique", .since = 6, .required = 1, .flags = GCAM_OPF_SHAPE_PARAMS, .param_slot = 0,
+                                 .infer = uq_infer, .forward = uq_forward};

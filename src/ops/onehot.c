@@ -55,7 +55,8 @@ static int oh_forward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_OneHot = {.op_type = "OneHot", .since = 6, .required = 3, .infer = oh_infer, .forward = oh_forward};
+const gcam_op gcam_op_OneHot = {.op_type = "OneHot", .since = 6, .required = 3, .flags = GCAM_OPF_SHAPE_PARAMS, .param_slot = 1,
+                                 .infer = oh_infer, .forward = oh_forward};
 
 static int eye_infer(gcam_opctx *c)
 {

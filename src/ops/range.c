@@ -52,6 +52,7 @@ static int range_forward(gcam_opctx *c)
 
 const gcam_op gcam_op_Range = {
     .op_type = "Range", .since = 6, .required = 3,
+    .flags = GCAM_OPF_SHAPE_PARAMS, .param_slot = 0, /* start, limit, delta */
     .infer = range_infer,
     .forward = range_forward,
 };

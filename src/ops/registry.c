@@ -68,6 +68,8 @@ const char *gcam_op_check_desc(const gcam_op *op, const char *row)
         (op->required_from <= op->since || op->required_from > until || op->required_then < 0 ||
          op->required_then > MAX_REQUIRED || op->required_then == op->required))
         return "incoherent change of required inputs (required_from, required_then)";
+    if (op->param_slot < 0 || op->param_slot > MAX_REQUIRED || (op->param_slot && !(op->flags & GCAM_OPF_SHAPE_PARAMS)))
+        return "param_slot without GCAM_OPF_SHAPE_PARAMS, or out of range";
     return NULL;
 }
 

@@ -548,6 +548,7 @@ static int resize_backward(gcam_opctx *c)
 
 const gcam_op gcam_op_Resize = {
     .op_type = "Resize", .since = 6, .required = 1,
+    .flags = GCAM_OPF_SHAPE_PARAMS, .param_slot = 1, /* roi, scales, sizes */
     .init = resize_init,
     .infer = resize_infer,
     .forward = resize_forward,
@@ -556,6 +557,7 @@ const gcam_op gcam_op_Resize = {
 
 const gcam_op gcam_op_Upsample = {
     .op_type = "Upsample", .since = 6, .required = 1,
+    .flags = GCAM_OPF_SHAPE_PARAMS, .param_slot = 1, /* scales */
     .init = resize_init,
     .infer = resize_infer,
     .forward = resize_forward,

@@ -471,6 +471,6 @@ static int rnn_backward(gcam_opctx *c)
     return GCAM_OK;
 }
 
-const gcam_op gcam_op_RNN = {.op_type = "RNN", .since = 6, .required = 3, .infer = rnn_infer, .forward = rnn_forward, .backward = rnn_backward};
-const gcam_op gcam_op_GRU = {.op_type = "GRU", .since = 6, .required = 3, .infer = rnn_infer, .forward = rnn_forward, .backward = rnn_backward};
-const gcam_op gcam_op_LSTM = {.op_type = "LSTM", .since = 6, .required = 3, .infer = rnn_infer, .forward = rnn_forward, .backward = rnn_backward};
+const gcam_op gcam_op_RNN = {.op_type = "RNN", .since = 6, .required = 3, .flags = GCAM_OPF_OPTIONAL_OUT0, .infer = rnn_infer, .forward = rnn_forward, .backward = rnn_backward};
+const gcam_op gcam_op_GRU = {.op_type = "GRU", .since = 6, .required = 3, .flags = GCAM_OPF_OPTIONAL_OUT0, .infer = rnn_infer, .forward = rnn_forward, .backward = rnn_backward};
+const gcam_op gcam_op_LSTM = {.op_type = "LSTM", .since = 6, .required = 3, .flags = GCAM_OPF_OPTIONAL_OUT0, .infer = rnn_infer, .forward = rnn_forward, .backward = rnn_backward};

@@ -46,6 +46,8 @@ GCAM_TEST(registry_descriptors_coherent)
     CHECK(gcam_op_check_desc(&bad, "Relu") != NULL);
     bad = *relu, bad.required_from = 10, bad.required_then = relu->required; /* no change */
     CHECK(gcam_op_check_desc(&bad, "Relu") != NULL);
+    bad = *relu, bad.param_slot = 1; /* a shape parameter the flags do not announce */
+    CHECK(gcam_op_check_desc(&bad, "Relu") != NULL);
 }
 
 /* What the descriptors say is what the loader applied before they said it
