@@ -285,6 +285,104 @@ static int pointwise_conv(const gcam_graph *g, const gcam_node *n)
     return 1;
 }
 
+/* A fusion being built: the epilogue so far, the nodes it swallows, and the
+ * tensor the chain ends at. */
+typedef struct chain {
+    gcam_fusion f;
+    gcam_node *skipped[4];
+    int n_skip, t;
+} chain;
+
+static void swallow(chain *ch, gcam_node *c)
+{
+    ch->skipped[ch->n_skip++] = c;
+    ch->t = c->out[0];
+}
+
+/* Conv -> BatchNormalization in inference mode with constant parameters. */
+static void fuse_bn(gcam_graph *g, const consumers *cs, chain *ch, int64_t M)
+{
+    gcam_node *c = sole_consumer(g, cs, ch->t);
+    if (!is_op(c, "BatchNormalization") || c->n_in < 5 || c->in[0] != ch->t || !only_first_output(c) ||
+        gcam_attr_int(c, "training_mode", 0) != 0)
+        return;
+    gcam_fusion *f = &ch->f;
+    f->bn_scale = const_vec(g, c->in[1], M);
+    f->bn_bias = const_vec(g, c->in[2], M);
+    f->bn_mean = const_vec(g, c->in[3], M);
+    f->bn_var = const_vec(g, c->in[4], M);
+    if (f->bn_scale && f->bn_bias && f->bn_mean && f->bn_var) {
+        f->bn_eps = gcam_attr_float(c, "epsilon", 1e-5f);
+        swallow(ch, c);
+    } else {
+        f->bn_scale = f->bn_bias = f->bn_mean = f->bn_var = NULL;
+    }
+}
+
+/* A residual Add after a pointwise conv (ResNet's bottleneck: conv3, BN,
+ * Add, Relu) is added in the conv's epilogue pass: the other operand must
+ * already exist (produced earlier in the run order) with the conv's
+ * output shape.  Pointwise convs run as GEMM + one epilogue pass, or
+ * channels last as oneDNN's 1x1 kernel with a sum post-op, where the
+ * extra operand costs one more stream instead of a whole Add node.
+ * Returns the sole reader of the chain's end: the candidate activation. */
+static gcam_node *fuse_residual(gcam_graph *g, const consumers *cs, const gcam_node *n, chain *ch, int64_t M)
+{
+    gcam_node *c = sole_consumer(g, cs, ch->t);
+    if (!is_op(c, "Add") || c->n_in != 2 || !only_first_output(c) || !pointwise_conv(g, n)) return c;
+    const int t = ch->t, r = c->in[0] == t ? c->in[1] : c->in[0];
+    const gcam_tensor *x = &g->tensors[n->in[0]], *rt = r >= 0 ? &g->tensors[r] : NULL;
+    int same = rt && r != t && rt->dtype == GCAM_DT_F32 && x->dtype == GCAM_DT_F32 && rt->ndim == x->ndim &&
+               x->ndim >= 3 && rt->dims[0] == x->dims[0] && rt->dims[1] == M;
+    for (int d = 2; same && d < x->ndim; d++) same = rt->dims[d] == x->dims[d];
+    if (!same || (rt->flags & GCAM_TF_CONST)) return c;
+    ch->f.has_sum = 1;
+    ch->f.sum = r;
+    swallow(ch, c);
+    c = sole_consumer(g, cs, ch->t);
+    return is_op(c, "Relu") || is_op(c, "Clip") ? c : NULL; /* what GEMM mode applies */
+}
+
+/* Relu, HardSwish or a Clip with constant bounds reading the chain's end;
+ * 0 when c is no candidate at all (then a SiLU may still follow). */
+static int fuse_activation(const gcam_graph *g, chain *ch, gcam_node *c)
+{
+    if (!c || c->in[0] != ch->t || !only_first_output(c)) return 0;
+    gcam_fusion *f = &ch->f;
+    if (is_op(c, "Relu")) f->act = GCAM_ACT_RELU;
+    else if (is_op(c, "HardSwish")) f->act = GCAM_ACT_HARDSWISH;
+    else if (is_op(c, "Clip")) {
+        float lo = gcam_attr_float(c, "min", -FLT_MAX), hi = gcam_attr_float(c, "max", FLT_MAX);
+        int ok = 1;
+        if (c->n_in > 1 && c->in[1] >= 0) ok &= const_scalar(g, c->in[1], &lo);
+        if (c->n_in > 2 && c->in[2] >= 0) ok &= const_scalar(g, c->in[2], &hi);
+        if (ok && c->n_in <= 3) {
+            f->act = GCAM_ACT_CLIP;
+            f->act_lo = lo;
+            f->act_hi = hi;
+        }
+    }
+    if (f->act) swallow(ch, c);
+    return 1;
+}
+
+/* SiLU: m = Mul(t, Sigmoid(t)), in either operand order, t read by those two alone. */
+static void fuse_swish(gcam_graph *g, const consumers *cs, chain *ch)
+{
+    const int t = ch->t;
+    if (!internal_tensor(g, t) || n_uses(cs, t) != 2) return;
+    gcam_node *a = &g->nodes[cs->node[cs->start[t]]], *b = &g->nodes[cs->node[cs->start[t] + 1]];
+    gcam_node *sg = is_op(a, "Sigmoid") ? a : is_op(b, "Sigmoid") ? b : NULL;
+    gcam_node *mul = sg == a ? b : a;
+    if (sg && is_op(mul, "Mul") && !sg->fuse.skip && !mul->fuse.skip && sg->n_in == 1 && only_first_output(sg) &&
+        mul->n_in == 2 && only_first_output(mul) && sole_consumer(g, cs, sg->out[0]) == mul &&
+        ((mul->in[0] == t && mul->in[1] == sg->out[0]) || (mul->in[1] == t && mul->in[0] == sg->out[0]))) {
+        ch->f.act = GCAM_ACT_SWISH;
+        swallow(ch, sg);
+        swallow(ch, mul);
+    }
+}
+
 static void plan_fusion(gcam_graph *g, const consumers *cs, gcam_node *n)
 {
     if (n->fuse.skip || !(n->op->flags & GCAM_OPF_EPILOGUE) || n->n_in < 2 || !only_first_output(n)) return;
@@ -300,88 +398,17 @@ static void plan_fusion(gcam_graph *g, const consumers *cs, gcam_node *n)
                 g->tensors[n->in[0]].dtype != GCAM_DT_F32))
         return;
     const int64_t M = wt->ndim ? wt->dims[0] : 0;
-    gcam_fusion f = {0};
-    gcam_node *skipped[4];
-    int n_skip = 0, t = n->out[0];
-
-    gcam_node *c = sole_consumer(g, cs, t);
-    if (conv && is_op(c, "BatchNormalization") && c->n_in >= 5 && c->in[0] == t && only_first_output(c) &&
-        gcam_attr_int(c, "training_mode", 0) == 0) {
-        f.bn_scale = const_vec(g, c->in[1], M);
-        f.bn_bias = const_vec(g, c->in[2], M);
-        f.bn_mean = const_vec(g, c->in[3], M);
-        f.bn_var = const_vec(g, c->in[4], M);
-        if (f.bn_scale && f.bn_bias && f.bn_mean && f.bn_var) {
-            f.bn_eps = gcam_attr_float(c, "epsilon", 1e-5f);
-            skipped[n_skip++] = c;
-            t = c->out[0];
-        } else {
-            f.bn_scale = f.bn_bias = f.bn_mean = f.bn_var = NULL;
-        }
-    }
-
-    /* A residual Add after a pointwise conv (ResNet's bottleneck: conv3, BN,
-     * Add, Relu) is added in the conv's epilogue pass: the other operand must
-     * already exist (produced earlier in the run order) with the conv's
-     * output shape.  Pointwise convs run as GEMM + one epilogue pass, or
-     * channels last as oneDNN's 1x1 kernel with a sum post-op, where the
-     * extra operand costs one more stream instead of a whole Add node. */
-    c = sole_consumer(g, cs, t);
-    if (conv && is_op(c, "Add") && c->n_in == 2 && only_first_output(c) && pointwise_conv(g, n)) {
-        int r = c->in[0] == t ? c->in[1] : c->in[0];
-        const gcam_tensor *x = &g->tensors[n->in[0]], *rt = r >= 0 ? &g->tensors[r] : NULL;
-        int same = rt && r != t && rt->dtype == GCAM_DT_F32 && x->dtype == GCAM_DT_F32 && rt->ndim == x->ndim &&
-                   x->ndim >= 3 && rt->dims[0] == x->dims[0] && rt->dims[1] == M;
-        for (int d = 2; same && d < x->ndim; d++) same = rt->dims[d] == x->dims[d];
-        if (same && !(rt->flags & GCAM_TF_CONST)) {
-            f.has_sum = 1;
-            f.sum = r;
-            skipped[n_skip++] = c;
-            t = c->out[0];
-            c = sole_consumer(g, cs, t);
-            if (!is_op(c, "Relu") && !is_op(c, "Clip")) c = NULL; /* what GEMM mode applies */
-        }
-    }
+    chain ch = {.t = n->out[0]};
+    if (conv) fuse_bn(g, cs, &ch, M);
+    gcam_node *c = conv ? fuse_residual(g, cs, n, &ch, M) : sole_consumer(g, cs, ch.t);
     if (add && !is_op(c, "Relu")) c = NULL;
     if (bn && !is_op(c, "Relu") && !is_op(c, "Clip")) c = NULL;
-    if (c && c->in[0] == t && only_first_output(c)) {
-        if (is_op(c, "Relu")) f.act = GCAM_ACT_RELU;
-        else if (is_op(c, "HardSwish")) f.act = GCAM_ACT_HARDSWISH;
-        else if (is_op(c, "Clip")) {
-            float lo = gcam_attr_float(c, "min", -FLT_MAX), hi = gcam_attr_float(c, "max", FLT_MAX);
-            int ok = 1;
-            if (c->n_in > 1 && c->in[1] >= 0) ok &= const_scalar(g, c->in[1], &lo);
-            if (c->n_in > 2 && c->in[2] >= 0) ok &= const_scalar(g, c->in[2], &hi);
-            if (ok && c->n_in <= 3) {
-                f.act = GCAM_ACT_CLIP;
-                f.act_lo = lo;
-                f.act_hi = hi;
-            }
-        }
-        if (f.act) {
-            skipped[n_skip++] = c;
-            t = c->out[0];
-        }
-    } else if (conv && !f.has_sum && !c && internal_tensor(g, t) && n_uses(cs, t) == 2) {
-        /* SiLU: m = Mul(t, Sigmoid(t)), in either operand order */
-        gcam_node *a = &g->nodes[cs->node[cs->start[t]]], *b = &g->nodes[cs->node[cs->start[t] + 1]];
-        gcam_node *sg = is_op(a, "Sigmoid") ? a : is_op(b, "Sigmoid") ? b : NULL;
-        gcam_node *mul = sg == a ? b : a;
-        if (sg && is_op(mul, "Mul") && !sg->fuse.skip && !mul->fuse.skip && sg->n_in == 1 &&
-            only_first_output(sg) && mul->n_in == 2 && only_first_output(mul) &&
-            sole_consumer(g, cs, sg->out[0]) == mul &&
-            ((mul->in[0] == t && mul->in[1] == sg->out[0]) || (mul->in[1] == t && mul->in[0] == sg->out[0]))) {
-            f.act = GCAM_ACT_SWISH;
-            skipped[n_skip++] = sg;
-            skipped[n_skip++] = mul;
-            t = mul->out[0];
-        }
-    }
-    if (!n_skip) return;
-    f.on = 1;
-    f.out = t;
-    n->fuse = f;
-    for (int i = 0; i < n_skip; i++) skipped[i]->fuse.skip = 1;
+    if (!fuse_activation(g, &ch, c) && conv && !ch.f.has_sum && !c) fuse_swish(g, cs, &ch);
+    if (!ch.n_skip) return;
+    ch.f.on = 1;
+    ch.f.out = ch.t;
+    n->fuse = ch.f;
+    for (int i = 0; i < ch.n_skip; i++) ch.skipped[i]->fuse.skip = 1;
 }
 
 
