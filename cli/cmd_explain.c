@@ -23,7 +23,7 @@ static const char *USAGE =
     "                [--target-top K] [--target-step T|all]\n"
     "                [--eigen-smooth] [--aug-smooth] [--batch-size N] [--max-channels N] [--scorecam-baseline]\n"
     "                [--ablation-zero] [--ig-steps N] [--ig-baseline zero|blur[:S]|uniform|FILE.npy]\n"
-    "                [--sg-samples N] [--sg-noise SIGMA] [--seed N | --sg-noise-file Z.npy]\n"
+    "                [--sg-samples N] [--sg-noise SIGMA] [--seed N | --sg-noise-file Z.npy] [--discard-ratio R]\n"
     "                [--out overlay.png] [--colormap jet|turbo|viridis|inferno|gray] [--alpha A]\n"
     "                [--save-npy OUT.npy] [--raw] [--no-relu] [--normalize none|image|global:MAX]\n"
     "                [--json] [--top K] [--repeat N] [--threads N] [--quiet] [--allow-nonfinite]\n"

@@ -114,6 +114,8 @@ const cli_opt CLI_EXPLAIN_OPTS[] = {
     {"--sg-noise", NULL, CLI_FLOAT, EO_(sg_noise), 0, 100, 1, "> 0", NULL, "SIGMA", "smoothgrad: noise std as a fraction of the input's range (default 0.15)"},
     {"--seed", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_seed, "N", "random seed for smoothgrad and the uniform baseline (default 0)"},
     {"--sg-noise-file", NULL, CLI_STR, EO_(sg_noise_file), 0, 0, 0, NULL, NULL, "Z.npy", "smoothgrad: N x C x H x W standard-normal draws instead of the generator"},
+    /* 1 itself is refused by gcam_explain, in one line */
+    {"--discard-ratio", NULL, CLI_FLOAT, EO_(discard_ratio), 0, 1, 0, "0 <= R < 1", NULL, "R", "attention-rollout, grad-rollout: zero each layer's R smallest fused attention weights (default 0)"},
     CLI_OPT_END,
 };
 

@@ -462,6 +462,11 @@ typedef struct gcam_explain_opts {
      * shapes do not fit. */
     int layout;
     int64_t token_skip, token_h, token_w;
+    /* attention-rollout, grad-rollout: in each layer the fraction in [0, 1)
+     * of the smallest head-fused attention weights set to 0 before the
+     * rollout (jacobgil/vit-explain's discard_ratio; docs/methods.md); 0 =
+     * none.  GCAM_E_ARG outside [0, 1) or when > 0 for another method. */
+    float discard_ratio;
 } gcam_explain_opts;
 
 /* method gradcam, automatic layer, top-1, logit, ReLU, per-image normalisation */

@@ -62,7 +62,7 @@ class ExplainOpts(ctypes.Structure):
         ("seed", ctypes.c_uint64), ("progress", ctypes.c_void_p), ("progress_user", ctypes.c_void_p),
         ("target_weights", ctypes.POINTER(ctypes.c_float)), ("n_target_weights", ctypes.c_int64),
         ("layout", ctypes.c_int), ("token_skip", ctypes.c_int64), ("token_h", ctypes.c_int64),
-        ("token_w", ctypes.c_int64),
+        ("token_w", ctypes.c_int64), ("discard_ratio", ctypes.c_float),
     ]
 
 

@@ -348,7 +348,7 @@ static int rollout_map(gcam_model *m, const gcam_explain_opts *o, const int *att
     }
     float *cam = malloc(sizeof(float) * (size_t)(T + 1));
     int rc = cam ? gcam_cam_rollout(A, o->method == GCAM_METHOD_GRAD_ROLLOUT ? dA : NULL, heads, n_att, T, grid->skip,
-                                    cam)
+                                    o->discard_ratio, cam)
                  : GCAM_E_NOMEM;
     if (!rc) rc = set_raw(x, cam, 1, h, w);
     if (!rc) {
@@ -850,6 +850,11 @@ static int check_opts(gcam_model *m, const gcam_explain_opts *o)
     for (int i = 0; i < o->n_layers && i < GCAM_MAX_LAYERS; i++)
         if (!o->layers[i]) return gcam_errf(&m->err, GCAM_E_ARG, "layer %d is NULL", i);
     if (!isfinite(o->sg_noise)) return gcam_errf(&m->err, GCAM_E_ARG, "sg_noise must be finite");
+    if (!(o->discard_ratio >= 0.0f && o->discard_ratio < 1.0f))
+        return gcam_errf(&m->err, GCAM_E_ARG, "discard ratio %g: a fraction in [0, 1)", (double)o->discard_ratio);
+    if (o->discard_ratio > 0.0f && !(METHOD_FLAGS[o->method] & M_ATTENTION))
+        return gcam_errf(&m->err, GCAM_E_ARG, "the discard ratio applies to the rollout methods, not %s",
+                         gcam_method_name(o->method));
     return GCAM_OK;
 }
 

@@ -253,9 +253,10 @@ void gcam_cam_finish_signed(const gcam_explain_opts *o, float *map, int64_t n);
 int gcam_cam_saliency(const gcam_cam_ctx *c, const float *grad, float *raw);
 /* Attention rollout (datt NULL) or gradient-weighted rollout of n layers'
  * attention probabilities att[l] (heads[l] x T x T each, in execution order)
- * into cam (T - skip floats: the class token's row over the patch tokens).
- * rollout.c; GCAM_E_NOMEM. */
+ * into cam (T - skip floats: the class token's row over the patch tokens);
+ * discard_ratio in [0, 1): that fraction of each fused layer's smallest
+ * entries zeroed (docs/methods.md).  rollout.c; GCAM_E_NOMEM. */
 int gcam_cam_rollout(const float *const *att, const float *const *datt, const int64_t *heads, int n, int64_t T,
-                     int64_t skip, float *cam);
+                     int64_t skip, double discard_ratio, float *cam);
 
 #endif

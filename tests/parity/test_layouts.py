@@ -207,7 +207,19 @@ class _AttnProbe:
             mha.forward = fwd
 
 
-def rollout_map(model, x, cls, grad, skip, grid, hw):
+def discard_lowest(fused, ratio):
+    """vit-explain's discard: the floor(ratio * T^2) smallest entries of the
+    fused T x T matrix set to 0 (ties: the lower row-major index first, a
+    stable sort), except entry [0, 0], the class token's own attention."""
+    flat = fused.reshape(-1).clone()
+    k = int(np.floor(ratio * flat.numel()))
+    order = torch.from_numpy(np.argsort(flat.numpy(), kind="stable")[:k])
+    order = order[order != 0]
+    flat[order] = 0.0
+    return flat.reshape(fused.shape)
+
+
+def rollout_map(model, x, cls, grad, skip, grid, hw, discard=0.0):
     probe = _AttnProbe(model)
     try:
         xx = x.clone().requires_grad_(True)
@@ -226,6 +238,8 @@ def rollout_map(model, x, cls, grad, skip, grid, hw):
     for p, g in zip(probe.probs, grads):
         p = p.detach().double()[0]
         fused = (p * g.double()[0]).mean(0).clamp(min=0) if grad else p.mean(0)
+        if discard > 0:
+            fused = discard_lowest(fused, discard)
         a = (fused + eye) / 2
         a = a / a.sum(dim=-1, keepdim=True)
         R = a @ R
@@ -234,12 +248,21 @@ def rollout_map(model, x, cls, grad, skip, grid, hw):
 
 def test_rollout(run, tmp, name):
     model, path, xpath, x, side, grid = prepare(name, tmp, 12)
-    for method, grad in (("attention-rollout", False), ("grad-rollout", True)):
-        ref = rollout_map(model, x, 3, grad, 1, grid, (side, side)).numpy()
-        case = "%s %s" % (name, method)
-        out = os.path.join(tmp, "rollout.npy")
+    out = os.path.join(tmp, "rollout.npy")
+    for method, grad, discard in (("attention-rollout", False, 0.0), ("grad-rollout", True, 0.0),
+                                  ("attention-rollout", False, 0.9), ("grad-rollout", True, 0.98)):
+        ref = rollout_map(model, x, 3, grad, 1, grid, (side, side), discard).numpy()
+        case = "%s %s" % (name, method) + (" --discard-ratio %g" % discard if discard else "")
+        extra = ("--discard-ratio", str(discard)) if discard else ()
+        if discard:  # the discard must change the map, or this case would test nothing
+            plain = rollout_map(model, x, 3, grad, 1, grid, (side, side)).numpy()
+            if np.abs(plain - ref).max() < 2 * MAX_ABS:
+                run.check(False, case, "the discard does not change the reference map (max diff %.3g)"
+                          % np.abs(plain - ref).max())
+                continue
+            case += " (moves the map by %.3g)" % np.abs(plain - ref).max()
         rc, _o, err = run.gradcam("explain", "--model", path, "--input-tensor", xpath, "--method", method,
-                                  "--target", "3", "--save-npy", out, "--quiet")
+                                  "--target", "3", "--save-npy", out, "--quiet", *extra)
         if rc:
             run.check(False, case, "exit %d: %s" % (rc, err.strip()[-300:]))
             continue
@@ -254,6 +277,13 @@ def test_rollout(run, tmp, name):
                               "--quiet", "--save-npy", out)
     lines = err.strip().splitlines()
     run.check(rc != 0 and len(lines) == 1, name + " rollout-on-swin-refused", "exit %d: %s" % (rc, err.strip()))
+    # the discard ratio belongs to the rollout methods; a fraction in [0, 1)
+    for method, ratio in (("gradcam", "0.5"), ("attention-rollout", "1"), ("attention-rollout", "-0.1")):
+        rc, _o, err = run.gradcam("explain", "--model", path, "--input-tensor", xpath, "--method", method,
+                                  "--discard-ratio", ratio, "--quiet", "--save-npy", out)
+        lines = err.strip().splitlines()
+        run.check(rc != 0 and len(lines) >= 1 and "discard" in lines[0], "%s %s --discard-ratio %s refused"
+                  % (name, method, ratio), "exit %d: %s" % (rc, err.strip()[:200]))
 
 
 # ---- the runner

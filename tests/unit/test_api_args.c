@@ -128,6 +128,9 @@ static void o_layer_null(gcam_explain_opts *o) { static const char *const l[1] =
 static void o_noise_nan(gcam_explain_opts *o) { o->sg_noise = NAN; }
 static void o_noise_inf(gcam_explain_opts *o) { o->sg_noise = INFINITY; }
 static void o_batch_neg(gcam_explain_opts *o) { o->batch_size = -4; }
+static void o_discard_one(gcam_explain_opts *o) { o->method = GCAM_METHOD_ATTENTION_ROLLOUT; o->discard_ratio = 1.0f; }
+static void o_discard_nan(gcam_explain_opts *o) { o->method = GCAM_METHOD_ATTENTION_ROLLOUT; o->discard_ratio = NAN; }
+static void o_discard_gradcam(gcam_explain_opts *o) { o->discard_ratio = 0.5f; } /* rollout methods only */
 static int c_opt_method_neg(void) { return explain_bad(o_method_neg); }
 static int c_opt_method_big(void) { return explain_bad(o_method_big); }
 static int c_opt_normalize_99(void) { return explain_bad(o_normalize_99); }
@@ -140,6 +143,9 @@ static int c_opt_layer_null(void) { return explain_bad(o_layer_null); }
 static int c_opt_noise_nan(void) { return explain_bad(o_noise_nan); }
 static int c_opt_noise_inf(void) { return explain_bad(o_noise_inf); }
 static int c_opt_batch_neg(void) { return explain_bad(o_batch_neg); }
+static int c_opt_discard_one(void) { return explain_bad(o_discard_one); }
+static int c_opt_discard_nan(void) { return explain_bad(o_discard_nan); }
+static int c_opt_discard_gradcam(void) { return explain_bad(o_discard_gradcam); }
 static int c_explain_null_data(void)
 {
     gcam_array a = C.x;
@@ -295,7 +301,8 @@ static int c_inputs_null(void)
     X(run_null_name) X(tensor_null) X(layers_null) X(resolve_null) X(method_range) X(opts_default_null)          \
     X(explain_null_model) X(explain_null_input) X(explain_null_out) X(opt_method_neg) X(opt_method_big)          \
     X(opt_normalize_99) X(opt_target_m2) X(opt_global_nan) X(opt_global_zero) X(opt_layers_neg)                   \
-    X(opt_layers_null) X(opt_layer_null) X(opt_noise_nan) X(opt_noise_inf) X(opt_batch_neg) X(explain_null_data) \
+    X(opt_layers_null) X(opt_layer_null) X(opt_noise_nan) X(opt_noise_inf) X(opt_batch_neg) X(explain_null_data)  \
+    X(opt_discard_one) X(opt_discard_nan) X(opt_discard_gradcam)                                                  \
     X(explanation_null) X(explanation_range) X(photo_null_model) X(photo_null_path) X(photo_null_photo)           \
     X(photo_null_input) X(photo_std_neg) X(photo_std_nan) X(photo_mean_inf) X(photo_size_neg) X(photo_preset)    \
     X(photo_accessors_null) X(overlay_null) X(overlay_range) X(npy_load_null) X(npy_save_null)                    \
