@@ -254,12 +254,6 @@ static int resolve_layers(gcam_model *m, const gcam_explain_opts *o, int64_t bat
             rc = gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' has batch %lld, not %lld", tn, (long long)A->dims[0],
                            (long long)batch);
         if (!rc) rc = layer_layout(m, o, t, &info[i]);
-        /* these read the layer through the graph, which holds it channels first */
-        if (!rc && info[i].layout != GCAM_LAYER_NCHW &&
-            (o->method == GCAM_METHOD_SCORECAM || o->method == GCAM_METHOD_ABLATIONCAM || o->method == GCAM_METHOD_CAM))
-            rc = gcam_errf(&m->err, GCAM_E_UNSUPPORTED, "%s needs a channels-first 4-D layer; '%s' is %s",
-                           gcam_method_name(o->method), tn,
-                           info[i].layout == GCAM_LAYER_NHWC ? "channels last" : "a token sequence");
         layer_ts[i] = t;
         head_y[i] = -1;
         if (!rc && !(x->layers[i] = gcam_strdup(A->name))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");

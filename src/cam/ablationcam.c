@@ -13,7 +13,12 @@
  * exactly 0 (a ReLU output), else min(A) - 1e7 - the same for every channel
  * (pytorch-grad-cam recomputes the minimum inside its batch loop after each
  * ablation, so its value drifts by another -1e7 per batch position; we take
- * the intended constant).  ablation_zero uses 0 always, as the paper. */
+ * the intended constant).  ablation_zero uses 0 always, as the paper.
+ *
+ * A token or channels-last layer loses channel k at every position it holds,
+ * special tokens included - pytorch-grad-cam's AblationLayerVit, which
+ * ablates output[:, :, k] of the N x T x C tensor - and its minimum, for the
+ * ablation value, is taken over the whole tensor likewise. */
 #include <stdlib.h>
 
 #include "cam/cam.h"
@@ -37,12 +42,22 @@ float gcam_cam_ablation_value(const float *A, int64_t n)
     return lo - 1e7f;
 }
 
-int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, float *w)
+/* Channel k of one item of the layer (K channels at P positions, channels
+ * last when cl) set to value, or restored from src when src != NULL. */
+static void set_channel(float *item, const float *src, int64_t k, int64_t K, int64_t P, int cl, float value)
+{
+    const int64_t step = cl ? K : 1, at = cl ? k : k * P;
+    for (int64_t p = 0; p < P; p++) item[at + p * step] = src ? src[at + p * step] : value;
+}
+
+int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, const gcam_layer *info, float *w)
 {
     gcam_graph *g = c->g;
     const gcam_tensor *At = &g->tensors[layer_t];
     const float *A = gcam_f32(At);
-    int64_t K = At->dims[1], HW = At->dims[2] * At->dims[3], one = K * HW;
+    /* every position of the item, special tokens included */
+    const int cl = info->layout != GCAM_LAYER_NCHW;
+    int64_t K = info->channels, one = gcam_numel(At) / At->dims[0], HW = one / K;
     float value = c->o->ablation_zero ? 0.0f : gcam_cam_ablation_value(A, one);
     float *yk = malloc(sizeof(float) * (size_t)(K + 1));
     gcam_suffix *v = NULL, *pre = NULL;
@@ -68,10 +83,7 @@ int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, float *w)
     for (int64_t b = 0; b < B; b++) memcpy(L + b * one, A, sizeof(float) * (size_t)one);
     for (int64_t k0 = 0; k0 < K && !rc; k0 += B) {
         int64_t nb = K - k0 < B ? K - k0 : B;
-        for (int64_t b = 0; b < nb; b++) {
-            float *ch = L + b * one + (k0 + b) * HW;
-            for (int64_t p = 0; p < HW; p++) ch[p] = value;
-        }
+        for (int64_t b = 0; b < nb; b++) set_channel(L + b * one, NULL, k0 + b, K, HW, cl, value);
         if (pre) {
             float *xin = gcam_f32(&pre->g.tensors[c->input_t]);
             int64_t img = c->C * c->H * c->W;
@@ -82,8 +94,7 @@ int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, float *w)
         if (rc) break;
         const float *y = gcam_f32(out);
         for (int64_t b = 0; b < nb; b++) yk[k0 + b] = gcam_cam_item_score(c, y + b * n1, n1);
-        for (int64_t b = 0; b < nb; b++) /* restore for the next batch */
-            memcpy(L + b * one + (k0 + b) * HW, A + (k0 + b) * HW, sizeof(float) * (size_t)HW);
+        for (int64_t b = 0; b < nb; b++) set_channel(L + b * one, A, k0 + b, K, HW, cl, 0.0f); /* restore */
         gcam_cam_progress(c, "ablationcam", k0 + nb, K);
     }
     if (!rc) gcam_cam_ablation_weights(c->score, yk, K, w);
@@ -96,5 +107,5 @@ int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, float *w)
 int gcam_cam_map_ablationcam(gcam_cam_ctx *c, gcam_cam_layer *l)
 {
     l->kind = GCAM_LAYER_WEIGHTS;
-    return gcam_cam_ablationcam(c, l->layer_t, l->w);
+    return gcam_cam_ablationcam(c, l->layer_t, l->info, l->w);
 }

@@ -200,14 +200,18 @@ int gcam_cam_head_weights(gcam_cam_ctx *c, gcam_headsum **cache, int layer_t, in
 void gcam_cam_head_free(gcam_headsum *h);
 /* (Each time the weights are taken this way counts in c->stats->headsum_taken.) */
 
-/* Channel weights of the pass-based methods (w: K floats). */
-int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w);
-int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, float *w);
+/* Channel weights of the pass-based methods (w: K floats).  Score-CAM masks
+ * the input with each of the K channels of A (K x h x w, channels first);
+ * Ablation-CAM ablates channel k of the layer as the graph holds it (every
+ * position of a channels-first map, every token - special ones included, as
+ * pytorch-grad-cam's AblationLayerVit - of a token or channels-last layer). */
+int gcam_cam_scorecam(gcam_cam_ctx *c, const float *A, int64_t K, int64_t h, int64_t w, float *wout);
+int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, const gcam_layer *info, float *w);
 /* CAM (Zhou et al.): the classifier row of the target class, when the layer
  * feeds GlobalAveragePool (or ReduceMean over H, W) -> [Flatten/Reshape/
  * Squeeze/Identity] -> Gemm or MatMul [-> Add] producing the target;
  * GCAM_E_UNSUPPORTED otherwise. */
-int gcam_cam_classic(gcam_cam_ctx *c, int layer_t, float *w);
+int gcam_cam_classic(gcam_cam_ctx *c, int layer_t, const gcam_layer *info, float *w);
 /* Input-gradient maps at the input's resolution (raw: H x W, or C x H x W for
  * guided backprop, before normalisation). */
 int gcam_cam_integrated_gradients(gcam_cam_ctx *c, float *raw);
@@ -222,8 +226,11 @@ typedef enum { GCAM_LAYER_WEIGHTS, GCAM_LAYER_ELEMENTS, GCAM_LAYER_PROJECTED } g
 typedef struct gcam_cam_layer {
     int layer_t;          /* the layer tensor */
     int head_y;           /* >= 0: Grad-CAM's weights come through this linear head output (headsum.c) */
-    const float *A, *dA;  /* activations and, for GCAM_MF_LAYER_GRAD without head_y, their gradient */
+    const float *A, *dA;  /* activations and, for GCAM_MF_LAYER_GRAD without head_y, their gradient,
+                             channels first (a channels-last or token layer transposed, special
+                             tokens dropped) */
     int64_t K, HW;
+    const gcam_layer *info; /* the layer's layout in the graph, grid and skipped tokens */
     float *w, *M, *cam;   /* K, K x HW and HW floats to write */
     gcam_layer_kind kind; /* set by the entry */
 } gcam_cam_layer;

@@ -104,7 +104,7 @@ int gcam_cam_layer_map(gcam_cam_ctx *c, int layer_t, const gcam_layer *L, int he
         free(M), free(w), free(A_cf), free(dA_cf);
         return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
     }
-    gcam_cam_layer l = {.layer_t = layer_t, .head_y = head_y, .A = A, .dA = dA, .K = K, .HW = HW,
+    gcam_cam_layer l = {.layer_t = layer_t, .head_y = head_y, .A = A, .dA = dA, .K = K, .HW = HW, .info = L,
                         .w = w, .M = M, .cam = cam};
     int rc = METHOD_LAYER_MAP[method](c, &l);
     const int weights = l.kind == GCAM_LAYER_WEIGHTS, projected = l.kind == GCAM_LAYER_PROJECTED;

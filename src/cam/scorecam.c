@@ -20,7 +20,11 @@
  * Where the input's only reader is a Conv, the network runs from that conv's
  * output instead, built from h * w precomputed convolutions of x times one
  * bilinear basis function each (maskconv.c): the same value up to float32
- * rounding, without the 3-channel conv on every masked input. */
+ * rounding, without the 3-channel conv on every masked input.
+ *
+ * A token or channels-last layer is read channels first on its h x w grid
+ * (explain.c), as pytorch-grad-cam's reshape_transform gives ScoreCAM, and
+ * its channels upsample from that grid the same way. */
 #include <stdlib.h>
 
 #include "cam/cam.h"
@@ -113,11 +117,9 @@ static int cmp_var_desc(const void *a, const void *b)
     return x->k < y->k ? -1 : x->k > y->k;
 }
 
-int gcam_cam_scorecam(gcam_cam_ctx *c, int layer_t, float *w)
+int gcam_cam_scorecam(gcam_cam_ctx *c, const float *A, int64_t K, int64_t h, int64_t wd, float *w)
 {
-    const gcam_tensor *At = &c->g->tensors[layer_t];
-    const float *A = gcam_f32(At);
-    int64_t K = At->dims[1], h = At->dims[2], wd = At->dims[3], HW = h * wd;
+    int64_t HW = h * wd;
     int64_t plane = c->H * c->W, img = c->C * plane;
     int64_t n_sel = K;
     if (c->o->max_channels > 0 && c->o->max_channels < K) n_sel = c->o->max_channels;
@@ -273,5 +275,5 @@ done:
 int gcam_cam_map_scorecam(gcam_cam_ctx *c, gcam_cam_layer *l)
 {
     l->kind = GCAM_LAYER_WEIGHTS;
-    return gcam_cam_scorecam(c, l->layer_t, l->w);
+    return gcam_cam_scorecam(c, l->A, l->K, l->info->grid_h, l->info->grid_w, l->w);
 }

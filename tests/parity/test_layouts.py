@@ -20,7 +20,13 @@ gradcam++, layercam and eigencam:
     Layers: the automatic one, and the output of the LayerNorm that
     pytorch-grad-cam's tutorials name (ViT blocks[-1].norm1, Swin
     blocks[-1].norm2), found as the 3rd / 2nd last LayerNormalization.
-  - attention-rollout and grad-rollout against the definitions of
+  - scorecam and ablationcam on the same layers against pytorch-grad-cam's
+    ScoreCAM and AblationCAM (with AblationLayerVit: a channel ablated in
+    every token) computed here in float64; cam on Swin's final norm output
+    (-> Transpose -> GlobalAveragePool -> Gemm) and its one-line refusal on
+    the ViT's token layers and on Swin's last stage (a LayerNorm before the
+    pooling);
+  - attention-rollout and grad-rollout (also with --discard-ratio) against the definitions of
     docs/methods.md computed here (the attention probabilities taken from a
     written-out copy of each block's attention), and their refusal on Swin;
   - the fallback flags: --layout tokens --tokens 1,4x4 on the ViT layer
@@ -169,6 +175,134 @@ def act_grad(model, x, module, pre, cls, reshape):
     hook.remove()
     a = reshape(store["t"].detach()).double()[0]
     return a, reshape(g).double()[0]
+
+
+# ---- the methods that run the network again on the layer: Score-CAM, Ablation-CAM
+# (pytorch-grad-cam's ScoreCAM and AblationCAM with the reshape_transform and
+# AblationLayerVit), and CAM (the classifier row), in float64 on a copy of the model
+
+
+def double_copy(model):
+    import copy
+    return copy.deepcopy(model).double()
+
+
+def scorecam_map(model, x, a, cls, hw):
+    """ScoreCAM: each channel of A (K x h x w, after the reshape_transform)
+    upsampled to the input (UpsamplingBilinear2d: align_corners=True),
+    min-max normalised, masks the input; softmax over the channels' scores."""
+    m64, x64 = double_copy(model), x.double()
+    up = F.interpolate(a[None], size=hw, mode="bilinear", align_corners=True)[0]
+    flat = up.reshape(up.shape[0], -1)
+    lo, hi = flat.min(dim=1)[0], flat.max(dim=1)[0]
+    up = (up - lo[:, None, None]) / (hi - lo + 1e-8)[:, None, None]
+    with torch.no_grad():
+        scores = torch.cat([m64(x64 * up[k:k + 8, None]) for k in range(0, up.shape[0], 8)])[:, cls]
+    w = torch.softmax(scores, dim=0)
+    return finish((w[:, None, None] * a).sum(0), hw)
+
+
+def ablationcam_map(model, x, module, channels_last, a, cls, hw):
+    """AblationCAM with AblationLayerVit: channel k of the module's output set
+    to the ablation value at every position (for a token layer, every token,
+    the class token too); value 0 when the output's minimum is 0, else that
+    minimum - 1e7 (pytorch-grad-cam's, without the drift of its batch loop);
+    w_k = (y - y_k) / y."""
+    m64, x64 = double_copy(model), x.double()
+    mod = dict(model.named_modules())
+    name = [n for n, v in mod.items() if v is module][0]
+    target = dict(m64.named_modules())[name]
+    state = {"k": -1}
+
+    def ablate(_m, _i, out):
+        state["min"] = float(out.min())
+        if state["k"] < 0:
+            return None
+        out = out.clone()
+        value = 0.0 if state["min"] == 0 else state["min"] - 1e7
+        if channels_last:
+            out[..., state["k"]] = value
+        else:
+            out[:, state["k"]] = value
+        return out
+
+    hook = target.register_forward_hook(ablate)
+    try:
+        with torch.no_grad():
+            y = float(m64(x64)[0, cls])
+            yk = []
+            for k in range(a.shape[0]):
+                state["k"] = k
+                yk.append(float(m64(x64)[0, cls]))
+    finally:
+        hook.remove()
+    w = (y - torch.tensor(yk, dtype=torch.float64)) / y
+    return finish((w[:, None, None] * a).sum(0), hw)
+
+
+def cam_map(model, a, cls, hw):
+    """CAM: the classifier row of the class weights the channels."""
+    w = model.head.weight.detach().double()[cls]
+    return finish((w[:, None, None] * a).sum(0), hw)
+
+
+def compare_ref(run, case, onnx_path, xpath, layer, method, ref, extra=()):
+    if ref.max() - ref.min() < 0.5:  # a constant reference would let anything pass
+        run.check(False, case, "degenerate reference map (range %.3g)" % (ref.max() - ref.min()))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "map.npy")
+        rc, _o, err = run.gradcam("explain", "--model", onnx_path, "--input-tensor", xpath, "--method", method,
+                                  "--layer", layer, "--target", "3", "--save-npy", out, "--quiet", *extra)
+        if rc:
+            run.check(False, case, "exit %d: %s" % (rc, err.strip()[-300:]))
+            return
+        ours = np.load(out).reshape(ref.shape)
+    r, diff = agreement(ours, ref)
+    run.check(r >= MIN_PEARSON and diff <= MAX_ABS, case, "layer=%s pearson=%.6f max_abs_diff=%.3g" % (layer, r, diff))
+
+
+def refused(run, case, onnx_path, xpath, layer, method, words):
+    """A one-line error that names the method and the layer, and says why (words)."""
+    rc, _o, err = run.gradcam("explain", "--model", onnx_path, "--input-tensor", xpath, "--method", method,
+                              "--layer", layer, "--quiet", "--save-npy", os.devnull)
+    lines = err.strip().splitlines()
+    ok = rc != 0 and len(lines) == 1 and method in lines[0] and layer in lines[0] and \
+        all(w in lines[0] for w in words)
+    run.check(ok, case, "exit %d: %s" % (rc, err.strip()[-300:]))
+
+
+def test_passes(run, tmp, name):
+    """Score-CAM, Ablation-CAM and CAM on token and channels-last layers."""
+    vit = name in ("vit", "vit_b_16")
+    model, path, xpath, x, side, grid = prepare(name, tmp, 12 if vit else 13)
+    layers = layer_list(run, path)
+    auto = [L for L in layers if L["auto"]][0]["tensor"]
+    hw = (side, side)
+    if vit:
+        lns = ln_outputs(layers)
+        tok = lambda t: reshape_tokens(t, 1, grid, grid)  # noqa: E731
+        block = model.encoder.layers[-1]
+        # (case, tensor, module whose output it is, A after the reshape_transform)
+        cases = [("auto", auto, model.encoder.layers[-2], act_grad(model, x, block.ln_1, True, 3, tok)[0]),
+                 ("ln_1", lns[-3]["tensor"], block.ln_1, act_grad(model, x, block.ln_1, False, 3, tok)[0])]
+    else:
+        last = model.features[-1]
+        cases = [("auto", auto, last, act_grad(model, x, model.norm, True, 3, reshape_nhwc)[0]),
+                 ("norm2", ln_outputs(layers)[-2]["tensor"], last[-1].norm2,
+                  act_grad(model, x, last[-1].norm2, False, 3, reshape_nhwc)[0])]
+    for case, tensor, module, a in cases:
+        compare_ref(run, "%s %s scorecam" % (name, case), path, xpath, tensor, "scorecam",
+                    scorecam_map(model, x, a, 3, hw).numpy())
+        compare_ref(run, "%s %s ablationcam" % (name, case), path, xpath, tensor, "ablationcam",
+                    ablationcam_map(model, x, module, True, a, 3, hw).numpy())
+    if vit:  # the head reads the class token: CAM does not apply
+        refused(run, name + " cam refused", path, xpath, auto, "cam", ("class token",))
+    else:  # Swin: norm -> Transpose -> GlobalAveragePool -> Flatten -> Gemm
+        norm = [L for L in ln_outputs(layers)][-1]["tensor"]
+        compare_ref(run, name + " norm cam", path, xpath, norm, "cam",
+                    cam_map(model, act_grad(model, x, model.norm, False, 3, reshape_nhwc)[0], 3, hw).numpy())
+        refused(run, name + " auto cam refused", path, xpath, auto, "cam", ("average pooling",))
 
 
 # ---- attention rollout (Abnar & Zuidema) and gradient rollout (Chefer et al.),
@@ -439,7 +573,8 @@ def main():
     tmp_obj = None if args.keep else tempfile.TemporaryDirectory()
     tmp = args.keep or tmp_obj.name
     os.makedirs(tmp, exist_ok=True)
-    cases = [(test_vit, "vit"), (test_swin, "swin"), (test_rollout, "vit")]
+    cases = [(test_vit, "vit"), (test_swin, "swin"), (test_rollout, "vit"), (test_passes, "vit"),
+             (test_passes, "swin")]
     if args.full:
         cases += [(test_vit, "vit_b_16"), (test_swin, "swin_t"), (test_rollout, "vit_b_16")]
     for test, name in cases:
