@@ -5,8 +5,8 @@
 
 Builds torchvision's own VisionTransformer and SwinTransformer classes at a
 tiny size (32x32 input, seeded random weights; a few seconds on a CPU),
-exports them to ONNX (opset 17), and checks, for gradcam, hirescam,
-gradcam++, layercam and eigencam:
+exports them to ONNX (opset 17), and checks, for gradcam, hirescam, xgradcam,
+gradcam-elementwise, gradcam++, layercam and eigencam:
 
   - `gradcam layers` recognises the layouts (ViT: tokens on the patch grid
     with the class token skipped; Swin: channels last) and the automatic
@@ -51,7 +51,7 @@ from torchvision.models.vision_transformer import VisionTransformer
 
 MIN_PEARSON = 0.999
 MAX_ABS = 0.01
-METHODS = ("gradcam", "hirescam", "gradcam++", "layercam", "eigencam")
+METHODS = ("gradcam", "hirescam", "gradcam++", "layercam", "eigencam", "xgradcam", "gradcam-elementwise")
 
 
 def tiny_vit():
@@ -138,6 +138,11 @@ def method_map(name, a, g, hw, flip=False):
         return finish((g.clamp(min=0) * a).sum(0), hw)
     if name == "eigencam":
         return finish(projection(a, flip), hw)
+    if name == "xgradcam":
+        w = (g * a / (a.sum(dim=(1, 2))[:, None, None] + 1e-7)).sum(dim=(1, 2))
+        return finish((w[:, None, None] * a).sum(0), hw)
+    if name == "gradcam-elementwise":
+        return finish((g * a).clamp(min=0).sum(0), hw)
     g2, g3 = g * g, g * g * g
     aij = g2 / (2 * g2 + a.sum(dim=(1, 2))[:, None, None] * g3 + 1e-6)
     aij = torch.where(g != 0, aij, torch.zeros_like(aij))
