@@ -5,7 +5,8 @@
 #include "cli.h"
 
 static const char *USAGE =
-    "gradcam layers --model M.onnx [--input-shape [NAME=]1,3,224,224]... [--json]\n"
+    "gradcam layers --model M.onnx [--input-shape [NAME=]1,3,224,224]... [--target-output NAME] [--json]\n"
+    "  --target-output marks the automatic layer for that tensor (default: the first output)\n"
     "  --input-shape binds an input's symbolic dims (the first input without NAME=); without it a\n"
     "  symbolic batch is 1, an image's H,W come from the gradcam.preprocess metadata, else an error";
 
@@ -41,7 +42,8 @@ static int bind_shape(gcam_model *m, const char *spec)
 
 static const char *const LAYOUT[] = {"?", "nchw", "nhwc", "tokens"};
 
-static void print_json_row(const gcam_layer *L, int last)
+/* is_auto, reason: the automatic layer for the explained output (cmd_layers) */
+static void print_json_row(const gcam_layer *L, int is_auto, const char *reason, int last)
 {
     printf("  {\"tensor\": ");
     cli_json_str(stdout, L->tensor);
@@ -53,27 +55,27 @@ static void print_json_row(const gcam_layer *L, int last)
     if (L->ndim == 4) printf(", %lld", (long long)L->dims[3]);
     printf("], \"layout\": \"%s\", \"grid\": [%lld, %lld], \"skip\": %lld, \"channels\": %lld, \"auto\": %s",
            LAYOUT[L->layout & 3], (long long)L->grid_h, (long long)L->grid_w, (long long)L->skip,
-           (long long)L->channels, L->is_auto ? "true" : "false");
-    if (L->is_auto) printf(", \"auto_reason\": \"%s\"", L->auto_reason);
+           (long long)L->channels, is_auto ? "true" : "false");
+    if (is_auto) printf(", \"auto_reason\": \"%s\"", reason);
     printf("}%s\n", last ? "" : ",");
 }
 
-static void print_text_row(const gcam_layer *L)
+static void print_text_row(const gcam_layer *L, int is_auto, const char *reason)
 {
     char shp[96], grid[64];
     snprintf(shp, sizeof shp, L->ndim == 3 ? "%lldx%lldx%lld" : "%lldx%lldx%lldx%lld", (long long)L->dims[0],
              (long long)L->dims[1], (long long)L->dims[2], (long long)L->dims[3]);
     snprintf(grid, sizeof grid, L->skip ? "%lldx%lld+%lld" : "%lldx%lld", (long long)L->grid_h, (long long)L->grid_w,
              (long long)L->skip);
-    printf("%s %-48s %-20s %-16s %-7s %-10s %s%s%s\n", L->is_auto ? "*" : " ", cli_esc(L->tensor), cli_esc(L->op_type),
-           shp, LAYOUT[L->layout & 3], grid, cli_esc(L->node), L->is_auto ? "  <- auto: " : "",
-           L->is_auto ? L->auto_reason : "");
+    printf("%s %-48s %-20s %-16s %-7s %-10s %s%s%s\n", is_auto ? "*" : " ", cli_esc(L->tensor), cli_esc(L->op_type),
+           shp, LAYOUT[L->layout & 3], grid, cli_esc(L->node), is_auto ? "  <- auto: " : "", is_auto ? reason : "");
 }
 
 /* after the table: the shapes planned with, and the float conversions */
-static void print_footer(gcam_model *m, int n)
+static void print_footer(gcam_model *m, int n, const char *target)
 {
-    printf("%d layers; * marks the automatic Grad-CAM layer (--layer auto)\n", n);
+    printf("%d layers; * marks the automatic Grad-CAM layer (--layer auto) for %s\n", n,
+           target ? cli_esc(target) : "the first output");
     for (int i = 0; i < gcam_model_num_inputs(m); i++) {
         gcam_array a;
         if (gcam_model_tensor(m, gcam_model_input_name(m, i), &a)) continue;
@@ -88,14 +90,15 @@ static void print_footer(gcam_model *m, int n)
 
 int cmd_layers(int argc, char **argv)
 {
-    const char *model = NULL, *shapes[MAX_SHAPES];
+    const char *model = NULL, *shapes[MAX_SHAPES], *target = NULL, *auto_t = NULL, *why = NULL;
     int json = 0, n_shapes = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model")) { if (!(model = cli_value(argc, argv, &i))) return 2; }
         else if (!strcmp(argv[i], "--input-shape")) {
             if (n_shapes == MAX_SHAPES) return cli_usage(USAGE, "at most %d --input-shape", MAX_SHAPES);
             if (!(shapes[n_shapes++] = cli_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(argv[i], "--json")) json = 1;
+        } else if (!strcmp(argv[i], "--target-output")) { if (!(target = cli_value(argc, argv, &i))) return 2; }
+        else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--help")) { printf("usage: %s\n", USAGE); return 0; }
         else return cli_usage(USAGE, "unknown option '%s'", argv[i]);
     }
@@ -110,15 +113,19 @@ int cmd_layers(int argc, char **argv)
     const gcam_layer *L = NULL;
     int n = 0;
     if (!rc && gcam_model_layers(m, &L, &n)) rc = cli_fail("%s", gcam_model_errmsg(m));
+    /* the automatic layer for --target-output (one of a detector's heads), else the first output's */
+    if (!rc && target && gcam_model_auto_layer_of(m, target, &auto_t, &why)) rc = cli_fail("%s", gcam_model_errmsg(m));
+#define IS_AUTO_(i) (auto_t ? !strcmp(L[i].tensor, auto_t) : L[i].is_auto), (auto_t ? why : L[i].auto_reason)
     if (!rc && json) {
         printf("[\n");
-        for (int i = 0; i < n; i++) print_json_row(&L[i], i + 1 == n);
+        for (int i = 0; i < n; i++) print_json_row(&L[i], IS_AUTO_(i), i + 1 == n);
         printf("]\n");
     } else if (!rc) {
         printf("  %-48s %-20s %-16s %-7s %-10s %s\n", "tensor", "op", "shape", "layout", "grid", "node");
-        for (int i = 0; i < n; i++) print_text_row(&L[i]);
-        print_footer(m, n);
+        for (int i = 0; i < n; i++) print_text_row(&L[i], IS_AUTO_(i));
+        print_footer(m, n, target);
     }
+#undef IS_AUTO_
     cli_free_model(m);
     return rc;
 }

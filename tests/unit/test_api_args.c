@@ -89,6 +89,17 @@ static int c_layers_null(void)
     EXPECT(gcam_model_layers(NULL, &L, &n) == GCAM_E_ARG && gcam_model_layers(C.m, NULL, &n) == GCAM_E_ARG &&
            gcam_model_layers(C.m, &L, NULL) == GCAM_E_ARG);
 }
+static int c_auto_layer_of(void)
+{
+    const char *t = "x", *why = "x", *t0, *r;
+    EXPECT(gcam_model_auto_layer_of(NULL, NULL, &t, &why) == GCAM_E_ARG &&
+           gcam_model_auto_layer_of(C.m, NULL, NULL, &why) == GCAM_E_ARG &&
+           gcam_model_auto_layer_of(C.m, NULL, &t, NULL) == GCAM_E_ARG &&
+           gcam_model_auto_layer_of(C.m, "no such tensor", &t, &why) == GCAM_E_NOTFOUND && !t && !why &&
+           gcam_model_auto_layer_of(C.m, NULL, &t, &why) == GCAM_OK && t && why && why[0] &&
+           gcam_model_resolve_layer(C.m, "auto", &t0) == GCAM_OK && !strcmp(t, t0) &&
+           gcam_model_auto_layer_of(C.m, gcam_model_output_name(C.m, 0), &t0, &r) == GCAM_OK && !strcmp(t, t0));
+}
 static int c_resolve_null(void)
 {
     const char *t;
@@ -302,7 +313,7 @@ static int c_inputs_null(void)
     X(explain_null_model) X(explain_null_input) X(explain_null_out) X(opt_method_neg) X(opt_method_big)          \
     X(opt_normalize_99) X(opt_target_m2) X(opt_global_nan) X(opt_global_zero) X(opt_layers_neg)                   \
     X(opt_layers_null) X(opt_layer_null) X(opt_noise_nan) X(opt_noise_inf) X(opt_batch_neg) X(explain_null_data)  \
-    X(opt_discard_one) X(opt_discard_nan) X(opt_discard_gradcam)                                                  \
+    X(opt_discard_one) X(opt_discard_nan) X(opt_discard_gradcam) X(auto_layer_of)                                 \
     X(explanation_null) X(explanation_range) X(photo_null_model) X(photo_null_path) X(photo_null_photo)           \
     X(photo_null_input) X(photo_std_neg) X(photo_std_nan) X(photo_mean_inf) X(photo_size_neg) X(photo_preset)    \
     X(photo_accessors_null) X(overlay_null) X(overlay_range) X(npy_load_null) X(npy_save_null)                    \
