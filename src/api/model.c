@@ -614,7 +614,9 @@ static void find_channels_last(const gcam_graph *g, unsigned char *nhwc)
 }
 
 /* The token grid of an N x T x C tensor: the channels-first convolution
- * output (the patch embedding) with T - 8 <= h * w <= T, the largest. */
+ * output (the patch embedding) with T - 8 <= h * w <= T, the largest, on a
+ * grid of at least 2 x 2 (a 1 x W conv output is a pooled head's, whose
+ * N x C x W reshape is no token sequence). */
 static int token_grid(const gcam_graph *g, const unsigned char *nhwc, int64_t T, int64_t *h, int64_t *w)
 {
     int64_t best = 0;
@@ -624,7 +626,7 @@ static int token_grid(const gcam_graph *g, const unsigned char *nhwc, int64_t T,
         const gcam_tensor *y = &g->tensors[n->out[0]];
         if (y->ndim != 4 || nhwc[n->out[0]]) continue;
         int64_t hw = y->dims[2] * y->dims[3];
-        if (hw > 1 && hw <= T && T - hw <= 8 && hw >= best) {
+        if (y->dims[2] >= 2 && y->dims[3] >= 2 && hw <= T && T - hw <= 8 && hw >= best) {
             best = hw;
             *h = y->dims[2];
             *w = y->dims[3];

@@ -302,6 +302,16 @@ def test_det(run):
         run.skipped += 1
 
 
+def test_pooled_head(run):
+    """models/strip_reader.onnx pools its last map to 1 x 4 columns and
+    classifies each with a 1x1 conv; the N x 10 x 4 reshape of that is no
+    token sequence (a 1 x 4 conv grid is no patch embedding)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models",
+                        "strip_reader.onnx")
+    tokens = [L["tensor"] for L in run.layers(path) if L["layout"] == "tokens"]
+    run.check(not tokens, "strip_reader no-token-layers", "token layers: %s" % tokens)
+
+
 class Out(nn.Module):
     """torchvision's segmentation models return a dict: its 'out'."""
 
@@ -358,7 +368,7 @@ def main():
     tmp = args.keep or tmp_obj.name
     os.makedirs(tmp, exist_ok=True)
     run = Run(os.path.abspath(args.gradcam), tmp)
-    tests = [test_seg, test_seq, test_det]
+    tests = [test_seg, test_seq, test_det, test_pooled_head]
     if args.full:
         tests += [lambda r: test_seg_full(r, "fcn_resnet50", lambda m: m.backbone.layer4),
                   lambda r: test_seg_full(r, "deeplabv3_mobilenet_v3_large", lambda m: m.backbone["16"])]
