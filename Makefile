@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps install demo test test-fast test-sanitize test-methods-full test-layouts-full fuzz bench clean
+.PHONY: all deps install demo demo-tasks test test-fast test-sanitize test-methods-full test-layouts-full fuzz bench clean
 
 all: $(BUILD)/gradcam
 
@@ -27,6 +27,13 @@ install: all
 demo: deps
 	$(MAKE) all
 	bash tools/demo.sh $(BUILD)
+
+# The README's task demos (docs/demo/*.png): per-step maps of models/strip_reader.onnx
+# (trained by tools/train_task_demos.py) and per-class maps of a dense model made from
+# models/demo.onnx (tools/make_seg_demo.py, into $(BUILD))
+demo-tasks:
+	$(MAKE) all
+	bash tools/demo_tasks.sh $(BUILD)
 
 # The whole suite: unit + op gradient tests, ONNX conformance, torch parity.
 test: deps
