@@ -422,7 +422,7 @@ int cmd_explain(int argc, char **argv)
     cli_input_info info = {0};
     if (!rc) rc = cli_make_input(&a.io, m, &x, &info);
     if (!rc && a.tg.all_steps) {
-        rc = cli_explain_steps(m, &x, &a.tg, &a.xo.eo, a.save, a.out_png, a.cmap, a.alpha, a.quiet);
+        rc = cli_explain_steps(m, &x, &a.tg, &a.xo.eo, a.save, a.out_png, a.cmap, a.alpha, a.quiet, labels, n_labels);
     } else {
         const char *target = a.xo.target ? a.xo.target : "top1";
         if (!rc && a.tg.any) {

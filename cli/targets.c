@@ -184,7 +184,7 @@ void cli_targets_free(cli_targets *t) { free(t->weights); }
 
 /* The steps' maps as overlays on the model's input, side by side. */
 static int save_strip(gcam_model *m, const gcam_array *x, const float *maps, int64_t T, int H, int W, const int64_t *tokens,
-                      const char *cmap, double alpha, const char *out_png)
+                      char *const *names, int n_names, const char *cmap, double alpha, const char *out_png)
 {
     gcam_error e = {0};
     gcam_rgb base = {0}, strip = {0}, *tiles = calloc((size_t)T, sizeof *tiles);
@@ -193,7 +193,8 @@ static int save_strip(gcam_model *m, const gcam_array *x, const float *maps, int
     int rc = tiles && buf && labels ? cli_render_input(m, x, &base, &e) : (snprintf(e.msg, sizeof e.msg, "out of memory"), GCAM_E_NOMEM);
     for (int64_t s = 0; s < T && !rc; s++) {
         rc = gcam_render_heatmap(&base, maps + s * H * W, H, W, cmap, (float)alpha, &tiles[s], &e);
-        snprintf(buf[s], sizeof buf[s], "%lld: %lld", (long long)s, (long long)tokens[s]);
+        if (tokens[s] < n_names) snprintf(buf[s], sizeof buf[s], "%lld: %.40s", (long long)s, names[tokens[s]]);
+        else snprintf(buf[s], sizeof buf[s], "%lld: %lld", (long long)s, (long long)tokens[s]);
         labels[s] = buf[s];
     }
     if (!rc) rc = gcam_rgb_grid(tiles, (int)T, (int)T, labels, 4, &strip, &e);
@@ -212,7 +213,7 @@ int cli_render_input(gcam_model *m, const gcam_array *x, gcam_rgb *out, gcam_err
 }
 
 int cli_explain_steps(gcam_model *m, const gcam_array *x, cli_targets *t, gcam_explain_opts *eo, const char *save,
-                      const char *out_png, const char *cmap, double alpha, int quiet)
+                      const char *out_png, const char *cmap, double alpha, int quiet, char *const *labels, int n_labels)
 {
     const char *name = eo->target_output ? eo->target_output : gcam_model_output_name(m, 0);
     gcam_array y;
@@ -241,15 +242,16 @@ int cli_explain_steps(gcam_model *m, const gcam_array *x, cli_targets *t, gcam_e
         const float *map = rc ? NULL : gcam_explanation_map(ex, &H, &W);
         if (!rc && !maps && !(maps = malloc(sizeof(float) * (size_t)(T * H * W)))) rc = cli_fail("out of memory");
         if (!rc) memcpy(maps + s * H * W, map, sizeof(float) * (size_t)H * W);
-        if (!rc && !quiet) printf("step %lld: token %lld  score %.4f\n", (long long)s, (long long)tokens[s],
-                                  gcam_explanation_score(ex));
+        if (!rc && !quiet) printf("step %lld: token %lld%s%s%s  score %.4f\n", (long long)s, (long long)tokens[s],
+                                  tokens[s] < n_labels ? " (" : "", tokens[s] < n_labels ? cli_esc(labels[tokens[s]]) : "",
+                                  tokens[s] < n_labels ? ")" : "", gcam_explanation_score(ex));
         gcam_explanation_free(ex);
     }
     if (!rc && save) {
         gcam_array a = {.dtype = GCAM_FLOAT32, .ndim = 3, .dims = {T, H, W}, .data = maps};
         rc = cli_write_npy(save, &a);
     }
-    if (!rc && out_png) rc = save_strip(m, x, maps, T, H, W, tokens, cmap, alpha, out_png);
+    if (!rc && out_png) rc = save_strip(m, x, maps, T, H, W, tokens, labels, n_labels, cmap, alpha, out_png);
     free(v), free(maps), free(tokens);
     return rc;
 }

@@ -31,8 +31,9 @@ int cli_build_target(gcam_model *m, const gcam_array *x, cli_targets *t, gcam_ex
 /* What the model saw: gcam_render_input in the layout of m's image input. */
 int cli_render_input(gcam_model *m, const gcam_array *x, gcam_rgb *out, gcam_error *e);
 /* --target-step all: one explanation per step of an N x T x V output (each
- * step's top token), stacked into save (T x H x W .npy) and drawn as a strip
- * (out_png); either may be NULL.  0, or non-zero after printing the error. */
+ * step's top token, named by labels[token] where there are n_labels), stacked
+ * into save (T x H x W .npy) and drawn as a strip (out_png); either may be
+ * NULL.  0, or non-zero after printing the error. */
 int cli_explain_steps(gcam_model *m, const gcam_array *x, cli_targets *t, gcam_explain_opts *eo, const char *save,
-                      const char *out_png, const char *cmap, double alpha, int quiet);
+                      const char *out_png, const char *cmap, double alpha, int quiet, char *const *labels, int n_labels);
 #endif
