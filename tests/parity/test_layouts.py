@@ -6,7 +6,7 @@
 Builds torchvision's own VisionTransformer and SwinTransformer classes at a
 tiny size (32x32 input, seeded random weights; a few seconds on a CPU),
 exports them to ONNX (opset 17), and checks, for gradcam, hirescam, xgradcam,
-gradcam-elementwise, gradcam++, layercam and eigencam:
+gradcam-elementwise, gradcam++, layercam, eigencam and eigengradcam:
 
   - `gradcam layers` recognises the layouts (ViT: tokens on the patch grid
     with the class token skipped; Swin: channels last) and the automatic
@@ -51,7 +51,8 @@ from torchvision.models.vision_transformer import VisionTransformer
 
 MIN_PEARSON = 0.999
 MAX_ABS = 0.01
-METHODS = ("gradcam", "hirescam", "gradcam++", "layercam", "eigencam", "xgradcam", "gradcam-elementwise")
+METHODS = ("gradcam", "hirescam", "gradcam++", "layercam", "eigencam", "xgradcam", "gradcam-elementwise",
+           "eigengradcam")
 
 
 def tiny_vit():
@@ -138,6 +139,8 @@ def method_map(name, a, g, hw, flip=False):
         return finish((g.clamp(min=0) * a).sum(0), hw)
     if name == "eigencam":
         return finish(projection(a, flip), hw)
+    if name == "eigengradcam":
+        return finish(projection(g * a, flip), hw)
     if name == "xgradcam":
         w = (g * a / (a.sum(dim=(1, 2))[:, None, None] + 1e-7)).sum(dim=(1, 2))
         return finish((w[:, None, None] * a).sum(0), hw)
@@ -483,9 +486,10 @@ def compare(run, name, onnx_path, xpath, layer, act, hw, extra=()):
             ours = np.load(out).reshape(ref.shape)
         r, diff = agreement(ours, ref)
         note = ""
-        if method == "eigencam" and not sign_defined(a):
+        if method in ("eigencam", "eigengradcam") and not sign_defined(a if method == "eigencam" else g * a):
             r2, diff2 = agreement(ours, method_map(method, a, g, hw, flip=True).numpy())
-            note = " (sign undefined, the channel sum is ~0 everywhere: vs the other sign pearson=%.6f " \
+            note = " (sign undefined, the channel sum of the projected matrix is ~0 everywhere: " \
+                   "vs the other sign pearson=%.6f " \
                    "max_abs_diff=%.3g; the better one counts)" % (r2, diff2)
             r, diff = max((r, diff), (r2, diff2))
         if method == "hirescam" and (r < MIN_PEARSON or diff > MAX_ABS):

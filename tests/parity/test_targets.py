@@ -24,6 +24,9 @@ Two tiny seeded torch models exported to ONNX (seconds on a CPU):
     (found here from the ONNX graph: the input of the head's Conv), and
     Grad-CAM of the best 8x8 anchor on the automatic layer matches torch.
     The same check on BlazeFace itself when tests/models' npm cache has it.
+  - models/strip_reader.onnx (the README's sequence demo, a pooled 1x4
+    head): no layer is misread as tokens, and --target-step all names each
+    step's token from the model's labels.
 
 Every reference is Grad-CAM or HiResCAM computed here in float64 from the
 definitions in docs/methods.md (the score's gradient at the layer), never
@@ -310,6 +313,15 @@ def test_pooled_head(run):
                         "strip_reader.onnx")
     tokens = [L["tensor"] for L in run.layers(path) if L["layout"] == "tokens"]
     run.check(not tokens, "strip_reader no-token-layers", "token layers: %s" % tokens)
+    # --target-step all names each step's token from the model's gradcam.labels
+    import onnx
+    labels = {p.key: p.value for p in onnx.load(path).metadata_props}["gradcam.labels"].split("\n")
+    strip = os.path.join(os.path.dirname(os.path.dirname(path)), "docs", "demo", "strip.png")
+    p = subprocess.run([run.binary, "explain", "--model", path, "--image", strip, "--target-step", "all",
+                        "--layer", "/features/features.7/Relu_output_0"], capture_output=True, text=True)
+    steps = [ln.split() for ln in p.stdout.splitlines() if ln.startswith("step ")]
+    ok = p.returncode == 0 and len(steps) == 4 and all(s[4] == "(%s)" % labels[int(s[3])] for s in steps)
+    run.check(ok, "strip_reader step names", "exit %d: %s" % (p.returncode, " | ".join(" ".join(s) for s in steps)))
 
 
 class Out(nn.Module):
