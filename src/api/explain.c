@@ -846,7 +846,7 @@ static int check_opts(gcam_model *m, const gcam_explain_opts *o)
     if (!isfinite(o->sg_noise)) return gcam_errf(&m->err, GCAM_E_ARG, "sg_noise must be finite");
     if (!(o->discard_ratio >= 0.0f && o->discard_ratio < 1.0f))
         return gcam_errf(&m->err, GCAM_E_ARG, "discard ratio %g: a fraction in [0, 1)", (double)o->discard_ratio);
-    if (o->discard_ratio > 0.0f && !(METHOD_FLAGS[o->method] & M_ATTENTION))
+    if (o->discard_ratio > 0.0f && !(gcam_method_flags(o->method) & M_ATTENTION))
         return gcam_errf(&m->err, GCAM_E_ARG, "the discard ratio applies to the rollout methods, not %s",
                          gcam_method_name(o->method));
     return GCAM_OK;
