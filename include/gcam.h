@@ -109,6 +109,34 @@ GCAM_API const char *gcam_status_str(int status);
  * the library stores (gcam_model_errmsg) is already escaped this way. */
 GCAM_API size_t gcam_escape(const char *s, char *buf, size_t cap);
 
+/* ---- memory ------------------------------------------------------------------
+ * Replaces the allocator behind every allocation the library makes itself
+ * (model graphs and weights, plans and arenas, explanations, arrays, photos,
+ * messages, protobuf-c's unpacking of the model file, libpng's buffers), in
+ * the manner of libuv's uv_replace_allocator.  The four functions behave
+ * as the C library's: NULL on failure, free(NULL) a no-op; calloc zeroes.
+ * All four NULL restores the C library's; some but not all NULL is
+ * GCAM_E_ARG.
+ *
+ * Process-wide and not thread-safe: call it before any other gcam_ call,
+ * while no other thread uses the library, and never while anything the
+ * library allocated is still alive (a block must be freed by the allocator
+ * that made it).  Every call that allocates reports a failure as
+ * GCAM_E_NOMEM (tests/unit/test_oom.c fails each allocation of a load and
+ * an explain in turn), leaving the handle usable or freeable.
+ *
+ * Not covered (they allocate through their own means): oneDNN's kernels and
+ * the OpenMP runtime (the threads' stacks and teams), libjpeg (its memory
+ * manager is chosen when libjpeg is compiled) and the C library's own stdio
+ * buffers.  The library's aligned blocks (arenas, weights) come from
+ * malloc_fn with room to align them when an allocator is set. */
+typedef void *(*gcam_malloc_fn)(size_t size);
+typedef void *(*gcam_realloc_fn)(void *ptr, size_t size);
+typedef void *(*gcam_calloc_fn)(size_t count, size_t size);
+typedef void (*gcam_free_fn)(void *ptr);
+GCAM_API int gcam_set_allocator(gcam_malloc_fn malloc_fn, gcam_realloc_fn realloc_fn,
+                                gcam_calloc_fn calloc_fn, gcam_free_fn free_fn);
+
 /* ---- arrays ------------------------------------------------------------------
  * A plain description of a dense, C-order array.  Data types use the ONNX codes. */
 #define GCAM_MAX_NDIM 8

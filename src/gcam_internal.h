@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "gcam.h"
+#include "util/alloc.h"
 
 #define GCAM_MAX_DIMS 8
 
@@ -349,7 +350,6 @@ int gcam_parse_floats3(const char *s, float *v);
 int gcam_parse_size(const char *s, int *h, int *w);
 
 /* ---- small utils ---------------------------------------------------------- */
-char *gcam_strdup(const char *s);
 double gcam_now_ms(void);
 
 #endif

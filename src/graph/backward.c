@@ -144,7 +144,7 @@ static int plan_grads(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
                          "the backward pass needs %.1f MB of gradient memory beside %.1f MB of activations, more than the limit of %.1f MB (gcam_model_set_memory_limit, gradcam --max-memory)",
                          (double)total / 1048576.0, (double)used / 1048576.0, (double)budget / 1048576.0);
     }
-    if (total == SIZE_MAX || !(g->grad_arena = aligned_alloc(64, total ? total : 64))) {
+    if (total == SIZE_MAX || !(g->grad_arena = gcam_aligned_alloc(64, total ? total : 64))) {
         free(r);
         return gcam_errf(e, GCAM_E_NOMEM, "cannot allocate gradient memory");
     }

@@ -184,11 +184,16 @@ static int png_run(png_ctx *s, gcam_err *e)
     return GCAM_OK;
 }
 
+/* libpng's buffers come from the library's allocator (gcam_set_allocator) */
+static png_voidp gcam_png_alloc(png_structp png, png_alloc_size_t n) { (void)png; return gcam_alloc_cb(NULL, n); }
+static void gcam_png_free(png_structp png, png_voidp p) { (void)png; gcam_free_cb(NULL, p); }
+
 static int decode_png(const uint8_t *data, size_t size, const char *name, size_t max_bytes, gcam_image *out,
                       gcam_err *e)
 {
     png_ctx s = {.data = data, .size = size, .name = name, .max_bytes = max_bytes};
-    s.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, png_error_cb, png_warn_cb);
+    s.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &s, png_error_cb, png_warn_cb, NULL,
+                                     gcam_png_alloc, gcam_png_free);
     if (s.png) s.info = png_create_info_struct(s.png);
     int rc = s.info ? png_run(&s, e)
                     : gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for the PNG decoder", name);

@@ -66,6 +66,10 @@ static int png_write_run(png_wctx *s, gcam_err *e)
     return GCAM_OK;
 }
 
+/* libpng's buffers come from the library's allocator (gcam_set_allocator) */
+static png_voidp gcam_png_alloc(png_structp png, png_alloc_size_t n) { (void)png; return gcam_alloc_cb(NULL, n); }
+static void gcam_png_free(png_structp png, png_voidp p) { (void)png; gcam_free_cb(NULL, p); }
+
 int gcam_image_save_png(const char *path, const gcam_image *img, gcam_err *e)
 {
     int rc = check_image(img, path, 1, e);
@@ -75,7 +79,8 @@ int gcam_image_save_png(const char *path, const gcam_image *img, gcam_err *e)
     rc = gcam_out_open(&o, path, e);
     if (rc) return rc;
     s.f = o.f;
-    s.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &s, png_werror_cb, png_wwarn_cb);
+    s.png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &s, png_werror_cb, png_wwarn_cb, NULL,
+                                      gcam_png_alloc, gcam_png_free);
     if (s.png) s.info = png_create_info_struct(s.png);
     rc = s.info ? png_write_run(&s, e)
                 : gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for the PNG encoder", path);

@@ -1,5 +1,6 @@
 /* bigmem.c - see bigmem.h. */
 #include "kernels/bigmem.h"
+#include "util/alloc.h"
 
 #include <stdlib.h>
 #include <stdint.h>
@@ -18,10 +19,9 @@ size_t gcam_mem_budget(size_t limit)
 
 void *gcam_big_alloc(size_t bytes)
 {
-    if (bytes < HUGE_PAGE)
-        return aligned_alloc(64, (bytes + 63) & ~(size_t)63 ? (bytes + 63) & ~(size_t)63 : 64);
+    if (bytes < HUGE_PAGE) return gcam_aligned_alloc(64, bytes);
     size_t n = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    void *p = aligned_alloc(HUGE_PAGE, n);
+    void *p = gcam_aligned_alloc(HUGE_PAGE, n);
 #ifdef MADV_HUGEPAGE
     if (p) madvise(p, n, MADV_HUGEPAGE); /* a hint: failure changes nothing */
 #endif

@@ -5,7 +5,7 @@
  * first touch costs one page fault per 2 MiB instead of one per 4 KiB (with
  * THP in "madvise" mode, Debian's default, nothing else gets huge pages).
  * Page faults were 40% of resnet50's load-and-first-run time.  Small
- * requests fall back to 64-byte alignment.  Free with free(). */
+ * requests fall back to 64-byte alignment.  Free with gcam_free(). */
 #ifndef GCAM_KERNELS_BIGMEM_H
 #define GCAM_KERNELS_BIGMEM_H
 

@@ -147,7 +147,8 @@ int gcam_out_open(gcam_outfile *o, const char *path, gcam_err *e)
     char *target = NULL;
     if (exists && S_ISLNK(lst.st_mode)) {
         /* replace what the link points to; a dangling link is written through */
-        target = realpath(path, NULL);
+        char real[PATH_MAX]; /* not realpath(path, NULL): that is libc memory, not ours */
+        target = realpath(path, real) ? gcam_strdup(real) : NULL;
         exists = target && stat(target, &st) == 0;
     } else {
         target = gcam_strdup(path);
