@@ -545,20 +545,33 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
     return gcam_graph_finish(g, e);
 }
 
+/* protobuf-c's allocator over ours; protobuf-c returns NULL alike for a
+ * failed allocation and for garbage, so the allocator notes the former */
+static void *pb_alloc(void *failed, size_t n)
+{
+    void *p = gcam_alloc_cb(NULL, n);
+    if (!p) *(int *)failed = 1;
+    return p;
+}
+#define PB_ALLOCATOR(failed) {pb_alloc, gcam_free_cb, &(failed)}
+
 int gcam_graph_load_buffer(const void *buf, size_t len, const char *dir, gcam_graph **out, gcam_err *e)
 {
     *out = NULL;
-    Onnx__ModelProto *m = onnx__model_proto__unpack(gcam_protobuf_allocator(), len, buf);
+    int failed = 0;
+    ProtobufCAllocator pa = PB_ALLOCATOR(failed);
+    Onnx__ModelProto *m = onnx__model_proto__unpack(&pa, len, buf);
+    if (!m && failed) return gcam_errf(e, GCAM_E_NOMEM, "out of memory unpacking the model (%zu bytes)", len);
     if (!m) return gcam_errf(e, GCAM_E_PARSE, "not a valid ONNX protobuf (truncated or garbage)");
     gcam_graph *g = calloc(1, sizeof *g);
     if (!g) {
-        onnx__model_proto__free_unpacked(m, gcam_protobuf_allocator());
+        onnx__model_proto__free_unpacked(m, &pa);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     g->dir = gcam_strdup(dir);
     g->nthreads = 1;
     int rc = dir && !g->dir ? GCAM_E_NOMEM : convert_model(m, dir, g, e);
-    onnx__model_proto__free_unpacked(m, gcam_protobuf_allocator());
+    onnx__model_proto__free_unpacked(m, &pa);
     if (rc) {
         if (rc == GCAM_E_NOMEM && !e->msg[0]) gcam_errf(e, rc, "out of memory");
         gcam_graph_free(g);
@@ -607,14 +620,17 @@ int gcam_tensor_load_pb(const char *path, gcam_tensor *t, gcam_err *e)
     int mapped;
     int rc = read_file(path, &buf, &len, &mapped, e);
     if (rc) return rc;
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(gcam_protobuf_allocator(), len, buf);
+    int failed = 0;
+    ProtobufCAllocator pa = PB_ALLOCATOR(failed);
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pa, len, buf);
     release_file(buf, len, mapped);
+    if (!tp && failed) return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory", path);
     if (!tp) return gcam_errf(e, GCAM_E_PARSE, "%s: not a TensorProto", path);
     memset(t, 0, sizeof *t);
     t->producer = -1;
     t->name = gcam_strdup(tp->name ? tp->name : "");
     rc = t->name ? convert_tensor(tp, NULL, t, e) : gcam_errf(e, GCAM_E_NOMEM, "out of memory");
-    onnx__tensor_proto__free_unpacked(tp, gcam_protobuf_allocator());
+    onnx__tensor_proto__free_unpacked(tp, &pa);
     if (rc) {
         free(t->name);
         t->name = NULL;

@@ -10,7 +10,6 @@
  * one free serves plain and aligned blocks alike. */
 #include "util/alloc.h"
 
-#include <protobuf-c/protobuf-c.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,7 +112,3 @@ void gcam_free_cb(void *ctx, void *p)
     (void)ctx;
     gcam_free(p);
 }
-
-static ProtobufCAllocator protobuf_allocator = {gcam_alloc_cb, gcam_free_cb, NULL};
-
-void *gcam_protobuf_allocator(void) { return &protobuf_allocator; }

@@ -24,8 +24,5 @@ char *gcam_strdup(const char *s);
  * (protobuf-c, libpng): ctx is ignored. */
 void *gcam_alloc_cb(void *ctx, size_t n);
 void gcam_free_cb(void *ctx, void *p);
-/* protobuf-c's allocator over the above (a ProtobufCAllocator *, typed
- * void * so that this header needs no protobuf-c include). */
-void *gcam_protobuf_allocator(void);
 
 #endif
