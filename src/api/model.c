@@ -726,7 +726,8 @@ static int head_input(gcam_model *m, int target_t, const unsigned char *reach, i
 /* The automatic layer for target tensor target_t among m->layers (gcam.h:
  * gcam_layer.auto_reason): only maps the target depends on, never the target
  * itself nor a 1x1 grid - the target only when it is the one map there is.
- * Returns the tensor id or -1; *why its reason. */
+ * Returns the tensor id, -1 if none fits or -2 out of memory (message on m);
+ * *why its reason. */
 static int choose_auto(gcam_model *m, int target_t, const char **why)
 {
     gcam_graph *g = m->g;
@@ -736,7 +737,7 @@ static int choose_auto(gcam_model *m, int target_t, const char **why)
     if (!reach || !layer_of || !producer) {
         free(reach), free(layer_of), free(producer);
         gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-        return -1;
+        return -2;
     }
     for (size_t t = 0; t < nt; t++) layer_of[t] = producer[t] = -1;
     for (int i = 0; i < m->n_layers; i++) layer_of[gcam_graph_find(g, m->layers[i].tensor)] = i;
@@ -807,6 +808,8 @@ static int build_layers(gcam_model *m)
     m->layers = calloc(nt, sizeof(gcam_layer));
     if (!nhwc || !m->layers) {
         free(nhwc);
+        free(m->layers);
+        m->layers = NULL; /* not a (empty) list for the next call */
         return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     }
     find_channels_last(g, nhwc);
@@ -826,6 +829,12 @@ static int build_layers(gcam_model *m)
     /* the choice gcam_explain makes for the first output, marked with its reason */
     const char *why = NULL;
     int auto_t = g->n_outputs ? choose_auto(m, g->outputs[0], &why) : -1;
+    if (auto_t == -2) {
+        free(m->layers);
+        m->layers = NULL;
+        m->n_layers = 0;
+        return GCAM_E_NOMEM;
+    }
     for (int i = 0; i < m->n_layers && auto_t >= 0; i++)
         if (!strcmp(m->layers[i].tensor, g->tensors[auto_t].name)) {
             m->layers[i].is_auto = 1;
@@ -868,6 +877,7 @@ int gcam_model_auto_layer_for(gcam_model *m, int target_t)
     }
     const char *why;
     int best = choose_auto(m, target_t, &why);
+    if (best == -2) return -1;
     if (best < 0)
         gcam_errf(&m->err, GCAM_E_NOTFOUND, "no activation with a grid larger than 1x1 leads to '%s'; pass --layer",
                   m->g->tensors[target_t].name);
