@@ -144,7 +144,9 @@ int main(int argc, char **argv)
     int nfw = 0, ngc = 0;
     gcam_explain_opts eo;
     gcam_explain_opts_default(&eo);
-    if ((eo.method = gcam_method_parse(method)) < 0) {
+    int method_id = gcam_method_parse(method);
+    if (method_id >= 0) eo.method = (gcam_method)method_id;
+    else {
         fprintf(stderr, "gcam_bench: unknown method %s\n", method);
         return 2;
     }

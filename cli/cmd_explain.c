@@ -155,8 +155,9 @@ static int parse_args(int argc, char **argv, explain_args *a)
 static int check_args(explain_args *a, int all)
 {
     const char *method = a->xo.methods;
-    if (!all && (a->xo.eo.method = gcam_method_parse(method)) < 0)
-        return cli_usage(USAGE, "unknown --method '%s' (%s, all)", method, cli_method_names());
+    int method_id = all ? 0 : gcam_method_parse(method); /* an int: gcam_method may be unsigned */
+    if (method_id < 0) return cli_usage(USAGE, "unknown --method '%s' (%s, all)", method, cli_method_names());
+    a->xo.eo.method = (gcam_method)method_id;
     if (all && !a->out_png) return cli_usage(USAGE, "--method all writes a grid image: give --out GRID.png");
     if (all && a->save) return cli_usage(USAGE, "--save-npy needs one method, not all");
     if (a->xo.target_index >= 0 && !a->xo.eo.target_output)

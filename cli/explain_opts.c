@@ -48,7 +48,7 @@ static int opt_layout(void *s, const char *name, const char *v, const char *usag
                                         [GCAM_LAYER_TOKENS] = "tokens"};
     gcam_explain_opts *eo = &((cli_explain_opts *)s)->eo;
     for (int k = GCAM_LAYER_NCHW; k <= GCAM_LAYER_TOKENS; k++)
-        if (!strcmp(v, NAMES[k])) eo->layout = k;
+        if (!strcmp(v, NAMES[k])) eo->layout = (gcam_layer_layout)k;
     return eo->layout ? 0 : cli_usage(usage, "bad --layout '%s' (nchw, nhwc, tokens)", v);
 }
 
@@ -107,13 +107,13 @@ const cli_opt CLI_EXPLAIN_OPTS[] = {
     {"--scorecam-baseline", NULL, CLI_FLAG, EO_(scorecam_baseline), 0, 0, 0, NULL, NULL, NULL, "scorecam as in the paper: p_c(X*H_k) - p_c(0) instead of a softmax over channels"},
     {"--ablation-zero", NULL, CLI_FLAG, EO_(ablation_zero), 0, 0, 0, NULL, NULL, NULL, "ablationcam as in the paper: ablate to 0 even when the layer goes negative"},
     {"--ablation-value", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_ablation_value, "auto|zero", "zero = --ablation-zero"},
-    {"--ablation-rerun", NULL, CLI_FLAG, EO_(ablation_rerun), 0, 0, 0, NULL, NULL, NULL, NULL}, /* benchmarks only */
+    {"--ablation-rerun", NULL, CLI_FLAG, X_(ablation_rerun), 0, 0, 0, NULL, NULL, NULL, NULL}, /* benchmarks only */
     {"--ig-steps", NULL, CLI_INT, EO_(ig_steps), 1, COUNT_MAX, 0, NULL, NULL, "N", "integrated gradients: Riemann steps (default 50)"},
     {"--ig-baseline", NULL, CLI_STR, EO_(ig_baseline), 0, 0, 0, NULL, NULL, "B", "zero (default), blur[:SIGMA px, default 10], uniform (seeded), or FILE.npy"},
     {"--sg-samples", NULL, CLI_INT, EO_(sg_samples), 1, COUNT_MAX, 0, NULL, NULL, "N", "smoothgrad: noisy copies (default 25)"},
     {"--sg-noise", NULL, CLI_FLOAT, EO_(sg_noise), 0, 100, 1, "> 0", NULL, "SIGMA", "smoothgrad: noise std as a fraction of the input's range (default 0.15)"},
     {"--seed", NULL, CLI_FN, 0, 0, 0, 0, NULL, opt_seed, "N", "random seed for smoothgrad and the uniform baseline (default 0)"},
-    {"--sg-noise-file", NULL, CLI_STR, EO_(sg_noise_file), 0, 0, 0, NULL, NULL, "Z.npy", "smoothgrad: N x C x H x W standard-normal draws instead of the generator"},
+    {"--sg-noise-file", NULL, CLI_STR, X_(sg_noise_file), 0, 0, 0, NULL, NULL, "Z.npy", "smoothgrad: N x C x H x W standard-normal draws instead of the generator"},
     /* 1 itself is refused by gcam_explain, in one line */
     {"--discard-ratio", NULL, CLI_FLOAT, EO_(discard_ratio), 0, 1, 0, "0 <= R < 1", NULL, "R", "attention-rollout, grad-rollout: zero each layer's R smallest fused attention weights (default 0)"},
     CLI_OPT_END,
@@ -163,10 +163,22 @@ int cli_explain_methods(const cli_explain_opts *o, int *ids, const char *usage)
     return n;
 }
 
+/* --sg-noise-file: the .npy becomes m's SmoothGrad noise (gcam_model_set_smoothgrad_noise) */
+static int set_sg_noise(gcam_model *m, const char *path)
+{
+    gcam_array z = {0};
+    int rc = gcam_npy_load(m, path, &z);
+    if (!rc) rc = gcam_model_set_smoothgrad_noise(m, &z);
+    gcam_array_free(&z);
+    return rc ? cli_fail("--sg-noise-file: %s", gcam_model_errmsg(m)) : 0;
+}
+
 int cli_explain_resolve(cli_explain_opts *o, gcam_model *m, char **labels, int n_labels)
 {
     gcam_explain_opts *eo = &o->eo;
-    (void)m;
+    /* the test knobs are model settings, not gcam_explain_opts */
+    if (o->ablation_rerun) gcam_model_set_option(m, GCAM_OPT_ABLATION_RERUN, 1); /* 0 or 1: cannot fail */
+    if (o->sg_noise_file && set_sg_noise(m, o->sg_noise_file)) return 1;
     eo->layers = o->n_layers ? o->layers : NULL;
     eo->n_layers = o->n_layers;
     eo->target_class = -1;

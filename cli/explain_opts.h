@@ -21,6 +21,8 @@ typedef struct cli_explain_opts {
     const char *methods;     /* comma-separated list */
     long target_index;
     int seed_given;
+    const char *sg_noise_file; /* --sg-noise-file: SmoothGrad's draws (.npy), set on the model */
+    int ablation_rerun;        /* --ablation-rerun (benchmarks): the model setting */
 } cli_explain_opts;
 
 /* The rows (offsets into cli_explain_opts); commands add their own aliases. */

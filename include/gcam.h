@@ -203,7 +203,9 @@ GCAM_API void gcam_model_set_memory_limit(gcam_model *m, size_t bytes);
     X(SCORECAM_MASKCONV, "scorecam-maskconv", 1, "0: Score-CAM runs the input's first conv on "     \
                                                  "every masked input instead of by linearity")       \
     X(CONV_VERBOSE, "conv-verbose", 0, "1: one line on stderr per convolution kernel built")       \
-    X(PROFILE, "profile", 0, "1: time every node of every pass (gcam_model_profile)")
+    X(PROFILE, "profile", 0, "1: time every node of every pass (gcam_model_profile)")                \
+    X(ABLATION_RERUN, "ablation-rerun", 0, "1: Ablation-CAM re-runs the layer's prefix for every "   \
+                                           "batch, as pytorch-grad-cam does (benchmarks)")
 
 typedef enum {
 #define GCAM_X_(id, name, def, desc) GCAM_OPT_##id,
@@ -220,6 +222,13 @@ GCAM_API int gcam_model_get_option(const gcam_model *m, gcam_option opt);
 /* The option's name ("conv-reference", ...) or NULL; and the inverse, -1 if unknown. */
 GCAM_API const char *gcam_option_name(gcam_option opt);
 GCAM_API int gcam_option_parse(const char *name);
+/* SmoothGrad's standard-normal draws for the explains that follow: z holds
+ * N x C x H x W float32 values (N x H x W x C for an NHWC input), N at
+ * least the samples, used instead of the seeded generator so that a
+ * reference in another language can use the very same noise (parity
+ * tests).  Copied now, owned by m; z == NULL returns to the generator.
+ * GCAM_E_DTYPE unless float32; the shape is checked at gcam_explain. */
+GCAM_API int gcam_model_set_smoothgrad_noise(gcam_model *m, const gcam_array *z);
 
 GCAM_API int gcam_model_num_inputs(const gcam_model *m);
 GCAM_API int gcam_model_num_outputs(const gcam_model *m);
@@ -323,7 +332,7 @@ typedef struct gcam_layer {
     int is_auto;          /* the automatic choice (see auto_reason) */
     /* since 0.1 (issue 10) */
     int ndim;             /* 3 or 4 */
-    int layout;           /* gcam_layer_layout, never AUTO */
+    gcam_layer_layout layout; /* never AUTO */
     int64_t grid_h, grid_w, channels, skip; /* the map's grid, channels, skipped tokens */
     const char *auto_reason; /* why it is the automatic layer (NULL for the others), owned by m:
                                 never an output nor a 1x1 grid; the input of a ViT's last block's
@@ -425,12 +434,15 @@ typedef enum {
 } gcam_method;
 
 /* The CLI name of a method ("gradcam++", ...), NULL when out of range. */
-GCAM_API const char *gcam_method_name(int method);
-/* The method of a CLI name, or -1. */
+GCAM_API const char *gcam_method_name(gcam_method method);
+/* The method of a CLI name, or -1 (an int: test it before storing it in a gcam_method).
+ * The enums (gcam_method, gcam_norm, gcam_layer_layout, gcam_option) have no
+ * negative values, so a compiler may make them unsigned: a value out of
+ * range, negative ones included, is GCAM_E_ARG where the library takes one. */
 GCAM_API int gcam_method_parse(const char *name);
 /* Its GCAM_MF_* flags (0 when out of range) and one-line summary (NULL when out of range). */
-GCAM_API int gcam_method_flags(int method);
-GCAM_API const char *gcam_method_summary(int method);
+GCAM_API int gcam_method_flags(gcam_method method);
+GCAM_API const char *gcam_method_summary(gcam_method method);
 
 typedef enum {
     GCAM_NORM_IMAGE = 0,  /* per image: (x - min) / (max - min + 1e-7), before and after resizing */
@@ -447,7 +459,7 @@ typedef void (*gcam_progress_fn)(void *user, const char *what, int64_t done, int
 #define GCAM_MAX_LAYERS 16
 
 typedef struct gcam_explain_opts {
-    int method;                /* gcam_method */
+    gcam_method method;
     const char *const *layers; /* tensor or node names; NULL or n_layers 0 = automatic */
     int n_layers;              /* several layers (at most GCAM_MAX_LAYERS): mean of the
                                   per-layer normalised maps */
@@ -456,7 +468,7 @@ typedef struct gcam_explain_opts {
     int counterfactual;        /* explain -score: what argues against the class */
     int target_softmax;        /* score = softmax probability instead of the logit */
     int no_relu;               /* keep negative evidence (raw map only) */
-    int normalize;             /* gcam_norm */
+    gcam_norm normalize;
     float global_max;          /* for GCAM_NORM_GLOBAL */
     /* smoothing (layer CAMs; aug_smooth also the input-gradient methods) */
     int eigen_smooth;          /* first principal component of the weighted activations */
@@ -467,15 +479,10 @@ typedef struct gcam_explain_opts {
                                   Score-CAM); 0 = all */
     int scorecam_baseline;     /* Score-CAM as in the paper: p_c(X * H_k) - p_c(0) */
     int ablation_zero;         /* Ablation-CAM as in the paper: ablate to 0 always */
-    int ablation_rerun;        /* benchmarks only: re-run the layer's prefix for every
-                                  batch, the way pytorch-grad-cam does */
     int ig_steps;              /* integrated gradients: 0 = 50 */
     const char *ig_baseline;   /* "zero" (NULL), "blur", "blur:SIGMA", "uniform", or a .npy path */
     int sg_samples;            /* SmoothGrad: 0 = 25 */
     float sg_noise;            /* SmoothGrad: sigma / (max x - min x); 0 = 0.15 */
-    const char *sg_noise_file; /* SmoothGrad: .npy of N x C x H x W standard-normal draws
-                                  (N x H x W x C for an NHWC input) to use instead of
-                                  the generator (NULL: seeded) */
     uint64_t seed;             /* SmoothGrad noise and the uniform IG baseline */
     gcam_progress_fn progress; /* NULL: silent */
     void *progress_user;
@@ -495,7 +502,7 @@ typedef struct gcam_explain_opts {
      * dropped and the rest on a token_h x token_w grid (token_h 0: the grid
      * from the graph, token_skip then T - h * w).  GCAM_E_SHAPE when the
      * shapes do not fit. */
-    int layout;
+    gcam_layer_layout layout;
     int64_t token_skip, token_h, token_w;
     /* attention-rollout, grad-rollout: in each layer the fraction in [0, 1)
      * of the smallest head-fused attention weights set to 0 before the

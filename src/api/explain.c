@@ -210,7 +210,7 @@ static int layer_layout(gcam_model *m, const gcam_explain_opts *o, int t, gcam_l
         L->grid_h = A->dims[nhwc ? 1 : 2], L->grid_w = A->dims[nhwc ? 2 : 3], L->channels = A->dims[nhwc ? 3 : 1];
         return GCAM_OK;
     }
-    if (o->layout != GCAM_LAYER_TOKENS) return gcam_errf(&m->err, GCAM_E_ARG, "unknown layout %d", o->layout);
+    if (o->layout != GCAM_LAYER_TOKENS) return gcam_errf(&m->err, GCAM_E_ARG, "unknown layout %d", (int)o->layout);
     if (A->ndim != 3) return gcam_errf(&m->err, GCAM_E_SHAPE, "layer '%s' is %d-D, not N x T x C tokens", A->name, A->ndim);
     if (o->token_h > 0) {
         L->grid_h = o->token_h, L->grid_w = o->token_w > 0 ? o->token_w : o->token_h;
@@ -543,6 +543,7 @@ static int method_maps(explain_run *r, gcam_explanation *x)
         .batch = o->batch_size > 0 ? o->batch_size : 32,
         .headsum = &m->headsum,
         .stats = &m->stats,
+        .sg_noise = m->sg_noise.data ? &m->sg_noise : NULL,
     };
     const int64_t HW = (int64_t)r->H * r->W;
     x->h = r->H;
@@ -805,7 +806,7 @@ int gcam_explain_batch(gcam_model *m, const gcam_array *input, const gcam_explai
      * failure there (a graph that pins the batch, memory) falls back to the loop */
     if (N > 1 && m->g->n_inputs == 1 && gcam_model_input_shape(m, 0, decl) == 4 && decl[0] < 0 &&
         gcam_model_input_layout(m, 0) == GCAM_LAYOUT_NCHW && /* batch_maps reads N x C x H x W */
-        opts->method >= 0 && opts->method < GCAM_METHOD_COUNT && batchable(opts) &&
+        (unsigned)opts->method < GCAM_METHOD_COUNT && batchable(opts) &&
         opts->n_layers <= GCAM_MAX_LAYERS)
         rc = explain_batched(m, input, opts, targets, out);
     if (rc == GCAM_OK) return GCAM_OK;
@@ -830,10 +831,10 @@ int gcam_explain_batch(gcam_model *m, const gcam_array *input, const gcam_explai
  * quietly some other setting. */
 static int check_opts(gcam_model *m, const gcam_explain_opts *o)
 {
-    if (o->method < 0 || o->method >= GCAM_METHOD_COUNT)
-        return gcam_errf(&m->err, GCAM_E_ARG, "unknown method %d", o->method);
+    if ((unsigned)o->method >= GCAM_METHOD_COUNT)
+        return gcam_errf(&m->err, GCAM_E_ARG, "unknown method %d", (int)o->method);
     if (o->normalize != GCAM_NORM_IMAGE && o->normalize != GCAM_NORM_NONE && o->normalize != GCAM_NORM_GLOBAL)
-        return gcam_errf(&m->err, GCAM_E_ARG, "unknown normalize %d (GCAM_NORM_IMAGE, _NONE, _GLOBAL)", o->normalize);
+        return gcam_errf(&m->err, GCAM_E_ARG, "unknown normalize %d (GCAM_NORM_IMAGE, _NONE, _GLOBAL)", (int)o->normalize);
     if (o->normalize == GCAM_NORM_GLOBAL && !(isfinite(o->global_max) && o->global_max > 0))
         return gcam_errf(&m->err, GCAM_E_ARG, "global_max must be a finite number > 0, got %g", (double)o->global_max);
     if (o->target_class < -1)

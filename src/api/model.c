@@ -56,6 +56,7 @@ void gcam_model_free(gcam_model *m)
     gcam_cam_head_free(m->headsum);
     free(m->layers);
     free(m->kept);
+    free(m->sg_noise.data);
     free(m->prof_rows);
     free(m->prof_labels);
     free(m);
@@ -97,6 +98,25 @@ int gcam_model_set_option(gcam_model *m, gcam_option opt, int value)
     if (opt == GCAM_OPT_PROFILE && gcam_graph_profile(m->g, value))
         return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     m->g->settings.v[opt] = value; /* part of what the next plan is compared on */
+    return GCAM_OK;
+}
+
+int gcam_model_set_smoothgrad_noise(gcam_model *m, const gcam_array *z)
+{
+    if (!m) return GCAM_E_ARG;
+    free(m->sg_noise.data);
+    memset(&m->sg_noise, 0, sizeof m->sg_noise);
+    if (!z) return GCAM_OK;
+    if (z->dtype != GCAM_FLOAT32 || !z->data)
+        return gcam_errf(&m->err, z->data ? GCAM_E_DTYPE : GCAM_E_ARG, "SmoothGrad noise must be float32 data");
+    if (z->ndim < 1 || z->ndim > GCAM_MAX_NDIM) return gcam_errf(&m->err, GCAM_E_SHAPE, "SmoothGrad noise: ndim %d", z->ndim);
+    gcam_tensor t = {.dtype = GCAM_DT_F32, .ndim = z->ndim, .producer = -1};
+    memcpy(t.dims, z->dims, sizeof(int64_t) * (size_t)z->ndim);
+    size_t bytes = gcam_tensor_bytes(&t);
+    if (bytes == SIZE_MAX) return gcam_errf(&m->err, GCAM_E_SHAPE, "SmoothGrad noise: dims overflow");
+    if (!(t.data = malloc(bytes ? bytes : 1))) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    memcpy(t.data, z->data, bytes);
+    m->sg_noise = t;
     return GCAM_OK;
 }
 

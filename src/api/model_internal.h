@@ -11,6 +11,7 @@ struct gcam_model {
     gcam_layer *layers;
     int n_layers;
     int nthreads;
+    gcam_tensor sg_noise;         /* gcam_model_set_smoothgrad_noise (data NULL: none) */
     struct gcam_headsum *headsum; /* Grad-CAM's linear-head sums (src/cam/headsum.c) */
     gcam_profile_row *prof_rows;  /* gcam_model_profile's answer */
     char (*prof_labels)[64];      /* their op_type strings */

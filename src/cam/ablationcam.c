@@ -65,7 +65,7 @@ int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, const gcam_layer *info, f
     int rc = gcam_suffix_new(g, &layer_t, 1, c->target_t, c->batch, &v, c->err);
     if (rc == GCAM_E_UNSUPPORTED && c->batch > 1) rc = gcam_suffix_new(g, &layer_t, 1, c->target_t, 1, &v, c->err);
     if (!rc) rc = gcam_suffix_feed_sides(v, g, c->err);
-    if (!rc && c->o->ablation_rerun) {
+    if (!rc && g->settings.v[GCAM_OPT_ABLATION_RERUN]) {
         /* the pytorch-grad-cam way, for benchmarks: the prefix runs again for every batch */
         rc = gcam_suffix_new(g, &c->input_t, 1, layer_t, v->batch, &pre, c->err);
         if (!rc) rc = gcam_suffix_feed_sides(pre, g, c->err);

@@ -128,6 +128,7 @@ typedef struct gcam_cam_ctx {
     int batch;             /* images per extra pass */
     struct gcam_headsum **headsum; /* the model's cache for headsum.c */
     gcam_cam_stats *stats; /* the model's counters */
+    const gcam_tensor *sg_noise;   /* SmoothGrad's draws (gcam_model_set_smoothgrad_noise), or NULL */
 } gcam_cam_ctx;
 
 /* Score of one batch item (n1 floats of the target tensor): the logit, or the

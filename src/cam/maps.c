@@ -34,7 +34,7 @@ static const int METHOD_FLAGS[] = {
 /* The rows whose entry is `none` are not layer CAMs: never called. */
 int gcam_cam_map_none(gcam_cam_ctx *c, gcam_cam_layer *l)
 {
-    return gcam_errf(c->err, GCAM_E_INTERNAL, "method %d has no layer map", c->o->method);
+    return gcam_errf(c->err, GCAM_E_INTERNAL, "method %d has no layer map", (int)c->o->method);
 }
 
 typedef int (*layer_map_fn)(gcam_cam_ctx *c, gcam_cam_layer *l);
@@ -44,9 +44,10 @@ static const layer_map_fn METHOD_LAYER_MAP[] = {
 #undef GCAM_X_
 };
 
-const char *gcam_method_name(int method)
+/* (unsigned): an enum without negative values may be unsigned, and -1 must still be out of range */
+const char *gcam_method_name(gcam_method method)
 {
-    return method >= 0 && method < GCAM_METHOD_COUNT ? METHOD_NAMES[method] : NULL;
+    return (unsigned)method < GCAM_METHOD_COUNT ? METHOD_NAMES[method] : NULL;
 }
 
 int gcam_method_parse(const char *name)
@@ -57,11 +58,11 @@ int gcam_method_parse(const char *name)
     return -1;
 }
 
-int gcam_method_flags(int method) { return method >= 0 && method < GCAM_METHOD_COUNT ? METHOD_FLAGS[method] : 0; }
+int gcam_method_flags(gcam_method method) { return (unsigned)method < GCAM_METHOD_COUNT ? METHOD_FLAGS[method] : 0; }
 
-const char *gcam_method_summary(int method)
+const char *gcam_method_summary(gcam_method method)
 {
-    return method >= 0 && method < GCAM_METHOD_COUNT ? METHOD_SUMMARIES[method] : NULL;
+    return (unsigned)method < GCAM_METHOD_COUNT ? METHOD_SUMMARIES[method] : NULL;
 }
 
 /* ---- maps -------------------------------------------------------------------------- */

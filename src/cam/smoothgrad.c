@@ -4,28 +4,22 @@
  * "relative to the input range"), then reduced like the vanilla saliency map:
  * max over channels of the absolute mean gradient.  The noise is drawn from
  * the seeded generator of rng.c, copy after copy, each in C order, and added
- * in float32: x + (float)(sigma * z).  sg_noise_file gives the z instead
+ * in float32: x + (float)(sigma * z).  gcam_model_set_smoothgrad_noise gives the z instead
  * (N x C x H x W float32), so that a reference in another language can use
  * the very same noise. */
 #include <stdlib.h>
 
 #include "cam/cam.h"
-#include "util/npy.h"
 
 int gcam_cam_smoothgrad(gcam_cam_ctx *c, float *raw)
 {
     int64_t samples = c->o->sg_samples > 0 ? c->o->sg_samples : 25;
-    gcam_tensor noise = {0};
-    if (c->o->sg_noise_file) {
-        int rc = gcam_npy_read(c->o->sg_noise_file, &noise, c->err);
-        if (rc) return rc;
-        int64_t per = c->C * c->H * c->W, have = gcam_numel(&noise) / (per ? per : 1);
-        if (noise.dtype != GCAM_DT_F32 || gcam_numel(&noise) % per || have < 1 ||
-            (c->o->sg_samples > 0 && have < samples)) {
-            free(noise.data);
-            return gcam_errf(c->err, GCAM_E_SHAPE, "noise file '%s' must be float32 with N x %lld x %lld x %lld values, N >= the samples",
-                             c->o->sg_noise_file, (long long)c->C, (long long)c->H, (long long)c->W);
-        }
+    const gcam_tensor *noise = c->sg_noise;
+    if (noise) {
+        int64_t per = c->C * c->H * c->W, have = gcam_numel(noise) / (per ? per : 1);
+        if (gcam_numel(noise) % per || have < 1 || (c->o->sg_samples > 0 && have < samples))
+            return gcam_errf(c->err, GCAM_E_SHAPE, "SmoothGrad noise must hold N x %lld x %lld x %lld values, N >= the samples",
+                             (long long)c->C, (long long)c->H, (long long)c->W);
         if (c->o->sg_samples <= 0) samples = have;
     }
     double level = c->o->sg_noise > 0 ? c->o->sg_noise : 0.15;
@@ -49,7 +43,7 @@ int gcam_cam_smoothgrad(gcam_cam_ctx *c, float *raw)
         int64_t nb = samples - s0 < v->batch ? samples - s0 : v->batch;
         float *xin = gcam_f32(&v->g.tensors[c->input_t]);
         for (int64_t b = 0; b < nb; b++) {
-            const float *z = noise.data ? gcam_f32(&noise) + (s0 + b) * n : NULL;
+            const float *z = noise ? gcam_f32(noise) + (s0 + b) * n : NULL;
             for (int64_t i = 0; i < n; i++)
                 xin[b * n + i] = c->x[i] + (float)(sigma * (z ? (double)z[i] : gcam_rng_normal(&r)));
         }
@@ -69,7 +63,6 @@ int gcam_cam_smoothgrad(gcam_cam_ctx *c, float *raw)
     }
     gcam_bwd_release(&bp);
     gcam_suffix_free(v);
-    free(noise.data);
     free(gsum);
     free(mean);
     return rc;

@@ -275,7 +275,7 @@ GCAM_TEST(cam_ablation_matches_brute_force)
     gcam_explanation *ex = NULL, *ex2 = NULL;
     int rc = explain(m, &x, GCAM_METHOD_ABLATIONCAM, "t2", 1, GCAM_NORM_NONE, &o, &ex);
     CHECK_OK(rc, m);
-    o.ablation_rerun = 1;
+    CHECK(gcam_model_set_option(m, GCAM_OPT_ABLATION_RERUN, 1) == GCAM_OK);
     rc = explain(m, &x, GCAM_METHOD_ABLATIONCAM, "t2", 1, GCAM_NORM_NONE, &o, &ex2);
     CHECK_OK(rc, m);
     /* brute force, from the network itself */
