@@ -25,14 +25,12 @@ void gcam_cam_weights_xgradcam(const float *A, const float *dA, int64_t K, int64
 
 /* ---- element-wise maps: M (K x HW); the map is sum_k M_k ---------------------- */
 
-/* HiResCAM: M = dA * A */
+/* HiResCAM: M = dA * A (also EigenGrad-CAM's matrix, before its projection) */
 void gcam_cam_elem_hirescam(const float *A, const float *dA, int64_t n, float *M);
 /* Grad-CAM element-wise: M = ReLU(dA * A) */
 void gcam_cam_elem_gradcam_elementwise(const float *A, const float *dA, int64_t n, float *M);
 /* LayerCAM: M = ReLU(dA) * A */
 void gcam_cam_elem_layercam(const float *A, const float *dA, int64_t n, float *M);
-/* EigenGrad-CAM's matrix: M = dA * A (then projected). */
-void gcam_cam_elem_eigengradcam(const float *A, const float *dA, int64_t n, float *M);
 
 /* M_k = w_k A_k */
 void gcam_cam_weighted(const float *w, const float *A, int64_t K, int64_t HW, float *M);

@@ -3,14 +3,9 @@
  * the activation alone, which makes it class-discriminative. */
 #include "cam/cam.h"
 
-void gcam_cam_elem_eigengradcam(const float *A, const float *dA, int64_t n, float *M)
-{
-    for (int64_t i = 0; i < n; i++) M[i] = dA[i] * A[i];
-}
-
 int gcam_cam_map_eigengradcam(gcam_cam_ctx *c, gcam_cam_layer *l)
 {
     l->kind = GCAM_LAYER_PROJECTED;
-    gcam_cam_elem_eigengradcam(l->A, l->dA, l->K * l->HW, l->M);
+    gcam_cam_elem_hirescam(l->A, l->dA, l->K * l->HW, l->M); /* the same product: HiResCAM's */
     return gcam_cam_project(l->M, l->K, l->HW, l->cam) ? gcam_errf(c->err, GCAM_E_NOMEM, "out of memory") : GCAM_OK;
 }

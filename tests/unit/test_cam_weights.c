@@ -68,7 +68,7 @@ GCAM_TEST(cam_elementwise_rules)
     gcam_cam_sum_channels(M, 2, 4, cam);
     const float layer[4] = {2.5f, 0.0f, 2.0f, 4.0f}; /* [0.5,0,0,2] + [2,0,2,2] */
     for (int i = 0; i < 4; i++) CHECK_NEAR(cam[i], layer[i], 1e-6);
-    gcam_cam_elem_eigengradcam(A, G, 8, M);
+    gcam_cam_elem_hirescam(A, G, 8, M); /* EigenGrad-CAM's matrix too */
     for (int i = 0; i < 8; i++) CHECK_NEAR(M[i], A[i] * G[i], 0);
 }
 
