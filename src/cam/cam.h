@@ -55,6 +55,19 @@ double gcam_cam_top_eigvec(const double *G, int64_t n, double *v);
  * torch.nn.UpsamplingBilinear2d (bilinear, align_corners=True), then
  * (m - min) / (max - min + 1e-8). */
 void gcam_cam_scorecam_mask(const float *Ak, int h, int w, int H, int W, float *mask);
+/* One axis of that upsampling (torch.nn.UpsamplingBilinear2d, align_corners,
+ * coordinates in float like torch): output index p of N takes (1 - *l) of
+ * input index *i0 and *l of *i1, of n.  Shared by scorecam.c and maskconv.c,
+ * whose sums must be the same to float32 rounding. */
+static inline void gcam_cam_corner_tap(int n, int N, int p, int *i0, int *i1, float *l)
+{
+    float s = N > 1 ? (float)(n - 1) / (float)(N - 1) : 0.0f, f = s * (float)p;
+    int a = (int)f;
+    if (a > n - 1) a = n - 1;
+    *i0 = a;
+    *i1 = a + (a < n - 1);
+    *l = f - (float)a;
+}
 /* w = softmax over the K channel scores (max subtracted first). */
 void gcam_cam_softmax(const float *scores, int64_t K, float *w);
 /* Population variance of each channel over its positions. */

@@ -59,15 +59,7 @@ int gcam_maskconv_out(const gcam_maskconv *m) { return m->out_t; }
  * computes them: pixel p takes (1 - l) of grid index lo[p] and l of hi[p]. */
 static void axis_weights(int n, int N, int *lo, int *hi, float *l)
 {
-    float s = N > 1 ? (float)(n - 1) / (float)(N - 1) : 0.0f;
-    for (int p = 0; p < N; p++) {
-        float f = s * (float)p;
-        int i0 = (int)f;
-        if (i0 > n - 1) i0 = n - 1;
-        lo[p] = i0;
-        hi[p] = i0 + (i0 < n - 1);
-        l[p] = f - (float)i0;
-    }
+    for (int p = 0; p < N; p++) gcam_cam_corner_tap(n, N, p, &lo[p], &hi[p], &l[p]);
 }
 
 /* Weight of grid index i at pixel p. */

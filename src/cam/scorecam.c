@@ -33,20 +33,14 @@
 static void upsample(const float *Ak, int h, int w, int H, int W, float *mask, float *lo_out, float *hi_out)
 {
     /* align_corners=True: source = dst * (in - 1) / (out - 1), in float like torch */
-    float sh = H > 1 ? (float)(h - 1) / (float)(H - 1) : 0.0f;
-    float sw = W > 1 ? (float)(w - 1) / (float)(W - 1) : 0.0f;
     for (int y = 0; y < H; y++) {
-        float fy = sh * (float)y;
-        int y0 = (int)fy;
-        if (y0 > h - 1) y0 = h - 1;
-        int y1 = y0 + (y0 < h - 1);
-        float ly = fy - (float)y0, hy = 1.0f - ly;
+        int y0, y1, x0, x1;
+        float ly, lx;
+        gcam_cam_corner_tap(h, H, y, &y0, &y1, &ly);
+        float hy = 1.0f - ly;
         for (int x = 0; x < W; x++) {
-            float fx = sw * (float)x;
-            int x0 = (int)fx;
-            if (x0 > w - 1) x0 = w - 1;
-            int x1 = x0 + (x0 < w - 1);
-            float lx = fx - (float)x0, hx = 1.0f - lx;
+            gcam_cam_corner_tap(w, W, x, &x0, &x1, &lx);
+            float hx = 1.0f - lx;
             mask[(int64_t)y * W + x] = hy * (hx * Ak[y0 * w + x0] + lx * Ak[y0 * w + x1]) +
                                        ly * (hx * Ak[y1 * w + x0] + lx * Ak[y1 * w + x1]);
         }

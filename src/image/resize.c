@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "image/image.h"
+#include "kernels/resize.h"
 
 /* ---- Pillow BILINEAR (libImaging/Resample.c) ------------------------------
  * Reproduced operation for operation so preprocessing is bit-exact with
@@ -187,7 +188,7 @@ static void linear_coeffs(int in, int out, int *i0, int *i1, float *f)
 
 /* Separable bilinear on interleaved samples of type T, computed in float with
  * the horizontal pass first (OpenCV's order); STORE converts the float result
- * back to T.  One body, instantiated for uint8 and float below. */
+ * back to T.  Instantiated for uint8 (float maps: gcam_resize_f32). */
 #define GCAM_LINEAR_RESIZE(NAME, T, STORE)                                                     \
     static int NAME(const T *src, int sw, int sh, int ch, T *dst, int dw, int dh)             \
     {                                                                                          \
@@ -228,35 +229,16 @@ static inline uint8_t store_u8(float v)
     v += 0.5f;
     return v <= 0.0f ? 0 : v >= 255.0f ? 255 : (uint8_t)v;
 }
-static inline float store_f32(float v) { return v; }
 
 GCAM_LINEAR_RESIZE(linear_u8, uint8_t, store_u8)
-GCAM_LINEAR_RESIZE(linear_f32, float, store_f32)
 
 void gcam_resize_f32(const float *src, int sw, int sh, float *dst, int dw, int dh)
 {
+    /* the same taps as linear_u8's (edge pixels repeated), from the one
+     * float bilinear of the library (kernels/resize.c, also ONNX Resize's);
+     * it allocates nothing, so this helper cannot fail */
     if (sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0) return;
-    if (linear_f32(src, sw, sh, 1, dst, dw, dh) != GCAM_OK) {
-        /* No scratch memory: fall back to the same formula, one pixel at a
-         * time, so this helper never has to report failure. */
-        double sx = (double)sw / dw, sy = (double)sh / dh;
-        for (int y = 0; y < dh; y++) {
-            for (int x = 0; x < dw; x++) {
-                float fx = (float)((x + 0.5) * sx - 0.5), fy = (float)((y + 0.5) * sy - 0.5);
-                int x0 = (int)floorf(fx), y0 = (int)floorf(fy);
-                fx -= (float)x0;
-                fy -= (float)y0;
-                if (x0 < 0) x0 = 0, fx = 0;
-                if (x0 >= sw - 1) x0 = sw - 1, fx = 0;
-                if (y0 < 0) y0 = 0, fy = 0;
-                if (y0 >= sh - 1) y0 = sh - 1, fy = 0;
-                int x1 = x0 + 1 < sw ? x0 + 1 : x0, y1 = y0 + 1 < sh ? y0 + 1 : y0;
-                float t = src[(size_t)y0 * sw + x0] * (1 - fx) + src[(size_t)y0 * sw + x1] * fx;
-                float b = src[(size_t)y1 * sw + x0] * (1 - fx) + src[(size_t)y1 * sw + x1] * fx;
-                dst[(size_t)y * dw + x] = t * (1 - fy) + b * fy;
-            }
-        }
-    }
+    gcam_resize_bilinear_f32(src, 1, sh, sw, dst, dh, dw, GCAM_COORD_HALF_PIXEL);
 }
 
 int gcam_image_resize(const gcam_image *src, int w, int h, int mode, gcam_image *dst, gcam_err *e)
