@@ -139,7 +139,7 @@ static int list_images(const char *arg, strlist *out)
         if (!*s || *s == '#') continue;
         if (strlist_add(out, s[0] == '/' || !slash ? NULL : dir, s)) rc = cli_fail("out of memory");
     }
-    free(text);
+    gcam_mem_free(text);
     if (!rc && !out->n) rc = cli_fail("--images %s: the list names no images", arg);
     return rc;
 }

@@ -40,7 +40,7 @@ int html_img(FILE *f, gcam_model *m, const gcam_rgb *img, const char *alt)
     fputs("\" alt=\"", f);
     html_text(f, alt);
     fprintf(f, "\" width=\"%d\" height=\"%d\">", img->w, img->h);
-    free(png);
+    gcam_mem_free(png);
     return 0;
 }
 

@@ -136,6 +136,10 @@ typedef void *(*gcam_calloc_fn)(size_t count, size_t size);
 typedef void (*gcam_free_fn)(void *ptr);
 GCAM_API int gcam_set_allocator(gcam_malloc_fn malloc_fn, gcam_realloc_fn realloc_fn,
                                 gcam_calloc_fn calloc_fn, gcam_free_fn free_fn);
+/* Frees a buffer the library handed to the caller without a *_free of its
+ * own (gcam_png_encode, gcam_jpeg_encode, gcam_file_read_text): never free() it, the block may
+ * come from the allocator above.  NULL is a no-op. */
+GCAM_API void gcam_mem_free(void *p);
 
 /* ---- arrays ------------------------------------------------------------------
  * A plain description of a dense, C-order array.  Data types use the ONNX codes. */
@@ -606,7 +610,7 @@ GCAM_API int gcam_save_overlay(gcam_model *m, const gcam_photo *photo, const gca
 /* .npy files, C order, little-endian: float32 and the integer and bool
  * types a tensor can have, each written in its own dtype (float64 and
  * float16 files are refused: convert to float32), ndim 0..GCAM_MAX_NDIM.
- * gcam_npy_load fills a (data malloc'd); the header's size is checked
+ * gcam_npy_load fills a (data the library's: gcam_array_free); the header's size is checked
  * against the file's before anything is allocated, and the path must name a
  * regular file.  m may be NULL (then no message is kept). */
 GCAM_API int gcam_npy_load(gcam_model *m, const char *path, gcam_array *a);
@@ -676,12 +680,12 @@ GCAM_API int gcam_file_check_output(const char *path, gcam_error *err);
  * exists and is not a regular file (/dev/null, a FIFO) is written in place. */
 GCAM_API int gcam_file_write_atomic(const char *path, const void *data, size_t len, gcam_error *err);
 /* Reads a whole text file (a regular file of at most 256 MiB) into *text
- * (malloc'd, NUL-terminated; free()); *len (may be NULL) excludes the NUL.
+ * (the caller's, NUL-terminated; gcam_mem_free); *len (may be NULL) excludes the NUL.
  * what names the kind of file in messages ("labels file", "image list"). */
 GCAM_API int gcam_file_read_text(const char *path, const char *what, char **text, size_t *len, gcam_error *err);
 
 /* .npy files without a model (the format of gcam_npy_load and gcam_npy_save):
- * a is filled (data malloc'd: gcam_array_free) or written; errors such as
+ * a is filled (data the library's: gcam_array_free) or written; errors such as
  * "x.npy: not a .npy file" go to err. */
 GCAM_API int gcam_array_load_npy(const char *path, gcam_array *a, gcam_error *err);
 GCAM_API int gcam_array_save_npy(const char *path, const gcam_array *a, gcam_error *err);

@@ -45,9 +45,9 @@ GCAM_API int gcam_render_resize(gcam_model *m, const gcam_rgb *src, int w, int h
  * ASCII), white gutters of pad px. */
 GCAM_API int gcam_render_grid(gcam_model *m, const gcam_rgb *tiles, int n, int cols, const char *const *labels,
                               int pad, gcam_rgb *out);
-/* PNG bytes of an image in memory: *png is malloc'd (free()). */
+/* PNG bytes of an image in memory: *png is the caller's, freed with gcam_mem_free (gcam.h). */
 GCAM_API int gcam_png_encode(gcam_model *m, const gcam_rgb *img, unsigned char **png, size_t *len);
-/* Baseline JPEG bytes (quality 1..100; out of range: 90): *jpeg is malloc'd (free()). */
+/* Baseline JPEG bytes (quality 1..100; out of range: 90): *jpeg is the caller's (gcam_mem_free). */
 GCAM_API int gcam_jpeg_encode(gcam_model *m, const gcam_rgb *img, int quality, unsigned char **jpeg, size_t *len);
 /* Writes a PNG file (to a temporary name beside it, then renamed). */
 GCAM_API int gcam_png_save(gcam_model *m, const gcam_rgb *img, const char *path);

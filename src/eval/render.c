@@ -231,13 +231,18 @@ static int encode_run(png_structp png, png_infop info, const gcam_rgb *img, memb
     return GCAM_OK;
 }
 
+/* libpng's buffers come from the library's allocator (gcam_set_allocator) */
+static png_voidp gcam_png_alloc(png_structp png, png_alloc_size_t n) { (void)png; return gcam_alloc_cb(NULL, n); }
+static void gcam_png_free(png_structp png, png_voidp p) { (void)png; gcam_free_cb(NULL, p); }
+
 int gcam_png_encode(gcam_model *m, const gcam_rgb *img, unsigned char **png_out, size_t *len)
 {
     *png_out = NULL;
     *len = 0;
     if (!m || !img || !img->px || img->w < 1 || img->h < 1) return GCAM_E_ARG;
     membuf b = {0};
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &b, png_err, png_warn);
+    png_structp png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &b, png_err, png_warn, NULL, gcam_png_alloc,
+                                                gcam_png_free);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     int rc = info ? encode_run(png, info, img, &b) : GCAM_E_NOMEM;
     png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
@@ -320,11 +325,16 @@ int gcam_jpeg_encode(gcam_model *m, const gcam_rgb *img, int quality, unsigned c
     unsigned long n = 0;
     int rc = jpeg_run(&ci, &je, img, quality < 1 || quality > 100 ? 90 : quality, &buf, &n);
     jpeg_destroy_compress(&ci);
-    if (rc) {
-        free(buf);
-        return gcam_errf(&m->err, rc, "cannot encode a JPEG");
-    }
-    *out = buf;
+    /* jpeg_mem_dest's buffer is libjpeg's (the C library's malloc): hand out
+     * a copy from our allocator, and give libjpeg's back to the C library's
+     * free, named in parentheses so that the mechanical malloc -> gcam_malloc
+     * replacement (see src/util/alloc.h) leaves it alone */
+    unsigned char *copy = rc ? NULL : malloc(n ? n : 1);
+    if (copy) memcpy(copy, buf, n);
+    (free)(buf);
+    if (!rc && !copy) rc = GCAM_E_NOMEM;
+    if (rc) return gcam_errf(&m->err, rc, "cannot encode a JPEG");
+    *out = copy;
     *len = n;
     return GCAM_OK;
 }

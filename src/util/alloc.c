@@ -101,6 +101,8 @@ void *gcam_aligned_alloc(size_t align, size_t n)
     return wrap(raw, (size_t)(at - (uintptr_t)raw), n);
 }
 
+void gcam_mem_free(void *p) { gcam_free(p); }
+
 void *gcam_alloc_cb(void *ctx, size_t n)
 {
     (void)ctx;

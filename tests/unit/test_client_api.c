@@ -114,7 +114,7 @@ GCAM_TEST(client_labels_npy_and_files)
     char *got = NULL;
     size_t len = 0;
     CHECK(gcam_file_read_text(path, "labels file", &got, &len, &err) == GCAM_OK && len == 3 && !strcmp(got, "new"));
-    free(got);
+    gcam_mem_free(got);
     CHECK(gcam_file_check_output(dir, &err) == GCAM_E_IO && strstr(err.msg, "folder"));
     CHECK(gcam_file_write_atomic(missing, "x", 1, &err) == GCAM_E_IO);
     CHECK(gcam_file_check_output(path, &err) == GCAM_OK);
