@@ -134,8 +134,9 @@ static int parse_args(int argc, char **argv, batch_opts *o, int *rc_out)
     if (!!o->images + !!o->glob + !!o->manifest != 1) return *rc_out = cli_usage(USAGE, "give one of --images, --glob, --manifest");
     if (!o->out) return *rc_out = cli_usage(USAGE, "--out OUT is required");
     if (o->io.image || o->io.tensor) return *rc_out = cli_usage(USAGE, "--image/--input-tensor: use --images, --glob or --manifest");
-    if ((o->xo.eo.method = gcam_method_parse(o->xo.methods)) < 0)
-        return *rc_out = cli_usage(USAGE, "unknown --method '%s'", o->xo.methods);
+    int method_id = gcam_method_parse(o->xo.methods); /* an int: gcam_method may be unsigned */
+    if (method_id < 0) return *rc_out = cli_usage(USAGE, "unknown --method '%s'", o->xo.methods);
+    o->xo.eo.method = (gcam_method)method_id;
     if (!o->xo.target) o->xo.target = "top1";
     if (!o->model) o->model = cli_default_model();
     return 0;
