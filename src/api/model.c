@@ -812,7 +812,7 @@ static int choose_auto(gcam_model *m, int target_t, const char **why)
     free(reach), free(layer_of), free(producer);
     if (nomem) {
         gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-        return -1;
+        return -2;
     }
     return pick >= 0 ? gcam_graph_find(g, m->layers[pick].tensor) : -1;
 }
@@ -923,7 +923,7 @@ int gcam_model_auto_layer_of(gcam_model *m, const char *target, const char **ten
     if (t < 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "the model has no output");
     int best = choose_auto(m, t, reason);
     if (best < 0)
-        return m->err.code == GCAM_E_NOMEM ? GCAM_E_NOMEM
+        return best == -2 ? GCAM_E_NOMEM
              : gcam_errf(&m->err, GCAM_E_NOTFOUND, "no activation with a grid larger than 1x1 leads to '%s'",
                          m->g->tensors[t].name);
     *tensor = m->g->tensors[best].name;
