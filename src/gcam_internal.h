@@ -169,7 +169,7 @@ typedef struct gcam_node {
     int n_attr;
     gcam_attr *attr;
     const struct gcam_op *op;
-    void *params;      /* op-private; freed with op->release, or free() if release is NULL */
+    void *params;      /* op-private; freed with op->release, or gcam_free() if release is NULL */
     size_t scratch;    /* bytes forward needs (set in infer) */
     size_t bscratch;   /* bytes backward needs (set in infer) */
     gcam_fusion fuse;  /* plan-time fusion, see above */

@@ -84,8 +84,8 @@ int gcam_array_save_npy(const char *path, const gcam_array *a, gcam_error *err)
 void gcam_labels_free(char **labels, int n)
 {
     if (!labels) return;
-    for (int i = 0; i < n; i++) free(labels[i]);
-    free(labels);
+    for (int i = 0; i < n; i++) gcam_free(labels[i]);
+    gcam_free(labels);
 }
 
 /* One label per line, trailing '\r' and spaces dropped; a trailing empty
@@ -93,7 +93,7 @@ void gcam_labels_free(char **labels, int n)
 static int split_lines(const char *text, char ***labels)
 {
     int n = 0, cap = 16;
-    char **v = malloc(sizeof(char *) * (size_t)cap);
+    char **v = gcam_malloc(sizeof(char *) * (size_t)cap);
     if (!v) return -1;
     for (const char *p = text; *p;) {
         const char *q = p;
@@ -101,16 +101,16 @@ static int split_lines(const char *text, char ***labels)
         size_t len = (size_t)(q - p);
         while (len && (p[len - 1] == '\r' || p[len - 1] == ' ')) len--;
         if (n == cap) {
-            char **nv = realloc(v, sizeof(char *) * (size_t)(cap *= 2));
+            char **nv = gcam_realloc(v, sizeof(char *) * (size_t)(cap *= 2));
             if (!nv) return gcam_labels_free(v, n), -1;
             v = nv;
         }
-        if (!(v[n] = malloc(len + 1))) return gcam_labels_free(v, n), -1;
+        if (!(v[n] = gcam_malloc(len + 1))) return gcam_labels_free(v, n), -1;
         memcpy(v[n], p, len);
         v[n++][len] = 0;
         p = *q ? q + 1 : q;
     }
-    while (n > 0 && !v[n - 1][0]) free(v[--n]);
+    while (n > 0 && !v[n - 1][0]) gcam_free(v[--n]);
     *labels = v;
     return n;
 }
@@ -132,7 +132,7 @@ int gcam_labels_load(const char *file, const gcam_model *m, char ***labels, int 
         if (!src) return GCAM_OK;
     }
     int k = split_lines(src, labels);
-    free(text);
+    gcam_free(text);
     if (k < 0) {
         *labels = NULL;
         return gcam_errf(err, GCAM_E_NOMEM, "out of memory reading %s", file ? file : "the model's labels");

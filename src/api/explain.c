@@ -43,8 +43,8 @@ struct gcam_explanation {
 static int keep_output(gcam_model *m, gcam_explanation *x, const gcam_tensor *y, int64_t b)
 {
     int64_t n = gcam_numel(y), n1 = y->ndim && y->dims[0] > 0 ? n / y->dims[0] : n;
-    free(x->output);
-    if (!(x->output = malloc(sizeof(float) * (size_t)(n1 ? n1 : 1)))) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    gcam_free(x->output);
+    if (!(x->output = gcam_malloc(sizeof(float) * (size_t)(n1 ? n1 : 1)))) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     memcpy(x->output, gcam_f32(y) + b * n1, sizeof(float) * (size_t)n1);
     x->n_output = n1;
     return GCAM_OK;
@@ -70,11 +70,11 @@ void gcam_explain_opts_default(gcam_explain_opts *o)
 void gcam_explanation_free(gcam_explanation *x)
 {
     if (!x) return;
-    free(x->map);
-    free(x->raw);
-    free(x->output);
-    for (int i = 0; i < x->n_layers; i++) free(x->layers[i]);
-    free(x);
+    gcam_free(x->map);
+    gcam_free(x->raw);
+    gcam_free(x->output);
+    for (int i = 0; i < x->n_layers; i++) gcam_free(x->layers[i]);
+    gcam_free(x);
 }
 
 const float *gcam_explanation_map(const gcam_explanation *x, int *h, int *w)
@@ -119,7 +119,7 @@ static int weighted_target(gcam_model *m, const gcam_explain_opts *o, gcam_tenso
     if (o->n_target_weights != n1)
         return gcam_errf(&m->err, GCAM_E_SHAPE, "target weights have %lld elements, '%s' has %lld per image",
                          (long long)o->n_target_weights, y->name, (long long)n1);
-    float *s = calloc((size_t)n, sizeof(float));
+    float *s = gcam_calloc((size_t)n, sizeof(float));
     if (!s) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     const float *v = gcam_f32(y);
     double sum = 0.0;
@@ -159,7 +159,7 @@ static int make_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y
     if (o->target_softmax) {
         /* d softmax_t / d z_i = p_t (delta_ti - p_i), over the class axis */
         if (t >= C) return gcam_errf(&m->err, GCAM_E_ARG, "--target-softmax needs a class index within the last axis");
-        float *s = calloc((size_t)n, sizeof(float));
+        float *s = gcam_calloc((size_t)n, sizeof(float));
         if (!s) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         double mx = -INFINITY, sum = 0;
         for (int64_t i = 0; i < C; i++) mx = v[i] > mx ? v[i] : mx;
@@ -178,8 +178,8 @@ static int make_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y
 static int set_raw(gcam_explanation *x, const float *src, int channels, int h, int w)
 {
     size_t n = (size_t)channels * h * w;
-    free(x->raw);
-    if (!(x->raw = malloc(sizeof(float) * (n ? n : 1)))) return GCAM_E_NOMEM;
+    gcam_free(x->raw);
+    if (!(x->raw = gcam_malloc(sizeof(float) * (n ? n : 1)))) return GCAM_E_NOMEM;
     memcpy(x->raw, src, sizeof(float) * n);
     x->raw_h = h;
     x->raw_w = w;
@@ -272,21 +272,21 @@ static int layer_maps(gcam_cam_ctx *cx, const int *layer_ts, const gcam_layer *i
     int rc = GCAM_OK, rgb = (gcam_method_flags(o->method) & M_RGB) != 0;
     for (int i = 0; i < n_layers && !rc; i++) {
         int h = (int)info[i].grid_h, w = (int)info[i].grid_w;
-        float *cam = malloc(sizeof(float) * (size_t)h * w);
+        float *cam = gcam_malloc(sizeof(float) * (size_t)h * w);
         if (!cam) return gcam_errf(cx->err, GCAM_E_NOMEM, "out of memory");
         rc = gcam_cam_layer_map(cx, layer_ts[i], &info[i], head_y[i], item, cam);
         if (!rc && i == 0 && !rgb) {
-            float *r = malloc(sizeof(float) * (size_t)h * w);
+            float *r = gcam_malloc(sizeof(float) * (size_t)h * w);
             if (!r) rc = gcam_errf(cx->err, GCAM_E_NOMEM, "out of memory");
             else {
                 memcpy(r, cam, sizeof(float) * (size_t)h * w);
                 if (!o->no_relu) gcam_cam_relu(r, (int64_t)h * w);
                 if (set_raw(x, r, 1, h, w)) rc = gcam_errf(cx->err, GCAM_E_NOMEM, "out of memory");
-                free(r);
+                gcam_free(r);
             }
         }
         if (!rc) gcam_cam_accumulate(o, cam, h, w, up, x->map, x->h, x->w, n_layers);
-        free(cam);
+        gcam_free(cam);
     }
     if (!rc && n_layers) gcam_cam_finish_gray(o, x->map, (int64_t)x->h * x->w);
     return rc;
@@ -340,7 +340,7 @@ static int rollout_map(gcam_model *m, const gcam_explain_opts *o, const int *att
         dA[l] = o->method == GCAM_METHOD_GRAD_ROLLOUT ? gcam_f32(&g->grads[att[l]]) : NULL;
         heads[l] = gcam_numel(&g->tensors[att[l]]) / (T * T);
     }
-    float *cam = malloc(sizeof(float) * (size_t)(T + 1));
+    float *cam = gcam_malloc(sizeof(float) * (size_t)(T + 1));
     int rc = cam ? gcam_cam_rollout(A, o->method == GCAM_METHOD_GRAD_ROLLOUT ? dA : NULL, heads, n_att, T, grid->skip,
                                     o->discard_ratio, cam)
                  : GCAM_E_NOMEM;
@@ -349,7 +349,7 @@ static int rollout_map(gcam_model *m, const gcam_explain_opts *o, const int *att
         gcam_cam_accumulate(o, cam, h, w, up, x->map, x->h, x->w, 1);
         gcam_cam_finish_gray(o, x->map, (int64_t)x->h * x->w);
     }
-    free(cam);
+    gcam_free(cam);
     return rc ? gcam_errf(&m->err, rc, "out of memory") : GCAM_OK;
 }
 
@@ -380,7 +380,7 @@ typedef struct explain_run {
 static int plan_explanation(gcam_model *m, const int *const *lists, const int *counts, int n_lists,
                             const gcam_bwd_plan *bp)
 {
-    unsigned char *keep = calloc((size_t)m->g->n_tensors + 1, 1);
+    unsigned char *keep = gcam_calloc((size_t)m->g->n_tensors + 1, 1);
     if (!keep) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     for (int l = 0; l < n_lists; l++)
         for (int i = 0; i < counts[l]; i++) keep[lists[l][i]] = 1;
@@ -390,7 +390,7 @@ static int plan_explanation(gcam_model *m, const int *const *lists, const int *c
     }
     const gcam_plan_request req = {.keep = keep, .backward = bp ? bp->on_path : NULL};
     int rc = gcam_model_plan(m, &req);
-    free(keep);
+    gcam_free(keep);
     return rc;
 }
 
@@ -473,7 +473,7 @@ static int input_gradient_map(explain_run *r, gcam_cam_ctx *cx, gcam_explanation
 {
     const gcam_explain_opts *o = r->o;
     const int64_t HW = (int64_t)r->H * r->W;
-    float *raw = malloc(sizeof(float) * (size_t)HW);
+    float *raw = gcam_malloc(sizeof(float) * (size_t)HW);
     int rc = GCAM_OK;
     if (!raw) return gcam_errf(&r->m->err, GCAM_E_NOMEM, "out of memory");
     if (o->method == GCAM_METHOD_SALIENCY) rc = gcam_cam_saliency(cx, gcam_f32(&r->g->grads[r->input_t]), raw);
@@ -492,7 +492,7 @@ static int input_gradient_map(explain_run *r, gcam_cam_ctx *cx, gcam_explanation
             gcam_cam_finish_gray(o, x->map, HW);
         }
     }
-    free(raw);
+    gcam_free(raw);
     return rc;
 }
 
@@ -501,7 +501,7 @@ static int guided_map(explain_run *r, gcam_explanation *x)
 {
     gcam_model *m = r->m;
     const int64_t C = r->C, HW = (int64_t)r->H * r->W;
-    float *rgb = malloc(sizeof(float) * (size_t)(C * HW));
+    float *rgb = gcam_malloc(sizeof(float) * (size_t)(C * HW));
     int rc = rgb ? GCAM_OK : gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     if (!rc) rc = gcam_bwd_run(r->g, &r->bp, r->seed, x->target, r->seed_value, 1, &m->err);
     if (!rc) {
@@ -513,11 +513,11 @@ static int guided_map(explain_run *r, gcam_explanation *x)
     }
     if (!rc) {
         gcam_cam_finish_signed(r->o, rgb, C * HW);
-        free(x->map);
+        gcam_free(x->map);
         x->map = rgb;
         rgb = NULL;
     }
-    free(rgb);
+    gcam_free(rgb);
     return rc;
 }
 
@@ -551,13 +551,13 @@ static int method_maps(explain_run *r, gcam_explanation *x)
     x->channels = (r->fl & M_RGB) ? r->C : 1;
     float *up = NULL;
     int rc = GCAM_OK;
-    if (!(x->map = calloc((size_t)HW, sizeof(float))) || !(up = malloc(sizeof(float) * (size_t)HW)))
+    if (!(x->map = gcam_calloc((size_t)HW, sizeof(float))) || !(up = gcam_malloc(sizeof(float) * (size_t)HW)))
         rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     if (!rc) rc = layer_maps(&cx, r->layer_ts, r->info, r->head_y, r->n_layers, 0, x, up);
     if (!rc && (r->fl & M_ATTENTION)) rc = rollout_map(m, o, r->att, r->n_att, &r->grid, x, up);
     if (!rc && (o->method == GCAM_METHOD_SALIENCY || (r->fl & M_BATCHED))) rc = input_gradient_map(r, &cx, x, up);
     if (!rc && (r->fl & M_GUIDED)) rc = guided_map(r, x);
-    free(up);
+    gcam_free(up);
     return rc;
 }
 
@@ -573,12 +573,12 @@ static int explain_once(gcam_model *m, const gcam_array *input, const gcam_expla
     r.input_t = r.g->inputs[r.main_i];
     r.nhwc = gcam_model_input_layout(m, r.main_i) == GCAM_LAYOUT_NHWC;
     r.C = (int)input->dims[r.nhwc ? 3 : 1], r.H = (int)input->dims[r.nhwc ? 1 : 2], r.W = (int)input->dims[r.nhwc ? 2 : 3];
-    gcam_explanation *x = calloc(1, sizeof *x);
+    gcam_explanation *x = gcam_calloc(1, sizeof *x);
     if (!x) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     rc = plan_run(&r, x);
     if (!rc) rc = run_passes(&r, x);
     if (!rc) rc = method_maps(&r, x);
-    free(r.seed);
+    gcam_free(r.seed);
     x->t_forward = r.t1 - r.t0;
     x->t_backward = r.t2 - r.t1;
     x->t_cam = gcam_now_ms() - r.t2;
@@ -599,7 +599,7 @@ static int batch_maps(gcam_model *m, const gcam_array *input, const gcam_explain
     int64_t HW = (int64_t)H * W;
     gcam_cam_ctx cx = {.g = m->g, .err = &m->err, .o = o, .input_t = m->g->inputs[0], .C = input->dims[1], .H = H,
                        .W = W, .batch = 1, .headsum = &m->headsum, .stats = &m->stats};
-    float *up = malloc(sizeof(float) * (size_t)HW);
+    float *up = gcam_malloc(sizeof(float) * (size_t)HW);
     int rc = up ? GCAM_OK : gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     for (int64_t b = 0; b < input->dims[0] && !rc; b++) {
         double t0 = gcam_now_ms();
@@ -610,7 +610,7 @@ static int batch_maps(gcam_model *m, const gcam_array *input, const gcam_explain
         x->n_layers = n_layers;
         for (int i = 0; i < n_layers && !rc && b; i++)
             if (!(x->layers[i] = gcam_strdup(out[0]->layers[i]))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-        if (!rc && !(x->map = calloc((size_t)HW, sizeof(float)))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        if (!rc && !(x->map = gcam_calloc((size_t)HW, sizeof(float)))) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         cx.target = x->target;
         cx.score = o->counterfactual ? -x->score : x->score;
         if (!rc) rc = layer_maps(&cx, layer_ts, info, head_y, n_layers, b, x, up);
@@ -618,7 +618,7 @@ static int batch_maps(gcam_model *m, const gcam_array *input, const gcam_explain
         x->t_backward = t_bwd;
         x->t_cam = gcam_now_ms() - t0;
     }
-    free(up);
+    gcam_free(up);
     return rc;
 }
 
@@ -644,8 +644,8 @@ static int explain_augmented(gcam_model *m, const gcam_array *input, const gcam_
     const int nhwc = gcam_model_input_layout(m, gcam_model_main_input(m)) == GCAM_LAYOUT_NHWC;
     int64_t unit = nhwc ? input->dims[3] : 1, Win = nhwc ? input->dims[2] : input->dims[3];
     int64_t rows = nin / (Win * unit);
-    double *acc = calloc((size_t)n, sizeof(double));
-    float *xa = malloc(sizeof(float) * (size_t)nin);
+    double *acc = gcam_calloc((size_t)n, sizeof(double));
+    float *xa = gcam_malloc(sizeof(float) * (size_t)nin);
     if (!acc || !xa) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     double t_f = 0, t_b = 0, t_c = 0;
     int done = 0;
@@ -681,8 +681,8 @@ static int explain_augmented(gcam_model *m, const gcam_array *input, const gcam_
         base->t_cam = t_c;
     }
     gcam_explanation_free(ex);
-    free(acc);
-    free(xa);
+    gcam_free(acc);
+    gcam_free(xa);
     if (rc) {
         gcam_explanation_free(base);
         return rc;
@@ -730,7 +730,7 @@ static int explain_batched(gcam_model *m, const gcam_array *input, const gcam_ex
     int rc = gcam_model_bind_input(m, 0, input), n_layers = 0, layer_ts[GCAM_MAX_LAYERS], head_y[GCAM_MAX_LAYERS];
     gcam_layer info[GCAM_MAX_LAYERS];
     if (!rc) rc = gcam_model_ensure_planned(m);
-    gcam_explanation *first = rc ? NULL : calloc(1, sizeof *first);
+    gcam_explanation *first = rc ? NULL : gcam_calloc(1, sizeof *first);
     if (!rc && !first) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     int target_t = rc ? -1 : gcam_graph_find(g, gcam_model_output_name(m, 0)), input_t = g->inputs[0];
     if (!rc && target_t < 0) rc = gcam_errf(&m->err, GCAM_E_ARG, "the model has no output");
@@ -754,10 +754,10 @@ static int explain_batched(gcam_model *m, const gcam_array *input, const gcam_ex
     double t1 = gcam_now_ms();
     const gcam_tensor *y = rc ? NULL : &g->tensors[target_t];
     int64_t n = rc ? 0 : gcam_numel(y), n1 = n / (N ? N : 1);
-    float *seed = rc ? NULL : calloc((size_t)(n ? n : 1), sizeof(float));
+    float *seed = rc ? NULL : gcam_calloc((size_t)(n ? n : 1), sizeof(float));
     if (!rc && !seed) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     for (int64_t b = 0; b < N && !rc; b++) {
-        if (!(out[b] = b ? calloc(1, sizeof **out) : first)) { rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory"); break; }
+        if (!(out[b] = b ? gcam_calloc(1, sizeof **out) : first)) { rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory"); break; }
         if (!b) first = NULL;
         gcam_explanation *x = out[b];
         rc = item_target(m, y, b, n1, targets ? targets[b] : o->target_class, &x->target, &x->score);
@@ -767,7 +767,7 @@ static int explain_batched(gcam_model *m, const gcam_array *input, const gcam_ex
     if (!rc && (fl & M_LAYER_GRAD)) rc = gcam_bwd_run(g, &bp, seed, 0, 1.0f, 0, &m->err);
     double t2 = gcam_now_ms();
     rc = rc ? rc : batch_maps(m, input, o, layer_ts, info, head_y, n_layers, out, (t1 - t0) / N, (t2 - t1) / N);
-    free(seed);
+    gcam_free(seed);
     gcam_bwd_release(&bp);
     gcam_explanation_free(first);
     if (rc)

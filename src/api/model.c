@@ -14,7 +14,7 @@ static void extra_free(gcam_model *m);
 
 static gcam_model *model_new(void)
 {
-    gcam_model *m = calloc(1, sizeof *m);
+    gcam_model *m = gcam_calloc(1, sizeof *m);
     if (m) {
         long nc = sysconf(_SC_NPROCESSORS_ONLN);
         m->nthreads = nc > 0 ? (int)nc : 1;
@@ -54,12 +54,12 @@ void gcam_model_free(gcam_model *m)
     if (m->g) extra_free(m);
     gcam_graph_free(m->g);
     gcam_cam_head_free(m->headsum);
-    free(m->layers);
-    free(m->kept);
-    free(m->sg_noise.data);
-    free(m->prof_rows);
-    free(m->prof_labels);
-    free(m);
+    gcam_free(m->layers);
+    gcam_free(m->kept);
+    gcam_free(m->sg_noise.data);
+    gcam_free(m->prof_rows);
+    gcam_free(m->prof_labels);
+    gcam_free(m);
 }
 
 const char *gcam_model_errmsg(const gcam_model *m) { return m ? m->err.msg : "no model"; }
@@ -104,7 +104,7 @@ int gcam_model_set_option(gcam_model *m, gcam_option opt, int value)
 int gcam_model_set_smoothgrad_noise(gcam_model *m, const gcam_array *z)
 {
     if (!m) return GCAM_E_ARG;
-    free(m->sg_noise.data);
+    gcam_free(m->sg_noise.data);
     memset(&m->sg_noise, 0, sizeof m->sg_noise);
     if (!z) return GCAM_OK;
     if (z->dtype != GCAM_FLOAT32 || !z->data)
@@ -114,7 +114,7 @@ int gcam_model_set_smoothgrad_noise(gcam_model *m, const gcam_array *z)
     memcpy(t.dims, z->dims, sizeof(int64_t) * (size_t)z->ndim);
     size_t bytes = gcam_tensor_bytes(&t);
     if (bytes == SIZE_MAX) return gcam_errf(&m->err, GCAM_E_SHAPE, "SmoothGrad noise: dims overflow");
-    if (!(t.data = malloc(bytes ? bytes : 1))) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+    if (!(t.data = gcam_malloc(bytes ? bytes : 1))) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     memcpy(t.data, z->data, bytes);
     m->sg_noise = t;
     return GCAM_OK;
@@ -151,10 +151,10 @@ int gcam_model_profile(gcam_model *m, const gcam_profile_row **rows, int *n)
     *n = 0;
     const gcam_graph *g = m->g;
     if (!g->prof) return GCAM_OK;
-    free(m->prof_rows);
-    free(m->prof_labels);
-    m->prof_rows = calloc((size_t)g->n_nodes + 1, sizeof *m->prof_rows);
-    m->prof_labels = calloc((size_t)g->n_nodes + 1, sizeof *m->prof_labels);
+    gcam_free(m->prof_rows);
+    gcam_free(m->prof_labels);
+    m->prof_rows = gcam_calloc((size_t)g->n_nodes + 1, sizeof *m->prof_rows);
+    m->prof_labels = gcam_calloc((size_t)g->n_nodes + 1, sizeof *m->prof_labels);
     if (!m->prof_rows || !m->prof_labels) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     int k = 0;
     for (int s = 0; s < g->n_nodes; s++) {
@@ -218,7 +218,7 @@ int gcam_model_keep(gcam_model *m, const char *name)
     if (!name) return gcam_errf(&m->err, GCAM_E_ARG, "gcam_model_keep: no tensor name given");
     int t = gcam_graph_find(m->g, name);
     if (t < 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "tensor '%s' not found in the model", name);
-    if (!m->kept && !(m->kept = calloc((size_t)m->g->n_tensors + 1, 1)))
+    if (!m->kept && !(m->kept = gcam_calloc((size_t)m->g->n_tensors + 1, 1)))
         return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     m->kept[t] = 1; /* every plan from now on keeps it */
     return GCAM_OK;
@@ -290,8 +290,8 @@ int gcam_model_bind_input(gcam_model *m, int i, const gcam_array *a)
          * folded into the plan, and a new value re-plans */
         size_t bytes = gcam_tensor_bytes(t);
         if (changed || !t->data || memcmp(t->data, a->data, bytes)) {
-            if (t->flags & GCAM_TF_OWNED) free(t->data);
-            t->data = malloc(bytes ? bytes : 1);
+            if (t->flags & GCAM_TF_OWNED) gcam_free(t->data);
+            t->data = gcam_malloc(bytes ? bytes : 1);
             if (!t->data) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
             memcpy(t->data, a->data, bytes);
             t->flags |= GCAM_TF_CONST | GCAM_TF_OWNED;
@@ -421,15 +421,15 @@ int gcam_model_plan(gcam_model *m, const gcam_plan_request *req)
     gcam_plan_request r = req ? *req : (gcam_plan_request){.extend = 1};
     unsigned char *keep = NULL; /* the request's keep and the user's */
     if (m->kept) {
-        if (!(keep = calloc((size_t)g->n_tensors + 1, 1))) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
+        if (!(keep = gcam_calloc((size_t)g->n_tensors + 1, 1))) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         for (int t = 0; t < g->n_tensors; t++) keep[t] = m->kept[t] | (r.keep ? r.keep[t] : 0);
         r.keep = keep;
     }
     const unsigned plan_id = g->plan_id;
     int rc = gcam_graph_plan(g, &r, &m->err);
-    free(keep);
+    gcam_free(keep);
     if (g->plan_id != plan_id) { /* a new plan: the layer list goes with the old one */
-        free(m->layers);
+        gcam_free(m->layers);
         m->layers = NULL;
         m->n_layers = 0;
     }
@@ -446,9 +446,9 @@ static void extra_free(gcam_model *m)
     for (int i = 0; i < m->g->n_inputs; i++)
         if (m->extra[i]) {
             gcam_array_free(m->extra[i]);
-            free(m->extra[i]);
+            gcam_free(m->extra[i]);
         }
-    free(m->extra);
+    gcam_free(m->extra);
     m->extra = NULL;
 }
 
@@ -465,11 +465,11 @@ int gcam_model_set_input(gcam_model *m, const char *name, const gcam_array *a)
     gcam_graph *g = m->g;
     int i = find_input(g, name);
     if (i < 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "the model has no input named '%s'", name);
-    if (!m->extra && !(m->extra = calloc((size_t)g->n_inputs, sizeof *m->extra)))
+    if (!m->extra && !(m->extra = gcam_calloc((size_t)g->n_inputs, sizeof *m->extra)))
         return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     if (m->extra[i]) {
         gcam_array_free(m->extra[i]);
-        free(m->extra[i]);
+        gcam_free(m->extra[i]);
         m->extra[i] = NULL;
     }
     if (!a) return GCAM_OK;
@@ -481,11 +481,11 @@ int gcam_model_set_input(gcam_model *m, const char *name, const gcam_array *a)
     if (rc) return rc;
     int64_t n = gcam_dims_numel_checked(a->dims, a->ndim);
     size_t bytes = (size_t)(n > 0 ? n : 0) * gcam_dtype_size(a->dtype);
-    gcam_array *c = calloc(1, sizeof *c);
-    void *data = malloc(bytes ? bytes : 1);
+    gcam_array *c = gcam_calloc(1, sizeof *c);
+    void *data = gcam_malloc(bytes ? bytes : 1);
     if (!c || !data || n < 0 || (bytes && !a->data)) {
-        free(c);
-        free(data);
+        gcam_free(c);
+        gcam_free(data);
         return gcam_errf(&m->err, n < 0 || (bytes && !a->data) ? GCAM_E_ARG : GCAM_E_NOMEM, "input '%s': %s", name,
                          n < 0 || (bytes && !a->data) ? "bad array" : "out of memory");
     }
@@ -538,7 +538,7 @@ int gcam_model_run(gcam_model *m, const char *const *names, const gcam_array *in
     if (n < 0 || (n > 0 && !inputs))
         return gcam_errf(&m->err, GCAM_E_ARG, "gcam_model_run: %d inputs%s", n, n < 0 ? "" : " but inputs is NULL");
     gcam_graph *g = m->g;
-    int *fed_by = malloc(sizeof(int) * (size_t)(g->n_inputs + 1));
+    int *fed_by = gcam_malloc(sizeof(int) * (size_t)(g->n_inputs + 1));
     if (!fed_by) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     for (int i = 0; i < g->n_inputs; i++) fed_by[i] = -1;
     int rc = GCAM_OK, next = 0, n_extra = 0;
@@ -569,7 +569,7 @@ int gcam_model_run(gcam_model *m, const char *const *names, const gcam_array *in
         const gcam_array *a = fed_by[i] >= 0 ? &inputs[fed_by[i]] : m->extra[i];
         if (t->data && !(t->flags & GCAM_TF_CONST)) memcpy(t->data, a->data, gcam_tensor_bytes(t));
     }
-    free(fed_by);
+    gcam_free(fed_by);
     if (!rc) rc = gcam_graph_forward(g, &m->err);
     return rc;
 }
@@ -726,7 +726,7 @@ static int own_part_pools(const gcam_graph *g, const unsigned char *reach, const
 static int head_input(gcam_model *m, int target_t, const unsigned char *reach, int *nomem)
 {
     gcam_graph *g = m->g;
-    unsigned char *shared = calloc((size_t)g->n_tensors + 1, 1);
+    unsigned char *shared = gcam_calloc((size_t)g->n_tensors + 1, 1);
     int others = 0, pick = -1;
     if (!shared) return *nomem = 1, -1;
     for (int o = 0; o < g->n_outputs; o++)
@@ -739,7 +739,7 @@ static int head_input(gcam_model *m, int target_t, const unsigned char *reach, i
             m->layers[i].grid_h * m->layers[i].grid_w > 1)
             pick = i;
     }
-    free(shared);
+    gcam_free(shared);
     return pick;
 }
 
@@ -752,10 +752,10 @@ static int choose_auto(gcam_model *m, int target_t, const char **why)
 {
     gcam_graph *g = m->g;
     size_t nt = (size_t)g->n_tensors + 1;
-    unsigned char *reach = calloc(nt, 1);
-    int *layer_of = malloc(nt * sizeof(int)), *producer = malloc(nt * sizeof(int));
+    unsigned char *reach = gcam_calloc(nt, 1);
+    int *layer_of = gcam_malloc(nt * sizeof(int)), *producer = gcam_malloc(nt * sizeof(int));
     if (!reach || !layer_of || !producer) {
-        free(reach), free(layer_of), free(producer);
+        gcam_free(reach), gcam_free(layer_of), gcam_free(producer);
         gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         return -2;
     }
@@ -809,7 +809,7 @@ static int choose_auto(gcam_model *m, int target_t, const char **why)
         pick = self;
         *why = "the target itself: the one map it has";
     }
-    free(reach), free(layer_of), free(producer);
+    gcam_free(reach), gcam_free(layer_of), gcam_free(producer);
     if (nomem) {
         gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         return -2;
@@ -824,11 +824,11 @@ static int build_layers(gcam_model *m)
     if (m->layers) return GCAM_OK;
     gcam_graph *g = m->g;
     size_t nt = (size_t)g->n_tensors + 1;
-    unsigned char *nhwc = calloc(nt, 1);
-    m->layers = calloc(nt, sizeof(gcam_layer));
+    unsigned char *nhwc = gcam_calloc(nt, 1);
+    m->layers = gcam_calloc(nt, sizeof(gcam_layer));
     if (!nhwc || !m->layers) {
-        free(nhwc);
-        free(m->layers);
+        gcam_free(nhwc);
+        gcam_free(m->layers);
         m->layers = NULL; /* not a (empty) list for the next call */
         return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     }
@@ -845,12 +845,12 @@ static int build_layers(gcam_model *m)
             m->n_layers++;
         }
     }
-    free(nhwc);
+    gcam_free(nhwc);
     /* the choice gcam_explain makes for the first output, marked with its reason */
     const char *why = NULL;
     int auto_t = g->n_outputs ? choose_auto(m, g->outputs[0], &why) : -1;
     if (auto_t == -2) {
-        free(m->layers);
+        gcam_free(m->layers);
         m->layers = NULL;
         m->n_layers = 0;
         return GCAM_E_NOMEM;

@@ -227,7 +227,7 @@ int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts 
     gcam_preproc pp;
     int rc = image_input(m, &C, &nhwc, &H, &W);
     if (rc) return rc;
-    gcam_photo *p = calloc(1, sizeof *p);
+    gcam_photo *p = gcam_calloc(1, sizeof *p);
     if (!p) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     /* --max-memory covers the photo too: decoding (and, below, the
      * preprocessing's float copies of it) must fit the model's budget */
@@ -246,7 +246,7 @@ int gcam_photo_load(gcam_model *m, const char *path, const gcam_preprocess_opts 
         x->ndim = 4;
         int64_t d[4] = {1, C, pp.height, pp.width}, dl[4] = {1, pp.height, pp.width, C};
         memcpy(x->dims, nhwc ? dl : d, sizeof d);
-        x->data = malloc(sizeof(float) * (size_t)C * pp.height * pp.width);
+        x->data = gcam_malloc(sizeof(float) * (size_t)C * pp.height * pp.width);
         if (!x->data) rc = gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     }
     if (!rc) rc = gcam_preprocess(&p->img, &pp, x->data, &m->err);
@@ -277,7 +277,7 @@ void gcam_photo_free(gcam_photo *p)
 {
     if (!p) return;
     gcam_image_free(&p->img);
-    free(p);
+    gcam_free(p);
 }
 
 int gcam_save_overlay(gcam_model *m, const gcam_photo *p, const gcam_explanation *x, const char *colormap,
@@ -333,6 +333,6 @@ int gcam_npy_save(gcam_model *m, const char *path, const gcam_array *a)
 void gcam_array_free(gcam_array *a)
 {
     if (!a) return;
-    free(a->data);
+    gcam_free(a->data);
     memset(a, 0, sizeof *a);
 }

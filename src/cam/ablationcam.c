@@ -59,7 +59,7 @@ int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, const gcam_layer *info, f
     const int cl = info->layout != GCAM_LAYER_NCHW;
     int64_t K = info->channels, one = gcam_numel(At) / At->dims[0], HW = one / K;
     float value = c->o->ablation_zero ? 0.0f : gcam_cam_ablation_value(A, one);
-    float *yk = malloc(sizeof(float) * (size_t)(K + 1));
+    float *yk = gcam_malloc(sizeof(float) * (size_t)(K + 1));
     gcam_suffix *v = NULL, *pre = NULL;
     if (!yk) return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
     int rc = gcam_suffix_new(g, &layer_t, 1, c->target_t, c->batch, &v, c->err);
@@ -71,7 +71,7 @@ int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, const gcam_layer *info, f
         if (!rc) rc = gcam_suffix_feed_sides(pre, g, c->err);
     }
     if (rc) {
-        free(yk);
+        gcam_free(yk);
         gcam_suffix_free(v);
         gcam_suffix_free(pre);
         return rc;
@@ -98,7 +98,7 @@ int gcam_cam_ablationcam(gcam_cam_ctx *c, int layer_t, const gcam_layer *info, f
         gcam_cam_progress(c, "ablationcam", k0 + nb, K);
     }
     if (!rc) gcam_cam_ablation_weights(c->score, yk, K, w);
-    free(yk);
+    gcam_free(yk);
     gcam_suffix_free(v);
     gcam_suffix_free(pre);
     return rc;

@@ -27,12 +27,12 @@ double gcam_cam_top_eigvec(const double *G, int64_t n, double *v)
         v[0] = 1.0;
         return 0.0;
     }
-    double *M = malloc(sizeof(double) * (size_t)(n * n)), *T = malloc(sizeof(double) * (size_t)(n * n));
-    double *u = malloc(sizeof(double) * (size_t)n);
+    double *M = gcam_malloc(sizeof(double) * (size_t)(n * n)), *T = gcam_malloc(sizeof(double) * (size_t)(n * n));
+    double *u = gcam_malloc(sizeof(double) * (size_t)n);
     if (!M || !T || !u) {
-        free(M);
-        free(T);
-        free(u);
+        gcam_free(M);
+        gcam_free(T);
+        gcam_free(u);
         return -1.0;
     }
     for (int64_t i = 0; i < n * n; i++) M[i] = G[i] / tr;
@@ -95,19 +95,19 @@ double gcam_cam_top_eigvec(const double *G, int64_t n, double *v)
         }
         if (diff < 1e-28) break;
     }
-    free(M);
-    free(T);
-    free(u);
+    gcam_free(M);
+    gcam_free(T);
+    gcam_free(u);
     return lambda;
 }
 
 int gcam_cam_project(const float *M, int64_t K, int64_t HW, float *cam)
 {
-    double *X = malloc(sizeof(double) * (size_t)(HW * K + 1)); /* HW x K, centred */
+    double *X = gcam_malloc(sizeof(double) * (size_t)(HW * K + 1)); /* HW x K, centred */
     int64_t n = HW <= K ? HW : K;
-    double *G = calloc((size_t)(n * n + 1), sizeof(double));
-    double *v = malloc(sizeof(double) * (size_t)(K + 1)), *e = malloc(sizeof(double) * (size_t)(n + 1));
-    double *p = malloc(sizeof(double) * (size_t)(HW + 1)), *ref = malloc(sizeof(double) * (size_t)(HW + 1));
+    double *G = gcam_calloc((size_t)(n * n + 1), sizeof(double));
+    double *v = gcam_malloc(sizeof(double) * (size_t)(K + 1)), *e = gcam_malloc(sizeof(double) * (size_t)(n + 1));
+    double *p = gcam_malloc(sizeof(double) * (size_t)(HW + 1)), *ref = gcam_malloc(sizeof(double) * (size_t)(HW + 1));
     int rc = GCAM_OK;
     if (!X || !G || !v || !e || !p || !ref) {
         rc = GCAM_E_NOMEM;
@@ -179,12 +179,12 @@ int gcam_cam_project(const float *M, int64_t K, int64_t HW, float *cam)
     double sign = cov < 0.0 || (cov == 0.0 && p[qmax] < 0.0) ? -1.0 : 1.0;
     for (int64_t q = 0; q < HW; q++) cam[q] = (float)(sign * p[q]);
 done:
-    free(X);
-    free(G);
-    free(v);
-    free(e);
-    free(p);
-    free(ref);
+    gcam_free(X);
+    gcam_free(G);
+    gcam_free(v);
+    gcam_free(e);
+    gcam_free(p);
+    gcam_free(ref);
     if (rc)
         for (int64_t q = 0; q < HW; q++) cam[q] = 0.0f;
     return rc;

@@ -53,8 +53,8 @@ int gcam_cam_head_find(const gcam_graph *g, int layer_t)
 void gcam_cam_head_free(gcam_headsum *h)
 {
     if (!h) return;
-    free(h->S);
-    free(h);
+    gcam_free(h->S);
+    gcam_free(h);
 }
 
 /* S_jk = sum_p W'_j,(k hw + p), in float (hw terms). */
@@ -65,8 +65,8 @@ static int make_sums(gcam_cam_ctx *c, int layer_t, int y_t, gcam_headsum **out)
         return gcam_errf(c->err, GCAM_E_INTERNAL, "layer '%s' lost its linear head", c->g->tensors[layer_t].name);
     const gcam_tensor *A = &c->g->tensors[layer_t];
     const int64_t K = A->dims[1], HW = A->dims[2] * A->dims[3], N = l.n_out;
-    gcam_headsum *h = calloc(1, sizeof *h);
-    if (h) h->S = malloc(sizeof(float) * (size_t)(N * K + 1));
+    gcam_headsum *h = gcam_calloc(1, sizeof *h);
+    if (h) h->S = gcam_malloc(sizeof(float) * (size_t)(N * K + 1));
     if (!h || !h->S) {
         gcam_cam_head_free(h);
         return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
@@ -92,7 +92,7 @@ static int make_sums(gcam_cam_ctx *c, int layer_t, int y_t, gcam_headsum **out)
                 S[j * K + k] = sum;
             }
         }
-    } else if ((T = malloc(sizeof(float) * (size_t)(N * K + 1)))) {
+    } else if ((T = gcam_malloc(sizeof(float) * (size_t)(N * K + 1)))) {
         /* W' is W^T (W: Khw x N): rows k hw .. k hw + hw - 1 add up into
          * row k of T (K x N), then S = T^T */
 #pragma omp parallel for schedule(static)
@@ -106,7 +106,7 @@ static int make_sums(gcam_cam_ctx *c, int layer_t, int y_t, gcam_headsum **out)
         }
         for (int64_t k = 0; k < K; k++)
             for (int64_t j = 0; j < N; j++) S[j * K + k] = T[k * N + j];
-        free(T);
+        gcam_free(T);
     } else {
         gcam_cam_head_free(h);
         return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
@@ -129,7 +129,7 @@ int gcam_cam_head_weights(gcam_cam_ctx *c, gcam_headsum **cache, int layer_t, in
     }
     const float *dy = gcam_f32(&c->g->grads[y_t]);
     const int64_t K = h->K;
-    double *acc = calloc((size_t)K + 1, sizeof(double));
+    double *acc = gcam_calloc((size_t)K + 1, sizeof(double));
     if (!acc) return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
     for (int64_t j = 0; j < h->N; j++) {
         if (dy[j] == 0.0f) continue; /* a Relu after the linear layer zeroes about half */
@@ -137,7 +137,7 @@ int gcam_cam_head_weights(gcam_cam_ctx *c, gcam_headsum **cache, int layer_t, in
         for (int64_t k = 0; k < K; k++) acc[k] += (double)dy[j] * s[k];
     }
     for (int64_t k = 0; k < K; k++) w[k] = (float)(acc[k] * h->alpha / (double)HW);
-    free(acc);
+    gcam_free(acc);
     if (c->stats) c->stats->headsum_taken++;
     return GCAM_OK;
 }

@@ -35,11 +35,11 @@ int gcam_cam_blur(const float *x, int64_t C, int64_t H, int64_t W, double sigma,
         return GCAM_OK;
     }
     int r = (int)ceil(3.0 * sigma);
-    double *k = malloc(sizeof(double) * (size_t)(2 * r + 1));
-    double *tmp = malloc(sizeof(double) * (size_t)(H * W));
+    double *k = gcam_malloc(sizeof(double) * (size_t)(2 * r + 1));
+    double *tmp = gcam_malloc(sizeof(double) * (size_t)(H * W));
     if (!k || !tmp) {
-        free(k);
-        free(tmp);
+        gcam_free(k);
+        gcam_free(tmp);
         return GCAM_E_NOMEM;
     }
     double ks = 0.0;
@@ -66,8 +66,8 @@ int gcam_cam_blur(const float *x, int64_t C, int64_t H, int64_t W, double sigma,
                 out[c * H * W + y * W + xx] = (float)s;
             }
     }
-    free(k);
-    free(tmp);
+    gcam_free(k);
+    gcam_free(tmp);
     return GCAM_OK;
 }
 
@@ -75,12 +75,12 @@ int gcam_cam_blur(const float *x, int64_t C, int64_t H, int64_t W, double sigma,
 static int blur_baseline(gcam_cam_ctx *c, double sigma, float *x0)
 {
     int64_t n = c->C * c->H * c->W, HW = c->H * c->W;
-    float *px = c->nhwc ? malloc(sizeof(float) * (size_t)(2 * n + 1)) : NULL;
+    float *px = c->nhwc ? gcam_malloc(sizeof(float) * (size_t)(2 * n + 1)) : NULL;
     if (c->nhwc && !px) return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
     if (px) gcam_cam_to_planar(c->x, c->C, HW, px);
     int rc = gcam_cam_blur(px ? px : c->x, c->C, c->H, c->W, sigma, px ? px + n : x0);
     if (px && !rc) gcam_cam_to_interleaved(px + n, c->C, HW, x0);
-    free(px);
+    gcam_free(px);
     return rc ? gcam_errf(c->err, GCAM_E_NOMEM, "out of memory") : GCAM_OK;
 }
 
@@ -93,8 +93,8 @@ static int reduce(gcam_cam_ctx *c, const float *x0, const double *gsum, int64_t 
         gcam_cam_ig_reduce(c->x, x0, gsum, steps, c->C, HW, raw);
         return GCAM_OK;
     }
-    float *px = malloc(sizeof(float) * (size_t)(2 * n + 1));
-    double *pg = malloc(sizeof(double) * (size_t)(n + 1));
+    float *px = gcam_malloc(sizeof(float) * (size_t)(2 * n + 1));
+    double *pg = gcam_malloc(sizeof(double) * (size_t)(n + 1));
     if (px && pg) {
         gcam_cam_to_planar(c->x, c->C, HW, px);
         gcam_cam_to_planar(x0, c->C, HW, px + n);
@@ -102,8 +102,8 @@ static int reduce(gcam_cam_ctx *c, const float *x0, const double *gsum, int64_t 
             for (int64_t k = 0; k < c->C; k++) pg[k * HW + p] = gsum[p * c->C + k];
         gcam_cam_ig_reduce(px, px + n, pg, steps, c->C, HW, raw);
     }
-    free(px);
-    free(pg);
+    gcam_free(px);
+    gcam_free(pg);
     return px && pg ? GCAM_OK : gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
 }
 
@@ -143,7 +143,7 @@ static int make_baseline(gcam_cam_ctx *c, float *x0)
         if (rc) return rc;
         int ok = t.dtype == GCAM_DT_F32 && gcam_numel(&t) == n;
         if (ok) memcpy(x0, t.data, sizeof(float) * (size_t)n);
-        free(t.data);
+        gcam_free(t.data);
         if (!ok) return gcam_errf(c->err, GCAM_E_SHAPE, "baseline '%s' must be float32 with the input's %lld elements", b, (long long)n);
         return GCAM_OK;
     }
@@ -154,8 +154,8 @@ int gcam_cam_integrated_gradients(gcam_cam_ctx *c, float *raw)
 {
     int64_t steps = c->o->ig_steps > 0 ? c->o->ig_steps : 50;
     int64_t n = c->C * c->H * c->W;
-    float *x0 = malloc(sizeof(float) * (size_t)n);
-    double *gsum = calloc((size_t)n, sizeof(double));
+    float *x0 = gcam_malloc(sizeof(float) * (size_t)n);
+    double *gsum = gcam_calloc((size_t)n, sizeof(double));
     gcam_suffix *v = NULL;
     gcam_bwd_plan bp;
     memset(&bp, 0, sizeof bp);
@@ -178,7 +178,7 @@ int gcam_cam_integrated_gradients(gcam_cam_ctx *c, float *raw)
     if (!rc) rc = reduce(c, x0, gsum, steps, raw);
     gcam_bwd_release(&bp);
     gcam_suffix_free(v);
-    free(x0);
-    free(gsum);
+    gcam_free(x0);
+    gcam_free(gsum);
     return rc;
 }

@@ -73,7 +73,7 @@ const char *gcam_method_summary(gcam_method method)
 static float *channels_first(const float *src, const gcam_layer *L, int64_t item)
 {
     int64_t K = L->channels, HW = L->grid_h * L->grid_w, T = L->skip + HW;
-    float *dst = malloc(sizeof(float) * (size_t)(K * HW + 1));
+    float *dst = gcam_malloc(sizeof(float) * (size_t)(K * HW + 1));
     if (!dst) return NULL;
     src += item * T * K + L->skip * K;
     for (int64_t p = 0; p < HW; p++)
@@ -100,9 +100,9 @@ int gcam_cam_layer_map(gcam_cam_ctx *c, int layer_t, const gcam_layer *L, int he
         A = A_cf = channels_first(gcam_f32(At), L, item);
         if (want_grad) dA = dA_cf = channels_first(gcam_f32(&g->grads[layer_t]), L, item);
     }
-    float *M = malloc(sizeof(float) * (size_t)(K * HW + 1)), *w = malloc(sizeof(float) * (size_t)(K + 1));
+    float *M = gcam_malloc(sizeof(float) * (size_t)(K * HW + 1)), *w = gcam_malloc(sizeof(float) * (size_t)(K + 1));
     if (!M || !w || !A || (want_grad && !dA)) {
-        free(M), free(w), free(A_cf), free(dA_cf);
+        gcam_free(M), gcam_free(w), gcam_free(A_cf), gcam_free(dA_cf);
         return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
     }
     gcam_cam_layer l = {.layer_t = layer_t, .head_y = head_y, .A = A, .dA = dA, .K = K, .HW = HW, .info = L,
@@ -117,7 +117,7 @@ int gcam_cam_layer_map(gcam_cam_ctx *c, int layer_t, const gcam_layer *L, int he
             gcam_cam_sum_channels(M, K, HW, cam);
         }
     }
-    free(M), free(w), free(A_cf), free(dA_cf);
+    gcam_free(M), gcam_free(w), gcam_free(A_cf), gcam_free(dA_cf);
     return rc;
 }
 
@@ -165,11 +165,11 @@ int gcam_cam_saliency(const gcam_cam_ctx *c, const float *grad, float *raw)
         gcam_cam_saliency_reduce(grad, c->C, HW, raw);
         return GCAM_OK;
     }
-    float *planes = malloc(sizeof(float) * (size_t)(c->C * HW + 1));
+    float *planes = gcam_malloc(sizeof(float) * (size_t)(c->C * HW + 1));
     if (!planes) return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
     gcam_cam_to_planar(grad, c->C, HW, planes);
     gcam_cam_saliency_reduce(planes, c->C, HW, raw);
-    free(planes);
+    gcam_free(planes);
     return GCAM_OK;
 }
 

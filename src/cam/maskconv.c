@@ -46,11 +46,11 @@ void gcam_maskconv_free(gcam_maskconv *m)
 {
     if (!m) return;
     if (m->E)
-        for (int k = 0; k < m->h * m->w; k++) free(m->E[k]);
-    free(m->E);
-    free(m->a);
-    free(m->r0);
-    free(m);
+        for (int k = 0; k < m->h * m->w; k++) gcam_free(m->E[k]);
+    gcam_free(m->E);
+    gcam_free(m->a);
+    gcam_free(m->r0);
+    gcam_free(m);
 }
 
 int gcam_maskconv_out(const gcam_maskconv *m) { return m->out_t; }
@@ -166,7 +166,7 @@ int gcam_maskconv_new(gcam_cam_ctx *c, int h, int w, gcam_maskconv **out)
     const int64_t OH = win.out[1], OW = win.out[2], CK = C * kh * kw;
     if (OH != Y->dims[2] || OW != Y->dims[3] || H > INT32_MAX || Wd > INT32_MAX) return GCAM_OK;
 
-    gcam_maskconv *m = calloc(1, sizeof *m);
+    gcam_maskconv *m = gcam_calloc(1, sizeof *m);
     if (!m) return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
     m->out_t = out_t;
     m->M = M;
@@ -178,12 +178,12 @@ int gcam_maskconv_new(gcam_cam_ctx *c, int h, int w, gcam_maskconv **out)
     m->lo = n->fuse.act_lo;
     m->hi = n->fuse.act_hi;
     int rc = GCAM_OK;
-    int *ylo = malloc(sizeof(int) * (size_t)H), *yhi = malloc(sizeof(int) * (size_t)H);
-    int *xlo = malloc(sizeof(int) * (size_t)Wd), *xhi = malloc(sizeof(int) * (size_t)Wd);
-    float *yl = malloc(sizeof(float) * (size_t)H), *xl = malloc(sizeof(float) * (size_t)Wd);
-    m->a = malloc(sizeof(float) * (size_t)(2 * M));
-    m->r0 = malloc(sizeof(int64_t) * (size_t)(2 * h + 2 * w + 2 * OH + 2 * OW));
-    m->E = calloc((size_t)(h * w), sizeof(float *));
+    int *ylo = gcam_malloc(sizeof(int) * (size_t)H), *yhi = gcam_malloc(sizeof(int) * (size_t)H);
+    int *xlo = gcam_malloc(sizeof(int) * (size_t)Wd), *xhi = gcam_malloc(sizeof(int) * (size_t)Wd);
+    float *yl = gcam_malloc(sizeof(float) * (size_t)H), *xl = gcam_malloc(sizeof(float) * (size_t)Wd);
+    m->a = gcam_malloc(sizeof(float) * (size_t)(2 * M));
+    m->r0 = gcam_malloc(sizeof(int64_t) * (size_t)(2 * h + 2 * w + 2 * OH + 2 * OW));
+    m->E = gcam_calloc((size_t)(h * w), sizeof(float *));
     float *col = NULL;
     if (!ylo || !yhi || !xlo || !xhi || !yl || !xl || !m->a || !m->r0 || !m->E) {
         rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
@@ -228,7 +228,7 @@ int gcam_maskconv_new(gcam_cam_ctx *c, int h, int w, gcam_maskconv **out)
             int64_t nr = m->r1[i] - m->r0[i] + 1, nc = m->c1[j] - m->c0[j] + 1;
             if (nr > 0 && nc > 0 && nr * nc > max_box) max_box = nr * nc;
         }
-    if (!(col = malloc(sizeof(float) * (size_t)(max_box * CK + 1)))) {
+    if (!(col = gcam_malloc(sizeof(float) * (size_t)(max_box * CK + 1)))) {
         rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
         goto done;
     }
@@ -237,7 +237,7 @@ int gcam_maskconv_new(gcam_cam_ctx *c, int h, int w, gcam_maskconv **out)
         for (int j = 0; j < w && !rc; j++) {
             int64_t nr = m->r1[i] - m->r0[i] + 1, nc = m->c1[j] - m->c0[j] + 1;
             if (nr <= 0 || nc <= 0) continue;
-            float *E = malloc(sizeof(float) * (size_t)(nr * nc * M));
+            float *E = gcam_malloc(sizeof(float) * (size_t)(nr * nc * M));
             if (!E) {
                 rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
                 break;
@@ -268,13 +268,13 @@ int gcam_maskconv_new(gcam_cam_ctx *c, int h, int w, gcam_maskconv **out)
             gcam_sgemm(0, 1, nr * nc, M, CK, 1.0f, col, CK, W, CK, 0.0f, E, M);
         }
 done:
-    free(ylo);
-    free(yhi);
-    free(xlo);
-    free(xhi);
-    free(yl);
-    free(xl);
-    free(col);
+    gcam_free(ylo);
+    gcam_free(yhi);
+    gcam_free(xlo);
+    gcam_free(xhi);
+    gcam_free(yl);
+    gcam_free(xl);
+    gcam_free(col);
     if (rc) {
         gcam_maskconv_free(m);
         return rc;
@@ -291,7 +291,7 @@ int gcam_maskconv_run(const gcam_maskconv *m, const float *beta, int64_t n, floa
     /* per thread: a row of output (OW x M) when it is to be transposed to
      * the plain layout */
     const int64_t per = (nhwc ? 0 : OW * M) + 16;
-    float *bufs = malloc(sizeof(float) * (size_t)(nth * per));
+    float *bufs = gcam_malloc(sizeof(float) * (size_t)(nth * per));
     if (!bufs) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     /* rows outermost, items inside: a row's boxes stay in cache over the batch */
 #pragma omp parallel for schedule(static)
@@ -319,6 +319,6 @@ int gcam_maskconv_run(const gcam_maskconv *m, const float *beta, int64_t n, floa
                     for (int64_t o = 0; o < M; o++) dst[(b * M + o) * P + oy * OW + ox] = yrow[ox * M + o];
         }
     }
-    free(bufs);
+    gcam_free(bufs);
     return GCAM_OK;
 }

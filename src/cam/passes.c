@@ -132,10 +132,10 @@ int gcam_cam_view_pass(gcam_cam_ctx *c, gcam_suffix *v, gcam_bwd_plan *bp, int64
     if (rc || !bp) return rc;
     const gcam_tensor *out = &v->g.tensors[c->target_t];
     int64_t nt = gcam_numel(out), n1 = nt / v->batch;
-    float *seed = calloc((size_t)nt, sizeof(float));
+    float *seed = gcam_calloc((size_t)nt, sizeof(float));
     if (!seed) return gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
     for (int64_t b = 0; b < n; b++) gcam_cam_item_seed(c, gcam_f32(out) + b * n1, n1, seed + b * n1);
     rc = gcam_bwd_run(&v->g, bp, seed, 0, 0.0f, guided, c->err);
-    free(seed);
+    gcam_free(seed);
     return rc;
 }

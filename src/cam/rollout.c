@@ -60,11 +60,11 @@ int gcam_cam_rollout(const float *const *att, const float *const *datt, const in
                      int64_t skip, double discard_ratio, float *cam)
 {
     int64_t k = (int64_t)floor(discard_ratio * (double)(T * T));
-    double *R = malloc(sizeof(double) * (size_t)(T * T)), *F = malloc(sizeof(double) * (size_t)(T * T)),
-           *P = malloc(sizeof(double) * (size_t)(T * T));
-    entry *order = k > 0 ? malloc(sizeof(entry) * (size_t)(T * T)) : NULL;
+    double *R = gcam_malloc(sizeof(double) * (size_t)(T * T)), *F = gcam_malloc(sizeof(double) * (size_t)(T * T)),
+           *P = gcam_malloc(sizeof(double) * (size_t)(T * T));
+    entry *order = k > 0 ? gcam_malloc(sizeof(entry) * (size_t)(T * T)) : NULL;
     if (!R || !F || !P || (k > 0 && !order)) {
-        free(R), free(F), free(P), free(order);
+        gcam_free(R), gcam_free(F), gcam_free(P), gcam_free(order);
         return GCAM_E_NOMEM;
     }
     for (int64_t i = 0; i < T * T; i++) R[i] = i % (T + 1) == 0 ? 1.0 : 0.0;
@@ -80,6 +80,6 @@ int gcam_cam_rollout(const float *const *att, const float *const *datt, const in
         R = P, P = t;
     }
     for (int64_t p = skip; p < T; p++) cam[p - skip] = (float)R[p];
-    free(R), free(F), free(P), free(order);
+    gcam_free(R), gcam_free(F), gcam_free(P), gcam_free(order);
     return GCAM_OK;
 }

@@ -117,12 +117,12 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, const float *A, int64_t K, int64_t h, int
     int64_t plane = c->H * c->W, img = c->C * plane;
     int64_t n_sel = K;
     if (c->o->max_channels > 0 && c->o->max_channels < K) n_sel = c->o->max_channels;
-    int64_t *sel = malloc(sizeof(int64_t) * (size_t)K), *run = malloc(sizeof(int64_t) * (size_t)(K + 1));
-    chan_var *cv = malloc(sizeof(chan_var) * (size_t)K);
-    double *var = malloc(sizeof(double) * (size_t)K);
-    float *scores = calloc((size_t)K, sizeof(float)), *sw = calloc((size_t)K, sizeof(float));
-    float *mask = malloc(sizeof(float) * (size_t)plane);
-    float *lo = malloc(sizeof(float) * (size_t)K), *hi = malloc(sizeof(float) * (size_t)K), *beta = NULL;
+    int64_t *sel = gcam_malloc(sizeof(int64_t) * (size_t)K), *run = gcam_malloc(sizeof(int64_t) * (size_t)(K + 1));
+    chan_var *cv = gcam_malloc(sizeof(chan_var) * (size_t)K);
+    double *var = gcam_malloc(sizeof(double) * (size_t)K);
+    float *scores = gcam_calloc((size_t)K, sizeof(float)), *sw = gcam_calloc((size_t)K, sizeof(float));
+    float *mask = gcam_malloc(sizeof(float) * (size_t)plane);
+    float *lo = gcam_malloc(sizeof(float) * (size_t)K), *hi = gcam_malloc(sizeof(float) * (size_t)K), *beta = NULL;
     gcam_suffix *v = NULL;
     gcam_maskconv *mc = NULL;
     int rc = GCAM_OK;
@@ -185,7 +185,7 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, const float *A, int64_t K, int64_t h, int
     int64_t B = v->batch, n1 = gcam_numel(out) / B;
     float *xin = gcam_f32(in);
     const int nhwc = (in->flags & GCAM_TF_NHWC) != 0;
-    if (mc && !(beta = malloc(sizeof(float) * (size_t)(B * HW)))) {
+    if (mc && !(beta = gcam_malloc(sizeof(float) * (size_t)(B * HW)))) {
         rc = gcam_errf(c->err, GCAM_E_NOMEM, "out of memory");
         goto done;
     }
@@ -253,16 +253,16 @@ int gcam_cam_scorecam(gcam_cam_ctx *c, const float *A, int64_t K, int64_t h, int
 done:
     gcam_suffix_free(v);
     gcam_maskconv_free(mc);
-    free(lo);
-    free(hi);
-    free(beta);
-    free(sel);
-    free(run);
-    free(cv);
-    free(var);
-    free(scores);
-    free(sw);
-    free(mask);
+    gcam_free(lo);
+    gcam_free(hi);
+    gcam_free(beta);
+    gcam_free(sel);
+    gcam_free(run);
+    gcam_free(cv);
+    gcam_free(var);
+    gcam_free(scores);
+    gcam_free(sw);
+    gcam_free(mask);
     return rc;
 }
 

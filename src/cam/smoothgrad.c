@@ -30,8 +30,8 @@ int gcam_cam_smoothgrad(gcam_cam_ctx *c, float *raw)
         hi = c->x[i] > hi ? c->x[i] : hi;
     }
     double sigma = level * ((double)hi - (double)lo);
-    double *gsum = calloc((size_t)n, sizeof(double));
-    float *mean = malloc(sizeof(float) * (size_t)n);
+    double *gsum = gcam_calloc((size_t)n, sizeof(double));
+    float *mean = gcam_malloc(sizeof(float) * (size_t)n);
     gcam_suffix *v = NULL;
     gcam_bwd_plan bp;
     memset(&bp, 0, sizeof bp);
@@ -63,7 +63,7 @@ int gcam_cam_smoothgrad(gcam_cam_ctx *c, float *raw)
     }
     gcam_bwd_release(&bp);
     gcam_suffix_free(v);
-    free(gsum);
-    free(mean);
+    gcam_free(gsum);
+    gcam_free(mean);
     return rc;
 }

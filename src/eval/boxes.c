@@ -21,8 +21,8 @@ const char *gcam_eval_basename(const char *path)
 void gcam_boxes_free(gcam_boxes *b)
 {
     if (!b) return;
-    for (int i = 0; i < b->n; i++) free(b->v[i].image);
-    free(b->v);
+    for (int i = 0; i < b->n; i++) gcam_free(b->v[i].image);
+    gcam_free(b->v);
     b->v = NULL;
     b->n = 0;
 }
@@ -149,7 +149,7 @@ int gcam_boxes_parse(const char *text, size_t len, const char *name, const char 
         }
         if (out->n == cap) {
             int nc = cap ? cap * 2 : 64;
-            gcam_box_rec *nv = realloc(out->v, sizeof *nv * (size_t)nc);
+            gcam_box_rec *nv = gcam_realloc(out->v, sizeof *nv * (size_t)nc);
             if (!nv) { rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory"); break; }
             out->v = nv;
             cap = nc;
@@ -175,7 +175,7 @@ int gcam_boxes_load(const char *path, const char *const *labels, int n_labels, i
     size_t len;
     int rc = gcam_file_read(path, GCAM_FILE_MAX_TEXT, "boxes file", &buf, &len, e);
     if (!rc) rc = gcam_boxes_parse((const char *)buf, len, path, labels, n_labels, n_classes, out, e);
-    free(buf);
+    gcam_free(buf);
     return rc;
 }
 

@@ -49,7 +49,7 @@ int gcam_render_input(const gcam_array *x, int layout, gcam_rgb *out, gcam_error
     gcam_image img = {0};
     int rc = gcam_image_alloc(&img, (int)W, (int)H, 3, err);
     if (rc) return rc;
-    float *planes = malloc(sizeof(float) * (size_t)(C * hw + 1));
+    float *planes = gcam_malloc(sizeof(float) * (size_t)(C * hw + 1));
     if (!planes) {
         gcam_image_free(&img);
         return gcam_errf(err, GCAM_E_NOMEM, "out of memory");
@@ -66,7 +66,7 @@ int gcam_render_input(const gcam_array *x, int layout, gcam_rgb *out, gcam_error
         for (int64_t p = 0; p < hw; p++)
             img.px[p * 3 + c] = (uint8_t)(hi > lo ? 255.0f * (pl[p] - lo) / (hi - lo) : 0.0f);
     }
-    free(planes);
+    gcam_free(planes);
     move_rgb(&img, out);
     return GCAM_OK;
 }
@@ -81,7 +81,7 @@ int gcam_render_signed(const float *map, int channels, int h, int w, gcam_rgb *o
     gcam_image img = {0};
     int rc = gcam_image_alloc(&img, w, h, 3, err);
     if (rc) return rc;
-    float *v = malloc(sizeof(float) * (size_t)n);
+    float *v = gcam_malloc(sizeof(float) * (size_t)n);
     if (!v) {
         gcam_image_free(&img);
         return gcam_errf(err, GCAM_E_NOMEM, "out of memory");
@@ -90,7 +90,7 @@ int gcam_render_signed(const float *map, int channels, int h, int w, gcam_rgb *o
     gcam_cam_deprocess(v, n);
     for (int64_t p = 0; p < hw; p++)
         for (int c = 0; c < 3; c++) img.px[p * 3 + c] = (uint8_t)(255.0f * v[(channels >= 3 ? c : 0) * hw + p]);
-    free(v);
+    gcam_free(v);
     move_rgb(&img, out);
     return GCAM_OK;
 }
@@ -128,11 +128,11 @@ int gcam_rgb_grid(const gcam_rgb *tiles, int n, int cols, const char *const *lab
     if (!out) return gcam_errf(err, GCAM_E_ARG, "gcam_rgb_grid: out is NULL");
     memset(out, 0, sizeof *out);
     if (!tiles || n < 1) return gcam_errf(err, GCAM_E_ARG, "gcam_rgb_grid: no tiles");
-    gcam_image *t = calloc((size_t)n, sizeof *t), g = {0};
+    gcam_image *t = gcam_calloc((size_t)n, sizeof *t), g = {0};
     if (!t) return gcam_errf(err, GCAM_E_NOMEM, "out of memory");
     for (int i = 0; i < n; i++) t[i] = view_of(&tiles[i]);
     int rc = gcam_image_grid(t, n, cols, labels, pad, &g, err);
-    free(t); /* the pixels are the caller's */
+    gcam_free(t); /* the pixels are the caller's */
     if (!rc) move_rgb(&g, out);
     return rc;
 }

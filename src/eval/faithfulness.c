@@ -22,12 +22,12 @@ static int by_value_desc(const void *pa, const void *pb)
 
 int gcam_eval_rank(const float *map, int64_t n, int64_t *order)
 {
-    ranked *r = malloc(sizeof *r * (size_t)(n > 0 ? n : 1));
+    ranked *r = gcam_malloc(sizeof *r * (size_t)(n > 0 ? n : 1));
     if (!r) return GCAM_E_NOMEM;
     for (int64_t i = 0; i < n; i++) r[i] = (ranked){map[i], i};
     qsort(r, (size_t)n, sizeof *r, by_value_desc);
     for (int64_t i = 0; i < n; i++) order[i] = r[i].i;
-    free(r);
+    gcam_free(r);
     return GCAM_OK;
 }
 

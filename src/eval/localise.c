@@ -59,7 +59,7 @@ int64_t gcam_eval_cam_box(const float *map, int h, int w, double frac, gcam_ebox
     double thr = frac * mx;
     /* label[i]: -1 background, 0 foreground not yet visited, k > 0 component k.
      * The flood fill uses the tail of a second array as its stack. */
-    int64_t *label = malloc(sizeof(int64_t) * (size_t)n * 2);
+    int64_t *label = gcam_malloc(sizeof(int64_t) * (size_t)n * 2);
     if (!label) return GCAM_E_NOMEM;
     int64_t *stack = label + n;
     for (int64_t i = 0; i < n; i++) label[i] = map[i] >= thr ? 0 : -1;
@@ -94,7 +94,7 @@ int64_t gcam_eval_cam_box(const float *map, int h, int w, double frac, gcam_ebox
             *box = (gcam_ebox){x0, y0, x1 + 1, y1 + 1};
         }
     }
-    free(label);
+    gcam_free(label);
     return best_size;
 }
 

@@ -77,7 +77,7 @@ static char *block_of(const char *name)
     const char *s = name[0] == '/' ? name + 1 : name;
     const char *e = strchr(s, '/');
     if (!e || e == s) return gcam_strdup(name);
-    char *r = malloc((size_t)(e - s) + 1);
+    char *r = gcam_malloc((size_t)(e - s) + 1);
     if (r) {
         memcpy(r, s, (size_t)(e - s));
         r[e - s] = 0;
@@ -88,11 +88,11 @@ static char *block_of(const char *name)
 static int build(gcam_model *m)
 {
     gcam_graph *g = m->g;
-    struct gcam_params *p = calloc(1, sizeof *p);
+    struct gcam_params *p = gcam_calloc(1, sizeof *p);
     if (!p) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
-    p->rec = calloc((size_t)g->n_nodes + 1, sizeof *p->rec);
-    p->pub = calloc((size_t)g->n_nodes + 1, sizeof *p->pub);
-    p->strings = calloc(2 * (size_t)g->n_nodes + 1, sizeof(char *));
+    p->rec = gcam_calloc((size_t)g->n_nodes + 1, sizeof *p->rec);
+    p->pub = gcam_calloc((size_t)g->n_nodes + 1, sizeof *p->pub);
+    p->strings = gcam_calloc(2 * (size_t)g->n_nodes + 1, sizeof(char *));
     m->params = p;
     if (!p->rec || !p->pub || !p->strings) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     for (int s = 0; s < g->n_nodes; s++) {
@@ -168,7 +168,7 @@ static int swap_in(gcam_tensor *t, void **orig, int *orig_flags, float **mine, f
         *orig = t->data;
         *orig_flags = t->flags;
     }
-    free(*mine);
+    gcam_free(*mine);
     *mine = fresh;
     t->data = fresh;
     t->flags &= ~GCAM_TF_OWNED;
@@ -185,10 +185,10 @@ int gcam_model_randomize_layer(gcam_model *m, int i, uint64_t seed)
     param_rec *r = &p->rec[i];
     gcam_tensor *W = &m->g->tensors[r->w_t], *B = r->b_t >= 0 ? &m->g->tensors[r->b_t] : NULL;
     int64_t nw = gcam_numel(W), nb = B ? gcam_numel(B) : 0;
-    float *w = malloc(sizeof(float) * (size_t)(nw + 1)), *b = B ? calloc((size_t)nb + 1, sizeof(float)) : NULL;
+    float *w = gcam_malloc(sizeof(float) * (size_t)(nw + 1)), *b = B ? gcam_calloc((size_t)nb + 1, sizeof(float)) : NULL;
     if (!w || (B && !b)) {
-        free(w);
-        free(b);
+        gcam_free(w);
+        gcam_free(b);
         return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     }
     gcam_rng rng;
@@ -211,8 +211,8 @@ static void restore_one(gcam_graph *g, param_rec *r, gcam_param_layer *L)
         g->tensors[r->b_t].data = r->orig_b;
         g->tensors[r->b_t].flags = r->orig_bflags;
     }
-    free(r->rand_w);
-    free(r->rand_b);
+    gcam_free(r->rand_w);
+    gcam_free(r->rand_b);
     r->orig_w = r->orig_b = NULL;
     r->rand_w = r->rand_b = NULL;
     L->randomized = 0;
@@ -235,11 +235,11 @@ void gcam_params_free(gcam_model *m)
     struct gcam_params *p = m->params;
     if (!p) return;
     for (int i = 0; i < p->n; i++) restore_one(m->g, &p->rec[i], &p->pub[i]);
-    for (int i = 0; i < p->n_strings; i++) free(p->strings[i]);
-    free(p->strings);
-    free(p->rec);
-    free(p->pub);
-    free(p);
+    for (int i = 0; i < p->n_strings; i++) gcam_free(p->strings[i]);
+    gcam_free(p->strings);
+    gcam_free(p->rec);
+    gcam_free(p->pub);
+    gcam_free(p);
     m->params = NULL;
 }
 

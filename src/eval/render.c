@@ -49,10 +49,10 @@ int gcam_faithfulness(gcam_model *m, const gcam_array *x, const float *map, int6
     const int C = (int)x->dims[1], H = (int)x->dims[2], W = (int)x->dims[3];
     const int64_t HW = (int64_t)H * W;
     scorer sc = {.m = m, .x = x, .target = target, .kind = score_kind < 0 ? gcam_model_score_kind(m) : score_kind};
-    float *base = calloc((size_t)(C * HW), sizeof(float)), *work = malloc(sizeof(float) * (size_t)(C * HW));
-    float *tmp = malloc(sizeof(float) * (size_t)HW);
-    int64_t *order = malloc(sizeof(int64_t) * (size_t)HW);
-    double *curve = malloc(sizeof(double) * (size_t)(steps + 1)), *frac = malloc(sizeof(double) * (size_t)(steps + 1));
+    float *base = gcam_calloc((size_t)(C * HW), sizeof(float)), *work = gcam_malloc(sizeof(float) * (size_t)(C * HW));
+    float *tmp = gcam_malloc(sizeof(float) * (size_t)HW);
+    int64_t *order = gcam_malloc(sizeof(int64_t) * (size_t)HW);
+    double *curve = gcam_malloc(sizeof(double) * (size_t)(steps + 1)), *frac = gcam_malloc(sizeof(double) * (size_t)(steps + 1));
     int rc = base && work && tmp && order && curve && frac ? GCAM_OK : gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     if (!rc && sigma > 0) gcam_eval_blur(x->data, C, H, W, sigma, base, tmp);
     if (!rc) rc = gcam_eval_rank(map, HW, order);
@@ -64,12 +64,12 @@ int gcam_faithfulness(gcam_model *m, const gcam_array *x, const float *map, int6
         if (dst) memcpy(dst, curve, sizeof(double) * (size_t)(steps + 1));
         if (adst) *adst = auc;
     }
-    free(base);
-    free(work);
-    free(tmp);
-    free(order);
-    free(curve);
-    free(frac);
+    gcam_free(base);
+    gcam_free(work);
+    gcam_free(tmp);
+    gcam_free(order);
+    gcam_free(curve);
+    gcam_free(frac);
     return rc;
 }
 
@@ -78,7 +78,7 @@ int gcam_faithfulness(gcam_model *m, const gcam_array *x, const float *map, int6
 void gcam_rgb_free(gcam_rgb *img)
 {
     if (!img) return;
-    free(img->px);
+    gcam_free(img->px);
     memset(img, 0, sizeof *img);
 }
 
@@ -142,11 +142,11 @@ int gcam_render_overlay(gcam_model *m, const gcam_photo *photo, const float *map
         if (!rc) rc = gcam_overlay_rect(&big, map, w, h, r, &ov, &res, &m->err);
     } else {
         int f = scale_for(w, h, min_side);
-        float *up = malloc(sizeof(float) * (size_t)w * f * h * f);
+        float *up = gcam_malloc(sizeof(float) * (size_t)w * f * h * f);
         if (!up) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
         gcam_resize_f32(map, w, h, up, w * f, h * f);
         rc = gcam_heatmap_colorize(up, w * f, h * f, cmap, &res, &m->err);
-        free(up);
+        gcam_free(up);
     }
     gcam_image_free(&big);
     if (!rc) to_rgb(&res, out);
@@ -168,11 +168,11 @@ int gcam_render_grid(gcam_model *m, const gcam_rgb *tiles, int n, int cols, cons
 {
     memset(out, 0, sizeof *out);
     if (!m || !tiles || n < 1) return GCAM_E_ARG;
-    gcam_image *t = calloc((size_t)n, sizeof *t), g = {0};
+    gcam_image *t = gcam_calloc((size_t)n, sizeof *t), g = {0};
     if (!t) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     for (int i = 0; i < n; i++) t[i] = (gcam_image){.w = tiles[i].w, .h = tiles[i].h, .c = 3, .px = tiles[i].px};
     int rc = gcam_image_grid(t, n, cols, labels, pad, &g, &m->err);
-    free(t); /* the pixels are the caller's */
+    gcam_free(t); /* the pixels are the caller's */
     if (!rc) to_rgb(&g, out);
     return rc;
 }
@@ -192,7 +192,7 @@ static void mem_write(png_structp png, png_bytep data, png_size_t n)
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 65536;
         while (cap < b->len + n) cap *= 2;
-        unsigned char *q = realloc(b->p, cap);
+        unsigned char *q = gcam_realloc(b->p, cap);
         if (!q) {
             b->oom = 1;
             png_error(png, "out of memory");
@@ -247,7 +247,7 @@ int gcam_png_encode(gcam_model *m, const gcam_rgb *img, unsigned char **png_out,
     int rc = info ? encode_run(png, info, img, &b) : GCAM_E_NOMEM;
     png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
     if (rc) {
-        free(b.p);
+        gcam_free(b.p);
         return gcam_errf(&m->err, rc, "cannot encode a PNG: %s", b.msg[0] ? b.msg : "out of memory");
     }
     *png_out = b.p;
@@ -273,7 +273,7 @@ int gcam_png_save(gcam_model *m, const gcam_rgb *img, const char *path)
             unlink(tmp);
         }
     }
-    free(png);
+    gcam_free(png);
     return rc;
 }
 
@@ -329,7 +329,7 @@ int gcam_jpeg_encode(gcam_model *m, const gcam_rgb *img, int quality, unsigned c
      * a copy from our allocator, and give libjpeg's back to the C library's
      * free, named in parentheses so that the mechanical malloc -> gcam_malloc
      * replacement (see src/util/alloc.h) leaves it alone */
-    unsigned char *copy = rc ? NULL : malloc(n ? n : 1);
+    unsigned char *copy = rc ? NULL : gcam_malloc(n ? n : 1);
     if (copy) memcpy(copy, buf, n);
     (free)(buf);
     if (!rc && !copy) rc = GCAM_E_NOMEM;

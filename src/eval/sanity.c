@@ -21,15 +21,15 @@ void gcam_sanity_free(gcam_sanity_result *r)
 {
     if (!r) return;
     for (int i = 0; i < r->n_cascading; i++) {
-        free(r->cascading[i].step);
-        if (r->cascading_maps) free(r->cascading_maps[i]);
+        gcam_free(r->cascading[i].step);
+        if (r->cascading_maps) gcam_free(r->cascading_maps[i]);
     }
-    for (int i = 0; i < r->n_independent; i++) free(r->independent[i].step);
-    free(r->cascading);
-    free(r->independent);
-    free(r->cascading_maps);
-    free(r->original);
-    free(r);
+    for (int i = 0; i < r->n_independent; i++) gcam_free(r->independent[i].step);
+    gcam_free(r->cascading);
+    gcam_free(r->independent);
+    gcam_free(r->cascading_maps);
+    gcam_free(r->original);
+    gcam_free(r);
 }
 
 double gcam_sanity_similarity(const gcam_sanity_result *r, int rule)
@@ -93,7 +93,7 @@ static int measure(run_ctx *c, int h, int w, const char *name, int n_layers, gca
     st->ssim = gcam_sim_ssim(c->orig_abs, c->abs_map, h, w);
     st->hog = gcam_sim_hog(c->orig_abs, c->abs_map, h, w);
     if (keep) {
-        *keep = malloc(sizeof(float) * (size_t)c->hw);
+        *keep = gcam_malloc(sizeof(float) * (size_t)c->hw);
         if (!*keep) return gcam_errf(&c->m->err, GCAM_E_NOMEM, "out of memory");
         memcpy(*keep, c->abs_map, sizeof(float) * (size_t)c->hw);
         scale01(*keep, c->hw);
@@ -148,18 +148,18 @@ int gcam_sanity_run_fn(gcam_model *m, const gcam_array *input, gcam_map_fn fn, v
     if (rc) return rc;
     if (n == 0) return gcam_errf(&m->err, GCAM_E_NOTFOUND, "the model has no layer with constant float weights to randomise");
     int64_t hw = (int64_t)h * w;
-    int *start = malloc(sizeof(int) * (size_t)(n + 1));
-    gcam_sanity_result *r = calloc(1, sizeof *r);
+    int *start = gcam_malloc(sizeof(int) * (size_t)(n + 1));
+    gcam_sanity_result *r = gcam_calloc(1, sizeof *r);
     run_ctx c = {.m = m, .x = input, .fn = fn, .user = user, .hw = hw, .seed = o->seed, .o = o};
-    c.orig = malloc(sizeof(float) * (size_t)hw);
-    c.map = malloc(sizeof(float) * (size_t)hw);
-    c.abs_map = malloc(sizeof(float) * (size_t)hw);
-    if (r) r->original = malloc(sizeof(float) * (size_t)hw);
+    c.orig = gcam_malloc(sizeof(float) * (size_t)hw);
+    c.map = gcam_malloc(sizeof(float) * (size_t)hw);
+    c.abs_map = gcam_malloc(sizeof(float) * (size_t)hw);
+    if (r) r->original = gcam_malloc(sizeof(float) * (size_t)hw);
     int ng = start ? make_groups(L, n, o->granularity == GCAM_SANITY_BLOCK, start) : 0;
     if (r) {
-        r->cascading = calloc((size_t)ng + 1, sizeof *r->cascading);
-        r->independent = calloc((size_t)ng + 1, sizeof *r->independent);
-        r->cascading_maps = calloc((size_t)ng + 1, sizeof(float *));
+        r->cascading = gcam_calloc((size_t)ng + 1, sizeof *r->cascading);
+        r->independent = gcam_calloc((size_t)ng + 1, sizeof *r->independent);
+        r->cascading_maps = gcam_calloc((size_t)ng + 1, sizeof(float *));
     }
     if (!start || !r || !c.orig || !c.map || !c.abs_map || !r->original || !r->cascading || !r->independent ||
         !r->cascading_maps)
@@ -176,10 +176,10 @@ int gcam_sanity_run_fn(gcam_model *m, const gcam_array *input, gcam_map_fn fn, v
     int rrc = gcam_model_restore_layers(m);
     if (!rc) rc = rrc;
     if (r && r->original) scale01(r->original, hw);
-    free(start);
-    free(c.orig);
-    free(c.map);
-    free(c.abs_map);
+    gcam_free(start);
+    gcam_free(c.orig);
+    gcam_free(c.map);
+    gcam_free(c.abs_map);
     if (rc) {
         gcam_sanity_free(r);
         return rc;

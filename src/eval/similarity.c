@@ -44,7 +44,7 @@ static int by_value(const void *pa, const void *pb)
 /* 1-based ranks, ties sharing their average rank; 0 or GCAM_E_NOMEM. */
 static int ranks(const float *x, int64_t n, float *r)
 {
-    keyed *k = malloc(sizeof *k * (size_t)(n > 0 ? n : 1));
+    keyed *k = gcam_malloc(sizeof *k * (size_t)(n > 0 ? n : 1));
     if (!k) return GCAM_E_NOMEM;
     for (int64_t i = 0; i < n; i++) k[i] = (keyed){x[i], i};
     qsort(k, (size_t)n, sizeof *k, by_value);
@@ -55,17 +55,17 @@ static int ranks(const float *x, int64_t n, float *r)
         for (int64_t q = i; q <= j; q++) r[k[q].i] = avg;
         i = j + 1;
     }
-    free(k);
+    gcam_free(k);
     return GCAM_OK;
 }
 
 double gcam_sim_spearman(const float *a, const float *b, int64_t n)
 {
-    float *ra = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1)), *rb = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    float *ra = gcam_malloc(sizeof(float) * (size_t)(n > 0 ? n : 1)), *rb = gcam_malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
     double r = NAN;
     if (ra && rb && !ranks(a, n, ra) && !ranks(b, n, rb)) r = gcam_sim_pearson(ra, rb, n);
-    free(ra);
-    free(rb);
+    gcam_free(ra);
+    gcam_free(rb);
     return r;
 }
 
@@ -103,7 +103,7 @@ double gcam_sim_ssim(const float *a, const float *b, int h, int w)
 {
     int64_t n = (int64_t)h * w;
     if (h < 1 || w < 1) return NAN;
-    float *sa = malloc(sizeof(float) * (size_t)n), *sb = malloc(sizeof(float) * (size_t)n);
+    float *sa = gcam_malloc(sizeof(float) * (size_t)n), *sb = gcam_malloc(sizeof(float) * (size_t)n);
     double r = NAN;
     if (sa && sb) {
         unit_scale(a, n, sa);
@@ -115,8 +115,8 @@ double gcam_sim_ssim(const float *a, const float *b, int h, int w)
             for (int j = 0; j + ww <= w; j++, cnt++) s += ssim_window(sa, sb, w, i, j, wh, ww);
         r = s / (double)cnt;
     }
-    free(sa);
-    free(sb);
+    gcam_free(sa);
+    gcam_free(sb);
     return r;
 }
 
@@ -136,14 +136,14 @@ static int64_t hog_features(const float *x, int h, int w, float **out)
     const int bh = ch - HOG_BLOCK + 1, bw = cw - HOG_BLOCK + 1;
     *out = NULL;
     if (bh < 1 || bw < 1) return 0;
-    float *u = malloc(sizeof(float) * (size_t)h * w);
-    double *hist = calloc((size_t)ch * cw * HOG_BINS, sizeof(double));
+    float *u = gcam_malloc(sizeof(float) * (size_t)h * w);
+    double *hist = gcam_calloc((size_t)ch * cw * HOG_BINS, sizeof(double));
     const int64_t nf = (int64_t)bh * bw * HOG_BLOCK * HOG_BLOCK * HOG_BINS;
-    float *f = malloc(sizeof(float) * (size_t)nf);
+    float *f = gcam_malloc(sizeof(float) * (size_t)nf);
     if (!u || !hist || !f) {
-        free(u);
-        free(hist);
-        free(f);
+        gcam_free(u);
+        gcam_free(hist);
+        gcam_free(f);
         return -1;
     }
     unit_scale(x, (int64_t)h * w, u);
@@ -181,8 +181,8 @@ static int64_t hog_features(const float *x, int h, int w, float **out)
             nrm = sqrt(ss2 + 1e-10);
             for (int64_t q = k0; q < k; q++) f[q] = (float)(f[q] / nrm);
         }
-    free(u);
-    free(hist);
+    gcam_free(u);
+    gcam_free(hist);
     *out = f;
     return nf;
 }
@@ -193,7 +193,7 @@ double gcam_sim_hog(const float *a, const float *b, int h, int w)
     float *fa = NULL, *fb = NULL;
     int64_t na = hog_features(a, h, w, &fa), nb = hog_features(b, h, w, &fb);
     double r = na > 0 && na == nb ? gcam_sim_pearson(fa, fb, na) : NAN;
-    free(fa);
-    free(fb);
+    gcam_free(fa);
+    gcam_free(fb);
     return r;
 }

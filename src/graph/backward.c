@@ -16,12 +16,12 @@
 int gcam_bwd_prepare(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
 {
     int nt = g->n_tensors, nn = g->n_nodes;
-    unsigned char *from = calloc((size_t)nt + 1, 1), *to = calloc((size_t)nt + 1, 1);
-    bp->on_path = calloc((size_t)nn + 1, 1);
-    bp->needs_grad = calloc((size_t)nt + 1, 1);
+    unsigned char *from = gcam_calloc((size_t)nt + 1, 1), *to = gcam_calloc((size_t)nt + 1, 1);
+    bp->on_path = gcam_calloc((size_t)nn + 1, 1);
+    bp->needs_grad = gcam_calloc((size_t)nt + 1, 1);
     if (!from || !to || !bp->on_path || !bp->needs_grad) {
-        free(from);
-        free(to);
+        gcam_free(from);
+        gcam_free(to);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     for (int i = 0; i < bp->n_layers; i++) from[bp->layers[i]] = 1;
@@ -50,7 +50,7 @@ int gcam_bwd_prepare(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
             rc = gcam_errf(e, GCAM_E_ARG, "the target '%s' does not depend on layer '%s'",
                            g->tensors[bp->target].name, g->tensors[bp->layers[i]].name);
     /* integer tensors made by a straight-through op carry a float gradient */
-    unsigned char *st = calloc((size_t)nt + 1, 1);
+    unsigned char *st = gcam_calloc((size_t)nt + 1, 1);
     if (!st) rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     for (int i = 0; i < nn && st; i++)
         if (g->nodes[i].op && (g->nodes[i].op->flags & GCAM_OPF_STRAIGHT_THROUGH))
@@ -72,17 +72,17 @@ int gcam_bwd_prepare(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
         }
         bp->on_path[i] = 1;
     }
-    free(st);
-    free(from);
-    free(to);
+    gcam_free(st);
+    gcam_free(from);
+    gcam_free(to);
     g->grads_plan_id = 0; /* the gradient layout depends on the path: lay it out again */
     return rc;
 }
 
 void gcam_bwd_release(gcam_bwd_plan *bp)
 {
-    free(bp->on_path);
-    free(bp->needs_grad);
+    gcam_free(bp->on_path);
+    gcam_free(bp->needs_grad);
     bp->on_path = bp->needs_grad = NULL;
 }
 
@@ -90,14 +90,14 @@ void gcam_bwd_release(gcam_bwd_plan *bp)
 static int plan_grads(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
 {
     int nt = g->n_tensors;
-    free(g->grads);
-    free(g->grad_arena);
+    gcam_free(g->grads);
+    gcam_free(g->grad_arena);
     g->grad_arena = NULL;
-    g->grads = calloc((size_t)nt + 1, sizeof(gcam_tensor));
-    int *born = malloc(sizeof(int) * (nt + 1)), *dies = malloc(sizeof(int) * (nt + 1));
-    gcam_live_range *r = malloc(sizeof(gcam_live_range) * (nt + 1));
+    g->grads = gcam_calloc((size_t)nt + 1, sizeof(gcam_tensor));
+    int *born = gcam_malloc(sizeof(int) * (nt + 1)), *dies = gcam_malloc(sizeof(int) * (nt + 1));
+    gcam_live_range *r = gcam_malloc(sizeof(gcam_live_range) * (nt + 1));
     if (!g->grads || !born || !dies || !r) {
-        free(born); free(dies); free(r);
+        gcam_free(born); gcam_free(dies); gcam_free(r);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     for (int t = 0; t < nt; t++) born[t] = dies[t] = -1;
@@ -135,17 +135,17 @@ static int plan_grads(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
         nr++;
     }
     size_t total = gcam_assign_offsets(r, nr);
-    free(born);
-    free(dies);
+    gcam_free(born);
+    gcam_free(dies);
     const size_t budget = gcam_mem_budget(g->mem_limit), used = g->arena_bytes + g->scratch_bytes;
     if (total != SIZE_MAX && (used > budget || total > budget - used)) {
-        free(r);
+        gcam_free(r);
         return gcam_errf(e, GCAM_E_NOMEM,
                          "the backward pass needs %.1f MB of gradient memory beside %.1f MB of activations, more than the limit of %.1f MB (gcam_model_set_memory_limit, gradcam --max-memory)",
                          (double)total / 1048576.0, (double)used / 1048576.0, (double)budget / 1048576.0);
     }
     if (total == SIZE_MAX || !(g->grad_arena = gcam_aligned_alloc(64, total ? total : 64))) {
-        free(r);
+        gcam_free(r);
         return gcam_errf(e, GCAM_E_NOMEM, "cannot allocate gradient memory");
     }
     g->grad_arena_bytes = total;
@@ -156,7 +156,7 @@ static int plan_grads(gcam_graph *g, gcam_bwd_plan *bp, gcam_err *e)
         gt->flags = 0;
         gt->data = g->grad_arena + r[i].off;
     }
-    free(r);
+    gcam_free(r);
     return GCAM_OK;
 }
 
@@ -169,7 +169,7 @@ int gcam_bwd_run(gcam_graph *g, gcam_bwd_plan *bp, const float *seed, int64_t se
         if ((rc = plan_grads(g, bp, e))) return rc;
         g->grads_plan_id = g->plan_id;
     }
-    unsigned char *zeroed = calloc((size_t)g->n_tensors + 1, 1);
+    unsigned char *zeroed = gcam_calloc((size_t)g->n_tensors + 1, 1);
     if (!zeroed) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     gcam_tensor *tg = &g->grads[bp->target];
     int64_t nt = gcam_numel(tg);
@@ -177,7 +177,7 @@ int gcam_bwd_run(gcam_graph *g, gcam_bwd_plan *bp, const float *seed, int64_t se
     if (seed) memcpy(dt, seed, sizeof(float) * (size_t)nt);
     else {
         if (seed_index < 0 || seed_index >= nt) {
-            free(zeroed);
+            gcam_free(zeroed);
             return gcam_errf(e, GCAM_E_RANGE, "target index %lld out of range for '%s' (%lld elements)",
                              (long long)seed_index, g->tensors[bp->target].name, (long long)nt);
         }
@@ -220,6 +220,6 @@ int gcam_bwd_run(gcam_graph *g, gcam_bwd_plan *bp, const float *seed, int64_t se
         int t = bp->layers[i];
         if (!zeroed[t] && g->grads[t].data) memset(g->grads[t].data, 0, gcam_tensor_bytes(&g->grads[t]));
     }
-    free(zeroed);
+    gcam_free(zeroed);
     return rc;
 }

@@ -13,7 +13,7 @@ static uint32_t hash_str(const char *s)
 
 static int rehash(gcam_graph *g, int cap)
 {
-    int *h = malloc(sizeof(int) * cap);
+    int *h = gcam_malloc(sizeof(int) * cap);
     if (!h) return -1;
     for (int i = 0; i < cap; i++) h[i] = -1;
     for (int t = 0; t < g->n_tensors; t++) {
@@ -21,7 +21,7 @@ static int rehash(gcam_graph *g, int cap)
         while (h[k] >= 0) k = (k + 1) & (cap - 1);
         h[k] = t;
     }
-    free(g->hash);
+    gcam_free(g->hash);
     g->hash = h;
     g->hcap = cap;
     return 0;
@@ -42,7 +42,7 @@ int gcam_graph_add_tensor(gcam_graph *g, const char *name)
 {
     if (g->n_tensors == g->cap_tensors) {
         int cap = g->cap_tensors ? 2 * g->cap_tensors : 256;
-        gcam_tensor *t = realloc(g->tensors, sizeof(gcam_tensor) * cap);
+        gcam_tensor *t = gcam_realloc(g->tensors, sizeof(gcam_tensor) * cap);
         if (!t) return -1;
         g->tensors = t;
         g->cap_tensors = cap;
@@ -154,12 +154,12 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
                              g->tensors[g->inputs[i]].name);
 
     /* Kahn's algorithm over producer edges */
-    int *indeg = calloc(g->n_nodes + 1, sizeof(int));
-    int *queue = calloc(g->n_nodes + 1, sizeof(int));
-    int *users_start = calloc(g->n_tensors + 1, sizeof(int));
-    g->order = calloc(g->n_nodes + 1, sizeof(int));
+    int *indeg = gcam_calloc(g->n_nodes + 1, sizeof(int));
+    int *queue = gcam_calloc(g->n_nodes + 1, sizeof(int));
+    int *users_start = gcam_calloc(g->n_tensors + 1, sizeof(int));
+    g->order = gcam_calloc(g->n_nodes + 1, sizeof(int));
     if (!indeg || !queue || !users_start || !g->order) {
-        free(indeg); free(queue); free(users_start);
+        gcam_free(indeg); gcam_free(queue); gcam_free(users_start);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     int total_edges = 0;
@@ -173,10 +173,10 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
             }
         }
     /* CSR of consumers per tensor */
-    int *users = malloc(sizeof(int) * (total_edges + 1));
-    int *fill = calloc(g->n_tensors + 1, sizeof(int));
+    int *users = gcam_malloc(sizeof(int) * (total_edges + 1));
+    int *fill = gcam_calloc(g->n_tensors + 1, sizeof(int));
     if (!users || !fill) {
-        free(indeg); free(queue); free(users_start); free(users); free(fill);
+        gcam_free(indeg); gcam_free(queue); gcam_free(users_start); gcam_free(users); gcam_free(fill);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     int acc = 0;
@@ -225,7 +225,7 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
         rc = gcam_errf(e, GCAM_E_INVALID_MODEL, "graph is not a DAG: node '%s' (%s) is on a cycle",
                        g->nodes[culprit].name, g->nodes[culprit].op_type);
     }
-    free(indeg); free(queue); free(users_start); free(users); free(fill);
+    gcam_free(indeg); gcam_free(queue); gcam_free(users_start); gcam_free(users); gcam_free(fill);
     if (rc) return rc;
 
     for (int i = 0; i < g->n_nodes; i++) {
@@ -247,14 +247,14 @@ int gcam_graph_finish(gcam_graph *g, gcam_err *e)
 
 static void free_tensor_data(gcam_tensor *t)
 {
-    if (t->flags & GCAM_TF_OWNED) free(t->data);
+    if (t->flags & GCAM_TF_OWNED) gcam_free(t->data);
     t->data = NULL;
     t->flags &= ~GCAM_TF_OWNED;
 }
 
 int gcam_graph_profile(gcam_graph *g, int on)
 {
-    if (on && !g->prof && !(g->prof = calloc((size_t)g->n_nodes + 1, sizeof *g->prof))) return GCAM_E_NOMEM;
+    if (on && !g->prof && !(g->prof = gcam_calloc((size_t)g->n_nodes + 1, sizeof *g->prof))) return GCAM_E_NOMEM;
     for (int i = 0; i < g->n_nodes; i++) g->nodes[i].prof = on ? &g->prof[i] : NULL;
     return GCAM_OK;
 }
@@ -262,61 +262,61 @@ int gcam_graph_profile(gcam_graph *g, int on)
 void gcam_graph_free(gcam_graph *g)
 {
     if (!g) return;
-    free(g->prof);
+    gcam_free(g->prof);
     gcam_graph_plan_free(g);
     for (int i = 0; i < g->n_nodes; i++) {
         gcam_node *n = &g->nodes[i];
         if (n->op && n->op->release) n->op->release(n);
-        else free(n->params);
+        else gcam_free(n->params);
         for (int a = 0; a < n->n_attr; a++) {
             gcam_attr *at = &n->attr[a];
-            free(at->name);
-            free(at->s);
-            free(at->ints);
-            free(at->floats);
+            gcam_free(at->name);
+            gcam_free(at->s);
+            gcam_free(at->ints);
+            gcam_free(at->floats);
             if (at->t) {
                 free_tensor_data(at->t);
-                free(at->t->name);
-                free(at->t);
+                gcam_free(at->t->name);
+                gcam_free(at->t);
             }
         }
-        free(n->attr);
-        free(n->in);
-        free(n->out);
-        free(n->name);
-        free(n->op_type);
-        free(n->domain);
+        gcam_free(n->attr);
+        gcam_free(n->in);
+        gcam_free(n->out);
+        gcam_free(n->name);
+        gcam_free(n->op_type);
+        gcam_free(n->domain);
     }
-    free(g->nodes);
+    gcam_free(g->nodes);
     for (int t = 0; t < g->n_tensors; t++) {
         free_tensor_data(&g->tensors[t]);
-        free(g->tensors[t].name);
+        gcam_free(g->tensors[t].name);
     }
-    free(g->tensors);
+    gcam_free(g->tensors);
     for (int i = 0; i < g->n_inputs; i++) {
         if (!g->input_dim_param[i]) continue;
-        for (int d = 0; d < GCAM_MAX_DIMS; d++) free(g->input_dim_param[i][d]);
-        free(g->input_dim_param[i]);
+        for (int d = 0; d < GCAM_MAX_DIMS; d++) gcam_free(g->input_dim_param[i][d]);
+        gcam_free(g->input_dim_param[i]);
     }
-    free(g->input_dim_param);
-    free(g->input_decl);
-    free(g->inputs);
-    free(g->outputs);
+    gcam_free(g->input_dim_param);
+    gcam_free(g->input_decl);
+    gcam_free(g->inputs);
+    gcam_free(g->outputs);
     for (int i = 0; i < g->n_meta; i++) {
-        free(g->meta_key[i]);
-        free(g->meta_val[i]);
+        gcam_free(g->meta_key[i]);
+        gcam_free(g->meta_val[i]);
     }
-    free(g->meta_key);
-    free(g->meta_val);
-    free(g->order);
-    free(g->hash);
-    free(g->arena);
-    free(g->scratch);
-    free(g->run_nodes);
-    free(g->grads);
-    free(g->grad_arena);
-    free(g->dir);
-    free(g->producer);
-    free(g->path);
-    free(g);
+    gcam_free(g->meta_key);
+    gcam_free(g->meta_val);
+    gcam_free(g->order);
+    gcam_free(g->hash);
+    gcam_free(g->arena);
+    gcam_free(g->scratch);
+    gcam_free(g->run_nodes);
+    gcam_free(g->grads);
+    gcam_free(g->grad_arena);
+    gcam_free(g->dir);
+    gcam_free(g->producer);
+    gcam_free(g->path);
+    gcam_free(g);
 }

@@ -98,11 +98,11 @@ static int cmp_off(const void *a, const void *b)
 size_t gcam_assign_offsets(live_range *r, int n)
 {
     qsort(r, (size_t)n, sizeof *r, cmp_size_desc);
-    live_range **placed = malloc(sizeof(live_range *) * (n + 1));
-    live_range **cand = malloc(sizeof(live_range *) * (n + 1));
+    live_range **placed = gcam_malloc(sizeof(live_range *) * (n + 1));
+    live_range **cand = gcam_malloc(sizeof(live_range *) * (n + 1));
     if (!placed || !cand) {
-        free(placed);
-        free(cand);
+        gcam_free(placed);
+        gcam_free(cand);
         return SIZE_MAX;
     }
     int np = 0;
@@ -123,8 +123,8 @@ size_t gcam_assign_offsets(live_range *r, int n)
         if (off + r[i].size > total) total = off + r[i].size;
         placed[np++] = &r[i];
     }
-    free(placed);
-    free(cand);
+    gcam_free(placed);
+    gcam_free(cand);
     return total;
 }
 
@@ -135,7 +135,7 @@ static void reset_plan(gcam_graph *g)
         if (x->flags & GCAM_TF_INIT) continue;
         /* int64 graph inputs are bound by value (they carry shapes): model.c owns them */
         if ((x->flags & GCAM_TF_INPUT) && (x->flags & GCAM_TF_CONST)) continue;
-        if (x->flags & GCAM_TF_OWNED) free(x->data);
+        if (x->flags & GCAM_TF_OWNED) gcam_free(x->data);
         x->data = NULL;
         x->flags &= ~(GCAM_TF_CONST | GCAM_TF_FOLDED | GCAM_TF_OWNED | GCAM_TF_NHWC);
         if (!(x->flags & GCAM_TF_INPUT)) {
@@ -143,13 +143,13 @@ static void reset_plan(gcam_graph *g)
             x->dtype = 0;
         }
     }
-    free(g->arena);
+    gcam_free(g->arena);
     g->arena = NULL;
     g->arena_bytes = 0;
-    free(g->scratch);
+    gcam_free(g->scratch);
     g->scratch = NULL;
     g->scratch_bytes = 0;
-    free(g->run_nodes);
+    gcam_free(g->run_nodes);
     g->run_nodes = NULL;
     g->n_run = 0;
     g->planned = 0;
@@ -167,13 +167,13 @@ typedef struct consumers {
 
 static int consumers_build(const gcam_graph *g, consumers *cs)
 {
-    cs->start = calloc((size_t)g->n_tensors + 2, sizeof(int));
+    cs->start = gcam_calloc((size_t)g->n_tensors + 2, sizeof(int));
     int total = 0;
     for (int i = 0; i < g->n_nodes; i++) total += g->nodes[i].n_in;
-    cs->node = malloc(sizeof(int) * ((size_t)total + 1));
-    int *fill = calloc((size_t)g->n_tensors + 1, sizeof(int));
+    cs->node = gcam_malloc(sizeof(int) * ((size_t)total + 1));
+    int *fill = gcam_calloc((size_t)g->n_tensors + 1, sizeof(int));
     if (!cs->start || !cs->node || !fill) {
-        free(fill);
+        gcam_free(fill);
         return -1;
     }
     for (int i = 0; i < g->n_nodes; i++)
@@ -185,14 +185,14 @@ static int consumers_build(const gcam_graph *g, consumers *cs)
             int t = g->nodes[i].in[k];
             if (t >= 0) cs->node[cs->start[t] + fill[t]++] = i;
         }
-    free(fill);
+    gcam_free(fill);
     return 0;
 }
 
 static void consumers_free(consumers *cs)
 {
-    free(cs->start);
-    free(cs->node);
+    gcam_free(cs->start);
+    gcam_free(cs->node);
 }
 
 static int n_uses(const consumers *cs, int t) { return cs->start[t + 1] - cs->start[t]; }
@@ -495,10 +495,10 @@ static void drop(unsigned char *nhwc, int t, int *changed)
 static int plan_layouts(gcam_graph *g, unsigned char *can, node_io *io, gcam_err *e)
 {
     const int nt = g->n_tensors;
-    unsigned char *nhwc = calloc((size_t)nt + 1, 1), *pin = calloc((size_t)nt + 1, 1);
+    unsigned char *nhwc = gcam_calloc((size_t)nt + 1, 1), *pin = gcam_calloc((size_t)nt + 1, 1);
     if (!nhwc || !pin) {
-        free(nhwc);
-        free(pin);
+        gcam_free(nhwc);
+        gcam_free(pin);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     for (int t = 0; t < nt; t++) {
@@ -587,8 +587,8 @@ static int plan_layouts(gcam_graph *g, unsigned char *can, node_io *io, gcam_err
         if (!again) break;
         for (int t = 0; t < nt; t++) g->tensors[t].flags &= ~GCAM_TF_NHWC;
     }
-    free(nhwc);
-    free(pin);
+    gcam_free(nhwc);
+    gcam_free(pin);
     return rc;
 }
 
@@ -617,16 +617,16 @@ static int fold_node(gcam_graph *g, gcam_node *n, gcam_opctx *c, gcam_err *e)
         if (b > gcam_mem_budget(g->mem_limit))
             return gcam_errf(e, GCAM_E_NOMEM, "node '%s' (%s): constant output '%s' of %.1f MB is above the memory limit of %.1f MB",
                              n->name, n->op_type, y->name, (double)b / 1048576.0, (double)gcam_mem_budget(g->mem_limit) / 1048576.0);
-        y->data = calloc(b ? b : 1, 1);
+        y->data = gcam_calloc(b ? b : 1, 1);
         if (!y->data) return gcam_errf(e, GCAM_E_NOMEM, "out of memory folding '%s'", n->name);
         y->flags |= GCAM_TF_CONST | GCAM_TF_FOLDED | GCAM_TF_OWNED;
     }
     size_t sb = n->scratch;
-    void *scratch = sb ? malloc(sb) : NULL;
+    void *scratch = sb ? gcam_malloc(sb) : NULL;
     if (sb && !scratch) return gcam_errf(e, GCAM_E_NOMEM, "out of memory folding '%s'", n->name);
     c->scratch = scratch;
     int rc = n->op->forward(c);
-    free(scratch);
+    gcam_free(scratch);
     return rc;
 }
 
@@ -636,10 +636,10 @@ static int fold_node(gcam_graph *g, gcam_node *n, gcam_opctx *c, gcam_err *e)
 static void made_free(struct gcam_plan_made *p)
 {
     if (!p) return;
-    free(p->keep);
-    free(p->backward);
-    free(p->inputs);
-    free(p);
+    gcam_free(p->keep);
+    gcam_free(p->backward);
+    gcam_free(p->inputs);
+    gcam_free(p);
 }
 
 void gcam_graph_plan_free(gcam_graph *g)
@@ -671,12 +671,12 @@ static size_t inputs_blob(const gcam_graph *g, unsigned char *out)
 /* What req asks for, in full (NULL req or extend: on top of the current plan's). */
 static struct gcam_plan_made *made_new(const gcam_graph *g, const gcam_plan_request *req)
 {
-    struct gcam_plan_made *p = calloc(1, sizeof *p);
+    struct gcam_plan_made *p = gcam_calloc(1, sizeof *p);
     if (!p) return NULL;
-    p->keep = calloc((size_t)g->n_tensors + 1, 1);
-    p->backward = calloc((size_t)g->n_nodes + 1, 1);
+    p->keep = gcam_calloc((size_t)g->n_tensors + 1, 1);
+    p->backward = gcam_calloc((size_t)g->n_nodes + 1, 1);
     p->inputs_len = inputs_blob(g, NULL);
-    p->inputs = malloc(p->inputs_len + 1);
+    p->inputs = gcam_malloc(p->inputs_len + 1);
     if (!p->keep || !p->backward || !p->inputs) {
         made_free(p);
         return NULL;
@@ -767,18 +767,18 @@ static int infer_node(gcam_graph *g, int s, const consumers *cs, node_io *io, un
 /* Every node's shapes in topological order, the run list, fusion and layouts. */
 static int infer_all(gcam_graph *g, gcam_err *e)
 {
-    node_io *io = malloc(sizeof *io);
-    g->run_nodes = malloc(sizeof(int) * (g->n_nodes + 1));
+    node_io *io = gcam_malloc(sizeof *io);
+    g->run_nodes = gcam_malloc(sizeof(int) * (g->n_nodes + 1));
     consumers cs = {0};
     const int fuse = g->settings.v[GCAM_OPT_FUSE], layouts = g->settings.v[GCAM_OPT_CHANNELS_LAST];
-    unsigned char *can = layouts ? calloc((size_t)g->n_nodes + 1, 1) : NULL;
+    unsigned char *can = layouts ? gcam_calloc((size_t)g->n_nodes + 1, 1) : NULL;
     int rc = GCAM_OK;
     if (!io || !g->run_nodes || (fuse && consumers_build(g, &cs)) || (layouts && !can))
         rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     for (int s = 0; s < g->n_nodes && !rc; s++) rc = infer_node(g, s, fuse ? &cs : NULL, io, can, e);
     if (!rc && layouts) rc = plan_layouts(g, can, io, e);
-    free(io);
-    free(can);
+    gcam_free(io);
+    gcam_free(can);
     consumers_free(&cs);
     return rc;
 }
@@ -886,8 +886,8 @@ static int lay_out_arena(gcam_graph *g, const int *first, const int *last, const
 static int plan_memory(gcam_graph *g, gcam_err *e)
 {
     const size_t nt = (size_t)g->n_tensors + 1;
-    int *first = malloc(sizeof(int) * nt), *last = malloc(sizeof(int) * nt), *alias = malloc(sizeof(int) * nt);
-    live_range *r = malloc(sizeof(live_range) * nt);
+    int *first = gcam_malloc(sizeof(int) * nt), *last = gcam_malloc(sizeof(int) * nt), *alias = gcam_malloc(sizeof(int) * nt);
+    live_range *r = gcam_malloc(sizeof(live_range) * nt);
     int rc = GCAM_OK;
     if (!first || !last || !alias || !r) rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     if (!rc) {
@@ -895,10 +895,10 @@ static int plan_memory(gcam_graph *g, gcam_err *e)
         alias_views(g, first, last, alias);
         rc = lay_out_arena(g, first, last, alias, r, e);
     }
-    free(first);
-    free(last);
-    free(alias);
-    free(r);
+    gcam_free(first);
+    gcam_free(last);
+    gcam_free(alias);
+    gcam_free(r);
     return rc;
 }
 

@@ -30,9 +30,9 @@ static int analyse(gcam_graph *g, const int *fed, int n_fed, int target, unsigne
                    unsigned char *side, gcam_err *e)
 {
     int nt = g->n_tensors, nn = g->n_nodes;
-    unsigned char *dep = calloc((size_t)nt + 1, 1), *isfed = calloc((size_t)nt + 1, 1);
-    unsigned char *need = calloc((size_t)nt + 1, 1);
-    unsigned char *produced = calloc((size_t)nt + 1, 1);
+    unsigned char *dep = gcam_calloc((size_t)nt + 1, 1), *isfed = gcam_calloc((size_t)nt + 1, 1);
+    unsigned char *need = gcam_calloc((size_t)nt + 1, 1);
+    unsigned char *produced = gcam_calloc((size_t)nt + 1, 1);
     int rc = GCAM_OK;
     if (!dep || !isfed || !need || !produced) {
         rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory");
@@ -96,10 +96,10 @@ static int analyse(gcam_graph *g, const int *fed, int n_fed, int target, unsigne
                        g->tensors[fed[0]].name, x->name);
     }
 done:
-    free(dep);
-    free(isfed);
-    free(need);
-    free(produced);
+    gcam_free(dep);
+    gcam_free(isfed);
+    gcam_free(need);
+    gcam_free(produced);
     return rc;
 }
 
@@ -107,10 +107,10 @@ int gcam_suffix_sides(gcam_graph *g, const int *fed, int n_fed, int target, int 
                       gcam_err *e)
 {
     if (!g->planned) return gcam_errf(e, GCAM_E_ARG, "graph is not planned");
-    unsigned char *node_in = calloc((size_t)g->n_nodes + 1, 1), *side = calloc((size_t)g->n_tensors + 1, 1);
+    unsigned char *node_in = gcam_calloc((size_t)g->n_nodes + 1, 1), *side = gcam_calloc((size_t)g->n_tensors + 1, 1);
     if (!node_in || !side) {
-        free(node_in);
-        free(side);
+        gcam_free(node_in);
+        gcam_free(side);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     int rc = analyse(g, fed, n_fed, target, node_in, side, e), n = 0;
@@ -119,8 +119,8 @@ int gcam_suffix_sides(gcam_graph *g, const int *fed, int n_fed, int target, int 
             if (n == max) rc = gcam_errf(e, GCAM_E_UNSUPPORTED, "more than %d tensors cross the layer", max);
             else sides[n++] = t;
         }
-    free(node_in);
-    free(side);
+    gcam_free(node_in);
+    gcam_free(side);
     return rc ? rc : n;
 }
 
@@ -131,23 +131,23 @@ void gcam_suffix_free(gcam_suffix *s)
     if (v->tensors)
         for (int t = 0; t < v->n_tensors; t++) {
             gcam_tensor *x = &v->tensors[t];
-            if ((x->flags & GCAM_TF_OWNED) && !(x->flags & GCAM_TF_INIT)) free(x->data);
+            if ((x->flags & GCAM_TF_OWNED) && !(x->flags & GCAM_TF_INIT)) gcam_free(x->data);
         }
-    free(v->tensors);
-    free(v->nodes);
-    free(v->order);
-    free(v->inputs);
-    free(v->outputs);
-    free(v->arena);
-    free(v->scratch);
-    free(v->run_nodes);
-    free(v->grads);
-    free(v->grad_arena);
+    gcam_free(v->tensors);
+    gcam_free(v->nodes);
+    gcam_free(v->order);
+    gcam_free(v->inputs);
+    gcam_free(v->outputs);
+    gcam_free(v->arena);
+    gcam_free(v->scratch);
+    gcam_free(v->run_nodes);
+    gcam_free(v->grads);
+    gcam_free(v->grad_arena);
     gcam_graph_plan_free(v);
-    free(s->fed);
-    free(s->sides);
-    free(s->keep);
-    free(s);
+    gcam_free(s->fed);
+    gcam_free(s->sides);
+    gcam_free(s->keep);
+    gcam_free(s);
 }
 
 int gcam_suffix_new(gcam_graph *g, const int *fed, int n_fed, int target, int64_t batch,
@@ -168,26 +168,26 @@ int gcam_suffix_new_ex(gcam_graph *g, const int *fed, int n_fed, int target, int
             return gcam_errf(e, GCAM_E_SHAPE, "'%s' must be a float tensor of batch 1 to be fed in batches", x->name);
     }
     int nt = g->n_tensors, nn = g->n_nodes;
-    gcam_suffix *s = calloc(1, sizeof *s);
-    unsigned char *node_in = calloc((size_t)nn + 1, 1), *side = calloc((size_t)nt + 1, 1);
+    gcam_suffix *s = gcam_calloc(1, sizeof *s);
+    unsigned char *node_in = gcam_calloc((size_t)nn + 1, 1), *side = gcam_calloc((size_t)nt + 1, 1);
     if (!s || !node_in || !side) {
-        free(s);
-        free(node_in);
-        free(side);
+        gcam_free(s);
+        gcam_free(node_in);
+        gcam_free(side);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
     int rc = analyse(g, fed, n_fed, target, node_in, side, e);
     gcam_graph *v = &s->g;
     s->batch = batch;
     if (!rc) {
-        v->tensors = malloc(sizeof(gcam_tensor) * ((size_t)nt + 1));
-        v->nodes = malloc(sizeof(gcam_node) * ((size_t)nn + 1));
-        v->order = malloc(sizeof(int) * ((size_t)nn + 1));
-        v->inputs = malloc(sizeof(int) * ((size_t)nt + 1));
-        v->outputs = malloc(sizeof(int));
-        s->fed = malloc(sizeof(int) * (size_t)n_fed);
-        s->sides = malloc(sizeof(int) * ((size_t)nt + 1));
-        s->keep = calloc((size_t)nt + 1, 1);
+        v->tensors = gcam_malloc(sizeof(gcam_tensor) * ((size_t)nt + 1));
+        v->nodes = gcam_malloc(sizeof(gcam_node) * ((size_t)nn + 1));
+        v->order = gcam_malloc(sizeof(int) * ((size_t)nn + 1));
+        v->inputs = gcam_malloc(sizeof(int) * ((size_t)nt + 1));
+        v->outputs = gcam_malloc(sizeof(int));
+        s->fed = gcam_malloc(sizeof(int) * (size_t)n_fed);
+        s->sides = gcam_malloc(sizeof(int) * ((size_t)nt + 1));
+        s->keep = gcam_calloc((size_t)nt + 1, 1);
         if (!v->tensors || !v->nodes || !v->order || !v->inputs || !v->outputs || !s->fed || !s->sides || !s->keep)
             rc = gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     }
@@ -265,8 +265,8 @@ int gcam_suffix_new_ex(gcam_graph *g, const int *fed, int n_fed, int target, int
                                (long long)batch, n->name, n->op_type, a->name);
         }
     }
-    free(node_in);
-    free(side);
+    gcam_free(node_in);
+    gcam_free(side);
     if (rc) {
         gcam_suffix_free(s);
         return rc;

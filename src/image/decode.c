@@ -159,8 +159,8 @@ static int png_run(png_ctx *s, gcam_err *e)
         return gcam_errf(e, GCAM_E_UNSUPPORTED, "%s: PNG layout (colour type %d, %d-bit) not handled",
                          s->name, color, depth);
 
-    s->px = malloc((size_t)w * h * ch);
-    s->rows = malloc(sizeof *s->rows * h);
+    s->px = gcam_malloc((size_t)w * h * ch);
+    s->rows = gcam_malloc(sizeof *s->rows * h);
     if (!s->px || !s->rows)
         return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for %ux%u pixels", s->name,
                          (unsigned)w, (unsigned)h);
@@ -198,9 +198,9 @@ static int decode_png(const uint8_t *data, size_t size, const char *name, size_t
     int rc = s.info ? png_run(&s, e)
                     : gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for the PNG decoder", name);
     png_destroy_read_struct(s.png ? &s.png : NULL, s.info ? &s.info : NULL, NULL);
-    free(s.rows);
+    gcam_free(s.rows);
     if (rc) {
-        free(s.px);
+        gcam_free(s.px);
         return rc;
     }
     out->w = s.w;
@@ -257,7 +257,7 @@ static int apply_orientation(gcam_image *img, int o, const char *name, gcam_err 
     int w = img->w, h = img->h, c = img->c;
     int swap = o >= 5; /* 5..8 turn the image by a quarter: width and height swap */
     int nw = swap ? h : w, nh = swap ? w : h;
-    uint8_t *dst = malloc((size_t)w * h * c);
+    uint8_t *dst = gcam_malloc((size_t)w * h * c);
     if (!dst) return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory rotating the image", name);
     for (int y = 0; y < nh; y++) {
         for (int x = 0; x < nw; x++) {
@@ -274,7 +274,7 @@ static int apply_orientation(gcam_image *img, int o, const char *name, gcam_err 
             memcpy(dst + ((size_t)y * nw + x) * c, img->px + ((size_t)sy * w + sx) * c, c);
         }
     }
-    free(img->px);
+    gcam_free(img->px);
     img->px = dst;
     img->w = nw;
     img->h = nh;
@@ -397,7 +397,7 @@ static int jpg_run(jpg_ctx *j, gcam_err *e)
     int w = (int)ci->output_width, h = (int)ci->output_height, oc = ci->output_components;
     if (oc != (cmyk ? 4 : 3))
         return gcam_errf(e, GCAM_E_PARSE, "%s: invalid JPEG: %d output components", j->name, oc);
-    j->px = malloc((size_t)w * h * oc);
+    j->px = gcam_malloc((size_t)w * h * oc);
     if (!j->px)
         return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for %dx%d pixels", j->name, w, h);
     /* stop at the first sign of truncation: the rest would be grey filler */
@@ -432,7 +432,7 @@ static int jpg_run(jpg_ctx *j, gcam_err *e)
 static int decode_jpeg(const uint8_t *data, size_t size, const char *name, unsigned flags, size_t max_bytes,
                        gcam_image *out, gcam_err *e)
 {
-    jpg_ctx *j = calloc(1, sizeof *j);
+    jpg_ctx *j = gcam_calloc(1, sizeof *j);
     if (!j) return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for the JPEG decoder", name);
     j->data = data;
     j->size = size;
@@ -461,8 +461,8 @@ static int decode_jpeg(const uint8_t *data, size_t size, const char *name, unsig
         rc = apply_orientation(out, j->orientation, name, e);
         if (rc) gcam_image_free(out);
     }
-    free(j->px);
-    free(j);
+    gcam_free(j->px);
+    gcam_free(j);
     return rc;
 }
 
@@ -499,6 +499,6 @@ int gcam_image_load_limited(const char *path, unsigned flags, size_t max_bytes, 
     size_t n;
     int rc = gcam_file_read(path, GCAM_FILE_MAX_IMAGE, "image", &buf, &n, e);
     if (rc == GCAM_OK) rc = gcam_image_decode_limited(buf, n, path, flags, max_bytes, out, e);
-    free(buf);
+    gcam_free(buf);
     return rc;
 }

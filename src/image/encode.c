@@ -140,14 +140,14 @@ int gcam_image_save_jpeg(const char *path, const gcam_image *img, int quality, g
 {
     int rc = check_image(img, path, 0, e);
     if (rc) return rc;
-    jpg_wctx *j = calloc(1, sizeof *j);
+    jpg_wctx *j = gcam_calloc(1, sizeof *j);
     if (!j) return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for the JPEG encoder", path);
     j->img = img;
     j->quality = quality >= 1 && quality <= 100 ? quality : 90;
     gcam_outfile o;
     rc = gcam_out_open(&o, path, e);
     if (rc) {
-        free(j);
+        gcam_free(j);
         return rc;
     }
     j->f = o.f;
@@ -158,7 +158,7 @@ int gcam_image_save_jpeg(const char *path, const gcam_image *img, int quality, g
     jpeg_destroy_compress(&j->ci);
     if (rc) gcam_out_abort(&o);
     else rc = gcam_out_commit(&o, e);
-    free(j);
+    gcam_free(j);
     return rc;
 }
 

@@ -11,7 +11,7 @@ int gcam_image_alloc(gcam_image *img, int w, int h, int c, gcam_err *e)
     if ((int64_t)w * h > GCAM_IMAGE_MAX_PIXELS)
         return gcam_errf(e, GCAM_E_RANGE, "image size %dx%d exceeds %lld pixels", w, h,
                          (long long)GCAM_IMAGE_MAX_PIXELS);
-    img->px = malloc((size_t)w * h * c);
+    img->px = gcam_malloc((size_t)w * h * c);
     if (!img->px) return gcam_errf(e, GCAM_E_NOMEM, "out of memory for a %dx%d image", w, h);
     img->w = w;
     img->h = h;
@@ -22,6 +22,6 @@ int gcam_image_alloc(gcam_image *img, int w, int h, int c, gcam_err *e)
 void gcam_image_free(gcam_image *img)
 {
     if (!img) return;
-    free(img->px);
+    gcam_free(img->px);
     *img = (gcam_image){0};
 }

@@ -7,7 +7,7 @@
  *     gcam_image_load("cat.jpg", 0, &photo, &err);          // 8-bit RGB
  *     gcam_preproc pp;
  *     gcam_preproc_imagenet(&pp);                           // 256 -> crop 224
- *     float *x = malloc(sizeof(float) * 3 * pp.height * pp.width);
+ *     float *x = gcam_malloc(sizeof(float) * 3 * pp.height * pp.width);
  *     gcam_preprocess(&photo, &pp, x, &err);                // 1x3x224x224 NCHW
  *     ... run the model, get a heatmap `cam` of cam_w x cam_h in [0, 1] ...
  *     gcam_preproc_plan plan;
@@ -17,7 +17,7 @@
  *     gcam_image out = {0};
  *     gcam_overlay_rect(&photo, cam, cam_w, cam_h, plan.src_rect, &ov, &out, &err);
  *     gcam_image_save_png("cat_cam.png", &out, &err);
- *     gcam_image_free(&out); gcam_image_free(&photo); free(x);
+ *     gcam_image_free(&out); gcam_image_free(&photo); gcam_free(x);
  *
  * Pixel layout: gcam_image.px holds h rows of w * c bytes, top row first,
  * channels interleaved (RGB for c = 3; c = 1 is grey, c = 4 is RGBA).

@@ -42,10 +42,10 @@ void gcam_heatmap_resample_rect(const float *heat, int heat_w, int heat_h, gcam_
     int *xi0 = NULL, *xi1 = NULL, *yi0 = NULL, *yi1 = NULL;
     float *xf = NULL, *yf = NULL;
     if (usable) {
-        xin = malloc(out_w), yin = malloc(out_h);
-        xi0 = malloc(sizeof(int) * out_w), xi1 = malloc(sizeof(int) * out_w);
-        yi0 = malloc(sizeof(int) * out_h), yi1 = malloc(sizeof(int) * out_h);
-        xf = malloc(sizeof(float) * out_w), yf = malloc(sizeof(float) * out_h);
+        xin = gcam_malloc(out_w), yin = gcam_malloc(out_h);
+        xi0 = gcam_malloc(sizeof(int) * out_w), xi1 = gcam_malloc(sizeof(int) * out_w);
+        yi0 = gcam_malloc(sizeof(int) * out_h), yi1 = gcam_malloc(sizeof(int) * out_h);
+        xf = gcam_malloc(sizeof(float) * out_w), yf = gcam_malloc(sizeof(float) * out_h);
         usable = xin && yin && xi0 && xi1 && yi0 && yi1 && xf && yf;
     }
     if (!usable) {
@@ -72,7 +72,7 @@ void gcam_heatmap_resample_rect(const float *heat, int heat_w, int heat_h, gcam_
             }
         }
     }
-    free(xin), free(yin), free(xi0), free(xi1), free(yi0), free(yi1), free(xf), free(yf);
+    gcam_free(xin), gcam_free(yin), gcam_free(xi0), gcam_free(xi1), gcam_free(yi0), gcam_free(yi1), gcam_free(xf), gcam_free(yf);
 }
 
 static int check_heat(const float *heat, int heat_w, int heat_h, gcam_err *e)
@@ -102,11 +102,11 @@ int gcam_overlay_rect(const gcam_image *img, const float *heat, int heat_w, int 
         return gcam_errf(e, GCAM_E_ARG, "overlay: unknown colormap %d", o->cmap);
 
     size_t n = (size_t)img->w * img->h;
-    float *map = malloc(sizeof *map * n);
+    float *map = gcam_malloc(sizeof *map * n);
     if (!map) return gcam_errf(e, GCAM_E_NOMEM, "overlay: out of memory");
     rc = gcam_image_alloc(out, img->w, img->h, 3, e);
     if (rc) {
-        free(map);
+        gcam_free(map);
         return rc;
     }
     /* NaN marks "outside the rect"; heatmap NaNs colour as 0 but would also
@@ -158,7 +158,7 @@ int gcam_overlay_rect(const gcam_image *img, const float *heat, int heat_w, int 
             }
         }
     }
-    free(map);
+    gcam_free(map);
     return GCAM_OK;
 }
 

@@ -36,11 +36,11 @@ static int pil_precompute(int in_size, int out_size, pil_coeffs *c)
     double support = 1.0 * filterscale;
     int ksize = (int)ceil(support) * 2 + 1;
     c->ksize = ksize;
-    c->bounds = malloc(sizeof *c->bounds * 2 * out_size);
-    c->kk = malloc(sizeof *c->kk * ksize * out_size);
-    double *k = malloc(sizeof *k * ksize);
+    c->bounds = gcam_malloc(sizeof *c->bounds * 2 * out_size);
+    c->kk = gcam_malloc(sizeof *c->kk * ksize * out_size);
+    double *k = gcam_malloc(sizeof *k * ksize);
     if (!c->bounds || !c->kk || !k) {
-        free(k);
+        gcam_free(k);
         return GCAM_E_NOMEM;
     }
     for (int xx = 0; xx < out_size; xx++) {
@@ -67,14 +67,14 @@ static int pil_precompute(int in_size, int out_size, pil_coeffs *c)
         c->bounds[2 * xx] = xmin;
         c->bounds[2 * xx + 1] = xmax;
     }
-    free(k);
+    gcam_free(k);
     return GCAM_OK;
 }
 
 static void pil_free(pil_coeffs *c)
 {
-    free(c->bounds);
-    free(c->kk);
+    gcam_free(c->bounds);
+    gcam_free(c->kk);
 }
 
 static inline uint8_t pil_clip8(int32_t v)
@@ -141,7 +141,7 @@ static int resize_pil(const gcam_image *src, gcam_image *dst)
         int first = vc.bounds[0];
         int last = vc.bounds[2 * h - 2] + vc.bounds[2 * h - 1];
         for (int i = 0; i < h; i++) vc.bounds[2 * i] -= first;
-        tmp = malloc((size_t)w * (last - first) * ch);
+        tmp = gcam_malloc((size_t)w * (last - first) * ch);
         if (!tmp) {
             rc = GCAM_E_NOMEM;
             goto done;
@@ -154,7 +154,7 @@ static int resize_pil(const gcam_image *src, gcam_image *dst)
         pil_vertical(src->px, w, ch, dst->px, h, &vc);
     }
 done:
-    free(tmp);
+    gcam_free(tmp);
     pil_free(&hc);
     pil_free(&vc);
     return rc;
@@ -192,10 +192,10 @@ static void linear_coeffs(int in, int out, int *i0, int *i1, float *f)
 #define GCAM_LINEAR_RESIZE(NAME, T, STORE)                                                     \
     static int NAME(const T *src, int sw, int sh, int ch, T *dst, int dw, int dh)             \
     {                                                                                          \
-        int *xi0 = malloc(sizeof(int) * dw), *xi1 = malloc(sizeof(int) * dw);                  \
-        int *yi0 = malloc(sizeof(int) * dh), *yi1 = malloc(sizeof(int) * dh);                  \
-        float *xf = malloc(sizeof(float) * dw), *yf = malloc(sizeof(float) * dh);              \
-        float *row0 = malloc(sizeof(float) * dw * ch), *row1 = malloc(sizeof(float) * dw * ch); \
+        int *xi0 = gcam_malloc(sizeof(int) * dw), *xi1 = gcam_malloc(sizeof(int) * dw);                  \
+        int *yi0 = gcam_malloc(sizeof(int) * dh), *yi1 = gcam_malloc(sizeof(int) * dh);                  \
+        float *xf = gcam_malloc(sizeof(float) * dw), *yf = gcam_malloc(sizeof(float) * dh);              \
+        float *row0 = gcam_malloc(sizeof(float) * dw * ch), *row1 = gcam_malloc(sizeof(float) * dw * ch); \
         int rc = GCAM_OK;                                                                      \
         if (!xi0 || !xi1 || !yi0 || !yi1 || !xf || !yf || !row0 || !row1) {                    \
             rc = GCAM_E_NOMEM;                                                                 \
@@ -220,7 +220,7 @@ static void linear_coeffs(int in, int out, int *i0, int *i1, float *f)
             }                                                                                  \
         }                                                                                      \
     done:                                                                                      \
-        free(xi0), free(xi1), free(yi0), free(yi1), free(xf), free(yf), free(row0), free(row1); \
+        gcam_free(xi0), gcam_free(xi1), gcam_free(yi0), gcam_free(yi1), gcam_free(xf), gcam_free(yf), gcam_free(row0), gcam_free(row1); \
         return rc;                                                                             \
     }
 

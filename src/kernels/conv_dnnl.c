@@ -263,10 +263,10 @@ void gcam_conv_fast_free(gcam_conv_fast *f)
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) dnnl_memory_destroy(mems[i]);
     dnnl_stream_destroy(f->stream);
     gcam_conv_taps_free(f->taps);
-    free(f->w_own);
-    free(f->b_own);
-    free(f->bw_own);
-    free(f);
+    gcam_free(f->w_own);
+    gcam_free(f->b_own);
+    gcam_free(f->bw_own);
+    gcam_free(f);
 }
 
 size_t gcam_conv_fast_scratch(const gcam_conv_fast *f) { return f ? f->scratch : 0; }
@@ -431,7 +431,7 @@ static void drop_bwd(gcam_conv_fast *f)
     dnnl_primitive_destroy(f->dsrc_out.p);
     dnnl_memory_t mems[] = {f->dy_user, f->ddst, f->bwts, f->dsrc, f->dx_user, f->bpad};
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) dnnl_memory_destroy(mems[i]);
-    free(f->bw_own);
+    gcam_free(f->bw_own);
     f->bwd = f->ddst_in.p = f->dsrc_out.p = NULL;
     f->dy_user = f->ddst = f->bwts = f->dsrc = f->dx_user = f->bpad = NULL;
     f->bw_own = NULL;
@@ -522,7 +522,7 @@ static dnnl_status_t make_bwd(gcam_conv_fast *f, const dnnl_convolution_desc_t *
 static int gemm_instance(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
                          double flops, gcam_conv_fast **out)
 {
-    gcam_conv_fast *f = calloc(1, sizeof *f);
+    gcam_conv_fast *f = gcam_calloc(1, sizeof *f);
     if (!f) return GCAM_E_NOMEM;
     if (gemm_new(f, g, W, epi, with_bwd)) {
         gcam_conv_fast_free(f);
@@ -719,7 +719,7 @@ static int dnnl_instance(const gcam_conv_geom *g, const float *W, const gcam_con
     int rc = GCAM_OK, layout_refused = 0;
     conv_dims c;
     conv_dims_of(g, &c);
-    gcam_conv_fast *f = calloc(1, sizeof *f);
+    gcam_conv_fast *f = gcam_calloc(1, sizeof *f);
     dnnl_memory_desc_t x_md, y_md, w_user_md;
     dnnl_convolution_desc_t cd;
     dnnl_primitive_attr_t attr = NULL;
@@ -778,7 +778,7 @@ static int taps_instance(const gcam_conv_geom *g, const float *W, const gcam_con
     gcam_conv_taps *k = NULL;
     int rc = gcam_conv_taps_new(g, W, epi, &k);
     if (rc) return rc;
-    gcam_conv_fast *f = calloc(1, sizeof *f);
+    gcam_conv_fast *f = gcam_calloc(1, sizeof *f);
     if (!f) {
         gcam_conv_taps_free(k);
         return GCAM_E_NOMEM;

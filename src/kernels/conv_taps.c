@@ -67,7 +67,7 @@ int gcam_conv_taps_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
         return GCAM_E_UNSUPPORTED;
     const int act = epi ? epi->act : GCAM_ACT_NONE;
     if (act != GCAM_ACT_NONE && act != GCAM_ACT_RELU && act != GCAM_ACT_CLIP) return GCAM_E_UNSUPPORTED;
-    gcam_conv_taps *k = calloc(1, sizeof *k);
+    gcam_conv_taps *k = gcam_calloc(1, sizeof *k);
     if (!k) return GCAM_E_NOMEM;
     *k = (gcam_conv_taps){.N = g->N, .C = g->C, .M = g->M, .IH = w->in[1], .IW = w->in[2], .OH = w->out[1],
                           .OW = w->out[2], .nhwc_in = g->nhwc_in, .nhwc_out = g->nhwc_out, .act = act, .lo = epi ? epi->lo : 0, .hi = epi ? epi->hi : 0};
@@ -78,7 +78,7 @@ int gcam_conv_taps_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
             reach(k->OH, k->IH, t.dy, &t.oy0, &t.oy1);
             reach(k->OW, k->IW, t.dx, &t.ox0, &t.ox1);
             if (t.oy0 == t.oy1 || t.ox0 == t.ox1) continue;
-            t.w = malloc(sizeof(float) * (size_t)(k->M * k->C));
+            t.w = gcam_malloc(sizeof(float) * (size_t)(k->M * k->C));
             if (!t.w) {
                 gcam_conv_taps_free(k);
                 return GCAM_E_NOMEM;
@@ -97,7 +97,7 @@ int gcam_conv_taps_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
         return GCAM_E_UNSUPPORTED;
     }
     if (epi && epi->bias) {
-        if (!(k->bias = malloc(sizeof(float) * (size_t)k->M))) {
+        if (!(k->bias = gcam_malloc(sizeof(float) * (size_t)k->M))) {
             gcam_conv_taps_free(k);
             return GCAM_E_NOMEM;
         }
@@ -112,9 +112,9 @@ int gcam_conv_taps_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
 void gcam_conv_taps_free(gcam_conv_taps *k)
 {
     if (!k) return;
-    for (int i = 0; i < k->nt; i++) free(k->t[i].w);
-    free(k->bias);
-    free(k);
+    for (int i = 0; i < k->nt; i++) gcam_free(k->t[i].w);
+    gcam_free(k->bias);
+    gcam_free(k);
 }
 
 size_t gcam_conv_taps_scratch(const gcam_conv_taps *k) { return k ? k->scratch : 0; }

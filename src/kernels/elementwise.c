@@ -19,13 +19,13 @@
 
 gcam_ew_params *gcam_ew_params_new(gcam_node *n, gcam_err *e)
 {
-    gcam_ew_params *p = calloc(1, sizeof *p);
+    gcam_ew_params *p = gcam_calloc(1, sizeof *p);
     if (!p) {
         gcam_errf(e, GCAM_E_NOMEM, "node '%s' (%s): out of memory", n->name ? n->name : "",
                   n->op_type);
         return NULL;
     }
-    free(n->params);
+    gcam_free(n->params);
     n->params = p;
     return p;
 }

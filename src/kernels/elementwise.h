@@ -52,7 +52,7 @@ typedef struct gcam_ew_params {
     int guided;        /* backward only: guided-backprop rule requested (c->guided) */
 } gcam_ew_params;
 
-/* Allocates zeroed params into n->params (freed by the engine with free()).
+/* Allocates zeroed params into n->params (freed by the engine with gcam_free()).
  * NULL on out of memory, with the message in e. */
 gcam_ew_params *gcam_ew_params_new(gcam_node *n, gcam_err *e);
 

@@ -39,7 +39,7 @@ static int read_file(const char *path, unsigned char **buf, size_t *len, int *ma
             return GCAM_OK;
         }
     }
-    unsigned char *b = malloc(n ? n : 1);
+    unsigned char *b = gcam_malloc(n ? n : 1);
     if (!b) {
         close(fd);
         return gcam_errf(e, GCAM_E_NOMEM, "%s: cannot allocate %zu bytes", path, n);
@@ -53,7 +53,7 @@ static int read_file(const char *path, unsigned char **buf, size_t *len, int *ma
     }
     close(fd);
     if (got != n) {
-        free(b);
+        gcam_free(b);
         return gcam_errf(e, GCAM_E_IO, "%s: read error", path);
     }
     *buf = b;
@@ -64,7 +64,7 @@ static int read_file(const char *path, unsigned char **buf, size_t *len, int *ma
 static void release_file(unsigned char *buf, size_t len, int mapped)
 {
     if (mapped) munmap(buf, len);
-    else free(buf);
+    else gcam_free(buf);
 }
 
 static float half_to_float(uint16_t h)
@@ -136,7 +136,7 @@ static int read_external(const Onnx__TensorProto *tp, const char *dir, unsigned 
         return gcam_errf(e, GCAM_E_PARSE, "initializer '%s': external data file %s is truncated (%lld bytes, need %zu at offset %lld)",
                          tn, loc, (long long)st.st_size, want, (long long)offset);
     }
-    unsigned char *b = malloc(want ? want : 1);
+    unsigned char *b = gcam_malloc(want ? want : 1);
     if (!b) {
         close(fd);
         return gcam_errf(e, GCAM_E_NOMEM, "initializer '%s': out of memory", tn);
@@ -150,7 +150,7 @@ static int read_external(const Onnx__TensorProto *tp, const char *dir, unsigned 
     }
     close(fd);
     if (got != want) {
-        free(b);
+        gcam_free(b);
         return gcam_errf(e, GCAM_E_PARSE, "initializer '%s': external data file %s is truncated", tn, loc);
     }
     *out = b;
@@ -216,9 +216,9 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
         tp->has_raw_data = 0;
         raw = NULL;
     } else {
-        data = malloc(bytes ? bytes : 1);
+        data = gcam_malloc(bytes ? bytes : 1);
         if (!data) {
-            if (raw_owned) free(raw);
+            if (raw_owned) gcam_free(raw);
             return gcam_errf(e, GCAM_E_NOMEM, "tensor '%s': out of memory", tn);
         }
         if (raw) {
@@ -297,11 +297,11 @@ static int convert_tensor(Onnx__TensorProto *tp, const char *dir, gcam_tensor *t
                 bad = 1;
             }
             if (bad) {
-                free(data);
+                gcam_free(data);
                 return gcam_errf(e, GCAM_E_PARSE, "tensor '%s': has %zu values, expected %lld", tn, have, (long long)n);
             }
         }
-        if (raw_owned) free(raw);
+        if (raw_owned) gcam_free(raw);
     }
     t->dtype = dst;
     t->data = data;
@@ -318,7 +318,7 @@ static int convert_attr(Onnx__AttributeProto *ap, gcam_attr *a, const char *dir,
     a->f = ap->f;
     switch (a->type) {
     case GCAM_ATTR_STRING:
-        a->s = malloc(ap->s.len + 1);
+        a->s = gcam_malloc(ap->s.len + 1);
         if (!a->s) return GCAM_E_NOMEM;
         if (ap->s.len) memcpy(a->s, ap->s.data, ap->s.len);
         a->s[ap->s.len] = 0;
@@ -326,7 +326,7 @@ static int convert_attr(Onnx__AttributeProto *ap, gcam_attr *a, const char *dir,
     case GCAM_ATTR_STRINGS: {
         size_t len = 1;
         for (size_t i = 0; i < ap->n_strings; i++) len += ap->strings[i].len + 1;
-        a->s = malloc(len);
+        a->s = gcam_malloc(len);
         if (!a->s) return GCAM_E_NOMEM;
         size_t k = 0;
         for (size_t i = 0; i < ap->n_strings; i++) {
@@ -340,19 +340,19 @@ static int convert_attr(Onnx__AttributeProto *ap, gcam_attr *a, const char *dir,
     }
     case GCAM_ATTR_INTS:
         a->n = (int)ap->n_ints;
-        a->ints = malloc(sizeof(int64_t) * (ap->n_ints ? ap->n_ints : 1));
+        a->ints = gcam_malloc(sizeof(int64_t) * (ap->n_ints ? ap->n_ints : 1));
         if (!a->ints) return GCAM_E_NOMEM;
         if (ap->n_ints) memcpy(a->ints, ap->ints, sizeof(int64_t) * ap->n_ints);
         break;
     case GCAM_ATTR_FLOATS:
         a->n = (int)ap->n_floats;
-        a->floats = malloc(sizeof(float) * (ap->n_floats ? ap->n_floats : 1));
+        a->floats = gcam_malloc(sizeof(float) * (ap->n_floats ? ap->n_floats : 1));
         if (!a->floats) return GCAM_E_NOMEM;
         if (ap->n_floats) memcpy(a->floats, ap->floats, sizeof(float) * ap->n_floats);
         break;
     case GCAM_ATTR_TENSOR:
         if (!ap->t) return gcam_errf(e, GCAM_E_PARSE, "attribute '%s': tensor missing", a->name);
-        a->t = calloc(1, sizeof *a->t);
+        a->t = gcam_calloc(1, sizeof *a->t);
         if (!a->t) return GCAM_E_NOMEM;
         a->t->name = gcam_strdup(a->name);
         if (!a->t->name) return GCAM_E_NOMEM;
@@ -437,10 +437,10 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
     }
     for (size_t i = 0; i < m->n_metadata_props; i++) {
         if (!m->metadata_props[i]->key) continue;
-        char **k = realloc(g->meta_key, sizeof(char *) * (g->n_meta + 1));
+        char **k = gcam_realloc(g->meta_key, sizeof(char *) * (g->n_meta + 1));
         if (!k) return GCAM_E_NOMEM;
         g->meta_key = k;
-        char **v = realloc(g->meta_val, sizeof(char *) * (g->n_meta + 1));
+        char **v = gcam_realloc(g->meta_val, sizeof(char *) * (g->n_meta + 1));
         if (!v) return GCAM_E_NOMEM;
         g->meta_val = v;
         g->meta_key[g->n_meta] = gcam_strdup(m->metadata_props[i]->key);
@@ -459,9 +459,9 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
         g->n_f16_f64 += tp->data_type == GCAM_DT_F16 || tp->data_type == GCAM_DT_F64 || tp->data_type == GCAM_DT_BF16;
     }
     /* graph inputs that are not initializers */
-    g->inputs = calloc(gp->n_input + 1, sizeof(int));
-    g->input_decl = calloc(gp->n_input + 1, sizeof *g->input_decl);
-    g->input_dim_param = calloc(gp->n_input + 1, sizeof(char **));
+    g->inputs = gcam_calloc(gp->n_input + 1, sizeof(int));
+    g->input_decl = gcam_calloc(gp->n_input + 1, sizeof *g->input_decl);
+    g->input_dim_param = gcam_calloc(gp->n_input + 1, sizeof(char **));
     if (!g->inputs || !g->input_decl || !g->input_dim_param) return GCAM_E_NOMEM;
     for (size_t i = 0; i < gp->n_input; i++) {
         const char *nm = gp->input[i]->name;
@@ -473,14 +473,14 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
         if (ti < 0) return GCAM_E_NOMEM;
         int k = g->n_inputs++;
         g->inputs[k] = ti;
-        g->input_dim_param[k] = calloc(GCAM_MAX_DIMS, sizeof(char *));
+        g->input_dim_param[k] = gcam_calloc(GCAM_MAX_DIMS, sizeof(char *));
         if (!g->input_dim_param[k]) return GCAM_E_NOMEM;
         g->tensors[ti].flags |= GCAM_TF_INPUT;
         if ((rc = set_value_info_shape(g, ti, k, gp->input[i], e))) return rc;
         g->n_f16_f64 += declared_f16_f64(gp->input[i]);
     }
     /* nodes */
-    g->nodes = calloc(gp->n_node + 1, sizeof(gcam_node));
+    g->nodes = gcam_calloc(gp->n_node + 1, sizeof(gcam_node));
     if (!g->nodes) return GCAM_E_NOMEM;
     for (size_t i = 0; i < gp->n_node; i++) {
         Onnx__NodeProto *np = gp->node[i];
@@ -493,9 +493,9 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
         n->opset = opset_for(m, n->domain);
         n->n_in = (int)np->n_input;
         n->n_out = (int)np->n_output;
-        n->in = calloc(np->n_input + 1, sizeof(int));
-        n->out = calloc(np->n_output + 1, sizeof(int));
-        n->attr = calloc(np->n_attribute + 1, sizeof(gcam_attr));
+        n->in = gcam_calloc(np->n_input + 1, sizeof(int));
+        n->out = gcam_calloc(np->n_output + 1, sizeof(int));
+        n->attr = gcam_calloc(np->n_attribute + 1, sizeof(gcam_attr));
         if (!n->name || !n->op_type || !n->domain || !n->in || !n->out || !n->attr) return GCAM_E_NOMEM;
         for (size_t a = 0; a < np->n_attribute; a++) {
             const Onnx__AttributeProto *ap = np->attribute[a];
@@ -533,7 +533,7 @@ static int convert_model(Onnx__ModelProto *m, const char *dir, gcam_graph *g, gc
             n->in[k] = ti;
         }
     }
-    g->outputs = calloc(gp->n_output + 1, sizeof(int));
+    g->outputs = gcam_calloc(gp->n_output + 1, sizeof(int));
     if (!g->outputs) return GCAM_E_NOMEM;
     for (size_t i = 0; i < gp->n_output; i++) {
         int ti = gp->output[i]->name ? gcam_graph_find(g, gp->output[i]->name) : -1;
@@ -563,7 +563,7 @@ int gcam_graph_load_buffer(const void *buf, size_t len, const char *dir, gcam_gr
     Onnx__ModelProto *m = onnx__model_proto__unpack(&pa, len, buf);
     if (!m && failed) return gcam_errf(e, GCAM_E_NOMEM, "out of memory unpacking the model (%zu bytes)", len);
     if (!m) return gcam_errf(e, GCAM_E_PARSE, "not a valid ONNX protobuf (truncated or garbage)");
-    gcam_graph *g = calloc(1, sizeof *g);
+    gcam_graph *g = gcam_calloc(1, sizeof *g);
     if (!g) {
         onnx__model_proto__free_unpacked(m, &pa);
         return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
@@ -599,7 +599,7 @@ int gcam_graph_load_file(const char *path, gcam_graph **out, gcam_err *e)
     else strcpy(dir, ".");
     rc = gcam_graph_load_buffer(buf, len, dir, out, e);
     release_file(buf, len, mapped);
-    free(dir);
+    gcam_free(dir);
     if (rc) {
         gcam_err_prefix(e, path);
         return rc;
@@ -632,7 +632,7 @@ int gcam_tensor_load_pb(const char *path, gcam_tensor *t, gcam_err *e)
     rc = t->name ? convert_tensor(tp, NULL, t, e) : gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     onnx__tensor_proto__free_unpacked(tp, &pa);
     if (rc) {
-        free(t->name);
+        gcam_free(t->name);
         t->name = NULL;
     }
     return rc;

@@ -25,7 +25,7 @@ typedef struct avgpool_params {
 
 static int avgpool_init(gcam_node *n, gcam_err *e)
 {
-    avgpool_params *p = calloc(1, sizeof *p);
+    avgpool_params *p = gcam_calloc(1, sizeof *p);
     if (!p) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     n->params = p;
     int rc = gcam_pool_parse(n, &p->win, e);

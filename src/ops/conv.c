@@ -88,7 +88,7 @@ typedef struct conv_shape {
 
 static int conv_init(gcam_node *n, gcam_err *e)
 {
-    conv_params *p = calloc(1, sizeof *p);
+    conv_params *p = gcam_calloc(1, sizeof *p);
     if (!p) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     n->params = p;
     int rc = gcam_win_parse(n, &p->win, e);
@@ -213,9 +213,9 @@ static void inst_free(conv_inst *in)
 {
     if (!in) return;
     gcam_conv_fast_free(in->fast);
-    free(in->bn_a);
-    free(in->crop_w);
-    free(in);
+    gcam_free(in->bn_a);
+    gcam_free(in->crop_w);
+    gcam_free(in);
 }
 
 /* Kernel taps that only ever read padding.  A dilated conv whose dilation
@@ -260,7 +260,7 @@ static int crop_dead_taps(gcam_win *w, int64_t lo[3])
 static float *crop_weights(const float *W, int64_t M, int64_t Cg, const gcam_win *w, const gcam_win *cw,
                            const int64_t lo[3])
 {
-    float *out = malloc(sizeof(float) * (size_t)(M * Cg * cw->k_size));
+    float *out = gcam_malloc(sizeof(float) * (size_t)(M * Cg * cw->k_size));
     if (!out) return NULL;
     float *o = out;
     for (int64_t mc = 0; mc < M * Cg; mc++)
@@ -280,7 +280,7 @@ static void conv_release(gcam_node *n)
             inst_free(in);
         }
     }
-    free(p);
+    gcam_free(p);
     n->params = NULL;
 }
 
@@ -299,18 +299,18 @@ static int fast_allowed(const gcam_opctx *c)
  * reference kernels (with the epilogue's BN factor precomputed). */
 static int inst_new(gcam_opctx *c, const conv_key *k, int with_bwd, conv_inst **out)
 {
-    conv_inst *in = calloc(1, sizeof *in);
+    conv_inst *in = gcam_calloc(1, sizeof *in);
     if (!in) return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
     in->key = *k;
     const int64_t M = k->M;
     float *a = NULL, *bias = NULL;
     if (k->bn_scale) {
-        a = malloc(sizeof(float) * (size_t)M);
-        bias = malloc(sizeof(float) * (size_t)M);
+        a = gcam_malloc(sizeof(float) * (size_t)M);
+        bias = gcam_malloc(sizeof(float) * (size_t)M);
         if (!a || !bias) {
-            free(a);
-            free(bias);
-            free(in);
+            gcam_free(a);
+            gcam_free(bias);
+            gcam_free(in);
             return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
         }
         /* a as BatchNormalization computes it; the folded bias in double:
@@ -327,9 +327,9 @@ static int inst_new(gcam_opctx *c, const conv_key *k, int with_bwd, conv_inst **
     int64_t lo[3];
     if (fast_allowed(c) && crop_dead_taps(&geom.w, lo)) {
         if (!(in->crop_w = crop_weights(k->W, M, k->C / k->G, &k->w, &geom.w, lo))) {
-            free(a);
-            free(bias);
-            free(in);
+            gcam_free(a);
+            gcam_free(bias);
+            gcam_free(in);
             return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
         }
         W = in->crop_w;
@@ -339,11 +339,11 @@ static int inst_new(gcam_opctx *c, const conv_key *k, int with_bwd, conv_inst **
     char why[256] = "the conv-reference setting";
     int rc = fast_allowed(c) ? gcam_conv_fast_new(&geom, W, &epi, with_bwd, &in->fast, why, sizeof why)
                              : GCAM_E_UNSUPPORTED;
-    free(bias);
+    gcam_free(bias);
     if (rc == GCAM_E_NOMEM) {
-        free(a);
-        free(in->crop_w);
-        free(in);
+        gcam_free(a);
+        gcam_free(in->crop_w);
+        gcam_free(in);
         return gcam_node_errf(c, rc, "out of memory building the convolution: %s", why);
     }
     in->bn_a = a; /* used by the reference path only, but cheap to keep */

@@ -29,7 +29,7 @@ typedef struct maxpool_params {
 
 static int maxpool_init(gcam_node *n, gcam_err *e)
 {
-    maxpool_params *p = calloc(1, sizeof *p);
+    maxpool_params *p = gcam_calloc(1, sizeof *p);
     if (!p) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     n->params = p;
     int rc = gcam_pool_parse(n, &p->win, e);

@@ -58,10 +58,10 @@ static int64_t nms_run(gcam_opctx *c, int64_t *out)
     const int has_st = st && gcam_numel(st);
     const float sthr = has_st ? gcam_f32(st)[0] : 0.0f;
     const int center = (int)gcam_attr_int(c->node, "center_point_box", 0);
-    int64_t *order = malloc(sizeof(int64_t) * (size_t)(N ? N : 1)), *kept = malloc(sizeof(int64_t) * (size_t)(N ? N : 1));
+    int64_t *order = gcam_malloc(sizeof(int64_t) * (size_t)(N ? N : 1)), *kept = gcam_malloc(sizeof(int64_t) * (size_t)(N ? N : 1));
     if (!order || !kept) {
-        free(order);
-        free(kept);
+        gcam_free(order);
+        gcam_free(kept);
         return -1;
     }
     int64_t count = 0;
@@ -90,8 +90,8 @@ static int64_t nms_run(gcam_opctx *c, int64_t *out)
                 count++;
             }
         }
-    free(order);
-    free(kept);
+    gcam_free(order);
+    gcam_free(kept);
     return count;
 }
 
@@ -183,10 +183,10 @@ static int uq_infer(gcam_opctx *c)
     uq_geom g;
     if (rc || (rc = uq_geometry(c, &g))) return rc;
     const gcam_tensor *x = c->in[0];
-    int64_t *first = malloc(sizeof(int64_t) * (size_t)(g.len ? g.len : 1));
+    int64_t *first = gcam_malloc(sizeof(int64_t) * (size_t)(g.len ? g.len : 1));
     if (!first) return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
     int64_t n = uq_run(c, &g, first, NULL);
-    free(first);
+    gcam_free(first);
     const gcam_attr *a = gcam_attr_find(c->node, "axis");
     for (int o = 0; o < c->node->n_out && o < 4; o++) {
         gcam_tensor *y = c->out[o];
@@ -209,7 +209,7 @@ static int uq_forward(gcam_opctx *c)
     int rc = uq_geometry(c, &g);
     if (rc) return rc;
     const gcam_tensor *x = c->in[0];
-    int64_t *first = malloc(sizeof(int64_t) * (size_t)(g.len ? g.len : 1) * 2);
+    int64_t *first = gcam_malloc(sizeof(int64_t) * (size_t)(g.len ? g.len : 1) * 2);
     if (!first) return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
     int64_t *inv = first + g.len, n = uq_run(c, &g, first, inv);
     const size_t es = gcam_dtype_size(x->dtype), row = (size_t)g.inner * es;
@@ -224,7 +224,7 @@ static int uq_forward(gcam_opctx *c)
         for (int64_t q = 0; q < n; q++) gcam_i64(c->out[3])[q] = 0;
         for (int64_t j = 0; j < g.len; j++) gcam_i64(c->out[3])[inv[j]]++;
     }
-    free(first);
+    gcam_free(first);
     return GCAM_OK;
 }
 

@@ -152,7 +152,7 @@ static int norm_backward(gcam_opctx *c)
     if (rc) return rc;
     const gcam_tensor *x = c->in[0];
     const int64_t n = gcam_numel(x);
-    double *st = c->scratch, *acc = malloc(sizeof(double) * 2 * (size_t)g.n_groups);
+    double *st = c->scratch, *acc = gcam_malloc(sizeof(double) * 2 * (size_t)g.n_groups);
     if (!acc) return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
     stats(c, &g, st);
     const float *xv = gcam_f32(x), *dy = gcam_f32(c->dout[0]), *sc = g.kind == K_MVN ? NULL : gcam_f32(gcam_in(c, 1));
@@ -171,7 +171,7 @@ static int norm_backward(gcam_opctx *c)
         const double L = (double)g.group_len;
         dx[i] += (float)(st[2 * k + 1] * (gi - acc[2 * k] / L - h * acc[2 * k + 1] / L));
     }
-    free(acc);
+    gcam_free(acc);
     return GCAM_OK;
 }
 

@@ -40,7 +40,7 @@ static int pad_init(gcam_node *n, gcam_err *e)
     else
         return gcam_errf(e, GCAM_E_UNSUPPORTED, "node '%s' (Pad): mode '%s' not supported", n->name ? n->name : "",
                          m);
-    pad_params *p = malloc(sizeof *p);
+    pad_params *p = gcam_malloc(sizeof *p);
     if (!p) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     p->mode = mode;
     n->params = p;

@@ -48,9 +48,9 @@ typedef struct reduce_params {
 
 static int reduce_init(gcam_node *n, gcam_err *e)
 {
-    reduce_params *p = calloc(1, sizeof *p);
+    reduce_params *p = gcam_calloc(1, sizeof *p);
     if (!p) return gcam_errf(e, GCAM_E_NOMEM, "node '%s' (%s): out of memory", n->name ? n->name : "", n->op_type);
-    free(n->params);
+    gcam_free(n->params);
     n->params = p;
     p->kind = kind_of(n->op_type);
     p->keepdims = gcam_attr_int(n, "keepdims", 1) != 0;

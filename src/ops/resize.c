@@ -122,7 +122,7 @@ static int resize_init(gcam_node *n, gcam_err *e)
         return gcam_errf(e, GCAM_E_INVALID_MODEL, "node '%s' (Resize): more axes than dims", n->name ? n->name : "");
     p.naxes = na;
 
-    resize_params *q = malloc(sizeof *q);
+    resize_params *q = gcam_malloc(sizeof *q);
     if (!q) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
     *q = p;
     n->params = q;

@@ -62,12 +62,12 @@ int gcam_file_read(const char *path, size_t max, const char *what, unsigned char
     size_t n = 0;
     int rc = gcam_file_open_in(path, max, what, &fd, &n, e);
     if (rc) return rc;
-    unsigned char *b = malloc(n + 1);
+    unsigned char *b = gcam_malloc(n + 1);
     if (!b) rc = gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory reading %zu bytes", path, n);
     if (!rc) rc = gcam_file_pread(fd, b, n, 0, path, e);
     close(fd);
     if (rc) {
-        free(b);
+        gcam_free(b);
         return rc;
     }
     b[n] = 0;
@@ -118,7 +118,7 @@ static int open_temp(const char *target, const struct stat *old, char **tmp_out)
     const char *slash = strrchr(target, '/');
     size_t dl = slash ? (size_t)(slash - target) + 1 : 0;
     size_t cap = strlen(target) + 32;
-    char *tmp = malloc(cap);
+    char *tmp = gcam_malloc(cap);
     if (!tmp) return -1;
     for (int attempt = 0; attempt < 100; attempt++) {
         struct timespec ts;
@@ -133,7 +133,7 @@ static int open_temp(const char *target, const struct stat *old, char **tmp_out)
         }
         if (errno != EEXIST) break;
     }
-    free(tmp);
+    gcam_free(tmp);
     return -1;
 }
 
@@ -164,7 +164,7 @@ int gcam_out_open(gcam_outfile *o, const char *path, gcam_err *e)
         o->f = fopen(target, "wb");
         o->path = target;
         if (!o->f) {
-            free(target);
+            gcam_free(target);
             o->path = NULL;
             return gcam_errf(e, GCAM_E_IO, "cannot open %s: %s", path, strerror(errno));
         }
@@ -173,7 +173,7 @@ int gcam_out_open(gcam_outfile *o, const char *path, gcam_err *e)
     int fd = open_temp(target, exists ? &st : NULL, &o->tmp);
     if (fd < 0) {
         int err = errno;
-        free(target);
+        gcam_free(target);
         return gcam_errf(e, GCAM_E_IO, "cannot write %s: %s", path, strerror(err));
     }
     o->f = fdopen(fd, "wb");
@@ -191,8 +191,8 @@ void gcam_out_abort(gcam_outfile *o)
     if (!o) return;
     if (o->f) fclose(o->f);
     if (o->tmp) unlink(o->tmp);
-    free(o->tmp);
-    free(o->path);
+    gcam_free(o->tmp);
+    gcam_free(o->path);
     memset(o, 0, sizeof *o);
 }
 
@@ -209,7 +209,7 @@ int gcam_out_commit(gcam_outfile *o, gcam_err *e)
     int rc = GCAM_OK;
     if (err) rc = gcam_errf(e, GCAM_E_IO, "cannot write %s: %s", o->path, strerror(err));
     else if (o->tmp) {
-        free(o->tmp); /* renamed: nothing to remove */
+        gcam_free(o->tmp); /* renamed: nothing to remove */
         o->tmp = NULL;
     }
     gcam_out_abort(o);

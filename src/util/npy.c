@@ -149,7 +149,7 @@ int gcam_npy_parse(const void *buf, size_t len, gcam_tensor *t, const char *what
     int rc = npy_header(buf, len, len, t, &doff, what, e);
     if (rc) return rc;
     size_t bytes = gcam_tensor_bytes(t);
-    t->data = malloc(bytes ? bytes : 1);
+    t->data = gcam_malloc(bytes ? bytes : 1);
     if (!t->data) return gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory", what);
     if (bytes) memcpy(t->data, (const unsigned char *)buf + doff, bytes);
     t->flags = GCAM_TF_OWNED;
@@ -167,18 +167,18 @@ int gcam_npy_read(const char *path, gcam_tensor *t, gcam_err *e)
     /* the header first: its dims are checked against the file's size before
      * the data is allocated, and the data is read straight into the tensor */
     size_t head = size < GCAM_FILE_MAX_NPY_HEADER + 12 ? size : GCAM_FILE_MAX_NPY_HEADER + 12, doff = 0;
-    unsigned char *h = malloc(head ? head : 1);
+    unsigned char *h = gcam_malloc(head ? head : 1);
     if (!h) rc = gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory", path);
     if (!rc) rc = gcam_file_pread(fd, h, head, 0, path, e);
     if (!rc) rc = npy_header(h, head, size, t, &doff, path, e);
-    free(h);
+    gcam_free(h);
     size_t bytes = rc ? 0 : gcam_tensor_bytes(t);
-    if (!rc && !(t->data = malloc(bytes ? bytes : 1)))
+    if (!rc && !(t->data = gcam_malloc(bytes ? bytes : 1)))
         rc = gcam_errf(e, GCAM_E_NOMEM, "%s: out of memory for %zu bytes", path, bytes);
     if (!rc) rc = gcam_file_pread(fd, t->data, bytes, doff, path, e);
     close(fd);
     if (rc) {
-        free(t->data);
+        gcam_free(t->data);
         t->data = NULL;
         return rc;
     }

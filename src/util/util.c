@@ -246,7 +246,7 @@ char *gcam_strdup(const char *s)
 {
     if (!s) return NULL;
     size_t n = strlen(s) + 1;
-    char *d = malloc(n);
+    char *d = gcam_malloc(n);
     if (d) memcpy(d, s, n);
     return d;
 }
