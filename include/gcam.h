@@ -494,8 +494,10 @@ typedef struct gcam_explain_opts {
      * target_weights != NULL: the explained score is sum_i w_i * y_i over one
      * batch item of the target tensor (n_target_weights must equal its element
      * count), e.g. pytorch-grad-cam's SemanticSegmentationTarget, a mask on one
-     * class plane of a segmentation output.  target_class is then ignored,
-     * target_softmax must be 0; counterfactual negates the score as usual.
+     * class plane of a segmentation output.  target_class is then ignored;
+     * with target_softmax the score is sum_i w_i * p_i, p the softmax over
+     * the class axis (axis 1 of a 4-D output, per pixel; else the last axis,
+     * per row or step); counterfactual negates the score as usual.
      * Borrowed: read during gcam_explain only. */
     const float *target_weights;
     int64_t n_target_weights;

@@ -110,8 +110,40 @@ double gcam_explanation_time_ms(const gcam_explanation *x, const char *phase)
     return -1;
 }
 
-/* A weighted target: score sum(w * y) over batch item 0, seed w (negated
- * for counterfactual, as the one-hot seed is through seed_value). */
+/* The softmax groups of one image's output for a weighted target: the class
+ * axis is axis 1 of a 4-D dense map (N x C x H x W, a segmentation), else the
+ * last (N x C scores, N x T x V steps).  Group g's C elements start at
+ * (g / inner) * C * inner + g % inner, inner apart. */
+static void softmax_groups(const gcam_tensor *y, int64_t n1, int64_t *C, int64_t *inner)
+{
+    *C = y->ndim == 4 ? y->dims[1] : y->ndim ? y->dims[y->ndim - 1] : 1;
+    *inner = y->ndim == 4 ? y->dims[2] * y->dims[3] : 1;
+    if (*C < 1 || *C > n1) *C = n1 ? n1 : 1;
+}
+
+/* score = sum_i w_i p_i with p the softmax of each group; its gradient
+ * d score / d z_j = p_j (w_j - sum_i w_i p_i) within the group (s gets it). */
+static double weighted_softmax(const float *v, const float *w, int64_t n1, int64_t C, int64_t inner, float *s)
+{
+    double score = 0.0;
+    for (int64_t g = 0; g < n1 / C; g++) {
+        const int64_t base = (g / inner) * C * inner + g % inner;
+        double mx = -INFINITY, sum = 0.0, dot = 0.0;
+        for (int64_t i = 0; i < C; i++) mx = v[base + i * inner] > mx ? v[base + i * inner] : mx;
+        for (int64_t i = 0; i < C; i++) sum += exp(v[base + i * inner] - mx);
+        for (int64_t i = 0; i < C; i++) dot += w[base + i * inner] * exp(v[base + i * inner] - mx) / sum;
+        for (int64_t i = 0; i < C; i++) {
+            const double p = exp(v[base + i * inner] - mx) / sum;
+            s[base + i * inner] = (float)(p * (w[base + i * inner] - dot));
+        }
+        score += dot;
+    }
+    return score;
+}
+
+/* A weighted target: score sum(w * y) over batch item 0 (with target_softmax,
+ * sum(w * softmax(y)) over the class axis), seed its gradient (negated for
+ * counterfactual, as the one-hot seed is through seed_value). */
 static int weighted_target(gcam_model *m, const gcam_explain_opts *o, gcam_tensor *y, int64_t *target,
                            float *score, float **seed)
 {
@@ -123,10 +155,18 @@ static int weighted_target(gcam_model *m, const gcam_explain_opts *o, gcam_tenso
     if (!s) return gcam_errf(&m->err, GCAM_E_NOMEM, "out of memory");
     const float *v = gcam_f32(y);
     double sum = 0.0;
-    for (int64_t i = 0; i < n1; i++) {
-        s[i] = o->counterfactual ? -o->target_weights[i] : o->target_weights[i];
-        sum += (double)o->target_weights[i] * v[i];
+    if (o->target_softmax) {
+        int64_t C, inner;
+        softmax_groups(y, n1, &C, &inner);
+        sum = weighted_softmax(v, o->target_weights, n1, C, inner, s);
+    } else {
+        for (int64_t i = 0; i < n1; i++) {
+            s[i] = o->target_weights[i];
+            sum += (double)o->target_weights[i] * v[i];
+        }
     }
+    if (o->counterfactual)
+        for (int64_t i = 0; i < n1; i++) s[i] = -s[i];
     *target = -1;
     *score = (float)sum;
     *seed = s;
@@ -884,9 +924,8 @@ int gcam_explain(gcam_model *m, const gcam_array *input, const gcam_explain_opts
     if (opts->eigen_smooth && !(fl & M_LAYER))
         return gcam_errf(&m->err, GCAM_E_ARG, "eigen smoothing applies to the layer CAM methods, not %s",
                          gcam_method_name(opts->method));
-    if (opts->target_weights && (opts->target_softmax || opts->n_target_weights < 1))
-        return gcam_errf(&m->err, GCAM_E_ARG, opts->target_softmax ? "target weights and target_softmax exclude each other"
-                                                                    : "target weights need n_target_weights >= 1");
+    if (opts->target_weights && opts->n_target_weights < 1)
+        return gcam_errf(&m->err, GCAM_E_ARG, "target weights need n_target_weights >= 1");
     if (opts->target_weights && (opts->method == GCAM_METHOD_CAM || opts->scorecam_baseline))
         return gcam_errf(&m->err, GCAM_E_ARG, "target weights need a single class for %s",
                          opts->scorecam_baseline ? "the Score-CAM baseline (a class probability)" : "cam (a classifier row)");

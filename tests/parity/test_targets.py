@@ -165,6 +165,14 @@ def test_seg(run):
         ref = cam_of(model, model.backbone, x, lambda y: y[cat].sum(), method)
         run.explain("seg region-all " + method, onnx, xpath, None, method, ref, "--target-class", str(cat),
                     "--target-region", "all")
+    # --target-softmax and --counterfactual combine with a mask: softmax over the class axis per pixel
+    for method in ("gradcam", "hirescam"):
+        ref = cam_of(model, model.backbone, x, lambda y: (torch.softmax(y, dim=0)[cat] * mask).sum(), method)
+        run.explain("seg mask softmax " + method, onnx, xpath, backbone, method, ref, "--target-output", "out",
+                    "--target-mask", os.path.join(run.tmp, "mask.npy"), "--target-softmax")
+    ref = cam_of(model, model.backbone, x, lambda y: -(y[cat] * mask).sum(), "gradcam")
+    run.explain("seg mask counterfactual gradcam", onnx, xpath, backbone, "gradcam", ref, "--target-output", "out",
+                "--target-mask", os.path.join(run.tmp, "mask.npy"), "--counterfactual")
     box = torch.zeros(SIDE, SIDE)
     box[4:20, 8:30] = 1  # x0,y0,x1,y1 = 8,4,30,20: cells (pixels here) whose centres lie inside
     ref = cam_of(model, model.backbone, x, lambda y: (y[1] * box).sum(), "gradcam")
@@ -190,6 +198,11 @@ def test_seq(run):
         ("top 3", lambda o: o.flatten()[torch.topk(flat, 3).indices].sum(), ("--target-top", "3")),
         ("step 2", lambda o: o[2, int(y[2].argmax())], ("--target-step", "2")),
         ("step 1 token 5", lambda o: o[1, 5], ("--target-step", "1", "--target", "5")),
+        # with --target-softmax: each step's softmax over the vocabulary
+        ("step 2 softmax", lambda o: torch.softmax(o, dim=-1)[2, int(y[2].argmax())],
+         ("--target-step", "2", "--target-softmax")),
+        ("index 3,17,26 softmax", lambda o: torch.softmax(o, dim=-1).flatten()[[3, 17, 26]].sum(),
+         ("--target-index", "3,17,26", "--target-softmax")),
     ]
     for name, score, extra in cases:
         run.explain("seq " + name, onnx, xpath, layer, "gradcam", cam_of(model, model.body, x, score, "gradcam"),
