@@ -163,8 +163,26 @@ GCAM_TEST(target_weights_errors)
     o.n_target_weights = TW_CLASSES;
     o.target_softmax = 1;
     gcam_array x = tw_input();
-    CHECK(gcam_explain(m, &x, &o, &ex) == GCAM_E_ARG && ex == NULL);
-    CHECK(strstr(gcam_model_errmsg(m), "target_softmax") != NULL);
+    /* weights with target_softmax (issue 10): a one-hot weight is the class's
+     * softmax target, score and map */
+    CHECK(gcam_explain(m, &x, &o, &ex) == GCAM_OK && ex != NULL);
+    gcam_explanation *one = NULL;
+    gcam_explain_opts o1;
+    gcam_explain_opts_default(&o1);
+    o1.target_class = 0;
+    o1.target_softmax = 1;
+    CHECK(gcam_explain(m, &x, &o1, &one) == GCAM_OK && one != NULL);
+    if (ex && one) {
+        const float s = gcam_explanation_score(ex);
+        CHECK(s > 0.0f && s < 1.0f); /* a probability */
+        CHECK_NEAR(s, gcam_explanation_score(one), 1e-6);
+        int h = 0, w_ = 0, h1 = 0, w1 = 0;
+        const float *a = gcam_explanation_map(ex, &h, &w_), *b = gcam_explanation_map(one, &h1, &w1);
+        CHECK(a && b && h == h1 && w_ == w1);
+        for (int p = 0; a && b && p < h * w_; p++) CHECK_NEAR(a[p], b[p], 1e-5);
+    }
+    gcam_explanation_free(ex);
+    gcam_explanation_free(one);
     gcam_model_free(m);
 }
 
