@@ -57,8 +57,6 @@ const char *cli_basename(const char *path);
 /* --size "H", "H,W" or "HxW" (each 1..16384); --mean/--std "a,b,c" or "a"
  * (one value for every channel): 0, or -1.  The syntax of the library's
  * "gradcam.preprocess" metadata, parsed here for the command line. */
-int cli_parse_size(const char *s, int *h, int *w);
-int cli_parse_floats3(const char *s, float *v);
 
 /* s as a JSON string literal (quotes, backslashes and control characters escaped) */
 void cli_json_str(FILE *f, const char *s);

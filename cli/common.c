@@ -299,34 +299,3 @@ const char *cli_method_names(void)
     return list;
 }
 
-int cli_parse_floats3(const char *s, float *v)
-{
-    char *end;
-    for (int k = 0; k < 3; k++) {
-        v[k] = strtof(s, &end);
-        if (end == s) return -1;
-        s = end;
-        if (k == 0 && !*s) { /* one value for all channels */
-            v[1] = v[2] = v[0];
-            return 0;
-        }
-        if (k < 2 && *s++ != ',') return -1;
-    }
-    return *s ? -1 : 0;
-}
-
-int cli_parse_size(const char *s, int *h, int *w)
-{
-    char *end;
-    long a = strtol(s, &end, 10), b = a;
-    if (end == s || a <= 0 || a > 16384) return -1;
-    if (*end == ',' || *end == 'x') {
-        const char *t = end + 1;
-        b = strtol(t, &end, 10);
-        if (end == t || b <= 0 || b > 16384) return -1;
-    }
-    if (*end) return -1;
-    *h = (int)a;
-    *w = (int)b;
-    return 0;
-}

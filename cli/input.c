@@ -61,13 +61,13 @@ static int opt_scale(void *s, const char *name, const char *v, const char *usage
 static int opt_size(void *s, const char *name, const char *v, const char *usage)
 {
     gcam_preprocess_opts *pp = &((cli_input_opts *)s)->pp;
-    return cli_parse_size(v, &pp->size_h, &pp->size_w) ? cli_fail("bad --size '%s' (H or H,W)", v) : 0;
+    return gcam_parse_size(v, &pp->size_h, &pp->size_w) ? cli_fail("bad --size '%s' (H or H,W)", v) : 0;
 }
 
 /* --mean (any finite numbers) and --std (numbers > 0), per channel */
 static int parse_norm(const char *name, const char *v, float *dst, int *given, int is_std)
 {
-    if (cli_parse_floats3(v, dst)) return cli_fail("bad %s '%s' (a,b,c)", name, v);
+    if (gcam_parse_floats3(v, dst)) return cli_fail("bad %s '%s' (a,b,c)", name, v);
     for (int k = 0; k < 3; k++)
         if (!isfinite(dst[k]) || (is_std && !(dst[k] > 0)))
             return cli_fail("bad %s '%s' (%s)", name, v, is_std ? "numbers > 0" : "finite numbers");

@@ -575,6 +575,13 @@ typedef struct gcam_preprocess_opts {
 /* The i-th preset's name ("imagenet", "tf", ...), NULL past the last. */
 GCAM_API const char *gcam_preset_name(int i);
 
+/* The preprocessing settings' text forms, as the metadata (gradcam.size,
+ * gradcam.mean, gradcam.std) and the CLI write them: "H" or "H,W" / "HxW"
+ * (1..16384), and "a,b,c" or one value for all channels.  0, or -1 when
+ * s is malformed (outputs then unspecified). */
+GCAM_API int gcam_parse_size(const char *s, int *h, int *w);
+GCAM_API int gcam_parse_floats3(const char *s, float *v);
+
 typedef struct gcam_photo gcam_photo;
 
 /* Decodes a PNG or JPEG and fills *input (float32, free with

@@ -345,10 +345,6 @@ const char *gcam_gemm_backend(void);
 int gcam_broadcast_shape(const int64_t *a, int na, const int64_t *b, int nb, int64_t *out,
                          int *nout);
 
-/* "a,b,c" (or one value for all three) and "H" / "H,W" / "HxW"; 0 or -1 */
-int gcam_parse_floats3(const char *s, float *v);
-int gcam_parse_size(const char *s, int *h, int *w);
-
 /* ---- small utils ---------------------------------------------------------- */
 double gcam_now_ms(void);
 
