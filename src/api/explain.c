@@ -131,11 +131,12 @@ static double weighted_softmax(const float *v, const float *w, int64_t n1, int64
         double mx = -INFINITY, sum = 0.0, dot = 0.0;
         for (int64_t i = 0; i < C; i++) mx = v[base + i * inner] > mx ? v[base + i * inner] : mx;
         for (int64_t i = 0; i < C; i++) sum += exp(v[base + i * inner] - mx);
-        for (int64_t i = 0; i < C; i++) dot += w[base + i * inner] * exp(v[base + i * inner] - mx) / sum;
-        for (int64_t i = 0; i < C; i++) {
-            const double p = exp(v[base + i * inner] - mx) / sum;
-            s[base + i * inner] = (float)(p * (w[base + i * inner] - dot));
+        for (int64_t i = 0; i < C; i++) { /* s holds p first, then the gradient */
+            const int64_t k = base + i * inner;
+            s[k] = (float)(exp(v[k] - mx) / sum);
+            dot += w[k] * (double)s[k];
         }
+        for (int64_t i = 0; i < C; i++) s[base + i * inner] *= (float)(w[base + i * inner] - dot);
         score += dot;
     }
     return score;
