@@ -10,6 +10,7 @@
 #include "kernels/bigmem.h"
 #include "kernels/conv_fast.h"
 #include "kernels/conv_taps.h"
+#include "kernels/conv_wino.h"
 #include "kernels/elementwise.h"
 
 #include <pthread.h>
@@ -20,6 +21,28 @@
 #ifndef GCAM_HAVE_DNNL
 
 int gcam_conv_fast_available(void) { return 0; }
+/* A 3x3 stride-1 conv on channels-last input as Winograd F(4x4, 3x3)
+ * (conv_wino.c), forward only; GCAM_E_UNSUPPORTED when that does not apply. */
+static int wino_instance(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
+                         double flops, gcam_conv_fast **out)
+{
+    if (!g->winograd || with_bwd) return GCAM_E_UNSUPPORTED;
+    gcam_conv_wino *k = NULL;
+    int rc = gcam_conv_wino_new(g, W, epi, omp_get_max_threads(), &k);
+    if (rc) return rc;
+    gcam_conv_fast *f = gcam_calloc(1, sizeof *f);
+    if (!f) {
+        gcam_conv_wino_free(k);
+        return GCAM_E_NOMEM;
+    }
+    f->wino = k;
+    f->flops = flops;
+    f->scratch = gcam_conv_wino_scratch(k);
+    snprintf(f->impl, sizeof f->impl, "winograd_4x3:avx2");
+    *out = f;
+    return GCAM_OK;
+}
+
 int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
                        gcam_conv_fast **out, char *why, size_t why_len)
 {
@@ -128,6 +151,7 @@ struct gcam_conv_fast {
     int nhwc_in, nhwc_out; /* x / y (and the residual) stored NHWC */
     int with_bwd, sum;
     gcam_conv_taps *taps; /* a dilated conv whose taps mostly read padding: per-tap GEMMs (conv_taps.c) */
+    gcam_conv_wino *wino; /* a 3x3 stride-1 conv as Winograd F(4x4, 3x3) (conv_wino.c) */
     double flops; /* of one forward: below SMALL_FLOPS it runs on one thread */
 };
 
@@ -263,6 +287,7 @@ void gcam_conv_fast_free(gcam_conv_fast *f)
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) dnnl_memory_destroy(mems[i]);
     dnnl_stream_destroy(f->stream);
     gcam_conv_taps_free(f->taps);
+    gcam_conv_wino_free(f->wino);
     gcam_free(f->w_own);
     gcam_free(f->b_own);
     gcam_free(f->bw_own);
@@ -791,6 +816,28 @@ static int taps_instance(const gcam_conv_geom *g, const float *W, const gcam_con
     return GCAM_OK;
 }
 
+/* A 3x3 stride-1 conv on channels-last input as Winograd F(4x4, 3x3)
+ * (conv_wino.c), forward only; GCAM_E_UNSUPPORTED when that does not apply. */
+static int wino_instance(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
+                         double flops, gcam_conv_fast **out)
+{
+    if (!g->winograd || with_bwd) return GCAM_E_UNSUPPORTED;
+    gcam_conv_wino *k = NULL;
+    int rc = gcam_conv_wino_new(g, W, epi, omp_get_max_threads(), &k);
+    if (rc) return rc;
+    gcam_conv_fast *f = gcam_calloc(1, sizeof *f);
+    if (!f) {
+        gcam_conv_wino_free(k);
+        return GCAM_E_NOMEM;
+    }
+    f->wino = k;
+    f->flops = flops;
+    f->scratch = gcam_conv_wino_scratch(k);
+    snprintf(f->impl, sizeof f->impl, "winograd_4x3:avx2");
+    *out = f;
+    return GCAM_OK;
+}
+
 int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
                        gcam_conv_fast **out, char *why, size_t why_len)
 {
@@ -829,6 +876,8 @@ int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
     if (pointwise && gemm_mode_ok(act) && !pw_dnnl) return gemm_instance(g, W, epi, with_bwd, flops, out);
     int rc = taps_instance(g, W, epi, flops, out, why, why_len);
     if (rc != GCAM_E_UNSUPPORTED) return rc;
+    rc = wino_instance(g, W, epi, with_bwd, flops, out);
+    if (rc != GCAM_E_UNSUPPORTED) return rc;
     rc = dnnl_instance(g, W, epi, with_bwd, flops, out, why, why_len);
     if (rc == GCAM_E_UNSUPPORTED && pw_dnnl) return gemm_instance(g, W, epi, with_bwd, flops, out);
     return rc;
@@ -856,6 +905,7 @@ static int fast_forward(gcam_conv_fast *f, const float *x, float *y, const float
 {
     if (f->gemm) return gemm_forward(f, x, y, f->sum ? res : NULL);
     if (f->taps) return gcam_conv_taps_forward(f->taps, x, y, scratch);
+    if (f->wino) return gcam_conv_wino_forward(f->wino, x, y, scratch);
     unsigned char *s = scratch;
     if ((f->scratch && !s) || (f->res_bytes && !res)) return GCAM_E_INTERNAL;
     int rc = GCAM_OK;

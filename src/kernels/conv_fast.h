@@ -41,6 +41,9 @@ typedef struct gcam_conv_geom {
     /* 2-D only: x (nhwc_in) or y and the residual operand (nhwc_out) are
      * stored NHWC.  Forward only: no backward-data primitive is built. */
     int nhwc_in, nhwc_out;
+    /* a 3x3 stride-1 conv may run as Winograd F(4x4, 3x3) (conv_wino.c; the
+     * model's winograd setting) */
+    int winograd;
 } gcam_conv_geom;
 
 /* What runs on each output channel m after the convolution. */

@@ -56,6 +56,7 @@ typedef struct conv_key {
     float act_lo, act_hi;
     int has_sum;
     int nhwc_in, nhwc_out;
+    int winograd; /* the model's winograd setting */
 } conv_key;
 
 typedef struct conv_inst {
@@ -176,6 +177,7 @@ static void key_of(const gcam_opctx *c, const conv_shape *s, conv_key *k)
     k->B = c->node->n_in > 2 && c->in[2] ? gcam_f32(c->in[2]) : NULL;
     k->nhwc_in = (c->in[0]->flags & GCAM_TF_NHWC) != 0;
     k->nhwc_out = (c->out[0]->flags & GCAM_TF_NHWC) != 0;
+    k->winograd = gcam_setting(c->set, GCAM_OPT_WINOGRAD);
     const gcam_fusion *f = &c->node->fuse;
     if (f->on) {
         k->bn_scale = f->bn_scale;
@@ -206,7 +208,7 @@ static int key_eq(const conv_key *a, const conv_key *b)
            a->W == b->W && a->B == b->B && a->bn_scale == b->bn_scale && a->bn_bias == b->bn_bias &&
            a->bn_mean == b->bn_mean && a->bn_var == b->bn_var && a->bn_eps == b->bn_eps &&
            a->act == b->act && a->act_lo == b->act_lo && a->act_hi == b->act_hi && a->has_sum == b->has_sum &&
-           a->nhwc_in == b->nhwc_in && a->nhwc_out == b->nhwc_out;
+           a->nhwc_in == b->nhwc_in && a->nhwc_out == b->nhwc_out && a->winograd == b->winograd;
 }
 
 static void inst_free(conv_inst *in)
@@ -322,7 +324,7 @@ static int inst_new(gcam_opctx *c, const conv_key *k, int with_bwd, conv_inst **
         }
     }
     gcam_conv_geom geom = {.N = k->N, .C = k->C, .M = k->M, .G = k->G, .w = k->w,
-                           .nhwc_in = k->nhwc_in, .nhwc_out = k->nhwc_out};
+                           .nhwc_in = k->nhwc_in, .nhwc_out = k->nhwc_out, .winograd = k->winograd};
     const float *W = k->W;
     int64_t lo[3];
     if (fast_allowed(c) && crop_dead_taps(&geom.w, lo)) {

@@ -355,6 +355,128 @@ GCAM_TEST(conv_taps_vs_direct)
 
 /* ---- fusion and views, through whole graphs ------------------------------- */
 
+/* Winograd F(4x4, 3x3) (conv_wino.c) against the direct sum in double:
+ * sizes that are not multiples of the 4x4 tile, pads on one side only, M
+ * not a multiple of its 16-column panels, more tiles than one block, every
+ * epilogue, NHWC and NCHW outputs. */
+static int wino_machine(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !__builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+GCAM_TEST(conv_wino_vs_direct)
+{
+    if (!gcam_conv_fast_available()) GCAM_SKIP("no fast convolution path in this build");
+    if (!wino_machine()) GCAM_SKIP("Winograd runs on AVX2 machines without AVX-512 only");
+    const rconv cases[] = {
+        {.nsp = 2, .N = 1, .C = 16, .M = 24, .G = 1, .in = {1, 14, 14}, .k = {1, 3, 3}, .s = {1, 1, 1},
+         .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
+        {.nsp = 2, .N = 2, .C = 40, .M = 16, .G = 1, .in = {1, 17, 15}, .k = {1, 3, 3}, .s = {1, 1, 1},
+         .d = {1, 1, 1}, .pb = {0, 0, 2}, .pe = {0, 2, 0}},
+        {.nsp = 2, .N = 1, .C = 264, .M = 48, .G = 1, .in = {1, 16, 16}, .k = {1, 3, 3}, .s = {1, 1, 1},
+         .d = {1, 1, 1}, .pb = {0, 0, 0}, .pe = {0, 0, 0}},
+        {.nsp = 2, .N = 1, .C = 16, .M = 16, .G = 1, .in = {1, 130, 70}, .k = {1, 3, 3}, .s = {1, 1, 1},
+         .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
+    };
+    for (int i = 0; i < 4; i++)
+        for (int kind = 0; kind < 4; kind++) {
+            const rconv *r = &cases[i];
+            rconv r2 = *r; /* plan_win takes the spatial dims only */
+            for (int j = 0; j < 2; j++) {
+                r2.in[j] = r->in[j + 1];
+                r2.k[j] = r->k[j + 1];
+                r2.s[j] = r->s[j + 1];
+                r2.d[j] = r->d[j + 1];
+                r2.pb[j] = r->pb[j + 1];
+                r2.pe[j] = r->pe[j + 1];
+            }
+            gcam_conv_geom g = {.N = r->N, .C = r->C, .M = r->M, .G = 1, .nhwc_in = 1, .nhwc_out = kind & 1,
+                                .winograd = 1};
+            CHECK(plan_win(&r2, &g.w) == 0);
+            const int64_t HWi = g.w.in_size, HWo = g.w.out_size, nx = r->N * r->C * HWi, ny = r->N * r->M * HWo;
+            float *x = malloc(sizeof(float) * nx), *xh = malloc(sizeof(float) * nx), *y = malloc(sizeof(float) * ny);
+            float *W = malloc(sizeof(float) * (size_t)(r->M * r->C * 9)), scale[48], bias[48];
+            double *ref = malloc(sizeof(double) * ny);
+            for (int64_t j = 0; j < nx; j++) x[j] = rnd_f();
+            for (int64_t j = 0; j < r->M * r->C * 9; j++) W[j] = rnd_f();
+            for (int j = 0; j < r->M; j++) {
+                scale[j] = 0.5f + 0.5f * rnd_f() * rnd_f();
+                bias[j] = 0.3f * rnd_f();
+            }
+            for (int64_t n = 0; n < r->N; n++) /* x channels last */
+                for (int64_t c = 0; c < r->C; c++)
+                    for (int64_t p = 0; p < HWi; p++) xh[(n * HWi + p) * r->C + c] = x[(n * r->C + c) * HWi + p];
+            /* 0: plain, 1: bias, 2: scale + bias + Relu, 3: scale + Clip */
+            const int act = kind == 2 ? GCAM_ACT_RELU : kind == 3 ? GCAM_ACT_CLIP : GCAM_ACT_NONE;
+            gcam_conv_epi epi = {.wscale = kind >= 2 ? scale : NULL, .bias = kind == 1 || kind == 2 ? bias : NULL,
+                                 .act = act, .lo = -0.25f, .hi = 0.75f};
+            gcam_conv_fast *f = NULL;
+            char why[256];
+            CHECK(gcam_conv_fast_new(&g, W, &epi, 0, &f, why, sizeof why) == GCAM_OK);
+            CHECK_MSG(f && !strcmp(gcam_conv_fast_impl(f), "winograd_4x3:avx2"), "case %d took %s", i,
+                      f ? gcam_conv_fast_impl(f) : "nothing");
+            void *scratch = calloc(1, gcam_conv_fast_scratch(f) + 64);
+            CHECK(gcam_conv_fast_forward(f, xh, y, NULL, scratch) == GCAM_OK);
+            direct_conv(&g, x, W, ref);
+            double err = 0, mag = 1;
+            for (int64_t n = 0; n < r->N; n++)
+                for (int64_t m = 0; m < r->M; m++)
+                    for (int64_t p = 0; p < HWo; p++) {
+                        double v = ref[(n * r->M + m) * HWo + p] * (epi.wscale ? scale[m] : 1.0) +
+                                   (epi.bias ? bias[m] : 0.0);
+                        v = act_ref(act, v, epi.lo, epi.hi);
+                        const float got = g.nhwc_out ? y[(n * HWo + p) * r->M + m] : y[(n * r->M + m) * HWo + p];
+                        err = fmax(err, fabs(v - got));
+                        mag = fmax(mag, fabs(v));
+                    }
+            /* the transforms' coefficients (up to 8 and 1/24) cost some bits over the direct sum */
+            CHECK_MSG(err <= 1e-5 * mag * sqrt((double)(r->C * 9)), "case %d kind %d: error %g of %g", i, kind, err,
+                      mag);
+            free(scratch);
+            gcam_conv_fast_free(f);
+            free(x), free(xh), free(y), free(W), free(ref);
+        }
+    /* not taken: a stride, a dilation, too few channels, a map under 14x14, NCHW input */
+    const rconv no[] = {
+        {.nsp = 2, .N = 1, .C = 16, .M = 16, .G = 1, .in = {1, 30, 30}, .k = {1, 3, 3}, .s = {1, 2, 2},
+         .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
+        {.nsp = 2, .N = 1, .C = 16, .M = 16, .G = 1, .in = {1, 30, 30}, .k = {1, 3, 3}, .s = {1, 1, 1},
+         .d = {1, 2, 2}, .pb = {0, 2, 2}, .pe = {0, 2, 2}},
+        {.nsp = 2, .N = 1, .C = 12, .M = 16, .G = 1, .in = {1, 30, 30}, .k = {1, 3, 3}, .s = {1, 1, 1},
+         .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
+        {.nsp = 2, .N = 1, .C = 16, .M = 16, .G = 1, .in = {1, 13, 13}, .k = {1, 3, 3}, .s = {1, 1, 1},
+         .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
+        {.nsp = 2, .N = 1, .C = 16, .M = 16, .G = 1, .in = {1, 30, 30}, .k = {1, 3, 3}, .s = {1, 1, 1},
+         .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
+    };
+    for (int i = 0; i < 5; i++) {
+        rconv r2 = no[i];
+        for (int j = 0; j < 2; j++) {
+            r2.in[j] = no[i].in[j + 1];
+            r2.k[j] = no[i].k[j + 1];
+            r2.s[j] = no[i].s[j + 1];
+            r2.d[j] = no[i].d[j + 1];
+            r2.pb[j] = no[i].pb[j + 1];
+            r2.pe[j] = no[i].pe[j + 1];
+        }
+        gcam_conv_geom g = {.N = 1, .C = no[i].C, .M = no[i].M, .G = 1, .nhwc_in = i < 4, .nhwc_out = 1,
+                            .winograd = 1};
+        CHECK(plan_win(&r2, &g.w) == 0);
+        float *W = calloc((size_t)(no[i].M * no[i].C * 9), sizeof(float));
+        gcam_conv_fast *f = NULL;
+        char why[256];
+        int rc = gcam_conv_fast_new(&g, W, NULL, 0, &f, why, sizeof why);
+        CHECK_MSG(rc != GCAM_OK || !strstr(gcam_conv_fast_impl(f), "winograd"), "case %d took Winograd", i);
+        gcam_conv_fast_free(f);
+        free(W);
+    }
+}
+
 static void fillv(float *v, int n, double phase, double scale)
 {
     for (int i = 0; i < n; i++) v[i] = (float)(scale * sin(1.7 * i + phase));
