@@ -3,8 +3,12 @@
 // gcam_bench, for `make bench` (bench/run_bench.sh).
 //
 //   node bench/ort_bench.js --ort NODE_MODULES --model M.onnx --input X.npy \
-//        [--threads 2] [--warmup 3] [--repeat 10] [--spin 1|0] [--batch N]
+//        [--threads 2] [--warmup 3] [--repeat 10] [--spin 1|0] [--batch N] [--profile PREFIX]
 //
+// --profile PREFIX writes onnxruntime's own per-node trace of the timed runs
+// (PREFIX_<date>.json, Chrome trace format) and adds its path to the JSON as
+// "profile"; bench/ort_profile.py sums it per op type, the counterpart of
+// `gradcam classify --profile`.
 // --batch N stacks N copies of the input along dim 0 (a model with a
 // dynamic batch): the yardstick for Score-CAM's masked passes.
 // Session: intra-op threads as given, one inter-op thread, sequential
@@ -45,11 +49,13 @@ async function main() {
   const threads = +arg('--threads', 2), warmup = +arg('--warmup', 3), repeat = +arg('--repeat', 10);
   const spin = arg('--spin', '1') === '0' ? '0' : '1';
   const batch = +arg('--batch', 1);
+  const profile = arg('--profile', '');
   const ort = require(path.join(path.resolve(ortDir), 'onnxruntime-node'));
   const t0 = process.hrtime.bigint();
   const sess = await ort.InferenceSession.create(model, {
     intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
     extra: { session: { intra_op: { allow_spinning: spin } } },
+    ...(profile ? { enableProfiling: true, profileFilePrefix: profile } : {}),
   });
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
   let x = readF32Npy(input);
@@ -60,14 +66,16 @@ async function main() {
   }
   const feeds = { [sess.inputNames[0]]: new ort.Tensor('float32', x.data, x.shape) };
   for (let i = 0; i < warmup; i++) await sess.run(feeds);
+  if (profile) sess.startProfiling(); /* a no-op where it already runs; the warm-up runs stay in the trace */
   const times = [];
   for (let i = 0; i < repeat; i++) {
     const t = process.hrtime.bigint();
     await sess.run(feeds);
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
+  const trace = profile ? sess.endProfiling() : undefined;
   const pkg = JSON.parse(fs.readFileSync(path.join(path.resolve(ortDir), 'onnxruntime-node', 'package.json')));
-  console.log(JSON.stringify({ ort: pkg.version, threads, spin: +spin, batch, forward_ms: times, forward_ms_median: median(times), load_ms: loadMs }));
+  console.log(JSON.stringify({ ort: pkg.version, threads, spin: +spin, batch, forward_ms: times, forward_ms_median: median(times), load_ms: loadMs, profile: trace }));
 }
 
 main().catch(e => { console.error(`ort_bench: ${e.message}`); process.exit(1); });

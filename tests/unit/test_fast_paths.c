@@ -358,7 +358,7 @@ GCAM_TEST(conv_taps_vs_direct)
 /* Winograd F(4x4, 3x3) (conv_wino.c) against the direct sum in double:
  * sizes that are not multiples of the 4x4 tile, pads on one side only, M
  * not a multiple of its 16-column panels, more tiles than one block, every
- * epilogue, NHWC and NCHW outputs. */
+ * epilogue, NHWC and NCHW outputs, a 7x7 map with small weights. */
 static int wino_machine(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -382,8 +382,10 @@ GCAM_TEST(conv_wino_vs_direct)
          .d = {1, 1, 1}, .pb = {0, 0, 0}, .pe = {0, 0, 0}},
         {.nsp = 2, .N = 1, .C = 16, .M = 16, .G = 1, .in = {1, 130, 70}, .k = {1, 3, 3}, .s = {1, 1, 1},
          .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
+        {.nsp = 2, .N = 2, .C = 128, .M = 32, .G = 1, .in = {1, 7, 7}, .k = {1, 3, 3}, .s = {1, 1, 1},
+         .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
     };
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         for (int kind = 0; kind < 4; kind++) {
             const rconv *r = &cases[i];
             rconv r2 = *r; /* plan_win takes the spatial dims only */
@@ -441,7 +443,8 @@ GCAM_TEST(conv_wino_vs_direct)
             gcam_conv_fast_free(f);
             free(x), free(xh), free(y), free(W), free(ref);
         }
-    /* not taken: a stride, a dilation, too few channels, a map under 14x14, NCHW input */
+    /* not taken: a stride, a dilation, too few channels, a map under 7x7, a 9x9
+     * map with 9 MB of transformed weights, NCHW input */
     const rconv no[] = {
         {.nsp = 2, .N = 1, .C = 16, .M = 16, .G = 1, .in = {1, 30, 30}, .k = {1, 3, 3}, .s = {1, 2, 2},
          .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
@@ -449,12 +452,14 @@ GCAM_TEST(conv_wino_vs_direct)
          .d = {1, 2, 2}, .pb = {0, 2, 2}, .pe = {0, 2, 2}},
         {.nsp = 2, .N = 1, .C = 12, .M = 16, .G = 1, .in = {1, 30, 30}, .k = {1, 3, 3}, .s = {1, 1, 1},
          .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
-        {.nsp = 2, .N = 1, .C = 16, .M = 16, .G = 1, .in = {1, 13, 13}, .k = {1, 3, 3}, .s = {1, 1, 1},
+        {.nsp = 2, .N = 1, .C = 16, .M = 16, .G = 1, .in = {1, 6, 6}, .k = {1, 3, 3}, .s = {1, 1, 1},
+         .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
+        {.nsp = 2, .N = 1, .C = 256, .M = 256, .G = 1, .in = {1, 9, 9}, .k = {1, 3, 3}, .s = {1, 1, 1},
          .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
         {.nsp = 2, .N = 1, .C = 16, .M = 16, .G = 1, .in = {1, 30, 30}, .k = {1, 3, 3}, .s = {1, 1, 1},
          .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
     };
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         rconv r2 = no[i];
         for (int j = 0; j < 2; j++) {
             r2.in[j] = no[i].in[j + 1];
@@ -464,7 +469,7 @@ GCAM_TEST(conv_wino_vs_direct)
             r2.pb[j] = no[i].pb[j + 1];
             r2.pe[j] = no[i].pe[j + 1];
         }
-        gcam_conv_geom g = {.N = 1, .C = no[i].C, .M = no[i].M, .G = 1, .nhwc_in = i < 4, .nhwc_out = 1,
+        gcam_conv_geom g = {.N = 1, .C = no[i].C, .M = no[i].M, .G = 1, .nhwc_in = i < 5, .nhwc_out = 1,
                             .winograd = 1};
         CHECK(plan_win(&r2, &g.w) == 0);
         float *W = calloc((size_t)(no[i].M * no[i].C * 9), sizeof(float));
