@@ -60,6 +60,7 @@ struct gcam_conv_wino {
     float lo, hi;
     float *U;      /* WT x C x Mp, packed (u_index) */
     float *bias;   /* Mp, zero where absent */
+    float *zeros;  /* C zeros: the input outside the map */
     int64_t nb;    /* blocks of tiles */
     int64_t tbmax; /* rows of V and X per block: the largest block rounded up to MR */
     int nthreads;  /* the team's size at most */
@@ -92,6 +93,7 @@ void gcam_conv_wino_free(gcam_conv_wino *k)
     if (!k) return;
     gcam_free(k->U);
     gcam_free(k->bias);
+    gcam_free(k->zeros);
     gcam_free(k);
 }
 
@@ -187,7 +189,7 @@ int gcam_conv_wino_new(const gcam_conv_geom *g, const float *W, const gcam_conv_
     k->tbmax = ceil_div(ceil_div(k->T, k->nb), MR) * MR;
     k->scratch = (size_t)(k->tbmax * row_bytes);
     if (transform_weights(k, W, epi ? epi->wscale : NULL) ||
-        !(k->bias = gcam_calloc((size_t)k->Mp, sizeof(float)))) {
+        !(k->bias = gcam_calloc((size_t)k->Mp, sizeof(float))) || !(k->zeros = gcam_calloc((size_t)k->C, sizeof(float)))) {
         gcam_conv_wino_free(k);
         return GCAM_E_NOMEM;
     }
@@ -219,33 +221,32 @@ static inline WINO_TARGET void at6(const __m256 m[6], __m256 r[4])
     r[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), m34, m12), m[5]);
 }
 
-/* V[x][row][c..c+7] for the tile at (n, ty, tx): B^T d B over the 6x6 patch,
- * zero outside the map */
+/* V[row][x][c..] for the tile at (n, ty, tx): B^T d B over the 6x6 patch,
+ * the map's border read from the zero row.  Columns first into t (36
+ * vectors in L1), then rows, so no more than a dozen vectors are live. */
 static WINO_TARGET void input_tile(const gcam_conv_wino *k, const float *x, int64_t t, float *V, int64_t row)
 {
     const int64_t C = k->C, per = k->th * k->tw, n = t / per, ty = t % per / k->tw, tx = t % per % k->tw;
-    const int64_t iy0 = 4 * ty - k->pt, ix0 = 4 * tx - k->pl, vs = k->tbmax * C;
+    const int64_t iy0 = 4 * ty - k->pt, ix0 = 4 * tx - k->pl;
     const float *base[6][6];
     for (int i = 0; i < 6; i++)
         for (int j = 0; j < 6; j++) {
             const int64_t iy = iy0 + i, ix = ix0 + j;
-            base[i][j] = iy >= 0 && iy < k->H && ix >= 0 && ix < k->W ? x + ((n * k->H + iy) * k->W + ix) * C : NULL;
+            base[i][j] = iy >= 0 && iy < k->H && ix >= 0 && ix < k->W ? x + ((n * k->H + iy) * k->W + ix) * C : k->zeros;
         }
-    float *v0 = V + row * C;
+    float *v0 = V + row * WT * C;
     for (int64_t c = 0; c < C; c += 8) {
-        __m256 d[6][6], r[6][6];
-        for (int i = 0; i < 6; i++)
-            for (int j = 0; j < 6; j++) d[i][j] = base[i][j] ? _mm256_loadu_ps(base[i][j] + c) : _mm256_setzero_ps();
-        for (int j = 0; j < 6; j++) { /* columns: r[.][j] = B^T d[.][j] */
+        __m256 tmp[6][6];
+        for (int j = 0; j < 6; j++) { /* columns: t[.][j] = B^T d[.][j] */
             __m256 col[6], o[6];
-            for (int i = 0; i < 6; i++) col[i] = d[i][j];
+            for (int i = 0; i < 6; i++) col[i] = _mm256_loadu_ps(base[i][j] + c);
             bt6(col, o);
-            for (int i = 0; i < 6; i++) r[i][j] = o[i];
+            for (int i = 0; i < 6; i++) tmp[i][j] = o[i];
         }
         for (int i = 0; i < 6; i++) { /* rows: (B^T d) B */
             __m256 o[6];
-            bt6(r[i], o);
-            for (int j = 0; j < 6; j++) _mm256_storeu_ps(v0 + (i * 6 + j) * vs + c, o[j]);
+            bt6(tmp[i], o);
+            for (int j = 0; j < 6; j++) _mm256_storeu_ps(v0 + (i * 6 + j) * C + c, o[j]);
         }
     }
 }
@@ -271,13 +272,13 @@ static inline WINO_TARGET void store8(const gcam_conv_wino *k, float *y, int64_t
     for (int i = 0; i < 8; i++) p[i * S] = l[i];
 }
 
-/* the tile's 4x4 outputs from X[x][row][.]: A^T X A + bias, activated */
+/* the tile's 4x4 outputs from X[row][x][.]: A^T X A + bias, activated */
 static WINO_TARGET void output_tile(const gcam_conv_wino *k, const float *X, int64_t t, int64_t row, float *y)
 {
     const int64_t per = k->th * k->tw, n = t / per, ty = t % per / k->tw, tx = t % per % k->tw;
-    const int64_t xs = k->tbmax * k->Mp, oy0 = 4 * ty, ox0 = 4 * tx;
+    const int64_t xs = k->Mp, oy0 = 4 * ty, ox0 = 4 * tx;
     const int rows = (int)(k->OH - oy0 < 4 ? k->OH - oy0 : 4), cols = (int)(k->OW - ox0 < 4 ? k->OW - ox0 : 4);
-    const float *x0 = X + row * k->Mp;
+    const float *x0 = X + row * WT * k->Mp;
     for (int64_t m = 0; m < k->M; m += 8) {
         __m256 r[4][6];
         for (int j = 0; j < 6; j++) { /* columns: A^T X[.][j] */
@@ -341,14 +342,15 @@ static WINO_TARGET void kernel_6x16(int64_t K, const float *a, int64_t lda, cons
 static void point_product(const gcam_conv_wino *k, const float *V, float *X, int x, int64_t rows)
 {
     const int64_t C = k->C, Mp = k->Mp, nmb = Mp / NR;
-    const float *Vx = V + x * k->tbmax * C;
-    float *Xx = X + x * k->tbmax * Mp;
+    const float *Vx = V + x * C;
+    float *Xx = X + x * Mp;
     for (int64_t k0 = 0; k0 < C; k0 += KC) {
         const int64_t kc = C - k0 < KC ? C - k0 : KC;
         const float *slice = k->U + ((int64_t)x * C + k0) * Mp;
         for (int64_t r = 0; r < rows; r += MR)
             for (int64_t mb = 0; mb < nmb; mb++)
-                kernel_6x16(kc, Vx + r * C + k0, C, slice + mb * kc * NR, Xx + r * Mp + mb * NR, Mp, k0 > 0);
+                kernel_6x16(kc, Vx + r * WT * C + k0, WT * C, slice + mb * kc * NR, Xx + r * WT * Mp + mb * NR,
+                            WT * Mp, k0 > 0);
     }
 }
 
@@ -371,8 +373,8 @@ int gcam_conv_wino_forward(const gcam_conv_wino *k, const float *x, float *y, vo
                 input_tile(k, x, t0 + r, V, r);
                 continue;
             }
-            for (int p = 0; p < WT; p++) /* the last panel's spare rows: zeros, not stale tiles */
-                memset(V + (p * k->tbmax + r) * k->C, 0, sizeof(float) * (size_t)k->C);
+            /* the last panel's spare rows: zeros, not stale tiles */
+            memset(V + r * WT * k->C, 0, sizeof(float) * (size_t)(WT * k->C));
         }
 #pragma omp for schedule(static)
         for (int p = 0; p < WT; p++) point_product(k, V, X, p, rows);
