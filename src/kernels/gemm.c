@@ -40,9 +40,13 @@ void gcam_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float
 #ifdef GCAM_HAVE_DNNL
     /* Small products (under 4 MFLOP, ~20 us on one core) run on one thread:
      * waking the other thread and meeting it at the barrier costs as much as
-     * it saves, and much more on a busy machine. */
+     * it saves, and much more on a busy machine.  Not so a product that
+     * streams a large operand: a classifier's matrix-vector product reads
+     * its 5 MB of weights (mobilenet_v2's 1280 x 1000) at one core's memory
+     * bandwidth otherwise. */
     int nt = omp_get_max_threads();
-    int narrow = nt > 1 && 2.0 * (double)M * (double)N * (double)K < 4e6;
+    const double bytes = 4.0 * ((double)M * (double)K + (double)K * (double)N + (double)M * (double)N);
+    int narrow = nt > 1 && 2.0 * (double)M * (double)N * (double)K < 4e6 && bytes < (double)(1 << 20);
     if (narrow) omp_set_num_threads(1);
     dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta,
                                   C, ldc);
