@@ -70,6 +70,19 @@ int64_t gcam_resize_nearest_index(int coord_mode, int nearest_mode, int64_t x, d
     return clamp_index(i, in_len);
 }
 
+/* One output row: each output x blends two input columns of the two input
+ * rows; the column taps come precomputed (they are the same on every row). */
+static void bilinear_row(const float *r0, const float *r1, const gcam_lerp_tap *ty, const gcam_lerp_tap *tx,
+                         int64_t ow, float *d)
+{
+    for (int64_t x = 0; x < ow; x++) {
+        const gcam_lerp_tap *t = &tx[x];
+        float top = t->w0 * r0[t->i0] + t->w1 * r0[t->i1];
+        float bot = t->w0 * r1[t->i0] + t->w1 * r1[t->i1];
+        d[x] = ty->w0 * top + ty->w1 * bot;
+    }
+}
+
 int gcam_resize_bilinear_f32(const float *src, int64_t planes, int64_t ih, int64_t iw, float *dst, int64_t oh,
                              int64_t ow, int coord_mode)
 {
@@ -77,18 +90,20 @@ int gcam_resize_bilinear_f32(const float *src, int64_t planes, int64_t ih, int64
     if (planes == 0 || oh == 0 || ow == 0) return GCAM_OK;
     if (ih == 0 || iw == 0) return GCAM_E_ARG;
     double sy = (double)oh / (double)ih, sx = (double)ow / (double)iw;
-    int64_t rows = planes * oh;
-#pragma omp parallel for schedule(static) if (rows * ow > 65536)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t p = r / oh, y = r % oh;
-        gcam_lerp_tap ty = gcam_resize_linear_tap(coord_mode, y, sy, ih, oh);
-        const float *r0 = src + (p * ih + ty.i0) * iw, *r1 = src + (p * ih + ty.i1) * iw;
-        float *d = dst + r * ow;
-        for (int64_t x = 0; x < ow; x++) {
-            gcam_lerp_tap tx = gcam_resize_linear_tap(coord_mode, x, sx, iw, ow);
-            float top = tx.w0 * r0[tx.i0] + tx.w1 * r0[tx.i1];
-            float bot = tx.w0 * r1[tx.i0] + tx.w1 * r1[tx.i1];
-            d[x] = ty.w0 * top + ty.w1 * bot;
+    /* the column taps once per chunk of columns, not once per row (a CAM's
+     * 224 x 224 upsampling spent most of its time recomputing them in
+     * double); on the stack: this allocates nothing */
+    enum { TAPS = 512 };
+    gcam_lerp_tap tx[TAPS];
+    const int64_t rows = planes * oh;
+    for (int64_t x0 = 0; x0 < ow; x0 += TAPS) {
+        const int64_t n = ow - x0 < TAPS ? ow - x0 : TAPS;
+        for (int64_t x = 0; x < n; x++) tx[x] = gcam_resize_linear_tap(coord_mode, x0 + x, sx, iw, ow);
+#pragma omp parallel for schedule(static) if (rows * n > 65536)
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t p = r / oh, y = r % oh;
+            gcam_lerp_tap ty = gcam_resize_linear_tap(coord_mode, y, sy, ih, oh);
+            bilinear_row(src + (p * ih + ty.i0) * iw, src + (p * ih + ty.i1) * iw, &ty, tx, n, dst + r * ow + x0);
         }
     }
     return GCAM_OK;
