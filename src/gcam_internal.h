@@ -135,6 +135,8 @@ enum {
     GCAM_ACT_CLIP,      /* min(max(x, lo), hi) */
     GCAM_ACT_HARDSWISH, /* x * clip(x / 6 + 1/2, 0, 1) */
     GCAM_ACT_SWISH,     /* x * sigmoid(x) (SiLU: Sigmoid and Mul in ONNX) */
+    GCAM_ACT_GELU,      /* (x * (erf(x / lo) + 1)) * hi: GELU as torch.onnx writes it (Div, Erf, Add 1, Mul x,
+                         * Mul 0.5), on a Div node */
 };
 
 /* Set by the planner on every plan: the nodes after a GCAM_OPF_EPILOGUE op

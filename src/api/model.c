@@ -137,7 +137,7 @@ int gcam_option_parse(const char *name)
 /* "Conv+BatchNormalization+Add+Relu": the node's op and what fusion folded into it. */
 static void fused_label(const gcam_node *n, char *buf, size_t len)
 {
-    static const char *const act[] = {"", "+Relu", "+Clip", "+HardSwish", "+Sigmoid+Mul"};
+    static const char *const act[] = {"", "+Relu", "+Clip", "+HardSwish", "+Sigmoid+Mul", "+Erf+Add+Mul+Mul"};
     const gcam_fusion *f = &n->fuse;
     snprintf(buf, len, "%s%s%s%s", n->op_type, f->on && f->bn_scale ? "+BatchNormalization" : "",
              f->on && f->has_sum ? "+Add" : "",

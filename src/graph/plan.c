@@ -13,7 +13,8 @@
  *    (Relu, Clip, HardSwish, Sigmoid*Mul), an Add followed by a Relu (the
  *    ResNet join; after a pointwise Conv the Add joins the Conv's epilogue too),
  *    a BatchNormalization followed by a Relu or Clip
- *    (DenseNet's pre-activation) run them inside themselves when nothing else reads the
+ *    (DenseNet's pre-activation), and the five nodes of torch.onnx's GELU (inside
+ *    the Div) run them inside themselves when nothing else reads the
  *    tensors in between: not kept by the user (KEEP), not needed by the
  *    backward plan (BKEEP: a Grad-CAM layer, or anything on the gradient
  *    path), not graph outputs, one consumer.  The skipped nodes stay in the
@@ -383,8 +384,58 @@ static void fuse_swish(gcam_graph *g, const consumers *cs, chain *ch)
     }
 }
 
+/* The sole reader of t when it is op and reads t as input k (-1: either of two). */
+static gcam_node *next_op(gcam_graph *g, const consumers *cs, int t, const char *op, int n_in)
+{
+    gcam_node *c = sole_consumer(g, cs, t);
+    if (!is_op(c, op) || c->n_in != n_in || !only_first_output(c)) return NULL;
+    return c;
+}
+
+/* The other input of a two-input node when it is a constant float scalar. */
+static int other_scalar(const gcam_graph *g, const gcam_node *c, int t, float *v)
+{
+    const int o = c->in[0] == t ? c->in[1] : c->in[0];
+    return (c->in[0] == t || c->in[1] == t) && o >= 0 && o != t && const_scalar(g, o, v);
+}
+
+/* GELU as torch.onnx writes nn.GELU (ViT and Swin MLPs): Div(x, c) -> Erf ->
+ * Add(1) -> Mul(x) -> Mul(h), five passes over the MLP's widest tensor, run
+ * as one inside the Div (src/ops/div.c) when nobody else reads the four
+ * tensors in between.  Same float operations in the same order. */
+static void plan_gelu(gcam_graph *g, const consumers *cs, gcam_node *n)
+{
+    if (n->fuse.skip || n->fuse.on || !is_op(n, "Div") || n->n_in != 2 || !only_first_output(n) || n->in[0] < 0 ||
+        n->in[1] < 0 || g->tensors[n->in[0]].dtype != GCAM_DT_F32 || (g->tensors[n->in[0]].flags & GCAM_TF_CONST))
+        return;
+    const int x = n->in[0];
+    float c = 0, one = 0, h = 0;
+    if (!const_scalar(g, n->in[1], &c)) return;
+    gcam_node *erf = next_op(g, cs, n->out[0], "Erf", 1);
+    gcam_node *add = erf ? next_op(g, cs, erf->out[0], "Add", 2) : NULL;
+    if (!add || !other_scalar(g, add, erf->out[0], &one) || one != 1.0f) return;
+    gcam_node *mul = next_op(g, cs, add->out[0], "Mul", 2);
+    if (!mul || !((mul->in[0] == x && mul->in[1] == add->out[0]) || (mul->in[1] == x && mul->in[0] == add->out[0])))
+        return;
+    gcam_node *half = next_op(g, cs, mul->out[0], "Mul", 2);
+    if (!half || !other_scalar(g, half, mul->out[0], &h)) return;
+    chain ch = {.t = n->out[0]};
+    swallow(&ch, erf);
+    swallow(&ch, add);
+    swallow(&ch, mul);
+    swallow(&ch, half);
+    ch.f.act = GCAM_ACT_GELU;
+    ch.f.act_lo = c;
+    ch.f.act_hi = h;
+    ch.f.on = 1;
+    ch.f.out = ch.t;
+    n->fuse = ch.f;
+    for (int i = 0; i < ch.n_skip; i++) ch.skipped[i]->fuse.skip = 1;
+}
+
 static void plan_fusion(gcam_graph *g, const consumers *cs, gcam_node *n)
 {
+    plan_gelu(g, cs, n);
     if (n->fuse.skip || !(n->op->flags & GCAM_OPF_EPILOGUE) || n->n_in < 2 || !only_first_output(n)) return;
     if (n->in[0] < 0 || n->in[1] < 0 || (g->tensors[n->in[0]].flags & GCAM_TF_CONST)) return;
     /* Conv takes a BatchNormalization and any activation; Add (ResNet's

@@ -4,6 +4,7 @@
  * dL/da = dy / b, dL/db = -dy * a / b^2 = -dy * y / b. */
 #include "kernels/elementwise.h"
 #include "kernels/dtype.h"
+#include "kernels/vmath.h"
 
 static inline float div_f(float a, float b) { return a / b; }
 static inline int64_t div_i(int64_t a, int64_t b) { return a / b; }
@@ -20,8 +21,39 @@ static const gcam_binary_kernels div_k = {
 
 static int div_infer(gcam_opctx *c) { return gcam_binary_infer(c, 1); }
 
+/* torch.onnx's GELU fused into the Div by the planner (plan.c, plan_gelu):
+ * (x * (erf(x / c) + 1)) * h, the float operations of the five nodes in
+ * their order, with the Erf node's own gcam_verff, so the result is the
+ * unfused one bit for bit.  Cloned per instruction set, like Erf. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+gelu_block(const float *x, float *y, int64_t n, float c, float h)
+{
+    for (int64_t i = 0; i < n; i++) y[i] = (x[i] * (gcam_verff(x[i] / c) + 1.0f)) * h;
+}
+
+static int gelu_forward(gcam_opctx *c)
+{
+    const gcam_fusion *f = &c->node->fuse;
+    const gcam_tensor *x = c->in[0];
+    gcam_tensor *y = c->out[0]; /* the last Mul's output */
+    const int64_t n = gcam_numel(y);
+    if (f->act != GCAM_ACT_GELU || x->dtype != GCAM_DT_F32 || y->dtype != GCAM_DT_F32 || gcam_numel(x) != n)
+        return gcam_node_errf(c, GCAM_E_INTERNAL, "unsupported fused epilogue");
+    const float *px = gcam_f32(x);
+    float *py = gcam_f32(y);
+    const int nt = gcam_ew_threads(c);
+    const int64_t block = 16384, nblk = (n + block - 1) / block;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && nblk > 1)
+    for (int64_t k = 0; k < nblk; k++) {
+        const int64_t i0 = k * block;
+        gelu_block(px + i0, py + i0, i0 + block <= n ? block : n - i0, f->act_lo, f->act_hi);
+    }
+    return GCAM_OK;
+}
+
 static int div_forward(gcam_opctx *c)
 {
+    if (c->node->fuse.on) return gelu_forward(c);
     if (c->out[0]->dtype != GCAM_DT_F32 && c->out[0]->dtype != GCAM_DT_I64) {
         const gcam_tensor *b = c->in[1];
         for (int64_t i = 0, nb = gcam_numel(b); i < nb; i++)
