@@ -67,10 +67,6 @@ typedef struct gemm_params {
     gcam_pgemm *pk;
 } gemm_params;
 
-/* The largest B packed: a copy costs its size again (VGG16's first
- * classifier layer, 411 MB, streams at memory speed either way). */
-#define PACK_MAX_BYTES (32.0 * 1024 * 1024)
-
 static void gemm_release(gcam_node *n)
 {
     gemm_params *p = n->params;
@@ -79,34 +75,30 @@ static void gemm_release(gcam_node *n)
     n->params = NULL;
 }
 
-/* The params exist from load on, empty; infer packs B into them once.  The
- * suffix plans (graph/suffix.c) share a node's params with the main plan,
- * so the packing made by either serves both and is freed once, with the
- * graph (or when the weights change). */
-static int gemm_init(gcam_node *n, gcam_err *e)
-{
-    if (!(n->params = gcam_calloc(1, sizeof(gemm_params)))) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
-    return GCAM_OK;
-}
-
 static int packable(const gcam_opctx *c, const gemm_shape *s)
 {
     const gcam_tensor *b = c->in[1];
     return !s->ta && s->alpha == 1.0f && s->M >= GCAM_PGEMM_MIN_ROWS && (b->flags & GCAM_TF_CONST) && b->data &&
-           4.0 * (double)s->K * (double)s->N <= PACK_MAX_BYTES && gcam_setting(c->set, GCAM_OPT_PACKED_GEMM) &&
-           gcam_pgemm_available();
+           gcam_setting(c->set, GCAM_OPT_PACKED_GEMM) && gcam_pgemm_available();
 }
 
-/* Packs B once, when the forward can use it. */
+/* Packs B once per plan when the forward can use it; keeps an earlier
+ * packing of the same B. */
 static int pack_b(gcam_opctx *c, const gemm_shape *s)
 {
     gemm_params *p = c->node->params;
-    if (!p || p->pk || !packable(c, s)) return GCAM_OK;
+    if (!packable(c, s)) return GCAM_OK;
     const float *b = gcam_f32(c->in[1]);
+    if (p && p->src == b && p->K == s->K && p->N == s->N && p->tb == s->tb) return GCAM_OK;
+    gemm_release(c->node);
+    if (!(p = gcam_calloc(1, sizeof *p))) return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
     int rc = gcam_pgemm_new(b, s->K, s->N, s->tb, &p->pk);
-    if (rc == GCAM_E_NOMEM)
+    if (rc == GCAM_E_NOMEM) {
+        gcam_free(p);
         return gcam_node_errf(c, rc, "out of memory packing B (%lld x %lld)", (long long)s->K, (long long)s->N);
+    }
     p->src = b, p->K = s->K, p->N = s->N, p->tb = s->tb;
+    c->node->params = p;
     return GCAM_OK;
 }
 
@@ -141,7 +133,7 @@ static int gemm_forward(gcam_opctx *c)
         beta = 1.0f;
     }
     const gemm_params *p = c->node->params;
-    if (p && p->pk && p->src == b && p->tb == s.tb && p->K == s.K && p->N == s.N && packable(c, &s)) {
+    if (p && p->pk && p->src == b && p->tb == s.tb && packable(c, &s)) {
         gcam_pgemm_run(p->pk, s.M, a, s.K, y, s.N, beta != 0.0f, c->nthreads);
         return GCAM_OK;
     }
@@ -216,6 +208,5 @@ const gcam_op gcam_op_Gemm = {
     .infer = gemm_infer,
     .forward = gemm_forward,
     .backward = gemm_backward,
-    .init = gemm_init,
     .release = gemm_release,
 };
