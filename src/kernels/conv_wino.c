@@ -13,14 +13,12 @@
  * Layouts: x NHWC (the planner keeps conv chains channels last), y NHWC or
  * NCHW.  The weights are transformed once, here, in double, with the folded
  * BatchNormalization scale, into U (36 points x C x M, packed for the
- * GEMM: u_index).  Tiles are processed in blocks that fit the last-level
- * cache, each block in three phases shared by the team: the input
- * transform writes V[tiles][36][C] (by tile), 36 GEMMs (tiles x C)(C x M),
- * one per point, give X[tiles][36][M] through the 6x16 register kernel
- * (ukernel.h) reading U's 16-column panels (by point: each thread reads its
- * part of U once per block), and the output transform (by tile) adds the
- * bias, applies the activation and stores the 4x4 outputs that lie inside
- * the map.  The channel vectors of the transforms
+ * GEMM: u_index).  Tiles are processed in
+ * blocks, one block per thread at a time: the input transform writes
+ * V[36][tiles][C], 36 GEMMs (tiles x C) (C x M) give X[36][tiles][M] through
+ * a 6x16 register-blocked kernel reading U's 16-column panels, and the
+ * output transform adds the bias, applies the activation and stores the 4x4
+ * outputs that lie inside the map.  The channel vectors of the transforms
  * are 8 wide: C and M multiples of 8.
  *
  * Rounding: the transforms' coefficients (up to 8 in A, 5 in B, 1/24 in G)
@@ -34,17 +32,16 @@
 #include "gcam_internal.h"
 #include "kernels/bigmem.h"
 
-#include "kernels/ukernel.h"
-
-#ifdef GCAM_UK_AVX2
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 #include <omp.h>
 #define WINO_X86 1
-#define WINO_TARGET GCAM_UK_TARGET
+#define WINO_TARGET __attribute__((target("avx2,fma")))
 #endif
 
 #define WT 36     /* points of the transformed 6x6 tile */
-#define MR GCAM_UK_MR /* kernel rows: tiles */
-#define NR GCAM_UK_NR /* kernel columns: output channels */
+#define MR 6      /* kernel rows: tiles */
+#define NR 16     /* kernel columns: output channels */
 #define KC 128    /* inner-dimension block of the GEMM: U's KC x M slice stays in L2 */
 /* Bytes of V and X per block of tiles, at most: the whole block stays in
  * the last-level cache between the transforms and the products. */
@@ -146,7 +143,8 @@ static int geometry_ok(const gcam_conv_geom *g, const gcam_conv_epi *epi)
  * occupies consecutive cache sets instead of one panel every C x 64 bytes. */
 static int64_t u_index(const gcam_conv_wino *k, int x, int64_t c, int64_t m)
 {
-    return (int64_t)x * k->C * k->Mp + gcam_uk_index(k->C, k->Mp, KC, c, m);
+    const int64_t k0 = c / KC * KC, kc = k->C - k0 < KC ? k->C - k0 : KC;
+    return ((int64_t)x * k->C + k0) * k->Mp + (m / NR * kc + c - k0) * NR + m % NR;
 }
 
 /* U = s_m G g_mc G^T at every point; zero past M */
@@ -298,6 +296,46 @@ static WINO_TARGET void output_tile(const gcam_conv_wino *k, const float *X, int
     }
 }
 
+/* c[6][16] (+)= a[6][K] b[K][16]: a rows lda apart, b packed 16 wide, c rows ldc apart */
+static WINO_TARGET void kernel_6x16(int64_t K, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                    int accumulate)
+{
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (accumulate) {
+        c00 = _mm256_loadu_ps(c), c01 = _mm256_loadu_ps(c + 8);
+        c10 = _mm256_loadu_ps(c + ldc), c11 = _mm256_loadu_ps(c + ldc + 8);
+        c20 = _mm256_loadu_ps(c + 2 * ldc), c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
+        c30 = _mm256_loadu_ps(c + 3 * ldc), c31 = _mm256_loadu_ps(c + 3 * ldc + 8);
+        c40 = _mm256_loadu_ps(c + 4 * ldc), c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
+        c50 = _mm256_loadu_ps(c + 5 * ldc), c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
+    } else {
+        c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+    }
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+#pragma GCC unroll 4
+    for (int64_t i = 0; i < K; i++) {
+        const __m256 b0 = _mm256_load_ps(b + i * NR), b1 = _mm256_load_ps(b + i * NR + 8);
+        __m256 s = _mm256_broadcast_ss(a0 + i);
+        c00 = _mm256_fmadd_ps(s, b0, c00), c01 = _mm256_fmadd_ps(s, b1, c01);
+        s = _mm256_broadcast_ss(a1 + i);
+        c10 = _mm256_fmadd_ps(s, b0, c10), c11 = _mm256_fmadd_ps(s, b1, c11);
+        s = _mm256_broadcast_ss(a2 + i);
+        c20 = _mm256_fmadd_ps(s, b0, c20), c21 = _mm256_fmadd_ps(s, b1, c21);
+        s = _mm256_broadcast_ss(a3 + i);
+        c30 = _mm256_fmadd_ps(s, b0, c30), c31 = _mm256_fmadd_ps(s, b1, c31);
+        s = _mm256_broadcast_ss(a4 + i);
+        c40 = _mm256_fmadd_ps(s, b0, c40), c41 = _mm256_fmadd_ps(s, b1, c41);
+        s = _mm256_broadcast_ss(a5 + i);
+        c50 = _mm256_fmadd_ps(s, b0, c50), c51 = _mm256_fmadd_ps(s, b1, c51);
+    }
+    _mm256_storeu_ps(c, c00), _mm256_storeu_ps(c + 8, c01);
+    _mm256_storeu_ps(c + ldc, c10), _mm256_storeu_ps(c + ldc + 8, c11);
+    _mm256_storeu_ps(c + 2 * ldc, c20), _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+    _mm256_storeu_ps(c + 3 * ldc, c30), _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+    _mm256_storeu_ps(c + 4 * ldc, c40), _mm256_storeu_ps(c + 4 * ldc + 8, c41);
+    _mm256_storeu_ps(c + 5 * ldc, c50), _mm256_storeu_ps(c + 5 * ldc + 8, c51);
+}
+
 /* X[x] = V[x] U[x] over the block's rows (a multiple of MR) at one point x:
  * KC-deep slices of U[x] stay in L2 while the rows pass, each 6-row panel
  * of V in L1 while it meets every 16-column panel of the slice */
@@ -311,7 +349,7 @@ static void point_product(const gcam_conv_wino *k, const float *V, float *X, int
         const float *slice = k->U + ((int64_t)x * C + k0) * Mp;
         for (int64_t r = 0; r < rows; r += MR)
             for (int64_t mb = 0; mb < nmb; mb++)
-                gcam_uk_6x16(kc, Vx + r * WT * C + k0, WT * C, slice + mb * kc * NR, Xx + r * WT * Mp + mb * NR,
+                kernel_6x16(kc, Vx + r * WT * C + k0, WT * C, slice + mb * kc * NR, Xx + r * WT * Mp + mb * NR,
                             WT * Mp, k0 > 0);
     }
 }

@@ -5,13 +5,8 @@
  * Backward, for every input that asks (A is the activation of a classifier
  * head; B and C only when they are computed, not initializers):
  *   d op(A) = alpha dY op(B)^T,   d op(B) = alpha op(A)^T dY,
- *   dC = beta * dY summed over C's broadcast dims.
- *
- * With B a constant (a weight), alpha 1, A not transposed and rows enough,
- * the forward runs our packed GEMM (kernels/pgemm.c, the packed-gemm
- * setting): B packed once at plan time, kept in the node's params. */
+ *   dC = beta * dY summed over C's broadcast dims. */
 #include "gcam_internal.h"
-#include "kernels/pgemm.h"
 
 typedef struct gemm_shape {
     int64_t M, N, K;
@@ -59,49 +54,6 @@ static int gemm_shape_of(gcam_opctx *c, gemm_shape *s)
     return GCAM_OK;
 }
 
-/* The packed B, and what it was packed from. */
-typedef struct gemm_params {
-    const float *src;
-    int64_t K, N;
-    int tb;
-    gcam_pgemm *pk;
-} gemm_params;
-
-static void gemm_release(gcam_node *n)
-{
-    gemm_params *p = n->params;
-    if (p) gcam_pgemm_free(p->pk);
-    gcam_free(p);
-    n->params = NULL;
-}
-
-static int packable(const gcam_opctx *c, const gemm_shape *s)
-{
-    const gcam_tensor *b = c->in[1];
-    return !s->ta && s->alpha == 1.0f && s->M >= GCAM_PGEMM_MIN_ROWS && (b->flags & GCAM_TF_CONST) && b->data &&
-           gcam_setting(c->set, GCAM_OPT_PACKED_GEMM) && gcam_pgemm_available();
-}
-
-/* Packs B once per plan when the forward can use it; keeps an earlier
- * packing of the same B. */
-static int pack_b(gcam_opctx *c, const gemm_shape *s)
-{
-    gemm_params *p = c->node->params;
-    if (!packable(c, s)) return GCAM_OK;
-    const float *b = gcam_f32(c->in[1]);
-    if (p && p->src == b && p->K == s->K && p->N == s->N && p->tb == s->tb) return GCAM_OK;
-    gemm_release(c->node);
-    if (!(p = gcam_calloc(1, sizeof *p))) return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
-    int rc = gcam_pgemm_new(b, s->K, s->N, s->tb, &p->pk);
-    if (rc == GCAM_E_NOMEM) {
-        gcam_free(p);
-        return gcam_node_errf(c, rc, "out of memory packing B (%lld x %lld)", (long long)s->K, (long long)s->N);
-    }
-    p->src = b, p->K = s->K, p->N = s->N, p->tb = s->tb;
-    c->node->params = p;
-    return GCAM_OK;
-}
-
 static int gemm_infer(gcam_opctx *c)
 {
     gemm_shape s;
@@ -113,7 +65,7 @@ static int gemm_infer(gcam_opctx *c)
     y->dims[0] = s.M;
     y->dims[1] = s.N;
     c->node->scratch = c->node->bscratch = 0;
-    return pack_b(c, &s);
+    return GCAM_OK;
 }
 
 static int gemm_forward(gcam_opctx *c)
@@ -131,11 +83,6 @@ static int gemm_forward(gcam_opctx *c)
             for (int64_t j = 0; j < s.N; j++)
                 y[i * s.N + j] = s.beta * cv[(s.cm == 1 ? 0 : i) * s.cn + (s.cn == 1 ? 0 : j)];
         beta = 1.0f;
-    }
-    const gemm_params *p = c->node->params;
-    if (p && p->pk && p->src == b && p->tb == s.tb && packable(c, &s)) {
-        gcam_pgemm_run(p->pk, s.M, a, s.K, y, s.N, beta != 0.0f, c->nthreads);
-        return GCAM_OK;
     }
     gcam_sgemm(s.ta, s.tb, s.M, s.N, s.K, s.alpha, a, s.ta ? s.M : s.K, b, s.tb ? s.K : s.N, beta,
                y, s.N);
@@ -208,5 +155,4 @@ const gcam_op gcam_op_Gemm = {
     .infer = gemm_infer,
     .forward = gemm_forward,
     .backward = gemm_backward,
-    .release = gemm_release,
 };

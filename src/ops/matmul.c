@@ -4,29 +4,9 @@
  * has no batch (x @ W, the transformer / classifier-head case): then A's batch
  * folds into M and the whole product is a single GEMM.
  *
- * When B is a constant 2-D matrix (a weight) and the packed-gemm setting is
- * on, the folded product runs our packed GEMM (kernels/pgemm.c: B packed
- * once at plan time, kept in the node's params until the weights change).
- *
  * Backward, for each input that asks: dA += dY B^T and dB += A^T dY per
  * batch, summed over batches that broadcast (GEMM with beta = 1 does the sum). */
 #include "gcam_internal.h"
-#include "kernels/pgemm.h"
-
-/* The packed B, and what it was packed from. */
-typedef struct matmul_params {
-    const float *src;
-    int64_t K, N;
-    gcam_pgemm *pk;
-} matmul_params;
-
-static void matmul_release(gcam_node *n)
-{
-    matmul_params *p = n->params;
-    if (p) gcam_pgemm_free(p->pk);
-    gcam_free(p);
-    n->params = NULL;
-}
 
 typedef struct matmul_shape {
     int64_t M, N, K;
@@ -93,28 +73,6 @@ static int64_t batch_offset(const matmul_shape *s, const int64_t *st, int64_t bi
     return off;
 }
 
-/* Packs B when the folded product can use it (a constant 2-D B, the
- * setting on, the machine's kernel); keeps an earlier packing of the same B. */
-static int pack_b(gcam_opctx *c, const matmul_shape *s)
-{
-    const gcam_tensor *b = c->in[1];
-    matmul_params *p = c->node->params;
-    if (!s->fold || b->ndim != 2 || !(b->flags & GCAM_TF_CONST) || !b->data ||
-        !gcam_setting(c->set, GCAM_OPT_PACKED_GEMM) || !gcam_pgemm_available())
-        return GCAM_OK;
-    if (p && p->src == gcam_f32(b) && p->K == s->K && p->N == s->N) return GCAM_OK;
-    matmul_release(c->node);
-    if (!(p = gcam_calloc(1, sizeof *p))) return gcam_node_errf(c, GCAM_E_NOMEM, "out of memory");
-    int rc = gcam_pgemm_new(gcam_f32(b), s->K, s->N, 0, &p->pk);
-    if (rc == GCAM_E_NOMEM) {
-        gcam_free(p);
-        return gcam_node_errf(c, rc, "out of memory packing B (%lld x %lld)", (long long)s->K, (long long)s->N);
-    }
-    p->src = gcam_f32(b), p->K = s->K, p->N = s->N;
-    c->node->params = p;
-    return GCAM_OK;
-}
-
 static int matmul_infer(gcam_opctx *c)
 {
     matmul_shape s;
@@ -125,7 +83,7 @@ static int matmul_infer(gcam_opctx *c)
     y->ndim = s.out_ndim;
     memcpy(y->dims, s.out_dims, sizeof(int64_t) * (size_t)s.out_ndim);
     c->node->scratch = c->node->bscratch = 0;
-    return pack_b(c, &s);
+    return GCAM_OK;
 }
 
 static int matmul_forward(gcam_opctx *c)
@@ -135,12 +93,6 @@ static int matmul_forward(gcam_opctx *c)
     if (rc) return rc;
     const float *a = gcam_f32(c->in[0]), *b = gcam_f32(c->in[1]);
     float *y = gcam_f32(c->out[0]);
-    const matmul_params *p = c->node->params;
-    if (s.fold && p && p->pk && p->src == b && s.nbatch * s.M >= GCAM_PGEMM_MIN_ROWS &&
-        gcam_setting(c->set, GCAM_OPT_PACKED_GEMM)) {
-        gcam_pgemm_run(p->pk, s.nbatch * s.M, a, s.K, y, s.N, 0, c->nthreads);
-        return GCAM_OK;
-    }
     if (s.fold) {
         gcam_sgemm(0, 0, s.nbatch * s.M, s.N, s.K, 1.0f, a, s.K, b, s.N, 0.0f, y, s.N);
         return GCAM_OK;
@@ -184,5 +136,4 @@ const gcam_op gcam_op_MatMul = {
     .infer = matmul_infer,
     .forward = matmul_forward,
     .backward = matmul_backward,
-    .release = matmul_release,
 };
