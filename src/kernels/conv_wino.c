@@ -13,12 +13,14 @@
  * Layouts: x NHWC (the planner keeps conv chains channels last), y NHWC or
  * NCHW.  The weights are transformed once, here, in double, with the folded
  * BatchNormalization scale, into U (36 points x C x M, packed for the
- * GEMM: u_index).  Tiles are processed in
- * blocks, one block per thread at a time: the input transform writes
- * V[36][tiles][C], 36 GEMMs (tiles x C) (C x M) give X[36][tiles][M] through
- * a 6x16 register-blocked kernel reading U's 16-column panels, and the
- * output transform adds the bias, applies the activation and stores the 4x4
- * outputs that lie inside the map.  The channel vectors of the transforms
+ * GEMM: u_index).  Tiles are processed in blocks that fit the last-level
+ * cache, each block in three phases shared by the team: the input
+ * transform writes V[tiles][36][C] (by tile), 36 GEMMs (tiles x C)(C x M),
+ * one per point, give X[tiles][36][M] through a 6x16 register kernel
+ * reading U's 16-column panels (by point: each thread reads its part of U
+ * once per block), and the output transform (by tile) adds the bias,
+ * applies the activation and stores the 4x4 outputs that lie inside the
+ * map.  The channel vectors of the transforms
  * are 8 wide: C and M multiples of 8.
  *
  * Rounding: the transforms' coefficients (up to 8 in A, 5 in B, 1/24 in G)
