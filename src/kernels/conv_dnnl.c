@@ -22,28 +22,6 @@
 #ifndef GCAM_HAVE_DNNL
 
 int gcam_conv_fast_available(void) { return 0; }
-/* A 3x3 stride-1 conv on channels-last input as Winograd F(4x4, 3x3)
- * (conv_wino.c), forward only; GCAM_E_UNSUPPORTED when that does not apply. */
-static int wino_instance(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
-                         double flops, gcam_conv_fast **out)
-{
-    if (!g->winograd || with_bwd) return GCAM_E_UNSUPPORTED;
-    gcam_conv_wino *k = NULL;
-    int rc = gcam_conv_wino_new(g, W, epi, omp_get_max_threads(), &k);
-    if (rc) return rc;
-    gcam_conv_fast *f = gcam_calloc(1, sizeof *f);
-    if (!f) {
-        gcam_conv_wino_free(k);
-        return GCAM_E_NOMEM;
-    }
-    f->wino = k;
-    f->flops = flops;
-    f->scratch = gcam_conv_wino_scratch(k);
-    snprintf(f->impl, sizeof f->impl, "winograd_4x3:avx2");
-    *out = f;
-    return GCAM_OK;
-}
-
 int gcam_conv_fast_new(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, int with_bwd,
                        gcam_conv_fast **out, char *why, size_t why_len)
 {
