@@ -38,6 +38,8 @@ extern long cli_max_memory_mb;
 /* --profile (global, like --max-memory): models loaded by cli_load_model time
  * every node; cli_free_model prints the profile to stderr, then frees. */
 extern int cli_profile;
+/* --profile-nodes N: how many of the slowest nodes the profile lists (10) */
+extern int cli_profile_nodes;
 void cli_free_model(gcam_model *m);
 /* Default bundled model path (models/demo.onnx next to the binary's source tree). */
 const char *cli_default_model(void);

@@ -109,6 +109,7 @@ int cli_parse_float(const char *s, double *out)
 
 long cli_max_memory_mb;
 int cli_profile;
+int cli_profile_nodes = 10;
 
 /* The library reads no environment; the command maps these variables onto
  * the model's settings (gcam.h, GCAM_OPTION_LIST), for A/B runs and
@@ -203,7 +204,7 @@ static void print_profile(gcam_model *m)
             order[j - 1] = t;
         }
     fprintf(stderr, "  slowest nodes:\n");
-    for (int i = 0; i < n && i < 10; i++) {
+    for (int i = 0; i < n && i < cli_profile_nodes; i++) {
         const gcam_profile_row *x = &r[order[i]];
         fprintf(stderr, "    %-44s %-28s fwd %9.2f ms (%lld)  bwd %9.2f ms (%lld)\n", x->node, x->op_type,
                 x->forward_ms, (long long)x->forward_calls, x->backward_ms, (long long)x->backward_calls);

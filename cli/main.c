@@ -28,7 +28,8 @@ static void usage(FILE *f)
     fprintf(f, "\n`gradcam <command> --help` shows a command's options.\n"
                "Every command also takes --max-memory MB: the most memory a model's activations,\n"
                "scratch and gradients may take (default: half of the machine's memory), and --profile:\n"
-               "time per op type and the slowest nodes, over every pass, on stderr.\n");
+               "time per op type and the 10 slowest nodes, over every pass, on stderr (--profile-nodes N:\n"
+               "the N slowest).\n");
 }
 
 /* Output to a full disk or a closed pipe fails silently in printf: the
@@ -64,11 +65,23 @@ int main(int argc, char **argv)
         usage(stdout);
         return finish(0);
     }
-    /* --max-memory MB and --profile, anywhere after the command: taken out before it parses */
+    /* --max-memory MB, --profile and --profile-nodes N, anywhere after the command: taken out
+     * before it parses */
     int n = 2;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--profile")) {
             cli_profile = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--profile-nodes")) {
+            long k = 0;
+            if (i + 1 >= argc || cli_parse_int(argv[i + 1], &k) || k < 1 || k > 1000000) {
+                fprintf(stderr, "gradcam: error: --profile-nodes takes a count of nodes (a positive integer)\n");
+                return 2;
+            }
+            cli_profile = 1;
+            cli_profile_nodes = (int)k;
+            i++;
             continue;
         }
         if (strcmp(argv[i], "--max-memory")) {

@@ -314,6 +314,14 @@ if run explain_profile 0 explain --model cnn.onnx --input-tensor img.npy --targe
    grep -q "^profile: " "$ERR" && grep -q "Conv" "$ERR" && grep -q "slowest nodes" "$ERR"; then
   ok explain_profile
 else bad explain_profile "exit $RC: $(head -c 400 "$ERR")"; fi
+# --profile-nodes N lists exactly N of the slowest nodes (the default is 10)
+if run profile_nodes 0 explain --model cnn.onnx --input-tensor img.npy --target 4 --quiet --profile-nodes 2 &&
+   [ "$(sed -n '/slowest nodes/,$p' "$ERR" | grep -c ' fwd ')" = 2 ] &&
+   run profile_nodes_default 0 explain --model cnn.onnx --input-tensor img.npy --target 4 --quiet --profile &&
+   [ "$(sed -n '/slowest nodes/,$p' "$ERR" | grep -c ' fwd ')" -gt 2 ]; then
+  ok profile_nodes
+else bad profile_nodes "exit $RC: $(head -c 400 "$ERR")"; fi
+error profile_nodes_zero 2 "--profile-nodes takes a count of nodes" -- classify --model cnn.onnx --profile-nodes 0
 
 # ---- real exporters' inputs: symbolic dims, channels-last, extra inputs, int outputs -----------
 "$PY" - "$T" <<'PYEOF2' || bad exporter_fixtures "fixture generation failed"
