@@ -384,7 +384,17 @@ static void fuse_swish(gcam_graph *g, const consumers *cs, chain *ch)
     }
 }
 
-/* The sole reader of t when it is op and reads t as input k (-1: either of two). */
+/* n runs the chain: its epilogue, writing the chain's end; the swallowed
+ * nodes do not run. */
+static void commit_chain(gcam_node *n, chain *ch)
+{
+    ch->f.on = 1;
+    ch->f.out = ch->t;
+    n->fuse = ch->f;
+    for (int i = 0; i < ch->n_skip; i++) ch->skipped[i]->fuse.skip = 1;
+}
+
+/* The sole reader of t when it is op with n_in inputs and one output read. */
 static gcam_node *next_op(gcam_graph *g, const consumers *cs, int t, const char *op, int n_in)
 {
     gcam_node *c = sole_consumer(g, cs, t);
@@ -427,10 +437,7 @@ static void plan_gelu(gcam_graph *g, const consumers *cs, gcam_node *n)
     ch.f.act = GCAM_ACT_GELU;
     ch.f.act_lo = c;
     ch.f.act_hi = h;
-    ch.f.on = 1;
-    ch.f.out = ch.t;
-    n->fuse = ch.f;
-    for (int i = 0; i < ch.n_skip; i++) ch.skipped[i]->fuse.skip = 1;
+    commit_chain(n, &ch);
 }
 
 static void plan_fusion(gcam_graph *g, const consumers *cs, gcam_node *n)
@@ -455,11 +462,7 @@ static void plan_fusion(gcam_graph *g, const consumers *cs, gcam_node *n)
     if (add && !is_op(c, "Relu")) c = NULL;
     if (bn && !is_op(c, "Relu") && !is_op(c, "Clip")) c = NULL;
     if (!fuse_activation(g, &ch, c) && conv && !ch.f.has_sum && !c) fuse_swish(g, cs, &ch);
-    if (!ch.n_skip) return;
-    ch.f.on = 1;
-    ch.f.out = ch.t;
-    n->fuse = ch.f;
-    for (int i = 0; i < ch.n_skip; i++) ch.skipped[i]->fuse.skip = 1;
+    if (ch.n_skip) commit_chain(n, &ch);
 }
 
 
