@@ -796,6 +796,16 @@ out:
     return GCAM_OK;
 }
 
+/* A handle for one of our own kernels (taps, Winograd): no oneDNN objects. */
+static gcam_conv_fast *own_kernel(double flops, const char *impl)
+{
+    gcam_conv_fast *f = gcam_calloc(1, sizeof *f);
+    if (!f) return NULL;
+    f->flops = flops;
+    snprintf(f->impl, sizeof f->impl, "%s", impl);
+    return f;
+}
+
 /* A dilated conv whose taps mostly read padding, as per-tap GEMMs
  * (conv_taps.c); GCAM_E_UNSUPPORTED when that does not apply. */
 static int taps_instance(const gcam_conv_geom *g, const float *W, const gcam_conv_epi *epi, double flops,
@@ -804,15 +814,13 @@ static int taps_instance(const gcam_conv_geom *g, const float *W, const gcam_con
     gcam_conv_taps *k = NULL;
     int rc = gcam_conv_taps_new(g, W, epi, &k);
     if (rc) return rc;
-    gcam_conv_fast *f = gcam_calloc(1, sizeof *f);
+    gcam_conv_fast *f = own_kernel(flops, "taps:sgemm");
     if (!f) {
         gcam_conv_taps_free(k);
         return GCAM_E_NOMEM;
     }
     f->taps = k;
-    f->flops = flops;
     f->scratch = f->bscratch = gcam_conv_taps_scratch(k);
-    snprintf(f->impl, sizeof f->impl, "taps:sgemm");
     *out = f;
     return GCAM_OK;
 }
@@ -826,15 +834,13 @@ static int wino_instance(const gcam_conv_geom *g, const float *W, const gcam_con
     gcam_conv_wino *k = NULL;
     int rc = gcam_conv_wino_new(g, W, epi, omp_get_max_threads(), &k);
     if (rc) return rc;
-    gcam_conv_fast *f = gcam_calloc(1, sizeof *f);
+    gcam_conv_fast *f = own_kernel(flops, "winograd_4x3:avx2");
     if (!f) {
         gcam_conv_wino_free(k);
         return GCAM_E_NOMEM;
     }
     f->wino = k;
-    f->flops = flops;
     f->scratch = gcam_conv_wino_scratch(k);
-    snprintf(f->impl, sizeof f->impl, "winograd_4x3:avx2");
     *out = f;
     return GCAM_OK;
 }

@@ -135,7 +135,7 @@ static int geometry_ok(const gcam_conv_geom *g, const gcam_conv_epi *epi)
      * weights) unless it stays in cache: densenet's 128 -> 32 convs at 7x7
      * gain 30%, resnet50's 512 -> 512 ones lose 10-25%. */
     if (w->out[1] >= 14 && w->out[2] >= 14) return 1;
-    const int64_t u_bytes = WT * g->C * ((g->M + NR - 1) / NR * NR) * (int64_t)sizeof(float);
+    const int64_t u_bytes = WT * g->C * ceil_div(g->M, NR) * NR * (int64_t)sizeof(float);
     return w->out[1] >= 7 && w->out[2] >= 7 && u_bytes <= SMALL_U_BYTES;
 }
 
