@@ -76,6 +76,22 @@ static int plan_win(const rconv *r, gcam_win *w)
     return gcam_win_plan(&a, r->nsp, r->in, r->k, w, why, sizeof why);
 }
 
+/* The window of a 2-D case written 3-D ({1, h, w}, as the tables below do),
+ * planned on its spatial dims only. */
+static int plan_win_2d(const rconv *r, gcam_win *w)
+{
+    rconv r2 = *r;
+    for (int j = 0; j < 2; j++) {
+        r2.in[j] = r->in[j + 1];
+        r2.k[j] = r->k[j + 1];
+        r2.s[j] = r->s[j + 1];
+        r2.d[j] = r->d[j + 1];
+        r2.pb[j] = r->pb[j + 1];
+        r2.pe[j] = r->pe[j + 1];
+    }
+    return plan_win(&r2, w);
+}
+
 /* y = conv(x) in double, no bias; geometry from w (3-D padded). */
 static void direct_conv(const gcam_conv_geom *g, const float *x, const float *W, double *y)
 {
@@ -258,16 +274,7 @@ GCAM_TEST(conv_taps_vs_direct)
         for (int kind = 0; kind < 4; kind++) {
             const rconv *r = &cases[i];
             gcam_conv_geom g = {.N = r->N, .C = r->C, .M = r->M, .G = 1};
-            rconv r3 = *r; /* plan_win takes the spatial dims only */
-            for (int j = 0; j < 2; j++) {
-                r3.in[j] = r->in[j + 1];
-                r3.k[j] = r->k[j + 1];
-                r3.s[j] = r->s[j + 1];
-                r3.d[j] = r->d[j + 1];
-                r3.pb[j] = r->pb[j + 1];
-                r3.pe[j] = r->pe[j + 1];
-            }
-            CHECK(plan_win(&r3, &g.w) == 0);
+            CHECK(plan_win_2d(r, &g.w) == 0);
             const int64_t nx = r->N * r->C * g.w.in_size, ny = r->N * r->M * g.w.out_size,
                           nw = r->M * r->C * g.w.k_size;
             float *x = malloc(sizeof(float) * nx), *W = malloc(sizeof(float) * nw), *y = malloc(sizeof(float) * ny);
@@ -388,18 +395,9 @@ GCAM_TEST(conv_wino_vs_direct)
     for (int i = 0; i < 5; i++)
         for (int kind = 0; kind < 4; kind++) {
             const rconv *r = &cases[i];
-            rconv r2 = *r; /* plan_win takes the spatial dims only */
-            for (int j = 0; j < 2; j++) {
-                r2.in[j] = r->in[j + 1];
-                r2.k[j] = r->k[j + 1];
-                r2.s[j] = r->s[j + 1];
-                r2.d[j] = r->d[j + 1];
-                r2.pb[j] = r->pb[j + 1];
-                r2.pe[j] = r->pe[j + 1];
-            }
             gcam_conv_geom g = {.N = r->N, .C = r->C, .M = r->M, .G = 1, .nhwc_in = 1, .nhwc_out = kind & 1,
                                 .winograd = 1};
-            CHECK(plan_win(&r2, &g.w) == 0);
+            CHECK(plan_win_2d(r, &g.w) == 0);
             const int64_t HWi = g.w.in_size, HWo = g.w.out_size, nx = r->N * r->C * HWi, ny = r->N * r->M * HWo;
             float *x = malloc(sizeof(float) * nx), *xh = malloc(sizeof(float) * nx), *y = malloc(sizeof(float) * ny);
             float *W = malloc(sizeof(float) * (size_t)(r->M * r->C * 9)), scale[48], bias[48];
@@ -460,18 +458,9 @@ GCAM_TEST(conv_wino_vs_direct)
          .d = {1, 1, 1}, .pb = {0, 1, 1}, .pe = {0, 1, 1}},
     };
     for (int i = 0; i < 6; i++) {
-        rconv r2 = no[i];
-        for (int j = 0; j < 2; j++) {
-            r2.in[j] = no[i].in[j + 1];
-            r2.k[j] = no[i].k[j + 1];
-            r2.s[j] = no[i].s[j + 1];
-            r2.d[j] = no[i].d[j + 1];
-            r2.pb[j] = no[i].pb[j + 1];
-            r2.pe[j] = no[i].pe[j + 1];
-        }
         gcam_conv_geom g = {.N = 1, .C = no[i].C, .M = no[i].M, .G = 1, .nhwc_in = i < 5, .nhwc_out = 1,
                             .winograd = 1};
-        CHECK(plan_win(&r2, &g.w) == 0);
+        CHECK(plan_win_2d(&no[i], &g.w) == 0);
         float *W = calloc((size_t)(no[i].M * no[i].C * 9), sizeof(float));
         gcam_conv_fast *f = NULL;
         char why[256];
