@@ -3,6 +3,7 @@
  *   gcam_bench --model M.onnx --input X.npy [--layer NAME] [--warmup 3] [--repeat 10]
  *              [--threads 2] [--images DIR --out DIR] [--mode all|forward|gradcam|load]
  *              [--method gradcam|scorecam|ablationcam|...] [--batch-size N]
+ *              [--set OPTION=VALUE]...   (a library setting, for A/Bs: --set packed-gemm=0)
  *
  * Prints one JSON object on stdout:
  *   load_ms          gcam_model_load (parse the ONNX file, weights included)
@@ -17,6 +18,7 @@
  *                    .png/.jpg in DIR, model already loaded
  * Only the public API (gcam.h) is used: this is what an application sees. */
 #include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +84,8 @@ int main(int argc, char **argv)
     const char *model = NULL, *input = NULL, *layer = NULL, *images = NULL, *outdir = NULL, *mode = "all";
     const char *method = "gradcam";
     int warmup = 3, repeat = 10, threads = 2, batch = 0;
+    const char *sets[16];
+    int nsets = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -110,6 +114,8 @@ int main(int argc, char **argv)
             repeat = atoi(v);
         else if (!strcmp(a, "--threads"))
             threads = atoi(v);
+        else if (!strcmp(a, "--set") && nsets < 16)
+            sets[nsets++] = v;
         else {
             fprintf(stderr, "gcam_bench: unknown option %s\n", a);
             return 2;
@@ -120,7 +126,7 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "usage: gcam_bench --model M.onnx --input X.npy [--layer NAME] [--warmup N] "
                 "[--repeat N] [--threads N] [--images DIR --out DIR] [--mode all|forward|gradcam|load] "
-                "[--method NAME] [--batch-size N]\n");
+                "[--method NAME] [--batch-size N] [--set OPTION=0|1]...\n");
         return 2;
     }
     int do_fwd = !strcmp(mode, "all") || !strcmp(mode, "forward");
@@ -131,6 +137,20 @@ int main(int argc, char **argv)
     if (gcam_model_load(model, &m)) return fail(m, "load");
     double load_ms = now_ms() - t0, load_cpu = cpu_ms() - c0;
     gcam_model_set_threads(m, threads);
+    for (int i = 0; i < nsets; i++) { /* A/B of a setting: --set packed-gemm=0 */
+        const char *eq = strchr(sets[i], '=');
+        char name[64];
+        int opt = -1;
+        if (eq && eq - sets[i] < (ptrdiff_t)sizeof name) {
+            memcpy(name, sets[i], (size_t)(eq - sets[i]));
+            name[eq - sets[i]] = '\0';
+            opt = gcam_option_parse(name);
+        }
+        if (opt < 0 || gcam_model_set_option(m, (gcam_option)opt, atoi(eq + 1))) {
+            fprintf(stderr, "gcam_bench: --set %s: not OPTION=VALUE with a known option\n", sets[i]);
+            return 2;
+        }
+    }
     gcam_array x = {0};
     if (gcam_npy_load(m, input, &x)) return fail(m, "input");
 

@@ -209,6 +209,8 @@ GCAM_API void gcam_model_set_memory_limit(gcam_model *m, size_t bytes);
     X(CONV_VERBOSE, "conv-verbose", 0, "1: one line on stderr per convolution kernel built")       \
     X(WINOGRAD, "winograd", 1, "0: 3x3 stride-1 convs run oneDNN's direct kernels instead of "      \
                                "Winograd F(4x4, 3x3) (AVX2 machines without AVX-512)")              \
+    X(PACKED_GEMM, "packed-gemm", 1, "0: MatMul by a constant matrix runs oneDNN's sgemm instead "  \
+                                     "of our packed-weights GEMM (AVX2 machines without AVX-512)")  \
     X(PROFILE, "profile", 0, "1: time every node of every pass (gcam_model_profile)")                \
     X(ABLATION_RERUN, "ablation-rerun", 0, "1: Ablation-CAM re-runs the layer's prefix for every "   \
                                            "batch, as pytorch-grad-cam does (benchmarks)")

@@ -4,9 +4,42 @@
  * has no batch (x @ W, the transformer / classifier-head case): then A's batch
  * folds into M and the whole product is a single GEMM.
  *
+ * When B is a constant 2-D matrix (a weight) and the packed-gemm setting is
+ * on, the folded product runs our packed GEMM (kernels/pgemm.c: B packed
+ * once at plan time, kept in the node's params until the weights change).
+ *
  * Backward, for each input that asks: dA += dY B^T and dB += A^T dY per
  * batch, summed over batches that broadcast (GEMM with beta = 1 does the sum). */
 #include "gcam_internal.h"
+#include "kernels/pgemm.h"
+
+/* The packed B, and what it was packed from. */
+typedef struct matmul_params {
+    const float *src;
+    int64_t K, N;
+    gcam_pgemm *pk;
+} matmul_params;
+
+/* The largest B packed: a copy costs its size again (ViT-B/16's are 2.4-9.4 MB). */
+#define PACK_MAX_BYTES (32.0 * 1024 * 1024)
+
+static void matmul_release(gcam_node *n)
+{
+    matmul_params *p = n->params;
+    if (p) gcam_pgemm_free(p->pk);
+    gcam_free(p);
+    n->params = NULL;
+}
+
+/* The params exist from load on, empty; infer packs B into them once.  The
+ * suffix plans (graph/suffix.c) share a node's params with the main plan,
+ * so the packing made by either serves both and is freed once, with the
+ * graph (or when the weights change). */
+static int matmul_init(gcam_node *n, gcam_err *e)
+{
+    if (!(n->params = gcam_calloc(1, sizeof(matmul_params)))) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    return GCAM_OK;
+}
 
 typedef struct matmul_shape {
     int64_t M, N, K;
@@ -73,6 +106,23 @@ static int64_t batch_offset(const matmul_shape *s, const int64_t *st, int64_t bi
     return off;
 }
 
+/* Packs B when the folded product can use it (a constant 2-D B of at most
+ * PACK_MAX_BYTES, the setting on, the machine's kernel), once. */
+static int pack_b(gcam_opctx *c, const matmul_shape *s)
+{
+    const gcam_tensor *b = c->in[1];
+    matmul_params *p = c->node->params;
+    if (!p || p->pk || !s->fold || b->ndim != 2 || !(b->flags & GCAM_TF_CONST) || !b->data ||
+        4.0 * (double)s->K * (double)s->N > PACK_MAX_BYTES || !gcam_setting(c->set, GCAM_OPT_PACKED_GEMM) ||
+        !gcam_pgemm_available())
+        return GCAM_OK;
+    int rc = gcam_pgemm_new(gcam_f32(b), s->K, s->N, 0, &p->pk);
+    if (rc == GCAM_E_NOMEM)
+        return gcam_node_errf(c, rc, "out of memory packing B (%lld x %lld)", (long long)s->K, (long long)s->N);
+    p->src = gcam_f32(b), p->K = s->K, p->N = s->N;
+    return GCAM_OK;
+}
+
 static int matmul_infer(gcam_opctx *c)
 {
     matmul_shape s;
@@ -83,7 +133,7 @@ static int matmul_infer(gcam_opctx *c)
     y->ndim = s.out_ndim;
     memcpy(y->dims, s.out_dims, sizeof(int64_t) * (size_t)s.out_ndim);
     c->node->scratch = c->node->bscratch = 0;
-    return GCAM_OK;
+    return pack_b(c, &s);
 }
 
 static int matmul_forward(gcam_opctx *c)
@@ -93,6 +143,11 @@ static int matmul_forward(gcam_opctx *c)
     if (rc) return rc;
     const float *a = gcam_f32(c->in[0]), *b = gcam_f32(c->in[1]);
     float *y = gcam_f32(c->out[0]);
+    const matmul_params *p = c->node->params;
+    if (s.fold && p && p->pk && p->src == b && p->K == s.K && p->N == s.N && s.nbatch * s.M >= GCAM_PGEMM_MIN_ROWS &&
+        gcam_setting(c->set, GCAM_OPT_PACKED_GEMM)) {
+        if (gcam_pgemm_run(p->pk, s.nbatch * s.M, a, s.K, y, s.N, 0, c->nthreads) == GCAM_OK) return GCAM_OK;
+    }
     if (s.fold) {
         gcam_sgemm(0, 0, s.nbatch * s.M, s.N, s.K, 1.0f, a, s.K, b, s.N, 0.0f, y, s.N);
         return GCAM_OK;
@@ -136,4 +191,6 @@ const gcam_op gcam_op_MatMul = {
     .infer = matmul_infer,
     .forward = matmul_forward,
     .backward = matmul_backward,
+    .init = matmul_init,
+    .release = matmul_release,
 };

@@ -9,6 +9,7 @@
 
 #include "api/model_internal.h"
 #include "kernels/conv_fast.h"
+#include "kernels/pgemm.h"
 #include "onnx_builder.h"
 #include "op_harness.h"
 #include "test.h"
@@ -615,6 +616,47 @@ GCAM_TEST(plan_fusion_matches_unfused)
         CHECK_MSG(e_fast0 <= 1e-4 * mag, "unfused fast path differs by %g of %g", e_fast0, mag);
     }
     fusion_variant = 0;
+}
+
+/* The packed GEMM (kernels/pgemm.c) against the plain triple loop: rows and
+ * columns off the 6 x 16 blocks, K across several slices, both ways of
+ * splitting the work, one and two threads, a leading dimension wider than K,
+ * B given transposed, C += A B. */
+GCAM_TEST(pgemm_vs_reference)
+{
+    if (!gcam_pgemm_available()) GCAM_SKIP("the packed GEMM runs on AVX2 machines without AVX-512 only");
+    /* M over 198 rows takes several packed chunks of A; 450 x 70 x 40 and
+     * 400 x 260 x 33 split them between the threads */
+    const int64_t shapes[][3] = {{1, 5, 8},       {7, 300, 24},   {197, 600, 50},  {40, 17, 3},
+                                 {300, 64, 16},   {13, 520, 130}, {450, 70, 40},   {400, 260, 33}};
+    for (int i = 0; i < 8; i++)
+        for (int nt = 1; nt <= 2; nt++) {
+            const int64_t M = shapes[i][0], K = shapes[i][1], N = shapes[i][2], lda = K + 3;
+            float *A = malloc(sizeof(float) * (size_t)(M * lda)), *B = malloc(sizeof(float) * (size_t)(K * N));
+            float *C = malloc(sizeof(float) * (size_t)(M * N)), *R = malloc(sizeof(float) * (size_t)(M * N));
+            for (int64_t j = 0; j < M * lda; j++) A[j] = rnd_f();
+            for (int64_t j = 0; j < K * N; j++) B[j] = rnd_f();
+            for (int64_t j = 0; j < M * N; j++) C[j] = 1e30f; /* every element must be written */
+            gcam_pgemm *p = NULL;
+            const int tb = i % 2; /* B given transposed (Gemm's transB) */
+            float *Bt = malloc(sizeof(float) * (size_t)(K * N));
+            for (int64_t r = 0; r < K; r++)
+                for (int64_t j = 0; j < N; j++) Bt[j * K + r] = B[r * N + j];
+            CHECK(gcam_pgemm_new(tb ? Bt : B, K, N, tb, &p) == GCAM_OK);
+            CHECK(gcam_pgemm_run(p, M, A, lda, C, N, 0, nt) == GCAM_OK);
+            gcam_sgemm_ref(0, 0, M, N, K, 1.0f, A, lda, B, N, 0.0f, R, N);
+            if (nt == 2) { /* accumulating onto C */
+                CHECK(gcam_pgemm_run(p, M, A, lda, C, N, 1, nt) == GCAM_OK);
+                for (int64_t j = 0; j < M * N; j++) C[j] *= 0.5f;
+            }
+            free(Bt);
+            double err = 0;
+            for (int64_t j = 0; j < M * N; j++) err = fmax(err, fabs(C[j] - R[j]));
+            CHECK_MSG(err <= 1e-5 * sqrt((double)K), "%lld x %lld x %lld, %d threads: off by %g", (long long)M,
+                      (long long)K, (long long)N, nt, err);
+            gcam_pgemm_free(p);
+            free(A), free(B), free(C), free(R);
+        }
 }
 
 /* torch.onnx's GELU, y = (x * (erf(x / c) + 1)) * 0.5, fused into the Div
