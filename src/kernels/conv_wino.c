@@ -33,6 +33,7 @@
 
 #include "gcam_internal.h"
 #include "kernels/bigmem.h"
+#include "kernels/cpu.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -118,8 +119,7 @@ int gcam_conv_wino_forward(const gcam_conv_wino *k, const float *x, float *y, vo
 
 static int machine_ok(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !__builtin_cpu_supports("avx512f");
+    return gcam_cpu_avx2_fma() && !gcam_cpu_avx512();
 }
 
 static int geometry_ok(const gcam_conv_geom *g, const gcam_conv_epi *epi)

@@ -11,4 +11,11 @@
  * "generic" elsewhere. */
 const char *gcam_simd_level(void);
 
+/* 1 where the CPU has AVX2 and FMA: our hand-written 8-lane kernels
+ * (vmath.c, silu.c, and, where AVX-512 is absent, pgemm.c and conv_wino.c,
+ * whose oneDNN counterparts were not beaten there) */
+int gcam_cpu_avx2_fma(void);
+/* 1 where the CPU has AVX-512F */
+int gcam_cpu_avx512(void);
+
 #endif

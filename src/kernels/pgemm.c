@@ -23,6 +23,7 @@
 
 #include "gcam_internal.h"
 #include "kernels/bigmem.h"
+#include "kernels/cpu.h"
 
 #define MR 6    /* kernel rows */
 #define NR 16   /* kernel columns: a panel */
@@ -63,8 +64,7 @@ int gcam_pgemm_run(const gcam_pgemm *p, int64_t M, const float *A, int64_t lda, 
 
 int gcam_pgemm_available(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !__builtin_cpu_supports("avx512f");
+    return gcam_cpu_avx2_fma() && !gcam_cpu_avx512();
 }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }

@@ -8,7 +8,10 @@
  * tests/unit/test_vmath.c: gcam_vexpf within 2 ulp on [-87, 88] (0 below,
  * where expf is denormal or 0); gcam_verff within 2.5e-7 absolute (4 ulp of values near 1) and
  * 4e-7 relative.
- * The libm functions stay the reference (the ops' backward passes use them). */
+ * The libm functions stay the reference (the ops' backward passes use them).
+ *
+ * Below them, the array functions (vmath.c) the ops call: 8 lanes of AVX2 +
+ * FMA intrinsics where the CPU has them, these scalar formulas elsewhere. */
 #ifndef GCAM_VMATH_H
 #define GCAM_VMATH_H
 
@@ -68,5 +71,13 @@ static inline float gcam_verff(float x)
     const float big = 1.0f - erfc;
     return a < 0.5f ? small : x < 0.0f ? -big : big;
 }
+
+/* y = erf(x) over n floats (the Erf op) */
+void gcam_erf_f32(const float *x, float *y, int64_t n);
+/* y = (x (erf(x / c) + 1)) h over n floats: torch.onnx's GELU fused (the
+ * Div's fused epilogue), bit for bit the five ops through gcam_erf_f32 */
+void gcam_gelu_f32(const float *x, float *y, int64_t n, float c, float h);
+/* y = softmax(x) over one contiguous group of len floats */
+void gcam_softmax_f32(const float *x, float *y, int64_t len);
 
 #endif

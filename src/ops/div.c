@@ -23,14 +23,8 @@ static int div_infer(gcam_opctx *c) { return gcam_binary_infer(c, 1); }
 
 /* torch.onnx's GELU fused into the Div by the planner (plan.c, plan_gelu):
  * (x * (erf(x / c) + 1)) * h, the float operations of the five nodes in
- * their order, with the Erf node's own gcam_verff, so the result is the
- * unfused one bit for bit.  Cloned per instruction set, like Erf. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void
-gelu_block(const float *x, float *y, int64_t n, float c, float h)
-{
-    for (int64_t i = 0; i < n; i++) y[i] = (x[i] * (gcam_verff(x[i] / c) + 1.0f)) * h;
-}
-
+ * their order, with the Erf node's own erf (gcam_gelu_f32), so the result
+ * is the unfused one bit for bit. */
 static int gelu_forward(gcam_opctx *c)
 {
     const gcam_fusion *f = &c->node->fuse;
@@ -46,7 +40,7 @@ static int gelu_forward(gcam_opctx *c)
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && nblk > 1)
     for (int64_t k = 0; k < nblk; k++) {
         const int64_t i0 = k * block;
-        gelu_block(px + i0, py + i0, i0 + block <= n ? block : n - i0, f->act_lo, f->act_hi);
+        gcam_gelu_f32(px + i0, py + i0, i0 + block <= n ? block : n - i0, f->act_lo, f->act_hi);
     }
     return GCAM_OK;
 }

@@ -63,22 +63,6 @@ static int softmax_infer(gcam_opctx *c)
  * contiguous runs of memory instead of one element per cache line. */
 enum { SM_COLS = 64 };
 
-/* One group of contiguous elements (inner = 1: attention rows, class
- * scores), vectorised: the max, gcam_vexpf and its sum, the scaling. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void
-softmax_row(const float *x, float *y, int64_t len)
-{
-    float m = -INFINITY, s = 0.0f;
-    for (int64_t j = 0; j < len; j++) m = x[j] > m ? x[j] : m;
-    for (int64_t j = 0; j < len; j++) {
-        const float e = gcam_vexpf(x[j] - m);
-        y[j] = e;
-        s += e;
-    }
-    const float inv = 1.0f / s;
-    for (int64_t j = 0; j < len; j++) y[j] *= inv;
-}
-
 static int softmax_forward(gcam_opctx *c)
 {
     softmax_geom g = {1, 1, 1};
@@ -91,7 +75,7 @@ static int softmax_forward(gcam_opctx *c)
     const int nt = gcam_ew_threads(c);
     if (st == 1 && len >= 16) {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && g.outer > 1 && g.outer * len >= 32768)
-        for (int64_t o = 0; o < g.outer; o++) softmax_row(x + o * len, y + o * len, len);
+        for (int64_t o = 0; o < g.outer; o++) gcam_softmax_f32(x + o * len, y + o * len, len);
         return GCAM_OK;
     }
 #pragma omp parallel for schedule(static) num_threads(nt) \
