@@ -125,6 +125,57 @@ static GCAM_AVX2_FMA void softmax_avx2(const float *x, float *y, int64_t len)
     for (j = 0; j + 8 <= len; j += 8) _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), vinv));
     for (; j < len; j++) y[j] *= inv;
 }
+
+static GCAM_AVX2_FMA double hsum4d(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+/* the row's mean and 1 / sqrt(variance + eps), summed in double */
+static GCAM_AVX2_FMA void row_stats_avx2(const float *x, int64_t n, float eps, double *mu, double *rstd)
+{
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 v = _mm256_loadu_ps(x + j);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+    double s = hsum4d(_mm256_add_pd(s0, s1));
+    for (; j < n; j++) s += x[j];
+    const double m = s / (double)n;
+    const __m256d vm = _mm256_set1_pd(m);
+    s0 = s1 = _mm256_setzero_pd();
+    for (j = 0; j + 8 <= n; j += 8) {
+        const __m256 v = _mm256_loadu_ps(x + j);
+        const __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vm);
+        const __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), vm);
+        s0 = _mm256_fmadd_pd(d0, d0, s0), s1 = _mm256_fmadd_pd(d1, d1, s1);
+    }
+    double s2 = hsum4d(_mm256_add_pd(s0, s1));
+    for (; j < n; j++) s2 += (x[j] - m) * (x[j] - m);
+    *mu = m;
+    *rstd = 1.0 / sqrt(s2 / (double)n + eps);
+}
+
+static GCAM_AVX2_FMA void layernorm_avx2(const float *x, float *y, int64_t n, float eps, const float *scale,
+                                         const float *bias, double *mu, double *rstd)
+{
+    row_stats_avx2(x, n, eps, mu, rstd);
+    /* the mean as two floats: x - hi is exact near the mean, so a row far
+     * from zero keeps its small deviations */
+    const float m = (float)*mu, ml = (float)(*mu - (double)m), r = (float)*rstd;
+    const __m256 vm = _mm256_set1_ps(m), vml = _mm256_set1_ps(ml), vr = _mm256_set1_ps(r), one = _mm256_set1_ps(1.0f);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vm), vml), vr);
+        const __m256 g = scale ? _mm256_loadu_ps(scale + j) : one;
+        const __m256 b = bias ? _mm256_loadu_ps(bias + j) : _mm256_setzero_ps();
+        _mm256_storeu_ps(y + j, _mm256_fmadd_ps(v, g, b));
+    }
+    for (; j < n; j++) y[j] = (x[j] - m - ml) * r * (scale ? scale[j] : 1.0f) + (bias ? bias[j] : 0.0f);
+}
 #endif
 
 void gcam_erf_f32(const float *x, float *y, int64_t n)
@@ -147,6 +198,32 @@ void gcam_gelu_f32(const float *x, float *y, int64_t n, float c, float h)
     }
 #endif
     for (int64_t i = 0; i < n; i++) y[i] = (x[i] * (gcam_verff(x[i] / c) + 1.0f)) * h;
+}
+
+void gcam_layernorm_stats_ref(const float *x, int64_t n, float eps, double *mu, double *rstd)
+{
+    double s = 0, s2 = 0;
+    for (int64_t j = 0; j < n; j++) s += x[j];
+    const double m = s / (double)n;
+    for (int64_t j = 0; j < n; j++) s2 += (x[j] - m) * (x[j] - m);
+    *mu = m;
+    *rstd = 1.0 / sqrt(s2 / (double)n + eps);
+}
+
+void gcam_layernorm_f32(const float *x, float *y, int64_t n, float eps, const float *scale, const float *bias,
+                        double *mu, double *rstd)
+{
+#ifdef VMATH_X86
+    if (use_avx2()) {
+        layernorm_avx2(x, y, n, eps, scale, bias, mu, rstd);
+        return;
+    }
+#endif
+    gcam_layernorm_stats_ref(x, n, eps, mu, rstd);
+    for (int64_t j = 0; j < n; j++) {
+        const float v = (float)((x[j] - *mu) * *rstd);
+        y[j] = v * (scale ? scale[j] : 1.0f) + (bias ? bias[j] : 0.0f);
+    }
 }
 
 void gcam_softmax_f32(const float *x, float *y, int64_t len)

@@ -77,6 +77,13 @@ void gcam_erf_f32(const float *x, float *y, int64_t n);
 /* y = (x (erf(x / c) + 1)) h over n floats: torch.onnx's GELU fused (the
  * Div's fused epilogue), bit for bit the five ops through gcam_erf_f32 */
 void gcam_gelu_f32(const float *x, float *y, int64_t n, float c, float h);
+/* One row of LayerNormalization: y = (x - mean) / sqrt(var + eps) * scale
+ * + bias (scale, bias optional), the statistics summed in double and given
+ * back; the 8-lane path normalises in float. */
+void gcam_layernorm_f32(const float *x, float *y, int64_t n, float eps, const float *scale, const float *bias,
+                        double *mu, double *rstd);
+/* the statistics alone, in plain double loops: the backward's and the oracle */
+void gcam_layernorm_stats_ref(const float *x, int64_t n, float eps, double *mu, double *rstd);
 /* y = softmax(x) over one contiguous group of len floats */
 void gcam_softmax_f32(const float *x, float *y, int64_t len);
 

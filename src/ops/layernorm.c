@@ -1,8 +1,10 @@
 /* LayerNormalization (opset 17): normalise over the axes [axis, rank), then
- * scale and shift.  ConvNeXt and vision transformers export it. */
+ * scale and shift.  ConvNeXt and vision transformers export it.  A row's
+ * forward is gcam_layernorm_f32 (kernels/vmath.c, 8 lanes with AVX2). */
 #include <math.h>
 
 #include "gcam_internal.h"
+#include "kernels/vmath.h"
 
 typedef struct {
     int64_t rows, cols; /* rows normalised independently, each of `cols` elements */
@@ -48,16 +50,6 @@ static int ln_infer(gcam_opctx *c)
     return GCAM_OK;
 }
 
-static void row_stats(const float *x, int64_t n, float eps, double *mu, double *rstd)
-{
-    double s = 0, s2 = 0;
-    for (int64_t j = 0; j < n; j++) s += x[j];
-    double m = s / (double)n;
-    for (int64_t j = 0; j < n; j++) s2 += (x[j] - m) * (x[j] - m);
-    *mu = m;
-    *rstd = 1.0 / sqrt(s2 / (double)n + eps);
-}
-
 static int ln_forward(gcam_opctx *c)
 {
     ln_geom g;
@@ -72,13 +64,9 @@ static int ln_forward(gcam_opctx *c)
 #pragma omp parallel for if (g.rows > 64)
     for (int64_t r = 0; r < g.rows; r++) {
         double mu, rstd;
-        row_stats(x + r * g.cols, g.cols, eps, &mu, &rstd);
+        gcam_layernorm_f32(x + r * g.cols, y + r * g.cols, g.cols, eps, scale, bias, &mu, &rstd);
         if (mean) mean[r] = (float)mu;
         if (inv_std) inv_std[r] = (float)rstd;
-        for (int64_t j = 0; j < g.cols; j++) {
-            float v = (float)((x[r * g.cols + j] - mu) * rstd);
-            y[r * g.cols + j] = v * (scale ? scale[j] : 1.0f) + (bias ? bias[j] : 0.0f);
-        }
     }
     return GCAM_OK;
 }
@@ -97,7 +85,7 @@ static int ln_backward(gcam_opctx *c)
     for (int64_t r = 0; r < g.rows; r++) {
         const float *xr = x + r * g.cols, *dyr = dy + r * g.cols;
         double mu, rstd, m1 = 0, m2 = 0;
-        row_stats(xr, g.cols, eps, &mu, &rstd);
+        gcam_layernorm_stats_ref(xr, g.cols, eps, &mu, &rstd);
         for (int64_t j = 0; j < g.cols; j++) {
             double dxh = dyr[j] * (scale ? scale[j] : 1.0f), xh = (xr[j] - mu) * rstd;
             m1 += dxh;

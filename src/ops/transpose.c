@@ -40,6 +40,25 @@ static void make_walk(const gcam_tensor *x, const int64_t *perm, walk *w)
     }
 }
 
+/* The same walk with size-1 dims dropped and neighbouring output dims merged
+ * where the input keeps them contiguous too (stride[k] = stride[k+1] *
+ * dims[k+1]): a head split [197, 12, 64] -> [12, 197, 64] becomes runs of
+ * 64 contiguous elements. */
+static void merge_walk(walk *w)
+{
+    walk m = {0};
+    for (int k = 0; k < w->nd; k++) {
+        if (w->dims[k] == 1) continue;
+        if (m.nd && m.stride[m.nd - 1] == w->stride[k] * w->dims[k]) {
+            m.dims[m.nd - 1] *= w->dims[k];
+            m.stride[m.nd - 1] = w->stride[k];
+            continue;
+        }
+        m.dims[m.nd] = w->dims[k], m.stride[m.nd] = w->stride[k], m.nd++;
+    }
+    *w = m;
+}
+
 static int transpose_infer(gcam_opctx *c)
 {
     const gcam_tensor *x = c->in[0];
@@ -74,6 +93,41 @@ static int transpose_infer(gcam_opctx *c)
         }                                                                              \
     } while (0)
 
+/* A walk whose input-contiguous dim (stride 1) is an output dim k before
+ * the last: for every index of the other dims, a 2-D transpose of k against
+ * the last dim, in 16 x 16 tiles (reads along k, writes along the last dim,
+ * both within a tile in L1), the outer indices and tile rows split between
+ * the threads.  0 when the walk is not of that form. */
+static int transpose_tiled(const walk *w, const float *x, float *y, int64_t n, int nthreads)
+{
+    enum { T = 16 };
+    int k = -1;
+    for (int d = 0; d + 1 < w->nd; d++)
+        if (w->stride[d] == 1) k = d;
+    if (k < 0) return 0;
+    int64_t ost[GCAM_MAX_DIMS], s = 1;
+    for (int d = w->nd - 1; d >= 0; d--) ost[d] = s, s *= w->dims[d];
+    const int last = w->nd - 1;
+    const int64_t R = w->dims[k], C = w->dims[last], sC = w->stride[last], oR = ost[k];
+    const int64_t outer = n / (R * C), rt = (R + T - 1) / T, tasks = outer * rt;
+    const int nt = nthreads > 0 ? nthreads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && n >= (1 << 16))
+    for (int64_t t = 0; t < tasks; t++) {
+        int64_t q = t / rt, xo = 0, yo = 0;
+        for (int d = last - 1; d >= 0; d--) {
+            if (d == k) continue;
+            xo += q % w->dims[d] * w->stride[d], yo += q % w->dims[d] * ost[d], q /= w->dims[d];
+        }
+        const int64_t r0 = t % rt * T, r1 = r0 + T < R ? r0 + T : R;
+        for (int64_t c0 = 0; c0 < C; c0 += T) {
+            const int64_t c1 = c0 + T < C ? c0 + T : C;
+            for (int64_t r = r0; r < r1; r++)
+                for (int64_t cc = c0; cc < c1; cc++) y[yo + r * oR + cc] = x[xo + r + cc * sC];
+        }
+    }
+    return 1;
+}
+
 static int transpose_forward(gcam_opctx *c)
 {
     const gcam_tensor *x = c->in[0];
@@ -88,6 +142,19 @@ static int transpose_forward(gcam_opctx *c)
     size_t es = gcam_dtype_size(x->dtype);
     const char *xb = x->data;
     char *yb = y->data;
+    merge_walk(&w);
+    if (w.nd == 0 || w.stride[w.nd - 1] == 1) { /* contiguous runs: a copy each, the runs split between threads */
+        const int64_t L = w.nd ? w.dims[w.nd - 1] : 1, runs = n / L;
+        const int nt = c->nthreads > 0 ? c->nthreads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && n * (int64_t)es >= (1 << 18))
+        for (int64_t r = 0; r < runs; r++) {
+            int64_t off = 0, q = r;
+            for (int d = w.nd - 2; d >= 0; d--) off += q % w.dims[d] * w.stride[d], q /= w.dims[d];
+            memcpy(yb + r * L * es, xb + off * es, (size_t)L * es);
+        }
+        return GCAM_OK;
+    }
+    if (es == 4 && transpose_tiled(&w, (const float *)xb, (float *)yb, n, c->nthreads)) return GCAM_OK;
     /* fixed-size memcpy compiles to one move, and keeps the copy type-agnostic */
 #define RUN(ES) for (int64_t k = 0; k < L; k++) memcpy(yb + (o + k) * (ES), xb + (off + k * sL) * (ES), (ES))
     switch (es) {

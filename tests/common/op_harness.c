@@ -129,7 +129,7 @@ static void ctx_init(tnode *t, gcam_opctx *c)
     c->in = t->in;
     c->out = t->out;
     c->err = &t->err;
-    c->nthreads = 1;
+    c->nthreads = t->nthreads > 0 ? t->nthreads : 1;
 }
 
 int tn_run(tnode *t)

@@ -25,6 +25,7 @@ typedef struct tnode {
     unsigned rng;
     int initialized;
     int64_t onehot; /* > 0: tn_fd_check's loss is output 0's element onehot - 1 alone */
+    int nthreads;   /* tn_run's team size; 0: one thread */
 } tnode;
 
 tnode *tn_new(const char *op_type, int opset);

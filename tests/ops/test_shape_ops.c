@@ -259,6 +259,50 @@ GCAM_TEST(shape_transpose)
     tn_free(t);
 }
 
+/* Every permutation of a 4-D tensor large enough for two threads, with a
+ * size-1 dim (dropped by the merged walk), against the plain reference:
+ * contiguous runs (one copy each), the tiled 2-D transposes, and the
+ * general walk; then a transformer's head split [197, 12, 64] -> [12, 197,
+ * 64] and its K^T [12, 197, 64] -> [12, 64, 197]. */
+GCAM_TEST(shape_transpose_paths)
+{
+    const int64_t xd[4] = {5, 1, 97, 141}, n = 5 * 97 * 141;
+    float *want = malloc(sizeof(float) * (size_t)n);
+    for (int p = 0; p < 24; p++) {
+        int64_t perm[4], left[4] = {0, 1, 2, 3};
+        for (int k = 0, q = p, m = 4; k < 4; k++, m--) { /* the p-th permutation */
+            const int j = q % m;
+            q /= m;
+            perm[k] = left[j];
+            for (int i = j; i + 1 < m; i++) left[i] = left[i + 1];
+        }
+        tnode *t = tn_new("Transpose", 13);
+        t->nthreads = 2;
+        tn_attr_ints(t, "perm", 4, perm);
+        tn_input_f32(t, xd, 4, NULL, 0);
+        CHECK(tn_run(t) == 0);
+        ref_transpose(t->in[0]->data, xd, 4, perm, want);
+        CHECK_MSG(tn_maxdiff(tn_out(t, 0), want, n) == 0.0, "perm %lld %lld %lld %lld", (long long)perm[0],
+                  (long long)perm[1], (long long)perm[2], (long long)perm[3]);
+        tn_free(t);
+    }
+    free(want);
+    const int64_t heads[2][3] = {{1, 0, 2}, {0, 2, 1}}, hd[2][3] = {{197, 12, 64}, {12, 197, 64}};
+    for (int h = 0; h < 2; h++) {
+        const int64_t m = 197 * 12 * 64;
+        float *w = malloc(sizeof(float) * (size_t)m);
+        tnode *t = tn_new("Transpose", 13);
+        t->nthreads = 2;
+        tn_attr_ints(t, "perm", 3, heads[h]);
+        tn_input_f32(t, hd[h], 3, NULL, 0);
+        CHECK(tn_run(t) == 0);
+        ref_transpose(t->in[0]->data, hd[h], 3, heads[h], w);
+        CHECK_MSG(tn_maxdiff(tn_out(t, 0), w, m) == 0.0, "head case %d", h);
+        tn_free(t);
+        free(w);
+    }
+}
+
 /* ---- Concat / Split ------------------------------------------------------- */
 
 GCAM_TEST(shape_concat)

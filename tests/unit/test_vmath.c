@@ -141,3 +141,31 @@ GCAM_TEST(vmath_softmax_matches_double)
         }
     CHECK_MSG(worst <= 2e-6, "relative error %.3g", worst); /* float sums of up to 70 terms */
 }
+
+/* gcam_layernorm_f32 (8 lanes with AVX2, float normalisation) against the
+ * row normalised in double: lengths 1 to 40 and 768 (tails), with and
+ * without scale and bias, a row far from zero (the mean subtracted first). */
+GCAM_TEST(vmath_layernorm_matches_double)
+{
+    static float x[768], y[768], g[768], b[768];
+    for (int j = 0; j < 768; j++) g[j] = 0.5f + (float)(j % 7) * 0.25f, b[j] = (float)(j % 5) * 0.1f - 0.2f;
+    double worst = 0, worst_stat = 0;
+    for (int n = 1; n <= 41; n++)
+        for (int k = 0; k < 4; k++) {
+            const int len = n == 41 ? 768 : n;
+            for (int j = 0; j < len; j++) x[j] = (float)((j * 29 + k * 5) % 17) * 0.3f - 2.0f + (k == 3 ? 1000.0f : 0.0f);
+            const float *sc = k & 1 ? g : NULL, *bi = k & 2 ? b : NULL;
+            double mu, rstd, m = 0, v = 0;
+            gcam_layernorm_f32(x, y, len, 1e-5f, sc, bi, &mu, &rstd);
+            for (int j = 0; j < len; j++) m += x[j] / (double)len;
+            for (int j = 0; j < len; j++) v += (x[j] - m) * (x[j] - m) / (double)len;
+            const double r = 1.0 / sqrt(v + (double)1e-5f);
+            worst_stat = fmax(worst_stat, fmax(fabs(mu - m) / fmax(fabs(m), 1.0), fabs(rstd - r) / r));
+            for (int j = 0; j < len; j++) {
+                const double ref = (x[j] - m) * r * (sc ? sc[j] : 1.0) + (bi ? bi[j] : 0.0);
+                worst = fmax(worst, fabs(y[j] - ref));
+            }
+        }
+    CHECK_MSG(worst_stat <= 1e-12, "statistics off by %.3g", worst_stat);
+    CHECK_MSG(worst <= 2e-6, "off by %.3g", worst);
+}
