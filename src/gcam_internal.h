@@ -158,6 +158,8 @@ typedef struct gcam_fusion {
     /* a residual Add fused too: tensor `sum` is added before the activation,
      * and the executor binds it as in[n_in], one past the node's inputs */
     int has_sum, sum;
+    /* MatMul by a weight: a constant per-column bias (the Add after it) */
+    const float *bias;
 } gcam_fusion;
 
 typedef struct gcam_node {

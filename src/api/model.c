@@ -140,7 +140,7 @@ static void fused_label(const gcam_node *n, char *buf, size_t len)
     static const char *const act[] = {"", "+Relu", "+Clip", "+HardSwish", "+Sigmoid+Mul", "+Erf+Add+Mul+Mul"};
     const gcam_fusion *f = &n->fuse;
     snprintf(buf, len, "%s%s%s%s", n->op_type, f->on && f->bn_scale ? "+BatchNormalization" : "",
-             f->on && f->has_sum ? "+Add" : "",
+             f->on && (f->has_sum || f->bias) ? "+Add" : "",
              f->on && f->act > 0 && f->act < (int)(sizeof act / sizeof act[0]) ? act[f->act] : "");
 }
 

@@ -440,9 +440,32 @@ static void plan_gelu(gcam_graph *g, const consumers *cs, gcam_node *n)
     commit_chain(n, &ch);
 }
 
+/* x @ W + b as torch.onnx writes nn.Linear on 3-D input (MatMul by a 2-D
+ * weight, then Add of a 1-D bias, ViT's and Swin's linear layers): the bias
+ * is added as the product is stored (src/ops/matmul.c). */
+static void plan_matmul_bias(gcam_graph *g, const consumers *cs, gcam_node *n)
+{
+    if (n->fuse.skip || n->fuse.on || !is_op(n, "MatMul") || n->n_in != 2 || !only_first_output(n) || n->in[0] < 0 ||
+        n->in[1] < 0)
+        return;
+    const gcam_tensor *a = &g->tensors[n->in[0]], *w = &g->tensors[n->in[1]];
+    if (a->dtype != GCAM_DT_F32 || (a->flags & GCAM_TF_CONST) || a->ndim < 2 || !(w->flags & GCAM_TF_INIT) ||
+        w->dtype != GCAM_DT_F32 || w->ndim != 2)
+        return;
+    gcam_node *add = next_op(g, cs, n->out[0], "Add", 2);
+    const int t = n->out[0], b = add ? (add->in[0] == t ? add->in[1] : add->in[0]) : -1;
+    const float *bias = b >= 0 && b != t ? const_vec(g, b, w->dims[1]) : NULL;
+    if (!bias) return;
+    chain ch = {.t = t};
+    ch.f.bias = bias;
+    swallow(&ch, add);
+    commit_chain(n, &ch);
+}
+
 static void plan_fusion(gcam_graph *g, const consumers *cs, gcam_node *n)
 {
     plan_gelu(g, cs, n);
+    plan_matmul_bias(g, cs, n);
     if (n->fuse.skip || !(n->op->flags & GCAM_OPF_EPILOGUE) || n->n_in < 2 || !only_first_output(n)) return;
     if (n->in[0] < 0 || n->in[1] < 0 || (g->tensors[n->in[0]].flags & GCAM_TF_CONST)) return;
     /* Conv takes a BatchNormalization and any activation; Add (ResNet's

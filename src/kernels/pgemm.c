@@ -51,9 +51,9 @@ int gcam_pgemm_new(const float *B, int64_t K, int64_t N, int trans_b, gcam_pgemm
     return GCAM_E_UNSUPPORTED;
 }
 int gcam_pgemm_run(const gcam_pgemm *p, int64_t M, const float *A, int64_t lda, float *C, int64_t ldc, int accumulate,
-                   int nthreads)
+                   const float *bias, int nthreads)
 {
-    (void)p, (void)M, (void)A, (void)lda, (void)C, (void)ldc, (void)accumulate, (void)nthreads;
+    (void)p, (void)M, (void)A, (void)lda, (void)C, (void)ldc, (void)accumulate, (void)bias, (void)nthreads;
     return GCAM_E_UNSUPPORTED;
 }
 #else
@@ -92,8 +92,10 @@ int gcam_pgemm_new(const float *B, int64_t K, int64_t N, int trans_b, gcam_pgemm
     return GCAM_OK;
 }
 
-/* c[6][16] (+)= a b: a a packed sliver (kc x 6), b a panel (kc x 16) */
-static TARGET void kernel_6x16(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc)
+/* c[6][16] (+)= a b (+ bias): a a packed sliver (kc x 6), b a panel (kc x
+ * 16), bias NULL or the panel's 16 column biases */
+static TARGET void kernel_6x16(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                               const float *bias)
 {
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
     c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
@@ -119,10 +121,13 @@ static TARGET void kernel_6x16(int64_t kc, const float *a, const float *b, float
         c50 = _mm256_fmadd_ps(s, b0, c50), c51 = _mm256_fmadd_ps(s, b1, c51);
     }
     const __m256 r[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    const __m256 b0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    const __m256 b1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
     for (int i = 0; i < MR; i++) {
         float *ci = c + i * ldc;
         __m256 v0 = r[i][0], v1 = r[i][1];
         if (acc) v0 = _mm256_add_ps(v0, _mm256_loadu_ps(ci)), v1 = _mm256_add_ps(v1, _mm256_loadu_ps(ci + 8));
+        else if (bias) v0 = _mm256_add_ps(v0, b0), v1 = _mm256_add_ps(v1, b1);
         _mm256_storeu_ps(ci, v0), _mm256_storeu_ps(ci + 8, v1);
     }
 }
@@ -140,25 +145,29 @@ static void pack_a(const float *A, int64_t lda, int64_t M, int64_t r0, int64_t r
     }
 }
 
-/* One 6 x 16 block of C: straight into C when whole, else through a copy */
+/* One 6 x 16 block of C: straight into C when whole, else through a copy;
+ * the bias (NULL: none) is added by the first slice (acc 0) */
 static void block(const gcam_pgemm *p, int64_t M, const float *a, const float *b, float *C, int64_t ldc, int64_t row,
-                  int64_t pan, int64_t kc, int acc)
+                  int64_t pan, int64_t kc, int acc, const float *bias)
 {
     float *c = C + row * ldc + pan * NR;
     const int64_t mr = min64(MR, M - row), nc = min64(NR, p->N - pan * NR);
     if (mr == MR && nc == NR) {
-        kernel_6x16(kc, a, b, c, ldc, acc);
+        kernel_6x16(kc, a, b, c, ldc, acc, bias ? bias + pan * NR : NULL);
         return;
     }
     float tc[MR * NR];
-    kernel_6x16(kc, a, b, tc, NR, 0);
+    kernel_6x16(kc, a, b, tc, NR, 0, NULL);
     for (int64_t i = 0; i < mr; i++)
-        for (int64_t j = 0; j < nc; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + tc[i * NR + j] : tc[i * NR + j];
+        for (int64_t j = 0; j < nc; j++)
+            c[i * ldc + j] = acc    ? c[i * ldc + j] + tc[i * NR + j]
+                             : bias ? tc[i * NR + j] + bias[pan * NR + j]
+                                    : tc[i * NR + j];
 }
 
 /* C's rows [r0, r1) by B's panels [p0, p1), packing A into ta */
 static void part(const gcam_pgemm *p, int64_t M, const float *A, int64_t lda, float *C, int64_t ldc, int64_t r0,
-                 int64_t r1, int64_t p0, int64_t p1, int accumulate, float *ta)
+                 int64_t r1, int64_t p0, int64_t p1, int accumulate, const float *bias, float *ta)
 {
     for (int64_t k0 = 0; k0 < p->K; k0 += KC) {
         const int64_t kc = min64(KC, p->K - k0);
@@ -169,15 +178,16 @@ static void part(const gcam_pgemm *p, int64_t M, const float *A, int64_t lda, fl
             for (int64_t pan = p0; pan < p1; pan++)
                 for (int64_t row = rc; row < re; row += MR)
                     block(p, M, ta + (row - rc) / MR * kc * MR, slice + pan * kc * NR, C, ldc, row, pan, kc,
-                          accumulate || k0 > 0);
+                          accumulate || k0 > 0, bias);
         }
     }
 }
 
 int gcam_pgemm_run(const gcam_pgemm *p, int64_t M, const float *A, int64_t lda, float *C, int64_t ldc, int accumulate,
-                   int nthreads)
+                   const float *bias, int nthreads)
 {
     if (M < 1) return GCAM_OK;
+    if (accumulate) bias = NULL;
     const int64_t np = p->Np / NR, nchunk = (M + MC - 1) / MC;
     int nt = nthreads < 1 ? 1 : nthreads;
     if (2.0 * (double)M * (double)p->K * (double)p->N < 4e6) nt = 1; /* not worth waking a thread */
@@ -199,9 +209,9 @@ int gcam_pgemm_run(const gcam_pgemm *p, int64_t M, const float *A, int64_t lda, 
         const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
         if (by_rows)
             part(p, M, A, lda, C, ldc, min64(M, t * nchunk / n * MC), min64(M, (t + 1) * nchunk / n * MC), 0, np,
-                 accumulate, ta[t]);
+                 accumulate, bias, ta[t]);
         else
-            part(p, M, A, lda, C, ldc, 0, M, t * np / n, (t + 1) * np / n, accumulate, ta[t]);
+            part(p, M, A, lda, C, ldc, 0, M, t * np / n, (t + 1) * np / n, accumulate, bias, ta[t]);
     }
     for (int t = 0; t < nt; t++) gcam_free(ta[t]);
     return GCAM_OK;

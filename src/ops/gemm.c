@@ -142,7 +142,7 @@ static int gemm_forward(gcam_opctx *c)
     }
     const gemm_params *p = c->node->params;
     if (p && p->pk && p->src == b && p->tb == s.tb && p->K == s.K && p->N == s.N && packable(c, &s)) {
-        if (gcam_pgemm_run(p->pk, s.M, a, s.K, y, s.N, beta != 0.0f, c->nthreads) == GCAM_OK) return GCAM_OK;
+        if (gcam_pgemm_run(p->pk, s.M, a, s.K, y, s.N, beta != 0.0f, NULL, c->nthreads) == GCAM_OK) return GCAM_OK;
     }
     gcam_sgemm(s.ta, s.tb, s.M, s.N, s.K, s.alpha, a, s.ta ? s.M : s.K, b, s.tb ? s.K : s.N, beta,
                y, s.N);

@@ -8,6 +8,9 @@
  * on, the folded product runs our packed GEMM (kernels/pgemm.c: B packed
  * once at plan time, kept in the node's params until the weights change).
  *
+ * The planner may fuse the Add of a constant bias after it (plan.c,
+ * plan_matmul_bias): then the node writes the Add's output, A B + bias.
+ *
  * Backward, for each input that asks: dA += dY B^T and dB += A^T dY per
  * batch, summed over batches that broadcast (GEMM with beta = 1 does the sum). */
 #include "gcam_internal.h"
@@ -136,6 +139,14 @@ static int matmul_infer(gcam_opctx *c)
     return pack_b(c, &s);
 }
 
+/* Y's batch bi = A's and B's (broadcast) batch bi multiplied */
+static void batch_product(const matmul_shape *s, const float *a, const float *b, float *y, int64_t bi)
+{
+    const float *ab = a + batch_offset(s, s->sa, bi) * s->M * s->K;
+    const float *bb = b + batch_offset(s, s->sb, bi) * s->K * s->N;
+    gcam_sgemm(0, 0, s->M, s->N, s->K, 1.0f, ab, s->K, bb, s->N, 0.0f, y + bi * s->M * s->N, s->N);
+}
+
 static int matmul_forward(gcam_opctx *c)
 {
     matmul_shape s;
@@ -144,19 +155,31 @@ static int matmul_forward(gcam_opctx *c)
     const float *a = gcam_f32(c->in[0]), *b = gcam_f32(c->in[1]);
     float *y = gcam_f32(c->out[0]);
     const matmul_params *p = c->node->params;
+    const float *bias = c->node->fuse.on ? c->node->fuse.bias : NULL; /* the Add after it (plan.c) */
+    if (bias && !s.fold) return gcam_node_errf(c, GCAM_E_INTERNAL, "bias fused into a batched MatMul");
     if (s.fold && p && p->pk && p->src == b && p->K == s.K && p->N == s.N && s.nbatch * s.M >= GCAM_PGEMM_MIN_ROWS &&
         gcam_setting(c->set, GCAM_OPT_PACKED_GEMM)) {
-        if (gcam_pgemm_run(p->pk, s.nbatch * s.M, a, s.K, y, s.N, 0, c->nthreads) == GCAM_OK) return GCAM_OK;
+        if (gcam_pgemm_run(p->pk, s.nbatch * s.M, a, s.K, y, s.N, 0, bias, c->nthreads) == GCAM_OK) return GCAM_OK;
     }
     if (s.fold) {
         gcam_sgemm(0, 0, s.nbatch * s.M, s.N, s.K, 1.0f, a, s.K, b, s.N, 0.0f, y, s.N);
+        for (int64_t r = 0; bias && r < s.nbatch * s.M; r++)
+            for (int64_t j = 0; j < s.N; j++) y[r * s.N + j] += bias[j];
         return GCAM_OK;
     }
-    for (int64_t bi = 0; bi < s.nbatch; bi++) {
-        const float *ab = a + batch_offset(&s, s.sa, bi) * s.M * s.K;
-        const float *bb = b + batch_offset(&s, s.sb, bi) * s.K * s.N;
-        gcam_sgemm(0, 0, s.M, s.N, s.K, 1.0f, ab, s.K, bb, s.N, 0.0f, y + bi * s.M * s.N, s.N);
+    /* Many small products (attention heads x windows: Swin-T's first stage
+     * runs 192 of 49 x 32 x 49) are shared out whole between the threads,
+     * each product on one: threading inside each costs more than it does. */
+    const int nt = c->nthreads > 0 ? c->nthreads : 1;
+    /* (Not an if clause: oneDNN's sgemm runs on one thread, and slowly,
+     * inside even an inactive parallel region.) */
+    const int spread = nt > 1 && s.nbatch >= 2 * nt && 2.0 * (double)s.M * (double)s.N * (double)s.K < 4e6;
+    if (spread) {
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int64_t bi = 0; bi < s.nbatch; bi++) batch_product(&s, a, b, y, bi);
+        return GCAM_OK;
     }
+    for (int64_t bi = 0; bi < s.nbatch; bi++) batch_product(&s, a, b, y, bi);
     return GCAM_OK;
 }
 

@@ -152,6 +152,9 @@ static const matmul_case matmul_cases[] = {
     {"vec_x_vec", 1, 1, {4}, {4}, 0, {0}, 0},
     {"vec_x_batched", 1, 3, {4}, {2, 4, 3}, 2, {2, 3}, 0},
     {"batched_x_vec", 3, 1, {2, 3, 4}, {4}, 2, {2, 3}, 0},
+    /* many small products, shared out between the two threads */
+    {"windows_x_heads", 4, 4, {2, 6, 5, 4}, {2, 6, 4, 7}, 4, {2, 6, 5, 7}, 0},
+    {"windows_broadcast", 4, 3, {3, 4, 5, 4}, {4, 4, 7}, 4, {3, 4, 5, 7}, 0},
 };
 
 /* Plain numpy-semantics matmul, written from the definition. */
@@ -195,6 +198,7 @@ GCAM_TEST(op_matmul_forward_backward)
     for (size_t i = 0; i < sizeof matmul_cases / sizeof matmul_cases[0]; i++) {
         const matmul_case *mc = &matmul_cases[i];
         tnode *t = tn_new("MatMul", 13);
+        t->nthreads = 2;
         tn_input_f32(t, mc->ad, mc->na, NULL, 0);
         tn_input_f32(t, mc->bd, mc->nb, NULL, mc->b_const);
         int rc = tn_run(t);

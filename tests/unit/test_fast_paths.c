@@ -643,10 +643,10 @@ GCAM_TEST(pgemm_vs_reference)
             for (int64_t r = 0; r < K; r++)
                 for (int64_t j = 0; j < N; j++) Bt[j * K + r] = B[r * N + j];
             CHECK(gcam_pgemm_new(tb ? Bt : B, K, N, tb, &p) == GCAM_OK);
-            CHECK(gcam_pgemm_run(p, M, A, lda, C, N, 0, nt) == GCAM_OK);
+            CHECK(gcam_pgemm_run(p, M, A, lda, C, N, 0, NULL, nt) == GCAM_OK);
             gcam_sgemm_ref(0, 0, M, N, K, 1.0f, A, lda, B, N, 0.0f, R, N);
             if (nt == 2) { /* accumulating onto C */
-                CHECK(gcam_pgemm_run(p, M, A, lda, C, N, 1, nt) == GCAM_OK);
+                CHECK(gcam_pgemm_run(p, M, A, lda, C, N, 1, NULL, nt) == GCAM_OK);
                 for (int64_t j = 0; j < M * N; j++) C[j] *= 0.5f;
             }
             free(Bt);
@@ -718,6 +718,58 @@ GCAM_TEST(plan_fusion_gelu_matches_unfused)
         }
         CHECK_MSG(err <= 1e-6, "variant %d: GELU off by %g", variant, err);
     }
+}
+
+/* x @ W + b (plan.c, plan_matmul_bias): the Add of a 1-D bias after a
+ * MatMul by a 2-D weight is added as the product is stored, with the
+ * packed GEMM (40 rows: 2 x 20 tokens) and with sgemm (packed-gemm 0), in
+ * either Add operand order; the output within float rounding of the
+ * unfused graph (the packed GEMM sums in another order than sgemm's), the
+ * Add skipped; not fused when the MatMul's output is also a graph output. */
+static int run_linear(int variant, int fuse, int packed, float *y, int *skipped)
+{
+    enum { T = 20, K = 33, N = 37 };
+    static float x[2 * T * K], w[K * N], bias[N];
+    for (int i = 0; i < 2 * T * K; i++) x[i] = (float)((i * 7) % 13) * 0.1f - 0.6f;
+    for (int i = 0; i < K * N; i++) w[i] = (float)((i * 5) % 11) * 0.05f - 0.25f;
+    for (int i = 0; i < N; i++) bias[i] = (float)i * 0.01f - 0.2f;
+    ob *b = ob_new(13);
+    ob_input(b, "x", OB_F32, "2,20,33");
+    ob_init_f32(b, "w", 2, (int64_t[]){K, N}, w);
+    ob_init_f32(b, "b", 1, (int64_t[]){N}, bias);
+    ob_node(b, "MatMul", "mm", "x,w", "p");
+    ob_node(b, "Add", "add", variant == 1 ? "b,p" : "p,b", "y");
+    ob_output(b, "y", OB_F32, NULL);
+    if (variant == 2) ob_output(b, "p", OB_F32, NULL);
+    gcam_model *m;
+    ob_load(b, &m);
+    int rc = m && m->g ? gcam_model_set_option(m, GCAM_OPT_FUSE, fuse) : GCAM_E_INTERNAL;
+    if (!rc) rc = gcam_model_set_option(m, GCAM_OPT_PACKED_GEMM, packed);
+    gcam_array in = {.dtype = GCAM_FLOAT32, .ndim = 3, .dims = {2, T, K}, .data = x}, out;
+    if (!rc) rc = gcam_model_run(m, NULL, &in, 1);
+    if (!rc) rc = gcam_model_tensor(m, "y", &out);
+    if (!rc) memcpy(y, out.data, sizeof(float) * 2 * T * N);
+    *skipped = 0;
+    for (int i = 0; !rc && i < m->g->n_nodes; i++) *skipped += m->g->nodes[i].fuse.skip;
+    gcam_model_free(m);
+    return rc;
+}
+
+GCAM_TEST(plan_fusion_matmul_bias)
+{
+    enum { NY = 2 * 20 * 37 };
+    static float y0[NY], y1[NY];
+    for (int variant = 0; variant < 3; variant++)
+        for (int packed = 0; packed < 2; packed++) {
+            int s0 = -1, s1 = -1;
+            CHECK(run_linear(variant, 0, packed, y0, &s0) == GCAM_OK);
+            CHECK(run_linear(variant, 1, packed, y1, &s1) == GCAM_OK);
+            CHECK_MSG(s0 == 0 && s1 == (variant == 2 ? 0 : 1), "variant %d, packed %d: %d, %d nodes fused away",
+                      variant, packed, s0, s1);
+            double err = 0;
+            for (int i = 0; i < NY; i++) err = fmax(err, fabs(y0[i] - y1[i]));
+            CHECK_MSG(err <= 1e-5, "variant %d, packed %d: fused off by %g", variant, packed, err);
+        }
 }
 
 /* Layouts: the conv chain runs channels last (GCAM_TF_NHWC) with the same
