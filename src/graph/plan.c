@@ -454,7 +454,13 @@ static void plan_matmul_bias(gcam_graph *g, const consumers *cs, gcam_node *n)
         return;
     gcam_node *add = next_op(g, cs, n->out[0], "Add", 2);
     const int t = n->out[0], b = add ? (add->in[0] == t ? add->in[1] : add->in[0]) : -1;
-    const float *bias = b >= 0 && b != t ? const_vec(g, b, w->dims[1]) : NULL;
+    /* an initializer, or a constant folded before this node (torch.onnx
+     * writes some biases as Identity of a shared one) */
+    const gcam_tensor *bt = b >= 0 && b != t ? &g->tensors[b] : NULL;
+    const float *bias = bt && (bt->flags & GCAM_TF_CONST) && bt->data && bt->dtype == GCAM_DT_F32 && bt->ndim == 1 &&
+                                bt->dims[0] == w->dims[1]
+                            ? bt->data
+                            : NULL;
     if (!bias) return;
     chain ch = {.t = t};
     ch.f.bias = bias;

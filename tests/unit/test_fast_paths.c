@@ -725,7 +725,8 @@ GCAM_TEST(plan_fusion_gelu_matches_unfused)
  * packed GEMM (40 rows: 2 x 20 tokens) and with sgemm (packed-gemm 0), in
  * either Add operand order; the output within float rounding of the
  * unfused graph (the packed GEMM sums in another order than sgemm's), the
- * Add skipped; not fused when the MatMul's output is also a graph output. */
+ * Add skipped; not fused when the MatMul's output is also a graph output;
+ * fused when the bias is an Identity of an initializer (folded first). */
 static int run_linear(int variant, int fuse, int packed, float *y, int *skipped)
 {
     enum { T = 20, K = 33, N = 37 };
@@ -737,8 +738,9 @@ static int run_linear(int variant, int fuse, int packed, float *y, int *skipped)
     ob_input(b, "x", OB_F32, "2,20,33");
     ob_init_f32(b, "w", 2, (int64_t[]){K, N}, w);
     ob_init_f32(b, "b", 1, (int64_t[]){N}, bias);
+    if (variant == 3) ob_node(b, "Identity", "id", "b", "bi"); /* torch.onnx's shared biases: folded first */
     ob_node(b, "MatMul", "mm", "x,w", "p");
-    ob_node(b, "Add", "add", variant == 1 ? "b,p" : "p,b", "y");
+    ob_node(b, "Add", "add", variant == 1 ? "b,p" : variant == 3 ? "p,bi" : "p,b", "y");
     ob_output(b, "y", OB_F32, NULL);
     if (variant == 2) ob_output(b, "p", OB_F32, NULL);
     gcam_model *m;
@@ -759,7 +761,7 @@ GCAM_TEST(plan_fusion_matmul_bias)
 {
     enum { NY = 2 * 20 * 37 };
     static float y0[NY], y1[NY];
-    for (int variant = 0; variant < 3; variant++)
+    for (int variant = 0; variant < 4; variant++)
         for (int packed = 0; packed < 2; packed++) {
             int s0 = -1, s1 = -1;
             CHECK(run_linear(variant, 0, packed, y0, &s0) == GCAM_OK);
