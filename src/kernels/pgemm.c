@@ -11,9 +11,9 @@
  * addresses are 12 KB apart and share L1 sets).
  *
  * The threads split B's panels (each reads only its share of the weights,
- * the larger operand of a transformer's x @ W, and packs all of A: M x K
- * against M x K x N / 2 products) or, when A has more rows than B has
- * columns, A's chunks of rows.  Rows and columns past a 6 x 16 edge go
+ * the larger operand of a transformer's x @ W; A is packed once, each
+ * thread packing a share of the slivers between barriers) or, when A has
+ * more rows than B has columns, A's chunks of rows (each its own packing).  Rows and columns past a 6 x 16 edge go
  * through a zero-padded copy.
  *
  * Test: tests/unit/test_fast_paths.c, pgemm_vs_reference. */
@@ -133,11 +133,18 @@ static TARGET void kernel_6x16(int64_t kc, const float *a, const float *b, float
 }
 
 /* Rows [r0, r1) and columns [k0, k0 + kc) of A into 6-row slivers, each kc
- * x 6 (k-major), rows past M zero. */
+ * x 6 (k-major), rows past M zero; whole slivers store contiguously. */
 static void pack_a(const float *A, int64_t lda, int64_t M, int64_t r0, int64_t r1, int64_t k0, int64_t kc, float *ta)
 {
     for (int64_t r = r0; r < r1; r += MR) {
         float *d = ta + (r - r0) / MR * kc * MR;
+        if (r + MR <= M) {
+            const float *s0 = A + r * lda + k0, *s1 = s0 + lda, *s2 = s1 + lda, *s3 = s2 + lda, *s4 = s3 + lda,
+                        *s5 = s4 + lda;
+            for (int64_t k = 0; k < kc; k++, d += MR)
+                d[0] = s0[k], d[1] = s1[k], d[2] = s2[k], d[3] = s3[k], d[4] = s4[k], d[5] = s5[k];
+            continue;
+        }
         for (int i = 0; i < MR; i++) {
             const float *s = r + i < M ? A + (r + i) * lda + k0 : NULL;
             for (int64_t k = 0; k < kc; k++) d[k * MR + i] = s ? s[k] : 0.0f;
@@ -165,16 +172,25 @@ static void block(const gcam_pgemm *p, int64_t M, const float *a, const float *b
                                     : tc[i * NR + j];
 }
 
-/* C's rows [r0, r1) by B's panels [p0, p1), packing A into ta */
+/* C's rows [r0, r1) by B's panels [p0, p1), packing A into ta.  With a
+ * team (team > 1, every thread calling with the same rows) ta is shared:
+ * thread t packs its share of each chunk's slivers between two barriers. */
 static void part(const gcam_pgemm *p, int64_t M, const float *A, int64_t lda, float *C, int64_t ldc, int64_t r0,
-                 int64_t r1, int64_t p0, int64_t p1, int accumulate, const float *bias, float *ta)
+                 int64_t r1, int64_t p0, int64_t p1, int accumulate, const float *bias, float *ta, int t, int team)
 {
     for (int64_t k0 = 0; k0 < p->K; k0 += KC) {
         const int64_t kc = min64(KC, p->K - k0);
         const float *slice = p->B + k0 * p->Np;
         for (int64_t rc = r0; rc < r1; rc += MC) {
             const int64_t re = min64(rc + MC, r1);
-            pack_a(A, lda, M, rc, re, k0, kc, ta);
+            if (team > 1) {
+                const int64_t ns = (re - rc + MR - 1) / MR, s0 = t * ns / team, s1 = (t + 1) * ns / team;
+#pragma omp barrier /* everyone is done with the previous chunk */
+                pack_a(A, lda, M, rc + s0 * MR, min64(re, rc + s1 * MR), k0, kc, ta + s0 * kc * MR);
+#pragma omp barrier
+            } else {
+                pack_a(A, lda, M, rc, re, k0, kc, ta);
+            }
             for (int64_t pan = p0; pan < p1; pan++)
                 for (int64_t row = rc; row < re; row += MR)
                     block(p, M, ta + (row - rc) / MR * kc * MR, slice + pan * kc * NR, C, ldc, row, pan, kc,
@@ -209,9 +225,9 @@ int gcam_pgemm_run(const gcam_pgemm *p, int64_t M, const float *A, int64_t lda, 
         const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
         if (by_rows)
             part(p, M, A, lda, C, ldc, min64(M, t * nchunk / n * MC), min64(M, (t + 1) * nchunk / n * MC), 0, np,
-                 accumulate, bias, ta[t]);
-        else
-            part(p, M, A, lda, C, ldc, 0, M, t * np / n, (t + 1) * np / n, accumulate, bias, ta[t]);
+                 accumulate, bias, ta[t], 0, 1);
+        else /* all rows, shared packing */
+            part(p, M, A, lda, C, ldc, 0, M, t * np / n, (t + 1) * np / n, accumulate, bias, ta[0], (int)t, (int)n);
     }
     for (int t = 0; t < nt; t++) gcam_free(ta[t]);
     return GCAM_OK;
