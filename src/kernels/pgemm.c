@@ -42,6 +42,53 @@ void gcam_pgemm_free(gcam_pgemm *p)
     gcam_free(p);
 }
 
+/* ---- a node's slot (pgemm.h) ---- */
+
+#define SLOT_MAX_BYTES (32.0 * 1024 * 1024)
+
+typedef struct slot {
+    const float *src; /* what was packed */
+    int64_t K, N;
+    int trans_b;
+    gcam_pgemm *pk;
+} slot;
+
+int gcam_pgemm_slot_init(gcam_node *n, gcam_err *e)
+{
+    if (!(n->params = gcam_calloc(1, sizeof(slot)))) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
+    return GCAM_OK;
+}
+
+void gcam_pgemm_slot_release(gcam_node *n)
+{
+    slot *p = n->params;
+    if (p) gcam_pgemm_free(p->pk);
+    gcam_free(p);
+    n->params = NULL;
+}
+
+int gcam_pgemm_slot_fill(gcam_opctx *c, const float *B, int64_t K, int64_t N, int trans_b)
+{
+    slot *p = c->node->params;
+    if (!p || p->pk || 4.0 * (double)K * (double)N > SLOT_MAX_BYTES || !gcam_setting(c->set, GCAM_OPT_PACKED_GEMM) ||
+        !gcam_pgemm_available())
+        return GCAM_OK;
+    int rc = gcam_pgemm_new(B, K, N, trans_b, &p->pk);
+    if (rc == GCAM_E_NOMEM)
+        return gcam_node_errf(c, rc, "out of memory packing B (%lld x %lld)", (long long)K, (long long)N);
+    p->src = B, p->K = K, p->N = N, p->trans_b = trans_b;
+    return GCAM_OK;
+}
+
+const gcam_pgemm *gcam_pgemm_slot_get(const gcam_opctx *c, const float *B, int64_t K, int64_t N, int trans_b)
+{
+    const slot *p = c->node->params;
+    if (!p || !p->pk || p->src != B || p->K != K || p->N != N || p->trans_b != trans_b ||
+        !gcam_setting(c->set, GCAM_OPT_PACKED_GEMM))
+        return NULL;
+    return p->pk;
+}
+
 #if !(defined(__x86_64__) && defined(__GNUC__))
 int gcam_pgemm_available(void) { return 0; }
 int gcam_pgemm_new(const float *B, int64_t K, int64_t N, int trans_b, gcam_pgemm **out)

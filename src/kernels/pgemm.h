@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "gcam_internal.h"
+
 typedef struct gcam_pgemm gcam_pgemm;
 
 /* 1 on machines the packed kernel is for: AVX2 and FMA without AVX-512
@@ -23,5 +25,22 @@ void gcam_pgemm_free(gcam_pgemm *p);
 int gcam_pgemm_run(const gcam_pgemm *p, int64_t M, const float *A, int64_t lda, float *C, int64_t ldc, int accumulate,
                    const float *bias, int nthreads);
 #define GCAM_PGEMM_MIN_ROWS 16
+
+/* A node's weight, packed once: the params of MatMul and Gemm.  The op's
+ * init makes the slot empty at load; its infer fills it once; the suffix
+ * plans (graph/suffix.c) share a node's params with the main plan, so the
+ * packing made by either serves both and is freed once, with the graph (or
+ * when the weights change). */
+int gcam_pgemm_slot_init(gcam_node *n, gcam_err *e);
+void gcam_pgemm_slot_release(gcam_node *n);
+/* Packs B (as gcam_pgemm_new takes it) into c's node's slot unless it holds
+ * a packing already, the packed-gemm setting is off, the machine has not
+ * the kernel, or B is over 32 MB (a copy costs its size again; VGG16's
+ * 411 MB classifier streams at memory speed either way).  GCAM_E_NOMEM
+ * with the node named. */
+int gcam_pgemm_slot_fill(gcam_opctx *c, const float *B, int64_t K, int64_t N, int trans_b);
+/* The slot's packing when it was made from this very B and the setting is
+ * on; else NULL (sgemm then). */
+const gcam_pgemm *gcam_pgemm_slot_get(const gcam_opctx *c, const float *B, int64_t K, int64_t N, int trans_b);
 
 #endif

@@ -9,7 +9,7 @@
  *
  * With B a constant (a weight), alpha 1, A not transposed and rows enough,
  * the forward runs our packed GEMM (kernels/pgemm.c, the packed-gemm
- * setting): B packed once at plan time, kept in the node's params. */
+ * setting): B packed once at plan time into the node's slot (kernels/pgemm.h). */
 #include "gcam_internal.h"
 #include "kernels/pgemm.h"
 
@@ -59,55 +59,13 @@ static int gemm_shape_of(gcam_opctx *c, gemm_shape *s)
     return GCAM_OK;
 }
 
-/* The packed B, and what it was packed from. */
-typedef struct gemm_params {
-    const float *src;
-    int64_t K, N;
-    int tb;
-    gcam_pgemm *pk;
-} gemm_params;
-
-/* The largest B packed: a copy costs its size again (VGG16's first
- * classifier layer, 411 MB, streams at memory speed either way). */
-#define PACK_MAX_BYTES (32.0 * 1024 * 1024)
-
-static void gemm_release(gcam_node *n)
-{
-    gemm_params *p = n->params;
-    if (p) gcam_pgemm_free(p->pk);
-    gcam_free(p);
-    n->params = NULL;
-}
-
-/* The params exist from load on, empty; infer packs B into them once.  The
- * suffix plans (graph/suffix.c) share a node's params with the main plan,
- * so the packing made by either serves both and is freed once, with the
- * graph (or when the weights change). */
-static int gemm_init(gcam_node *n, gcam_err *e)
-{
-    if (!(n->params = gcam_calloc(1, sizeof(gemm_params)))) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
-    return GCAM_OK;
-}
-
+/* Whether the forward may run the packed GEMM: B a weight, not scaled, A
+ * not transposed, rows enough (the node's slot, kernels/pgemm.h, decides
+ * the rest). */
 static int packable(const gcam_opctx *c, const gemm_shape *s)
 {
     const gcam_tensor *b = c->in[1];
-    return !s->ta && s->alpha == 1.0f && s->M >= GCAM_PGEMM_MIN_ROWS && (b->flags & GCAM_TF_CONST) && b->data &&
-           4.0 * (double)s->K * (double)s->N <= PACK_MAX_BYTES && gcam_setting(c->set, GCAM_OPT_PACKED_GEMM) &&
-           gcam_pgemm_available();
-}
-
-/* Packs B once, when the forward can use it. */
-static int pack_b(gcam_opctx *c, const gemm_shape *s)
-{
-    gemm_params *p = c->node->params;
-    if (!p || p->pk || !packable(c, s)) return GCAM_OK;
-    const float *b = gcam_f32(c->in[1]);
-    int rc = gcam_pgemm_new(b, s->K, s->N, s->tb, &p->pk);
-    if (rc == GCAM_E_NOMEM)
-        return gcam_node_errf(c, rc, "out of memory packing B (%lld x %lld)", (long long)s->K, (long long)s->N);
-    p->src = b, p->K = s->K, p->N = s->N, p->tb = s->tb;
-    return GCAM_OK;
+    return !s->ta && s->alpha == 1.0f && s->M >= GCAM_PGEMM_MIN_ROWS && (b->flags & GCAM_TF_CONST) && b->data;
 }
 
 static int gemm_infer(gcam_opctx *c)
@@ -121,7 +79,7 @@ static int gemm_infer(gcam_opctx *c)
     y->dims[0] = s.M;
     y->dims[1] = s.N;
     c->node->scratch = c->node->bscratch = 0;
-    return pack_b(c, &s);
+    return packable(c, &s) ? gcam_pgemm_slot_fill(c, gcam_f32(c->in[1]), s.K, s.N, s.tb) : GCAM_OK;
 }
 
 static int gemm_forward(gcam_opctx *c)
@@ -140,10 +98,8 @@ static int gemm_forward(gcam_opctx *c)
                 y[i * s.N + j] = s.beta * cv[(s.cm == 1 ? 0 : i) * s.cn + (s.cn == 1 ? 0 : j)];
         beta = 1.0f;
     }
-    const gemm_params *p = c->node->params;
-    if (p && p->pk && p->src == b && p->tb == s.tb && p->K == s.K && p->N == s.N && packable(c, &s)) {
-        if (gcam_pgemm_run(p->pk, s.M, a, s.K, y, s.N, beta != 0.0f, NULL, c->nthreads) == GCAM_OK) return GCAM_OK;
-    }
+    const gcam_pgemm *pk = packable(c, &s) ? gcam_pgemm_slot_get(c, b, s.K, s.N, s.tb) : NULL;
+    if (pk && gcam_pgemm_run(pk, s.M, a, s.K, y, s.N, beta != 0.0f, NULL, c->nthreads) == GCAM_OK) return GCAM_OK;
     gcam_sgemm(s.ta, s.tb, s.M, s.N, s.K, s.alpha, a, s.ta ? s.M : s.K, b, s.tb ? s.K : s.N, beta,
                y, s.N);
     return GCAM_OK;
@@ -215,6 +171,6 @@ const gcam_op gcam_op_Gemm = {
     .infer = gemm_infer,
     .forward = gemm_forward,
     .backward = gemm_backward,
-    .init = gemm_init,
-    .release = gemm_release,
+    .init = gcam_pgemm_slot_init,
+    .release = gcam_pgemm_slot_release,
 };

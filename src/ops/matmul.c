@@ -6,7 +6,7 @@
  *
  * When B is a constant 2-D matrix (a weight) and the packed-gemm setting is
  * on, the folded product runs our packed GEMM (kernels/pgemm.c: B packed
- * once at plan time, kept in the node's params until the weights change).
+ * once at plan time into the node's slot, kept until the weights change).
  *
  * The planner may fuse the Add of a constant bias after it (plan.c,
  * plan_matmul_bias): then the node writes the Add's output, A B + bias.
@@ -15,34 +15,6 @@
  * batch, summed over batches that broadcast (GEMM with beta = 1 does the sum). */
 #include "gcam_internal.h"
 #include "kernels/pgemm.h"
-
-/* The packed B, and what it was packed from. */
-typedef struct matmul_params {
-    const float *src;
-    int64_t K, N;
-    gcam_pgemm *pk;
-} matmul_params;
-
-/* The largest B packed: a copy costs its size again (ViT-B/16's are 2.4-9.4 MB). */
-#define PACK_MAX_BYTES (32.0 * 1024 * 1024)
-
-static void matmul_release(gcam_node *n)
-{
-    matmul_params *p = n->params;
-    if (p) gcam_pgemm_free(p->pk);
-    gcam_free(p);
-    n->params = NULL;
-}
-
-/* The params exist from load on, empty; infer packs B into them once.  The
- * suffix plans (graph/suffix.c) share a node's params with the main plan,
- * so the packing made by either serves both and is freed once, with the
- * graph (or when the weights change). */
-static int matmul_init(gcam_node *n, gcam_err *e)
-{
-    if (!(n->params = gcam_calloc(1, sizeof(matmul_params)))) return gcam_errf(e, GCAM_E_NOMEM, "out of memory");
-    return GCAM_OK;
-}
 
 typedef struct matmul_shape {
     int64_t M, N, K;
@@ -109,21 +81,11 @@ static int64_t batch_offset(const matmul_shape *s, const int64_t *st, int64_t bi
     return off;
 }
 
-/* Packs B when the folded product can use it (a constant 2-D B of at most
- * PACK_MAX_BYTES, the setting on, the machine's kernel), once. */
-static int pack_b(gcam_opctx *c, const matmul_shape *s)
+/* Whether the folded product can use a packed B: a constant 2-D B. */
+static int packable(const gcam_opctx *c, const matmul_shape *s)
 {
     const gcam_tensor *b = c->in[1];
-    matmul_params *p = c->node->params;
-    if (!p || p->pk || !s->fold || b->ndim != 2 || !(b->flags & GCAM_TF_CONST) || !b->data ||
-        4.0 * (double)s->K * (double)s->N > PACK_MAX_BYTES || !gcam_setting(c->set, GCAM_OPT_PACKED_GEMM) ||
-        !gcam_pgemm_available())
-        return GCAM_OK;
-    int rc = gcam_pgemm_new(gcam_f32(b), s->K, s->N, 0, &p->pk);
-    if (rc == GCAM_E_NOMEM)
-        return gcam_node_errf(c, rc, "out of memory packing B (%lld x %lld)", (long long)s->K, (long long)s->N);
-    p->src = gcam_f32(b), p->K = s->K, p->N = s->N;
-    return GCAM_OK;
+    return s->fold && b->ndim == 2 && (b->flags & GCAM_TF_CONST) && b->data;
 }
 
 static int matmul_infer(gcam_opctx *c)
@@ -136,7 +98,7 @@ static int matmul_infer(gcam_opctx *c)
     y->ndim = s.out_ndim;
     memcpy(y->dims, s.out_dims, sizeof(int64_t) * (size_t)s.out_ndim);
     c->node->scratch = c->node->bscratch = 0;
-    return pack_b(c, &s);
+    return packable(c, &s) ? gcam_pgemm_slot_fill(c, gcam_f32(c->in[1]), s.K, s.N, 0) : GCAM_OK;
 }
 
 /* Y's batch bi = A's and B's (broadcast) batch bi multiplied */
@@ -154,13 +116,11 @@ static int matmul_forward(gcam_opctx *c)
     if (rc) return rc;
     const float *a = gcam_f32(c->in[0]), *b = gcam_f32(c->in[1]);
     float *y = gcam_f32(c->out[0]);
-    const matmul_params *p = c->node->params;
     const float *bias = c->node->fuse.on ? c->node->fuse.bias : NULL; /* the Add after it (plan.c) */
     if (bias && !s.fold) return gcam_node_errf(c, GCAM_E_INTERNAL, "bias fused into a batched MatMul");
-    if (s.fold && p && p->pk && p->src == b && p->K == s.K && p->N == s.N && s.nbatch * s.M >= GCAM_PGEMM_MIN_ROWS &&
-        gcam_setting(c->set, GCAM_OPT_PACKED_GEMM)) {
-        if (gcam_pgemm_run(p->pk, s.nbatch * s.M, a, s.K, y, s.N, 0, bias, c->nthreads) == GCAM_OK) return GCAM_OK;
-    }
+    const gcam_pgemm *pk =
+        s.fold && s.nbatch * s.M >= GCAM_PGEMM_MIN_ROWS ? gcam_pgemm_slot_get(c, b, s.K, s.N, 0) : NULL;
+    if (pk && gcam_pgemm_run(pk, s.nbatch * s.M, a, s.K, y, s.N, 0, bias, c->nthreads) == GCAM_OK) return GCAM_OK;
     if (s.fold) {
         gcam_sgemm(0, 0, s.nbatch * s.M, s.N, s.K, 1.0f, a, s.K, b, s.N, 0.0f, y, s.N);
         for (int64_t r = 0; bias && r < s.nbatch * s.M; r++)
@@ -214,6 +174,6 @@ const gcam_op gcam_op_MatMul = {
     .infer = matmul_infer,
     .forward = matmul_forward,
     .backward = matmul_backward,
-    .init = matmul_init,
-    .release = matmul_release,
+    .init = gcam_pgemm_slot_init,
+    .release = gcam_pgemm_slot_release,
 };
