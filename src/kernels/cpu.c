@@ -14,11 +14,16 @@ const char *gcam_simd_level(void)
 #endif
 }
 
+/* read once: the kernels ask per row */
 int gcam_cpu_avx2_fma(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    static int v = -1;
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return v;
 #else
     return 0;
 #endif

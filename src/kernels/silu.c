@@ -37,18 +37,11 @@ static GCAM_AVX2_FMA void silu_avx2(float *y, int64_t n)
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, silu8(_mm256_loadu_ps(y + i)));
     silu_scalar(y + i, n - i);
 }
-
-static int have_avx2(void)
-{
-    static int v = -1;
-    if (v < 0) v = gcam_cpu_avx2_fma();
-    return v;
-}
 #endif
 void gcam_silu_range(float *y, int64_t n)
 {
 #ifdef SILU_AVX2
-    if (have_avx2()) {
+    if (gcam_cpu_avx2_fma()) {
         silu_avx2(y, n);
         return;
     }

@@ -5,7 +5,7 @@
  * Horner step is a multiply and an add in a dependent chain, and a float
  * sum does not vectorise at all without reassociation: Softmax's exponent
  * loop ran one lane at a time).  The last n % 8 elements go through the
- * same 8-lane code on a padded copy, so every element of an array gets the
+ * same 8-lane code, loaded zero-padded by a mask, so every element of an array gets the
  * same bits wherever it sits: the fused GELU stays bit for bit the Div,
  * Erf, Add, Mul, Mul it replaces.  Elsewhere the scalar gcam_verff and
  * gcam_vexpf. */
@@ -18,14 +18,14 @@
 #define VMATH_X86 1
 #endif
 
-static int use_avx2(void)
+#ifdef VMATH_X86
+/* The lanes [0, m) of a tail of m < 8 elements: masked loads read 0 past
+ * them, as a zero-padded copy would, and masked stores write none past. */
+static inline GCAM_AVX2_FMA __m256i tail_mask(int64_t m)
 {
-    static int v = -1;
-    if (v < 0) v = gcam_cpu_avx2_fma();
-    return v;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)m), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-#ifdef VMATH_X86
 /* gcam_verff's steps with fused multiply-adds */
 static inline GCAM_AVX2_FMA __m256 erf8(__m256 x)
 {
@@ -68,10 +68,8 @@ static GCAM_AVX2_FMA void erf_avx2(const float *x, float *y, int64_t n)
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, erf8(_mm256_loadu_ps(x + i)));
     if (i < n) {
-        float t[8] = {0};
-        for (int64_t k = i; k < n; k++) t[k - i] = x[k];
-        _mm256_storeu_ps(t, erf8(_mm256_loadu_ps(t)));
-        for (int64_t k = i; k < n; k++) y[k] = t[k - i];
+        const __m256i k = tail_mask(n - i);
+        _mm256_maskstore_ps(y + i, k, erf8(_mm256_maskload_ps(x + i, k)));
     }
 }
 
@@ -81,10 +79,8 @@ static GCAM_AVX2_FMA void gelu_avx2(const float *x, float *y, int64_t n, float c
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, gelu8(_mm256_loadu_ps(x + i), vc, vh));
     if (i < n) {
-        float t[8] = {0};
-        for (int64_t k = i; k < n; k++) t[k - i] = x[k];
-        _mm256_storeu_ps(t, gelu8(_mm256_loadu_ps(t), vc, vh));
-        for (int64_t k = i; k < n; k++) y[k] = t[k - i];
+        const __m256i k = tail_mask(n - i);
+        _mm256_maskstore_ps(y + i, k, gelu8(_mm256_maskload_ps(x + i, k), vc, vh));
     }
 }
 
@@ -181,7 +177,7 @@ static GCAM_AVX2_FMA void layernorm_avx2(const float *x, float *y, int64_t n, fl
 void gcam_erf_f32(const float *x, float *y, int64_t n)
 {
 #ifdef VMATH_X86
-    if (use_avx2()) {
+    if (gcam_cpu_avx2_fma()) {
         erf_avx2(x, y, n);
         return;
     }
@@ -192,7 +188,7 @@ void gcam_erf_f32(const float *x, float *y, int64_t n)
 void gcam_gelu_f32(const float *x, float *y, int64_t n, float c, float h)
 {
 #ifdef VMATH_X86
-    if (use_avx2()) {
+    if (gcam_cpu_avx2_fma()) {
         gelu_avx2(x, y, n, c, h);
         return;
     }
@@ -214,7 +210,7 @@ void gcam_layernorm_f32(const float *x, float *y, int64_t n, float eps, const fl
                         double *mu, double *rstd)
 {
 #ifdef VMATH_X86
-    if (use_avx2()) {
+    if (gcam_cpu_avx2_fma()) {
         layernorm_avx2(x, y, n, eps, scale, bias, mu, rstd);
         return;
     }
@@ -229,7 +225,7 @@ void gcam_layernorm_f32(const float *x, float *y, int64_t n, float eps, const fl
 void gcam_softmax_f32(const float *x, float *y, int64_t len)
 {
 #ifdef VMATH_X86
-    if (use_avx2()) {
+    if (gcam_cpu_avx2_fma()) {
         softmax_avx2(x, y, len);
         return;
     }
