@@ -14,6 +14,7 @@
  * Backward, for each input that asks: dA += dY B^T and dB += A^T dY per
  * batch, summed over batches that broadcast (GEMM with beta = 1 does the sum). */
 #include "gcam_internal.h"
+#include "kernels/elementwise.h"
 #include "kernels/pgemm.h"
 
 typedef struct matmul_shape {
@@ -130,7 +131,7 @@ static int matmul_forward(gcam_opctx *c)
     /* Many small products (attention heads x windows: Swin-T's first stage
      * runs 192 of 49 x 32 x 49) are shared out whole between the threads,
      * each product on one: threading inside each costs more than it does. */
-    const int nt = c->nthreads > 0 ? c->nthreads : 1;
+    const int nt = gcam_ew_threads(c);
     /* (Not an if clause: oneDNN's sgemm runs on one thread, and slowly,
      * inside even an inactive parallel region.) */
     const int spread = nt > 1 && s.nbatch >= 2 * nt && 2.0 * (double)s.M * (double)s.N * (double)s.K < 4e6;

@@ -2,6 +2,7 @@
  * dim perm[k]; perm defaults to reversing the dims.  Any element type.
  * Backward is the same walk with the roles swapped: dx[src] += dy[dst]. */
 #include "gcam_internal.h"
+#include "kernels/elementwise.h"
 
 typedef struct walk {
     int nd;
@@ -110,8 +111,7 @@ static int transpose_tiled(const walk *w, const float *x, float *y, int64_t n, i
     const int last = w->nd - 1;
     const int64_t R = w->dims[k], C = w->dims[last], sC = w->stride[last], oR = ost[k];
     const int64_t outer = n / (R * C), rt = (R + T - 1) / T, tasks = outer * rt;
-    const int nt = nthreads > 0 ? nthreads : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && n >= (1 << 16))
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (nthreads > 1 && n >= (1 << 16))
     for (int64_t t = 0; t < tasks; t++) {
         int64_t q = t / rt, xo = 0, yo = 0;
         for (int d = last - 1; d >= 0; d--) {
@@ -145,7 +145,7 @@ static int transpose_forward(gcam_opctx *c)
     merge_walk(&w);
     if (w.nd == 0 || w.stride[w.nd - 1] == 1) { /* contiguous runs: a copy each, the runs split between threads */
         const int64_t L = w.nd ? w.dims[w.nd - 1] : 1, runs = n / L;
-        const int nt = c->nthreads > 0 ? c->nthreads : 1;
+        const int nt = gcam_ew_threads(c);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && n * (int64_t)es >= (1 << 18))
         for (int64_t r = 0; r < runs; r++) {
             int64_t off = 0, q = r;
@@ -154,7 +154,7 @@ static int transpose_forward(gcam_opctx *c)
         }
         return GCAM_OK;
     }
-    if (es == 4 && transpose_tiled(&w, (const float *)xb, (float *)yb, n, c->nthreads)) return GCAM_OK;
+    if (es == 4 && transpose_tiled(&w, (const float *)xb, (float *)yb, n, gcam_ew_threads(c))) return GCAM_OK;
     /* fixed-size memcpy compiles to one move, and keeps the copy type-agnostic */
 #define RUN(ES) for (int64_t k = 0; k < L; k++) memcpy(yb + (o + k) * (ES), xb + (off + k * sL) * (ES), (ES))
     switch (es) {
